@@ -1,0 +1,350 @@
+//! The campaign file (`campaign.yaml`): what to read, as of when, under which rules.
+//!
+//! Parsed with serde-saphyr, which reports line and column; unknown keys are errors
+//! with a "did you mean" hint, because a misspelt key silently ignored is a campaign
+//! sent with the wrong settings.
+
+use crate::diag::{Diagnostic, Error, Result, did_you_mean};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCampaign {
+    name: String,
+    as_of: serde_saphyr::Spanned<String>,
+    data: DataSpec,
+    #[serde(default = "default_segments")]
+    segments: String,
+    creditor: Creditor,
+    #[serde(default)]
+    locales: Locales,
+}
+
+fn default_segments() -> String {
+    "segments/default.yaml".into()
+}
+
+/// Where the export is; paths are relative to the campaign file.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum DataSpec {
+    Csv {
+        customers: PathBuf,
+        invoices: PathBuf,
+        #[serde(default)]
+        payments: Option<PathBuf>,
+        #[serde(default)]
+        events: Option<PathBuf>,
+    },
+    Ndjson {
+        ndjson: PathBuf,
+    },
+}
+
+impl DataSpec {
+    /// The files of a `--data DIR` folder: `debtors.ndjson`, or the CSV files.
+    pub fn from_dir(dir: &Path) -> Result<DataSpec> {
+        let nd = dir.join("debtors.ndjson");
+        if nd.is_file() {
+            return Ok(DataSpec::Ndjson { ndjson: nd });
+        }
+        let customers = dir.join("customers.csv");
+        let invoices = dir.join("invoices.csv");
+        if !customers.is_file() || !invoices.is_file() {
+            return Err(Error::Usage(format!(
+                "--data {}: expected a folder with customers.csv and invoices.csv (and optionally payments.csv, events.csv), or debtors.ndjson",
+                dir.display()
+            )));
+        }
+        let optional = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
+        Ok(DataSpec::Csv {
+            customers,
+            invoices,
+            payments: optional("payments.csv"),
+            events: optional("events.csv"),
+        })
+    }
+
+    fn resolve(self, base: &Path) -> DataSpec {
+        let j = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        match self {
+            DataSpec::Csv {
+                customers,
+                invoices,
+                payments,
+                events,
+            } => DataSpec::Csv {
+                customers: j(customers),
+                invoices: j(invoices),
+                payments: payments.map(j),
+                events: events.map(j),
+            },
+            DataSpec::Ndjson { ndjson } => DataSpec::Ndjson { ndjson: j(ndjson) },
+        }
+    }
+}
+
+/// Who is owed the money: shown in every message and on the payment slip.
+#[derive(Clone, Debug, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Creditor {
+    pub name: String,
+    #[serde(default)]
+    pub address: Vec<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub website: Option<String>,
+    #[serde(default)]
+    pub iban: Option<String>,
+    #[serde(default)]
+    pub bic: Option<String>,
+    #[serde(default)]
+    pub vat_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Locales {
+    /// The language used when a customer's own has no template.
+    #[serde(default = "default_locale")]
+    pub default: String,
+    /// The languages templates exist for.
+    #[serde(default)]
+    pub supported: Vec<String>,
+}
+
+fn default_locale() -> String {
+    "en".into()
+}
+
+impl Default for Locales {
+    fn default() -> Self {
+        Locales {
+            default: default_locale(),
+            supported: vec![default_locale()],
+        }
+    }
+}
+
+/// A campaign ready to run: paths resolved, overrides applied.
+#[derive(Clone, Debug)]
+pub struct Campaign {
+    pub path: PathBuf,
+    pub name: String,
+    pub as_of: NaiveDate,
+    pub data: DataSpec,
+    pub segments: PathBuf,
+    pub creditor: Creditor,
+    pub locales: Locales,
+}
+
+/// Command-line values that take precedence over the campaign file (SPEC §3).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub data: Option<PathBuf>,
+    pub as_of: Option<NaiveDate>,
+    pub rules: Option<PathBuf>,
+}
+
+impl Campaign {
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Campaign> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let raw: RawCampaign = parse_yaml(path, &text)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let as_of = match overrides.as_of {
+            Some(d) => d,
+            None => parse_date(&raw.as_of.value).map_err(|msg| {
+                Error::Config(vec![
+                    Diagnostic::error(
+                        path,
+                        raw.as_of.referenced.line() as usize,
+                        raw.as_of.referenced.column() as usize,
+                        format!("as_of: {msg}"),
+                    )
+                    .width(raw.as_of.value.chars().count()),
+                ])
+            })?,
+        };
+        let data = match &overrides.data {
+            Some(dir) => DataSpec::from_dir(dir)?,
+            None => raw.data.resolve(base),
+        };
+        let segments = match &overrides.rules {
+            Some(p) => p.clone(),
+            None => base.join(&raw.segments),
+        };
+        let mut locales = raw.locales;
+        if !locales.supported.contains(&locales.default) {
+            locales.supported.insert(0, locales.default.clone());
+        }
+        Ok(Campaign {
+            path: path.to_path_buf(),
+            name: raw.name,
+            as_of,
+            data,
+            segments,
+            creditor: raw.creditor,
+            locales,
+        })
+    }
+}
+
+/// `YYYY-MM-DD`, with a message that says what is wrong with an impossible date.
+pub fn parse_date(text: &str) -> std::result::Result<NaiveDate, String> {
+    let t = text.trim();
+    let b = t.as_bytes();
+    let shape = b.len() >= 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[..4]
+            .iter()
+            .chain(&b[5..7])
+            .chain(&b[8..10])
+            .all(u8::is_ascii_digit)
+        && (b.len() == 10 || b[10] == b'T' || b[10] == b' ');
+    if !shape {
+        return Err(format!(
+            "`{t}` is not a date (expected YYYY-MM-DD, e.g. 2026-03-31)"
+        ));
+    }
+    let num =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let (y, m, d) = (num(0..4) as i32, num(5..7), num(8..10));
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| {
+        if !(1..=12).contains(&m) {
+            format!("`{t}` has no month {m} (expected YYYY-MM-DD with a month from 01 to 12)")
+        } else {
+            let days = days_in_month(y, m);
+            format!(
+                "`{t}` does not exist: {} {y} has {days} days (expected a real calendar date)",
+                month_name(m)
+            )
+        }
+    })
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    NaiveDate::from_ymd_opt(ny, nm, 1)
+        .and_then(|d| d.pred_opt())
+        .map_or(31, |d| chrono::Datelike::day(&d))
+}
+
+fn month_name(m: u32) -> &'static str {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    NAMES[(m as usize).saturating_sub(1).min(11)]
+}
+
+/// Deserialises YAML, turning serde-saphyr's error into a diagnostic with a hint.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
+        let full = e.to_string();
+        let first = full.lines().next().unwrap_or("invalid YAML");
+        let message = first
+            .strip_prefix("error: ")
+            .unwrap_or(first)
+            .split_once(": ")
+            .filter(|(loc, _)| loc.starts_with("line "))
+            .map_or(first, |(_, rest)| rest)
+            .to_string();
+        let mut diag = Diagnostic::error(path, line, column, message.clone());
+        if let Some((wrong, known)) = unknown_field(&message) {
+            diag.message = format!("unknown key `{wrong}`");
+            if let Some(s) = did_you_mean(wrong, known.iter().copied()) {
+                diag.message.push_str(&format!(" — did you mean `{s}`?"));
+            }
+            diag.width = wrong.chars().count();
+            diag = diag.note(format!("known keys here: {}", known.join(", ")));
+        }
+        Error::Config(vec![diag])
+    })
+}
+
+/// Picks `wrong` and the known names out of serde's "unknown field" message.
+fn unknown_field(message: &str) -> Option<(&str, Vec<&str>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (wrong, rest) = rest.split_once('`')?;
+    let list = rest
+        .split_once("expected one of ")
+        .map(|(_, l)| l)
+        .or_else(|| rest.split_once("expected ").map(|(_, l)| l))?;
+    let known = list
+        .split(',')
+        .map(|s| s.trim().trim_matches('`'))
+        .filter(|s| !s.is_empty())
+        .collect();
+    Some((wrong, known))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_dates_say_why() {
+        assert!(
+            parse_date("2026-02-30")
+                .unwrap_err()
+                .contains("February 2026 has 28 days")
+        );
+        assert!(parse_date("2024-02-29").is_ok());
+        assert!(
+            parse_date("2026-13-01")
+                .unwrap_err()
+                .contains("no month 13")
+        );
+        assert!(
+            parse_date("31/12/2026")
+                .unwrap_err()
+                .contains("expected YYYY-MM-DD")
+        );
+        assert_eq!(
+            parse_date("2026-01-02T10:00:00Z").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 1, 2).unwrap()
+        );
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_right_one() {
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct T {
+            customers: String,
+            invoices: String,
+        }
+        let Err(Error::Config(d)) =
+            parse_yaml::<T>(Path::new("c.yaml"), "customers: a\ninvoces: b\n")
+        else {
+            panic!("expected an error")
+        };
+        assert_eq!(d[0].line, 2);
+        assert!(
+            d[0].message
+                .contains("unknown key `invoces` — did you mean `invoices`?"),
+            "{:?}",
+            d[0]
+        );
+    }
+}

@@ -1,0 +1,480 @@
+//! The command line: parses flags, runs the stages, prints, and owns the exit codes.
+//!
+//! Exit codes (SPEC §3): 0 ok; 1 input or rules have errors (or `--strict` and something
+//! was rejected); 2 usage error; 3 partial — some customers were quarantined, the files
+//! say which.
+
+use crate::campaign::{Campaign, Overrides, parse_date};
+use crate::dataset::Dataset;
+use crate::diag::{Error, Result};
+use crate::features::Features;
+use crate::generate::{GenOptions, generate};
+use crate::load::load;
+use crate::outbox;
+use crate::segment::{Cluster, RuleSet, Segmentation, segment};
+use crate::validate::{Intake, Validated, validate};
+use clap::{Args, Parser, Subcommand};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dunwell",
+    version,
+    about = "Personalised dunning campaigns from an accounts-receivable export",
+    after_help = "Examples:\n  dunwell segment samples/campaign.yaml\n  dunwell segment samples/campaign.yaml --rules segments/strict.yaml\n  dunwell gen --customers 100000 --seed 1 --out /tmp/ar"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Segment every customer into a behavioural cluster and write segments.csv.
+    #[command(
+        after_help = "Examples:\n  dunwell segment samples/campaign.yaml --out out/\n  dunwell segment samples/campaign.yaml --rules my-rules.yaml   # who would move where\n  dunwell segment samples/campaign.yaml --data exports/2026-11-27 --as-of 2026-11-27"
+    )]
+    Segment(SegmentArgs),
+    /// Generate a realistic receivables export (customers, invoices, payments, events).
+    #[command(
+        after_help = "Example:\n  dunwell gen --customers 1000000 --seed 42 --out /tmp/ar-1m"
+    )]
+    Gen(GenArgs),
+}
+
+#[derive(Args, Debug)]
+struct DataArgs {
+    /// The campaign file.
+    campaign: PathBuf,
+    /// This week's export instead of the campaign's `data:` (customers.csv, invoices.csv,
+    /// optional payments.csv, events.csv — or debtors.ndjson).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// The campaign date instead of the campaign's `as_of:`.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_arg)]
+    as_of: Option<chrono::NaiveDate>,
+    /// Any rejected row fails the command (exit 1) instead of quarantining its customer.
+    #[arg(long)]
+    strict: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+struct SegmentArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Where segments.csv, rejected.csv and summary.json go.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    out: PathBuf,
+    /// Another rule file: print how customers would move between clusters under it.
+    #[arg(long, value_name = "OTHER.yaml")]
+    rules: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct GenArgs {
+    #[arg(long, default_value_t = 1000)]
+    customers: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The date the history leads up to.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_arg, default_value = "2026-11-20")]
+    as_of: chrono::NaiveDate,
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+fn date_arg(s: &str) -> std::result::Result<chrono::NaiveDate, String> {
+    parse_date(s)
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            match e {
+                Error::Usage(_) => 2,
+                _ => 1,
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Segment(args) => cmd_segment(args),
+        Command::Gen(args) => {
+            let t = Instant::now();
+            let mut stats = generate(&GenOptions {
+                customers: args.customers,
+                seed: args.seed,
+                as_of: args.as_of,
+                out: args.out.clone(),
+            })?;
+            stats.customers = args.customers;
+            let mut line = Vec::new();
+            stats.write_line(&mut line).expect("writing to memory");
+            eprint!(
+                "wrote {}: {}",
+                args.out.display(),
+                String::from_utf8_lossy(&line)
+            );
+            eprintln!("in {:.2} s", t.elapsed().as_secs_f64());
+            Ok(0)
+        }
+    }
+}
+
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        // Only the first call in a process can size the pool; tests call `run` once.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    Ok(())
+}
+
+/// The first stages every data command shares: campaign, rules, load, validate.
+pub struct Prepared {
+    pub campaign: Campaign,
+    pub rules: RuleSet,
+    pub validated: Validated,
+}
+
+fn prepare(args: &DataArgs) -> Result<Prepared> {
+    set_threads(args.threads)?;
+    let campaign = Campaign::load(
+        &args.campaign,
+        &Overrides {
+            data: args.data.clone(),
+            as_of: args.as_of,
+            rules: None,
+        },
+    )?;
+    let rules = RuleSet::load(&campaign.segments)?;
+    let t = Instant::now();
+    let loaded = load(&campaign.data)?;
+    let validated = validate(loaded);
+    log(&format!(
+        "loaded {} customers, {} invoices, {} payments, {} events in {:.2} s",
+        validated.intake.customers,
+        validated.dataset.invoices.len(),
+        validated.dataset.payments.len(),
+        validated.dataset.events.len(),
+        t.elapsed().as_secs_f64()
+    ));
+    report_defects(&validated);
+    Ok(Prepared {
+        campaign,
+        rules,
+        validated,
+    })
+}
+
+/// Status lines go to stderr so stdout stays the command's result.
+fn log(line: &str) {
+    eprintln!("{line}");
+}
+
+/// Prints warnings and rejections, capped so a broken export does not flood a terminal
+/// (the full list is in rejected.csv).
+fn report_defects(v: &Validated) {
+    const SHOWN: usize = 20;
+    for d in v.warnings.iter().take(SHOWN) {
+        eprintln!("{d}");
+    }
+    if v.warnings.len() > SHOWN {
+        eprintln!("… and {} more warnings", v.warnings.len() - SHOWN);
+    }
+    for d in v.rejected.iter().take(SHOWN) {
+        eprintln!("{d}");
+    }
+    if v.rejected.len() > SHOWN {
+        eprintln!(
+            "… and {} more rejected rows (see rejected.csv)",
+            v.rejected.len() - SHOWN
+        );
+    }
+}
+
+#[derive(serde::Serialize)]
+struct SegmentSummary<'a> {
+    campaign: &'a str,
+    as_of: String,
+    rules: String,
+    intake: &'a Intake,
+    /// Customers segmented + customers rejected (by validation or by a failing rule)
+    /// = customers in the export.
+    reconciliation: Reconciliation,
+    clusters: BTreeMap<&'static str, ClusterSummary>,
+}
+
+#[derive(serde::Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub customers_in: usize,
+    pub segmented: usize,
+    pub rejected: usize,
+    pub balanced: bool,
+    pub open_amount_in: BTreeMap<String, Decimal>,
+    pub open_amount_segmented: BTreeMap<String, Decimal>,
+    pub open_amount_rejected: BTreeMap<String, Decimal>,
+}
+
+#[derive(serde::Serialize, Default)]
+struct ClusterSummary {
+    customers: usize,
+    overdue_amount: BTreeMap<String, Decimal>,
+}
+
+fn cmd_segment(args: SegmentArgs) -> Result<i32> {
+    let p = prepare(&args.data)?;
+    let other = args.rules.as_deref().map(RuleSet::load).transpose()?;
+    if args.data.strict && !p.validated.rejected.is_empty() {
+        eprintln!(
+            "--strict: {} rows rejected; nothing written",
+            p.validated.rejected.len()
+        );
+        return Ok(1);
+    }
+    let t = Instant::now();
+    let data = &p.validated.dataset;
+    let seg = segment(data, &p.rules, p.campaign.as_of);
+    log(&format!(
+        "segmented {} customers in {:.2} s",
+        data.len(),
+        t.elapsed().as_secs_f64()
+    ));
+
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    outbox::write_segments(&args.out.join("segments.csv"), data, &p.rules, &seg)?;
+    outbox::write_rejected(
+        &args.out.join("rejected.csv"),
+        p.validated.rejected.iter().chain(&seg.failures),
+    )?;
+    let rec = reconcile(&p.validated, data, &seg);
+    let clusters = cluster_table(&seg);
+    let summary = SegmentSummary {
+        campaign: &p.campaign.name,
+        as_of: p.campaign.as_of.to_string(),
+        rules: p.rules.file.display().to_string(),
+        intake: &p.validated.intake,
+        reconciliation: rec.clone(),
+        clusters,
+    };
+    outbox::write_json(&args.out.join("summary.json"), &summary)?;
+
+    print_clusters(&summary);
+    if let Some(other) = &other {
+        print_migration(&p.rules, other, &seg);
+    }
+    println!(
+        "written: {}",
+        ["segments.csv", "rejected.csv", "summary.json"]
+            .map(|f| args.out.join(f).display().to_string())
+            .join(", ")
+    );
+    if !rec.balanced {
+        eprintln!("internal error: counts do not reconcile: {rec:?}");
+        return Ok(1);
+    }
+    Ok(if rec.rejected > 0 { 3 } else { 0 })
+}
+
+/// Every input customer is segmented or rejected; amounts likewise.
+pub fn reconcile(v: &Validated, data: &Dataset, seg: &Segmentation) -> Reconciliation {
+    let segmented = seg.assignments.iter().filter(|a| a.is_some()).count();
+    let rule_failures = seg.assignments.len() - segmented;
+    let mut open_segmented: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut open_rejected = v.intake.rejected_open_amount.clone();
+    for (i, a) in seg.assignments.iter().enumerate() {
+        let target = if a.is_some() {
+            &mut open_segmented
+        } else {
+            &mut open_rejected
+        };
+        let view = data.view(i);
+        for inv in view.invoices {
+            let open = inv.open_amount();
+            if !open.is_zero() {
+                *target.entry(inv.currency.code().to_string()).or_default() += open;
+            }
+        }
+    }
+    let customers_in = v.intake.customers;
+    let rejected = v.intake.rejected_customers + rule_failures;
+    let mut sum = open_segmented.clone();
+    for (k, a) in &open_rejected {
+        *sum.entry(k.clone()).or_default() += a;
+    }
+    let balanced = customers_in == segmented + rejected && sum == v.intake.open_amount;
+    Reconciliation {
+        customers_in,
+        segmented,
+        rejected,
+        balanced,
+        open_amount_in: v.intake.open_amount.clone(),
+        open_amount_segmented: open_segmented,
+        open_amount_rejected: open_rejected,
+    }
+}
+
+fn cluster_table(seg: &Segmentation) -> BTreeMap<&'static str, ClusterSummary> {
+    let mut out: BTreeMap<&'static str, ClusterSummary> = Cluster::ALL
+        .iter()
+        .map(|c| (c.as_str(), ClusterSummary::default()))
+        .collect();
+    for (a, f) in seg.assignments.iter().zip(&seg.features) {
+        let Some(a) = a else { continue };
+        let s = out
+            .get_mut(a.cluster.as_str())
+            .expect("every cluster listed");
+        s.customers += 1;
+        add_overdue(&mut s.overdue_amount, f);
+    }
+    out
+}
+
+fn add_overdue(map: &mut BTreeMap<String, Decimal>, f: &Features) {
+    if let Some(c) = f.currency
+        && !f.overdue_amount.is_zero()
+    {
+        *map.entry(c.code().to_string()).or_default() += f.overdue_amount;
+    }
+}
+
+fn amounts(map: &BTreeMap<String, Decimal>) -> String {
+    if map.is_empty() {
+        return "—".into();
+    }
+    map.iter()
+        .map(|(c, a)| format!("{c} {}", group_thousands(&a.round_dp(2).to_string())))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn group_thousands(s: &str) -> String {
+    let (int, frac) = s.split_once('.').map_or((s, None), |(i, f)| (i, Some(f)));
+    let mut out = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
+fn print_clusters(s: &SegmentSummary<'_>) {
+    let r = &s.reconciliation;
+    println!("{} — as of {} — rules {}", s.campaign, s.as_of, s.rules);
+    println!(
+        "customers in export: {}   segmented: {}   rejected: {}",
+        r.customers_in, r.segmented, r.rejected
+    );
+    println!();
+    println!(
+        "{:<14} {:>10} {:>7}  overdue",
+        "cluster", "customers", "share"
+    );
+    for (name, c) in &s.clusters {
+        let share = if r.segmented == 0 {
+            0.0
+        } else {
+            100.0 * c.customers as f64 / r.segmented as f64
+        };
+        println!(
+            "{name:<14} {:>10} {share:>6.1}%  {}",
+            c.customers,
+            amounts(&c.overdue_amount)
+        );
+    }
+    println!("{:<14} {:>10}", "total", r.segmented);
+    println!();
+}
+
+fn print_migration(current: &RuleSet, other: &RuleSet, seg: &Segmentation) {
+    let n = Cluster::ALL.len();
+    let mut m = vec![vec![0usize; n + 1]; n];
+    let mut failed = 0;
+    for (a, f) in seg.assignments.iter().zip(&seg.features) {
+        let Some(a) = a else { continue };
+        let row = Cluster::ALL.iter().position(|c| *c == a.cluster).unwrap();
+        match other.assign(f) {
+            Ok(b) => m[row][Cluster::ALL.iter().position(|c| *c == b.cluster).unwrap()] += 1,
+            Err(_) => {
+                m[row][n] += 1;
+                failed += 1;
+            }
+        }
+    }
+    println!(
+        "migration: rows = {} → columns = {}",
+        current.file.display(),
+        other.file.display()
+    );
+    print!("{:<14}", "");
+    for c in Cluster::ALL {
+        print!(" {:>12}", c.as_str());
+    }
+    if failed > 0 {
+        print!(" {:>12}", "failed");
+    }
+    println!(" {:>8}", "moved");
+    for (i, c) in Cluster::ALL.iter().enumerate() {
+        print!("{:<14}", c.as_str());
+        for v in m[i].iter().take(n) {
+            print!(" {v:>12}");
+        }
+        if failed > 0 {
+            print!(" {:>12}", m[i][n]);
+        }
+        let moved: usize = m[i]
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, v)| v)
+            .sum();
+        println!(" {moved:>8}");
+    }
+    println!();
+}
+
+/// Exposed for tests: parse a command line and run it, returning the exit code.
+pub fn run_args<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match Cli::try_parse_from(args) {
+        Ok(cli) => match run(cli) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                if matches!(e, Error::Usage(_)) { 2 } else { 1 }
+            }
+        },
+        Err(_) => 2,
+    }
+}

@@ -1,0 +1,266 @@
+//! Problems reported to people: where they are and how to fix them.
+//!
+//! Two kinds, because they travel differently (STYLE: two failure channels):
+//! - [`Defect`]: one row of the user's data is wrong. The run goes on; the customer
+//!   it belongs to is quarantined (errors) or loses one channel (warnings).
+//! - [`Diagnostic`]: a configuration, rule or template problem. The run stops before any
+//!   customer is touched, and every such problem is listed at once, with a caret frame.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A problem with one row of an input file: `FILE:LINE: column COL: what (expected)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Defect {
+    pub file: Arc<str>,
+    pub line: u64,
+    /// Lower-case column name, `None` for problems with the whole row.
+    pub column: Option<&'static str>,
+    /// The customer this row belongs to, as written in the file (may be unknown).
+    pub customer_id: Option<Box<str>>,
+    pub message: String,
+    pub severity: Severity,
+}
+
+impl Defect {
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "",
+            Severity::Warning => "warning: ",
+        };
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(col) = self.column {
+            write!(f, "column {col}: ")?;
+        }
+        write!(f, "{level}{}", self.message)
+    }
+}
+
+/// A problem in a file a person edits (campaign, rules, templates), pointing at a place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based; 0 when the problem concerns the whole file.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    /// How many characters the caret underlines (at least 1).
+    pub width: usize,
+    pub message: String,
+    /// Extra lines: known names, how to fix it.
+    pub notes: Vec<String>,
+    pub severity: Severity,
+}
+
+impl Diagnostic {
+    pub fn error(
+        file: impl Into<PathBuf>,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            file: file.into(),
+            line,
+            column,
+            width: 1,
+            message: message.into(),
+            notes: Vec::new(),
+            severity: Severity::Error,
+        }
+    }
+
+    pub fn whole_file(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Self::error(file, 0, 0, message)
+    }
+
+    pub fn width(mut self, width: usize) -> Self {
+        self.width = width.max(1);
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// The diagnostic with a caret frame under the offending source line, in the style of
+    /// `just` and `rustc`; `source` is the file's text (read again when not given).
+    pub fn render(&self, source: Option<&str>) -> String {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!("{level}: {}\n", self.message);
+        if self.line == 0 {
+            out.push_str(&format!("  --> {}\n", self.file.display()));
+        } else {
+            out.push_str(&format!(
+                "  --> {}:{}:{}\n",
+                self.file.display(),
+                self.line,
+                self.column
+            ));
+            let owned;
+            let text = match source {
+                Some(s) => Some(s),
+                None => {
+                    owned = std::fs::read_to_string(&self.file).ok();
+                    owned.as_deref()
+                }
+            };
+            if let Some(src_line) = text.and_then(|t| t.lines().nth(self.line - 1)) {
+                let num = self.line.to_string();
+                let pad = " ".repeat(num.len());
+                let src_line = src_line.trim_end_matches('\r');
+                out.push_str(&format!("{pad} |\n{num} | {src_line}\n"));
+                let lead: String = src_line
+                    .chars()
+                    .take(self.column.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                out.push_str(&format!("{pad} | {lead}{}\n", "^".repeat(self.width)));
+            }
+        }
+        for note in &self.notes {
+            out.push_str(&format!("  = {note}\n"));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// One line, for logs and tests: `file:line:column: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        }
+    }
+}
+
+/// Everything that stops a command. `cli` maps each to an exit code; stages never exit.
+#[derive(Debug)]
+pub enum Error {
+    /// Config, rules or templates are wrong: every problem found, in file order.
+    Config(Vec<Diagnostic>),
+    /// An input file cannot be read as a table at all (empty, no header, missing column).
+    Data(Vec<Defect>),
+    /// A file could not be read or written.
+    Io { path: PathBuf, err: std::io::Error },
+    /// The command line asks for something impossible.
+    Usage(String),
+}
+
+impl Error {
+    pub fn io(path: &Path, err: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            err,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(diags) => {
+                for d in diags {
+                    write!(f, "{}", d.render(None))?;
+                }
+                let errors = diags
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .count();
+                write!(
+                    f,
+                    "{errors} error{} found",
+                    if errors == 1 { "" } else { "s" }
+                )
+            }
+            Error::Data(defects) => {
+                for (i, d) in defects.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{d}")?;
+                }
+                Ok(())
+            }
+            Error::Io { path, err } => write!(f, "{}: {err}", path.display()),
+            Error::Usage(msg) => write!(f, "{msg}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The known name closest to `wrong`, when it is close enough to be a typo.
+pub fn did_you_mean<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let wrong_lc = wrong.to_lowercase();
+    known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(&wrong_lc, &k.to_lowercase()), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let known = ["late_ratio", "avg_days_late", "on_time_ratio"];
+        assert_eq!(did_you_mean("late_ration", known), Some("late_ratio"));
+        assert_eq!(did_you_mean("zzz", known), None);
+    }
+
+    #[test]
+    fn caret_points_at_column() {
+        let d = Diagnostic::error("r.yaml", 2, 9, "unknown feature `x`").width(3);
+        let text = d.render(Some("rules:\n  when: abc > 1\n"));
+        assert!(text.contains("--> r.yaml:2:9"), "{text}");
+        assert!(
+            text.contains("2 |   when: abc > 1\n  |         ^^^\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\nżółw x", 10), (2, 5));
+    }
+}

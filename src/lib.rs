@@ -1,0 +1,18 @@
+//! dunwell turns an accounts-receivable export into a personalised dunning campaign.
+//!
+//! The pipeline, one module per stage:
+//! `load → validate → features → segment → plan → render → outbox → send → report`.
+//! Each stage is a plain function of the previous stage's output and the campaign,
+//! so `check`, `preview` and `serve` reuse them on a sample.
+
+pub mod campaign;
+pub mod cli;
+pub mod dataset;
+pub mod diag;
+pub mod features;
+pub mod generate;
+pub mod load;
+pub mod money;
+pub mod outbox;
+pub mod segment;
+pub mod validate;

@@ -1,0 +1,205 @@
+//! Money: ISO 4217 currencies with their minor units, and decimal amounts.
+//!
+//! Amounts are `rust_decimal::Decimal`, never floating point: a dunning letter that is off
+//! by one cent is a complaint, and a total that differs from the ERP's is an audit finding.
+
+use rust_decimal::Decimal;
+use std::fmt;
+use std::str::FromStr;
+
+/// The largest amount accepted on one row. Anything above is a data error (an export
+/// that put an IBAN or a phone number into the amount column), not a real receivable.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0); // 10^12
+
+/// An ISO 4217 currency that has minor units (so it can be paid).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency(iso_currency::Currency);
+
+impl Currency {
+    /// The currency for an alphabetic code, or why it is not one we can bill in.
+    pub fn parse(code: &str) -> Result<Currency, String> {
+        let upper = code.trim().to_ascii_uppercase();
+        match iso_currency::Currency::from_code(&upper) {
+            Some(c) if c.exponent().is_some() => Ok(Currency(c)),
+            Some(_) => Err(format!(
+                "`{code}` is not a currency invoices can be paid in (expected an ISO 4217 code such as EUR, PLN, JPY)"
+            )),
+            None => Err(format!(
+                "unknown currency `{code}` (expected an ISO 4217 code such as EUR, PLN, JPY)"
+            )),
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.0.code()
+    }
+
+    /// Digits after the decimal point: EUR 2, JPY 0, BHD 3.
+    pub fn minor_units(self) -> u32 {
+        u32::from(self.0.exponent().unwrap_or(2))
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Parses an amount written in an export: `1234.56`, or `1234,56` when the file is
+/// `;`-delimited (the European spreadsheet convention). No thousands separators, no
+/// exponent, no sign other than a leading `-` (which is then refused as negative).
+pub fn parse_amount(
+    text: &str,
+    currency: Option<Currency>,
+    comma_decimal: bool,
+) -> Result<Decimal, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("is empty (expected an amount such as 1234.56)".into());
+    }
+    let normalised;
+    let t = if comma_decimal && !t.contains('.') && t.matches(',').count() == 1 {
+        normalised = t.replace(',', ".");
+        normalised.as_str()
+    } else {
+        t
+    };
+    let body = t.strip_prefix('-').unwrap_or(t);
+    let valid_shape = !body.is_empty()
+        && body.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && body.bytes().filter(|&b| b == b'.').count() <= 1
+        && body.bytes().any(|b| b.is_ascii_digit());
+    if !valid_shape {
+        return Err(format!(
+            "`{text}` is not a decimal amount (expected digits with an optional `.`, such as 1234.56)"
+        ));
+    }
+    let value = Decimal::from_str(t)
+        .map_err(|_| format!("`{text}` is out of range (expected at most {MAX_AMOUNT})"))?;
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(format!(
+            "`{text}` is negative (expected zero or more; credit notes belong in their own rows with status cancelled)"
+        ));
+    }
+    if value > MAX_AMOUNT {
+        return Err(format!(
+            "`{text}` is implausibly large (expected at most {MAX_AMOUNT})"
+        ));
+    }
+    if let Some(cur) = currency {
+        let scale = value.normalize().scale();
+        if scale > cur.minor_units() {
+            let expected = match cur.minor_units() {
+                0 => format!("{cur} has no minor units: expected a whole number"),
+                n => format!(
+                    "{cur} has {n} decimal place{}",
+                    if n == 1 { "" } else { "s" }
+                ),
+            };
+            return Err(format!("`{text}` has {scale} decimal places ({expected})"));
+        }
+    }
+    Ok(value.normalize())
+}
+
+/// An amount rounded to its currency's minor units, half away from zero — the rule
+/// accountants use; banker's rounding would surprise a debtor checking the sum.
+pub fn round(amount: Decimal, currency: Currency) -> Decimal {
+    amount.round_dp_with_strategy(
+        currency.minor_units(),
+        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+    )
+}
+
+/// Plain machine form with exactly the currency's decimals: `1234.50`, `12345`.
+pub fn plain(amount: Decimal, currency: Currency) -> String {
+    let mut a = round(amount, currency);
+    a.rescale(currency.minor_units());
+    a.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur() -> Currency {
+        Currency::parse("EUR").unwrap()
+    }
+
+    #[test]
+    fn minor_units_per_currency() {
+        assert_eq!(Currency::parse("jpy").unwrap().minor_units(), 0);
+        assert_eq!(eur().minor_units(), 2);
+        assert_eq!(Currency::parse("BHD").unwrap().minor_units(), 3);
+        assert!(
+            Currency::parse("XAU").unwrap_err().contains("cannot")
+                || Currency::parse("XAU").is_err()
+        );
+        assert!(
+            Currency::parse("EURO")
+                .unwrap_err()
+                .contains("unknown currency `EURO`")
+        );
+    }
+
+    #[test]
+    fn amounts_are_strict_decimals() {
+        assert_eq!(
+            parse_amount("123.45", Some(eur()), false)
+                .unwrap()
+                .to_string(),
+            "123.45"
+        );
+        assert_eq!(
+            parse_amount("123.40", Some(eur()), false)
+                .unwrap()
+                .to_string(),
+            "123.4"
+        );
+        assert_eq!(
+            parse_amount("12,5", Some(eur()), true).unwrap().to_string(),
+            "12.5"
+        );
+        assert!(parse_amount("12,5", Some(eur()), false).is_err());
+        assert!(
+            parse_amount("1e5", None, false)
+                .unwrap_err()
+                .contains("not a decimal")
+        );
+        assert!(
+            parse_amount("-5", None, false)
+                .unwrap_err()
+                .contains("negative")
+        );
+        assert!(
+            parse_amount("1.234", Some(eur()), false)
+                .unwrap_err()
+                .contains("EUR has 2 decimal places")
+        );
+        assert!(
+            parse_amount("10.5", Some(Currency::parse("JPY").unwrap()), false)
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            parse_amount("1000000000000000", None, false)
+                .unwrap_err()
+                .contains("implausibly large")
+        );
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000i64));
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero() {
+        assert_eq!(plain(Decimal::from_str("2.345").unwrap(), eur()), "2.35");
+        assert_eq!(
+            plain(
+                Decimal::from_str("2.5").unwrap(),
+                Currency::parse("JPY").unwrap()
+            ),
+            "3"
+        );
+        assert_eq!(plain(Decimal::from(7), eur()), "7.00");
+    }
+}

@@ -1,0 +1,629 @@
+//! Behavioural segmentation: ordered rules in CEL, first match wins.
+//!
+//! Rules are written by credit teams in `segments/*.yaml`, in CEL (the Common Expression
+//! Language: a standard, side-effect free, familiar from Kubernetes and Firebase) over
+//! the [`FEATURES`](crate::features::FEATURES). A rule file is checked completely before
+//! any customer is evaluated — syntax, unknown names, clusters, types, reachability — and
+//! every assignment records the rule that fired and the feature values it looked at, so a
+//! credit manager can answer "why was this customer treated as unwilling?".
+
+use crate::campaign::parse_yaml;
+use crate::dataset::Dataset;
+use crate::diag::{Defect, Diagnostic, Error, Result, Severity, did_you_mean, line_col};
+use crate::features::{self, Features, Value, feature, feature_names};
+use cel::common::ast::{Expr, IdedExpr};
+use cel::common::value::CowVal;
+use cel::context::VariableResolver;
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+crate::dataset::vocabulary!(
+    /// The behavioural clusters of the credit-management literature.
+    Cluster {
+        Forgetful = "forgetful",
+        ChronicLate = "chronic_late",
+        Unable = "unable",
+        Unwilling = "unwilling",
+        NoHistory = "no_history",
+    }
+);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Spanned<String>,
+    cluster: Spanned<String>,
+    #[serde(default)]
+    when: Option<Spanned<String>>,
+    #[serde(default)]
+    because: Option<String>,
+}
+
+/// One checked rule.
+pub struct Rule {
+    pub name: String,
+    pub cluster: Cluster,
+    /// `None` for the fallback rule.
+    condition: Option<cel::Program>,
+    pub when: Option<String>,
+    /// Plain-language reason, shown to credit managers and available to templates.
+    pub because: String,
+    /// Features the condition names, in order of first mention.
+    pub features: Vec<&'static str>,
+    pub line: usize,
+}
+
+/// An ordered, fully checked rule file.
+pub struct RuleSet {
+    pub file: PathBuf,
+    pub rules: Vec<Rule>,
+    /// Features named by any rule, in rule order: the explanation columns.
+    pub features: Vec<&'static str>,
+    root: cel::Context<'static, 'static>,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("file", &self.file)
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+/// Where a rule's condition text starts in the YAML file, to map CEL positions back.
+struct Origin {
+    line: usize,
+    column: usize,
+    /// The scalar was quoted: its text starts one character after `column`.
+    quoted: bool,
+    /// A block scalar (`|`, `>`): the text starts at `line`, `column` already.
+    block: bool,
+}
+
+impl Origin {
+    fn at(&self, text: &str, offset: usize) -> (usize, usize) {
+        let (l, c) = line_col(text, offset);
+        if l == 1 {
+            (
+                self.line,
+                self.column + c - 1 + usize::from(self.quoted && !self.block),
+            )
+        } else {
+            // Later lines of a multi-line scalar: indentation is the scalar's column.
+            (
+                self.line + l - 1,
+                if self.block { self.column + c - 1 } else { c },
+            )
+        }
+    }
+}
+
+impl RuleSet {
+    pub fn load(path: &Path) -> Result<RuleSet> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        RuleSet::parse(path, &text)
+    }
+
+    /// Parses and checks a rule file, reporting every problem at once.
+    pub fn parse(path: &Path, text: &str) -> Result<RuleSet> {
+        let raw: RawRules = parse_yaml(path, text)?;
+        let source_lines: Vec<&str> = text.lines().collect();
+        let mut diags = Vec::new();
+        let at =
+            |s: &Spanned<String>| (s.referenced.line() as usize, s.referenced.column() as usize);
+        if raw.rules.is_empty() {
+            diags.push(
+                Diagnostic::whole_file(path, "no rules: every customer would be left unassigned")
+                    .note("add at least one rule, the last one without `when` (the fallback)"),
+            );
+        }
+        let root = cel::Context::default();
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut fallback: Option<(String, usize)> = None;
+        for r in &raw.rules {
+            let (line, column) = at(&r.name);
+            if let Some(prev) = rules.iter().find(|p| p.name == r.name.value) {
+                diags.push(
+                    Diagnostic::error(
+                        path,
+                        line,
+                        column,
+                        format!(
+                            "rule name `{}` is used twice (first on line {})",
+                            r.name.value, prev.line
+                        ),
+                    )
+                    .width(r.name.value.chars().count()),
+                );
+            }
+            if let Some((name, fl)) = &fallback {
+                diags.push(
+                    Diagnostic::error(path, line, column, format!("rule `{}` can never fire: it comes after the fallback rule `{name}` (line {fl})", r.name.value))
+                        .width(r.name.value.chars().count())
+                        .note("move the fallback (the rule without `when`) to the end"),
+                );
+            }
+            let cluster = match Cluster::parse(&r.cluster.value) {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    let (l, c) = at(&r.cluster);
+                    let known: Vec<&str> = Cluster::ALL.iter().map(|c| c.as_str()).collect();
+                    let mut d = Diagnostic::error(
+                        path,
+                        l,
+                        c,
+                        format!("unknown cluster `{}`", r.cluster.value),
+                    )
+                    .width(r.cluster.value.chars().count())
+                    .note(format!("known clusters: {}", known.join(", ")));
+                    if let Some(s) = did_you_mean(&r.cluster.value, known.iter().copied()) {
+                        d.message.push_str(&format!(" — did you mean `{s}`?"));
+                    }
+                    diags.push(d);
+                    None
+                }
+            };
+            let mut rule_features = Vec::new();
+            let condition = match &r.when {
+                None => {
+                    fallback = Some((r.name.value.clone(), line));
+                    None
+                }
+                Some(when) if when.value.trim() == "true" => {
+                    fallback = Some((r.name.value.clone(), line));
+                    None
+                }
+                Some(when) => {
+                    let (l, c) = at(when);
+                    let first = source_lines
+                        .get(l.saturating_sub(1))
+                        .and_then(|s| s.chars().nth(c.saturating_sub(1)));
+                    let origin = Origin {
+                        line: l,
+                        column: c,
+                        quoted: matches!(first, Some('"' | '\'')),
+                        block: !matches!(first, Some('"' | '\'')) && when.value.contains('\n'),
+                    };
+                    compile(
+                        path,
+                        &r.name.value,
+                        &when.value,
+                        &origin,
+                        &mut rule_features,
+                        &mut diags,
+                    )
+                }
+            };
+            if let Some(cluster) = cluster {
+                rules.push(Rule {
+                    name: r.name.value.clone(),
+                    cluster,
+                    condition,
+                    when: r.when.as_ref().map(|w| w.value.trim().to_string()),
+                    because: r.because.clone().unwrap_or_else(|| {
+                        r.when
+                            .as_ref()
+                            .map_or("fallback".into(), |w| w.value.trim().to_string())
+                    }),
+                    features: rule_features,
+                    line,
+                });
+            }
+        }
+        if fallback.is_none() && !raw.rules.is_empty() {
+            let last = raw.rules.last().unwrap();
+            let (l, c) = at(&last.name);
+            diags.push(
+                Diagnostic::error(path, l, c, "no fallback rule: customers that match no condition would be left unassigned")
+                    .width(last.name.value.chars().count())
+                    .note("end the list with a rule without `when`, e.g. `- {name: default, cluster: forgetful}`"),
+            );
+        }
+        // Type errors (comparing a text feature with a number, a condition that is not
+        // true/false) only show when evaluated: try every rule on two feature sets.
+        if diags.is_empty() {
+            for rule in &rules {
+                let Some(program) = &rule.condition else {
+                    continue;
+                };
+                for probe in [Features::default(), probe_features()] {
+                    if let Err(msg) = eval(&root, program, &probe) {
+                        let r = raw
+                            .rules
+                            .iter()
+                            .find(|r| r.name.value == rule.name)
+                            .unwrap();
+                        let (l, c) = at(r.when.as_ref().unwrap());
+                        diags.push(
+                            Diagnostic::error(path, l, c, format!("rule `{}`: {msg}", rule.name))
+                                .width(
+                                    rule.when.as_deref().unwrap_or("").chars().count().min(60) + 2,
+                                ),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+        if !diags.is_empty() {
+            return Err(Error::Config(diags));
+        }
+        let mut features: Vec<&'static str> = Vec::new();
+        for r in &rules {
+            for f in &r.features {
+                if !features.contains(f) {
+                    features.push(f);
+                }
+            }
+        }
+        Ok(RuleSet {
+            file: path.to_path_buf(),
+            rules,
+            features,
+            root,
+        })
+    }
+}
+
+/// A customer whose features look like a real debtor's, so that type errors in
+/// conditions that only bite on non-zero values show too.
+fn probe_features() -> Features {
+    Features {
+        overdue_amount: rust_decimal::Decimal::new(12345, 2),
+        max_days_past_due: 40,
+        open_invoices: 2,
+        overdue_invoices: 1,
+        settled_invoices: 4,
+        on_time_ratio: 0.5,
+        late_ratio: 0.5,
+        avg_days_late: 9.5,
+        days_since_last_payment: 30,
+        has_history: true,
+        hold: "dispute",
+        kind: "person",
+        ..Features::default()
+    }
+}
+
+fn compile(
+    path: &Path,
+    rule: &str,
+    text: &str,
+    origin: &Origin,
+    used: &mut Vec<&'static str>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<cel::Program> {
+    let program = match cel::Program::compile(text) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors.errors {
+                let (l, c) = (e.pos.0.max(1) as usize, e.pos.1.max(0) as usize);
+                let offset: usize = text
+                    .split_inclusive('\n')
+                    .take(l - 1)
+                    .map(str::len)
+                    .sum::<usize>()
+                    + text
+                        .lines()
+                        .nth(l - 1)
+                        .map_or(0, |s| s.char_indices().nth(c).map_or(s.len(), |(i, _)| i));
+                let (line, column) = origin.at(text, offset);
+                diags.push(
+                    Diagnostic::error(path, line, column, format!("rule `{rule}`: {}", tidy_cel_error(&e.msg)))
+                        .note("conditions are CEL expressions, e.g. `late_ratio >= 0.5 && avg_days_late > 7`"),
+                );
+            }
+            return None;
+        }
+    };
+    let mut idents = Vec::new();
+    collect_idents(program.expression(), &mut Vec::new(), &mut idents);
+    let mut ok = true;
+    for (name, id) in idents {
+        if let Some(f) = feature(&name) {
+            if !used.contains(&f.name) {
+                used.push(f.name);
+            }
+            continue;
+        }
+        ok = false;
+        let offset = program
+            .source_info()
+            .offset_for(id)
+            .map_or(0, |(s, _)| s as usize);
+        let (line, column) = origin.at(text, offset);
+        let mut d = Diagnostic::error(
+            path,
+            line,
+            column,
+            format!("rule `{rule}`: unknown feature `{name}`"),
+        )
+        .width(name.chars().count())
+        .note(format!(
+            "known features: {}",
+            feature_names().collect::<Vec<_>>().join(", ")
+        ));
+        if let Some(s) = did_you_mean(&name, feature_names()) {
+            d.message.push_str(&format!(" — did you mean `{s}`?"));
+        }
+        diags.push(d);
+    }
+    ok.then_some(program)
+}
+
+/// Strips ANTLR's token list from a CEL syntax error: people need the place, not the grammar.
+fn tidy_cel_error(msg: &str) -> String {
+    match msg.split_once(" expecting ") {
+        Some((head, _)) => format!("{} (expected an operand or a closing bracket)", head.trim()),
+        None => msg.to_string(),
+    }
+}
+
+/// Identifiers the expression reads, with their node ids; comprehension variables
+/// (`x` in `list.all(x, …)`) are bound, not features.
+fn collect_idents(e: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<(String, u64)>) {
+    match &e.expr {
+        Expr::Ident(name) => {
+            if !bound.contains(name) {
+                out.push((name.clone(), e.id));
+            }
+        }
+        Expr::Call(call) => {
+            if let Some(t) = &call.target {
+                collect_idents(t, bound, out);
+            }
+            for a in &call.args {
+                collect_idents(a, bound, out);
+            }
+        }
+        Expr::Select(sel) => collect_idents(&sel.operand, bound, out),
+        Expr::List(list) => {
+            for el in &list.elements {
+                collect_idents(el, bound, out);
+            }
+        }
+        Expr::Comprehension(c) => {
+            collect_idents(&c.iter_range, bound, out);
+            let n = bound.len();
+            bound.push(c.iter_var.clone());
+            bound.extend(c.iter_var2.clone());
+            bound.push(c.accu_var.clone());
+            for part in [&c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                collect_idents(part, bound, out);
+            }
+            bound.truncate(n);
+        }
+        Expr::Map(_) | Expr::Struct(_) | Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+/// Hands feature values to CEL on demand: no per-customer map is built.
+struct Resolver<'a>(&'a Features);
+
+impl VariableResolver for Resolver<'_> {
+    fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
+        let v = match (feature(name)?.get)(self.0) {
+            Value::Int(i) => cel::Value::Int(i),
+            Value::Ratio(r) => cel::Value::Float(r),
+            // Rules compare amounts with thresholds; the money itself stays decimal.
+            Value::Money(m) => cel::Value::Float(m.to_f64().unwrap_or(f64::MAX)),
+            Value::Bool(b) => cel::Value::Bool(b),
+            Value::Text(t) => cel::Value::String(Arc::new(t.to_string())),
+        };
+        let boxed: Box<dyn cel::common::value::Val> = v.try_into().ok()?;
+        Some(CowVal::Owned(boxed))
+    }
+}
+
+fn eval(
+    root: &cel::Context<'_, '_>,
+    program: &cel::Program,
+    f: &Features,
+) -> std::result::Result<bool, String> {
+    let resolver = Resolver(f);
+    let mut ctx = root.new_inner_scope();
+    ctx.set_variable_resolver(&resolver);
+    match program.execute(&ctx) {
+        Ok(cel::Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!(
+            "the condition gives {other:?}, not true or false (expected a comparison such as `x > 3`)"
+        )),
+        Err(e) => Err(format!("cannot be evaluated: {e}")),
+    }
+}
+
+/// One customer's cluster and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    pub cluster: Cluster,
+    /// Index into [`RuleSet::rules`].
+    pub rule: usize,
+}
+
+/// Every accepted customer's features and cluster; customers whose evaluation failed
+/// are moved to `failures` (they go to `rejected.csv`, never silently lost).
+#[derive(Debug, Default)]
+pub struct Segmentation {
+    pub features: Vec<Features>,
+    /// `None` where the customer's evaluation failed (see `failures`).
+    pub assignments: Vec<Option<Assignment>>,
+    pub failures: Vec<Defect>,
+}
+
+/// An assignment, or the index of the rule whose condition failed and why.
+pub type Assigned = std::result::Result<Assignment, (usize, String)>;
+
+impl RuleSet {
+    /// The first rule that holds for `f`.
+    pub fn assign(&self, f: &Features) -> Assigned {
+        for (i, rule) in self.rules.iter().enumerate() {
+            let hit = match &rule.condition {
+                None => true,
+                Some(p) => eval(&self.root, p, f).map_err(|e| (i, e))?,
+            };
+            if hit {
+                return Ok(Assignment {
+                    cluster: rule.cluster,
+                    rule: i,
+                });
+            }
+        }
+        // The checks guarantee a fallback; this only fires if that invariant is broken.
+        Err((self.rules.len().saturating_sub(1), "no rule matched".into()))
+    }
+
+    /// The features a rule used, with their values: the "because" of an assignment.
+    pub fn evidence(&self, a: &Assignment, f: &Features) -> Vec<(&'static str, Value)> {
+        self.rules[a.rule]
+            .features
+            .iter()
+            .map(|n| (*n, (feature(n).unwrap().get)(f)))
+            .collect()
+    }
+}
+
+/// Features and clusters of every customer, in parallel; output order is input order.
+pub fn segment(data: &Dataset, rules: &RuleSet, as_of: NaiveDate) -> Segmentation {
+    let results: Vec<(Features, Assigned)> = (0..data.len())
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|i| {
+            let f = features::compute(&data.view(i), as_of);
+            let a = rules.assign(&f);
+            (f, a)
+        })
+        .collect();
+    let mut seg = Segmentation {
+        features: Vec::with_capacity(results.len()),
+        assignments: Vec::with_capacity(results.len()),
+        failures: Vec::new(),
+    };
+    let file: Arc<str> = Arc::from(rules.file.display().to_string());
+    for (i, (f, a)) in results.into_iter().enumerate() {
+        match a {
+            Ok(a) => seg.assignments.push(Some(a)),
+            Err((rule, msg)) => {
+                let r = &rules.rules[rule];
+                seg.failures.push(Defect {
+                    file: file.clone(),
+                    line: r.line as u64,
+                    column: Some("when"),
+                    customer_id: Some(data.customers[i].id.clone()),
+                    message: format!("rule `{}` {msg}", r.name),
+                    severity: Severity::Error,
+                });
+                seg.assignments.push(None);
+            }
+        }
+        seg.features.push(f);
+    }
+    seg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> std::result::Result<RuleSet, Vec<Diagnostic>> {
+        RuleSet::parse(Path::new("r.yaml"), text).map_err(|e| match e {
+            Error::Config(d) => d,
+            other => panic!("{other}"),
+        })
+    }
+
+    #[test]
+    fn first_match_wins_and_explains() {
+        let rs = parse(
+            "rules:\n  - name: late\n    cluster: chronic_late\n    when: \"late_ratio >= 0.5 && avg_days_late > 7\"\n  - name: rest\n    cluster: forgetful\n",
+        )
+        .unwrap();
+        let f = Features {
+            late_ratio: 0.6,
+            avg_days_late: 10.0,
+            ..Features::default()
+        };
+        let a = rs.assign(&f).unwrap();
+        assert_eq!(a.cluster, Cluster::ChronicLate);
+        let ev = rs.evidence(&a, &f);
+        assert_eq!(ev[0].0, "late_ratio");
+        assert_eq!(ev[1].1.to_string(), "10.000");
+        assert_eq!(
+            rs.assign(&Features::default()).unwrap().cluster,
+            Cluster::Forgetful
+        );
+    }
+
+    #[test]
+    fn unknown_feature_points_at_it() {
+        let d = parse("rules:\n  - name: late\n    cluster: chronic_late\n    when: \"late_ration > 0.5\"\n  - name: rest\n    cluster: forgetful\n")
+            .unwrap_err();
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].line, d[0].column), (4, 12));
+        assert!(
+            d[0].message.contains("did you mean `late_ratio`"),
+            "{}",
+            d[0].message
+        );
+    }
+
+    #[test]
+    fn every_problem_at_once() {
+        let d = parse(
+            "rules:\n  - name: a\n    cluster: unwiling\n    when: \"x > \"\n  - name: b\n    cluster: forgetful\n    when: \"late_ratio > 1\"\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert!(
+            text.iter().any(|t| t
+                .contains("r.yaml:3:14: unknown cluster `unwiling` — did you mean `unwilling`?")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|t| t.starts_with("r.yaml:4:")), "{text:?}");
+        assert!(
+            text.iter().any(|t| t.contains("no fallback rule")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn type_errors_are_caught_before_any_customer() {
+        let d = parse("rules:\n  - name: a\n    cluster: unable\n    when: \"hold > 3\"\n  - name: b\n    cluster: forgetful\n").unwrap_err();
+        assert!(
+            d[0].message.contains("cannot be evaluated"),
+            "{}",
+            d[0].message
+        );
+        let d = parse("rules:\n  - name: a\n    cluster: unable\n    when: \"open_invoices + 1\"\n  - name: b\n    cluster: forgetful\n").unwrap_err();
+        assert!(
+            d[0].message.contains("not true or false"),
+            "{}",
+            d[0].message
+        );
+    }
+
+    #[test]
+    fn rules_after_the_fallback_are_unreachable() {
+        let d = parse("rules:\n  - name: all\n    cluster: forgetful\n  - name: late\n    cluster: unable\n    when: \"bounced_payments > 1\"\n").unwrap_err();
+        assert!(
+            d[0].to_string()
+                .contains("r.yaml:4:11: rule `late` can never fire"),
+            "{}",
+            d[0]
+        );
+    }
+}
