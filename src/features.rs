@@ -317,7 +317,6 @@ mod tests {
         Payment {
             id: format!("P{inv}{date}").into(),
             customer: 0,
-            invoice_ref: None,
             invoice: Some(inv),
             date: d(date),
             amount: Decimal::from(amount),
@@ -329,11 +328,7 @@ mod tests {
 
     #[test]
     fn late_history_and_current_debt() {
-        let customer = Customer {
-            id: "C1".into(),
-            name: "A".into(),
-            ..Customer::default()
-        };
+        let customer = Customer::named("C1", "A");
         let invoices = vec![
             inv("I1", "2026-06-01", 100, InvoiceStatus::Paid),
             inv("I2", "2026-07-01", 100, InvoiceStatus::Paid),
@@ -375,11 +370,7 @@ mod tests {
 
     #[test]
     fn never_paid_is_minus_one() {
-        let customer = Customer {
-            id: "C1".into(),
-            name: "A".into(),
-            ..Customer::default()
-        };
+        let customer = Customer::named("C1", "A");
         let invoices = vec![inv("I1", "2026-10-01", 100, InvoiceStatus::Open)];
         let view = CustomerView {
             customer: &customer,

@@ -770,8 +770,8 @@ impl Gen {
         use Behaviour::*;
         let settled = match b {
             New => usize::from(self.chance(30)),
-            Forgetful | OnTime => self.rng.random_range(2..5),
-            ChronicLate => self.rng.random_range(3..6),
+            Forgetful | OnTime => self.rng.random_range(2..4),
+            ChronicLate => self.rng.random_range(2..5),
             Unable | Unwilling => self.rng.random_range(2..4),
         };
         let open = match b {
@@ -811,14 +811,9 @@ impl Gen {
                 Unwilling => self.rng.random_range(30..90),
             };
             let paid_on = (due + Duration::days(late)).min(self.as_of - Duration::days(1));
-            if late > 0 {
-                let reminders = match b {
-                    Forgetful => 1,
-                    ChronicLate => self.rng.random_range(1..3),
-                    _ => self.rng.random_range(2..4),
-                };
-                for r in 0..reminders {
-                    let d = due + Duration::days(3 + 10 * r);
+            if late > 0 && (matches!(b, Unable | Unwilling) || self.chance(50)) {
+                {
+                    let d = due + Duration::days(3);
                     if d < paid_on {
                         let channel = self.pick(&["email", "email", "sms", "letter"]);
                         self.event(id, d, channel, "reminder_sent", &inv_id, "");
@@ -909,7 +904,7 @@ impl Gen {
                 "open",
                 disputed,
             );
-            if dpd > 7 && b != OnTime {
+            if dpd > 7 && b != OnTime && o == 0 {
                 self.event(
                     id,
                     due + Duration::days(7),
@@ -918,7 +913,7 @@ impl Gen {
                     &inv_id,
                     "",
                 );
-                if self.chance(60) {
+                if self.chance(30) {
                     self.event(id, due + Duration::days(8), "email", "opened", &inv_id, "");
                 }
             }
@@ -973,7 +968,7 @@ impl Gen {
                         );
                         d += Duration::days(15);
                     }
-                    for r in 0..3 {
+                    for r in 0..2 {
                         let when = self.as_of - Duration::days(20 + 15 * r);
                         if when > due {
                             let channel = self.pick(&["email", "sms", "letter"]);

@@ -6,16 +6,22 @@
 //! cannot be decoded becomes a [`Defect`] that names its customer, and `validate`
 //! quarantines that customer. Only a file that cannot be read as a table at all (empty,
 //! no header, a required column missing) stops the run.
+//!
+//! Large files are read in blocks and each block is cut at row boundaries into chunks
+//! decoded in parallel; results are put back in file order, so the outcome does not
+//! depend on the thread count. Memory holds one block per file, not the file.
 
-use crate::campaign::{DataSpec, parse_date};
+use crate::campaign::{parse_date, DataSpec};
 use crate::dataset::*;
-use crate::diag::{Defect, Error, Result, Severity, did_you_mean};
-use crate::money::{Currency, parse_amount};
+use crate::diag::{did_you_mean, Defect, Error, Result, Severity};
+use crate::money::{parse_amount, Currency};
 use chrono::{Datelike, NaiveDate};
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -30,8 +36,8 @@ pub struct Loaded {
     pub defects: Vec<Defect>,
     /// Rows of the customers file that name no usable id: customers all the same.
     pub unidentified_customers: Vec<(Arc<str>, u64)>,
-    /// Invoice and payment rows that name a customer the customers file does not have:
-    /// their open amounts, per currency, so totals still reconcile.
+    /// Open amounts of invoice rows naming a customer the customers file does not have,
+    /// so totals still reconcile.
     pub orphan_invoices: Vec<(Currency, Decimal)>,
     pub sources: Sources,
 }
@@ -39,75 +45,57 @@ pub struct Loaded {
 /// Years outside this window are typing errors (9999-12-31 placeholders, 0202 for 2020).
 const YEARS: std::ops::RangeInclusive<i32> = 1970..=2099;
 
-const CUSTOMER_COLS: &[&str] = &[
-    "customer_id",
-    "name",
-    "kind",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "region",
-    "country",
-    "language",
-    "timezone",
-    "consent_email",
-    "consent_sms",
-    "consent_letter",
-    "hold",
-    "credit_limit",
-];
-const CUSTOMER_REQUIRED: &[&str] = &["customer_id", "name"];
-const INVOICE_COLS: &[&str] = &[
-    "invoice_id",
-    "customer_id",
-    "issue_date",
-    "due_date",
-    "amount",
-    "currency",
-    "amount_paid",
-    "status",
-    "disputed",
-];
-const INVOICE_REQUIRED: &[&str] = &[
-    "invoice_id",
-    "customer_id",
-    "issue_date",
-    "due_date",
-    "amount",
-    "currency",
-];
-const PAYMENT_COLS: &[&str] = &[
-    "payment_id",
-    "customer_id",
-    "invoice_id",
-    "date",
-    "amount",
-    "method",
-    "status",
-];
-const PAYMENT_REQUIRED: &[&str] = &["payment_id", "customer_id", "date", "amount"];
-const EVENT_COLS: &[&str] = &[
-    "customer_id",
-    "date",
-    "channel",
-    "kind",
-    "reference",
-    "note",
-];
-const EVENT_REQUIRED: &[&str] = &["customer_id", "date", "channel", "kind"];
+/// Bytes read per block; each block is decoded by all threads at once.
+const BLOCK: usize = 32 << 20;
+
+/// Column positions in each table's list of known columns; decoders use these names.
+macro_rules! columns {
+    ($list:ident, $module:ident { $($c:ident = $name:literal),+ $(,)? }) => {
+        const $list: &[&str] = &[$($name),+];
+        #[allow(dead_code)]
+        mod $module {
+            columns!(@idx 0usize, $($c),+);
+        }
+    };
+    (@idx $n:expr, $c:ident $(, $rest:ident)*) => {
+        pub const $c: usize = $n;
+        columns!(@idx $n + 1usize $(, $rest)*);
+    };
+    (@idx $n:expr) => {};
+}
+
+columns!(CUSTOMER_COLS, cc {
+    ID = "customer_id", NAME = "name", KIND = "kind", EMAIL = "email", PHONE = "phone",
+    ADDRESS1 = "address_line1", ADDRESS2 = "address_line2", POSTAL = "postal_code", CITY = "city",
+    REGION = "region", COUNTRY = "country", LANGUAGE = "language", TIMEZONE = "timezone",
+    CONSENT_EMAIL = "consent_email", CONSENT_SMS = "consent_sms", CONSENT_LETTER = "consent_letter",
+    HOLD = "hold", CREDIT_LIMIT = "credit_limit",
+});
+const CUSTOMER_REQUIRED: &[usize] = &[cc::ID, cc::NAME];
+
+columns!(INVOICE_COLS, ic {
+    ID = "invoice_id", CUSTOMER = "customer_id", ISSUE = "issue_date", DUE = "due_date", AMOUNT = "amount",
+    CURRENCY = "currency", PAID = "amount_paid", STATUS = "status", DISPUTED = "disputed",
+});
+const INVOICE_REQUIRED: &[usize] = &[ic::ID, ic::CUSTOMER, ic::ISSUE, ic::DUE, ic::AMOUNT, ic::CURRENCY];
+
+columns!(PAYMENT_COLS, pc {
+    ID = "payment_id", CUSTOMER = "customer_id", INVOICE = "invoice_id", DATE = "date", AMOUNT = "amount",
+    METHOD = "method", STATUS = "status",
+});
+const PAYMENT_REQUIRED: &[usize] = &[pc::ID, pc::CUSTOMER, pc::DATE, pc::AMOUNT];
+
+columns!(EVENT_COLS, ec {
+    CUSTOMER = "customer_id", DATE = "date", CHANNEL = "channel", KIND = "kind", REFERENCE = "reference", NOTE = "note",
+});
+const EVENT_REQUIRED: &[usize] = &[ec::CUSTOMER, ec::DATE, ec::CHANNEL, ec::KIND];
 
 /// Reads the whole dataset a campaign names.
 pub fn load(spec: &DataSpec) -> Result<Loaded> {
     match spec {
-        DataSpec::Csv {
-            customers,
-            invoices,
-            payments,
-            events,
-        } => load_csv(customers, invoices, payments.as_deref(), events.as_deref()),
+        DataSpec::Csv { customers, invoices, payments, events } => {
+            load_csv(customers, invoices, payments.as_deref(), events.as_deref())
+        }
         DataSpec::Ndjson { ndjson } => load_ndjson(ndjson),
     }
 }
@@ -116,22 +104,13 @@ fn display(path: &Path) -> Arc<str> {
     Arc::from(path.display().to_string())
 }
 
-fn load_csv(
-    customers: &Path,
-    invoices: &Path,
-    payments: Option<&Path>,
-    events: Option<&Path>,
-) -> Result<Loaded> {
-    let cust_table = Table::open(customers, CUSTOMER_COLS, CUSTOMER_REQUIRED, true)?;
-    // Open (and header-check) every file before decoding any, so a missing column in
+fn load_csv(customers: &Path, invoices: &Path, payments: Option<&Path>, events: Option<&Path>) -> Result<Loaded> {
+    // Every header is checked before any row is decoded, so a missing column in
     // events.csv is reported before a minute spent on customers.
+    let cust_table = Table::open(customers, CUSTOMER_COLS, CUSTOMER_REQUIRED, true)?;
     let inv_table = Table::open(invoices, INVOICE_COLS, INVOICE_REQUIRED, false)?;
-    let pay_table = payments
-        .map(|p| Table::open(p, PAYMENT_COLS, PAYMENT_REQUIRED, false))
-        .transpose()?;
-    let ev_table = events
-        .map(|p| Table::open(p, EVENT_COLS, EVENT_REQUIRED, false))
-        .transpose()?;
+    let pay_table = payments.map(|p| Table::open(p, PAYMENT_COLS, PAYMENT_REQUIRED, false)).transpose()?;
+    let ev_table = events.map(|p| Table::open(p, EVENT_COLS, EVENT_REQUIRED, false)).transpose()?;
 
     let mut out = Loaded {
         sources: Sources {
@@ -142,111 +121,123 @@ fn load_csv(
         },
         ..Loaded::default()
     };
-    out.defects
-        .extend(cust_table.header_warnings.iter().cloned());
-    let mut index = CustomerIndex::default();
-    cust_table.for_each_row(&mut out.defects, |row, defects| {
-        decode_customer(
-            &row,
-            defects,
-            &mut index,
-            &mut out.customers,
-            &mut out.unidentified_customers,
-        )
-    });
 
-    let index = &index;
-    let (inv, (pay, ev)) = rayon::join(
-        || {
-            let mut inv = Partial::<Invoice>::new(&inv_table);
-            let mut ids = FxHashMap::default();
-            inv_table.for_each_row(&mut inv.defects, |row, defects| {
-                decode_invoice(
-                    &row,
-                    defects,
-                    index,
-                    &mut ids,
-                    &mut inv.records,
-                    &mut inv.orphans,
-                )
-            });
-            inv
-        },
-        || {
-            rayon::join(
-                || {
-                    pay_table.as_ref().map(|t| {
-                        let mut pay = Partial::<Payment>::new(t);
-                        let mut ids = FxHashMap::default();
-                        t.for_each_row(&mut pay.defects, |row, defects| {
-                            decode_payment(&row, defects, index, &mut ids, &mut pay.records)
-                        });
-                        pay
-                    })
-                },
-                || {
-                    ev_table.as_ref().map(|t| {
-                        let mut ev = Partial::<Event>::new(t);
-                        t.for_each_row(&mut ev.defects, |row, defects| {
-                            decode_event(&row, defects, index, &mut ev.records)
-                        });
-                        ev
-                    })
-                },
-            )
-        },
-    );
-    out.invoices = inv.records;
-    out.orphan_invoices = inv.orphans;
-    out.defects.extend(inv.defects);
-    if let Some(p) = pay {
-        out.payments = p.records;
-        out.defects.extend(p.defects);
+    let (mut customers, defects, aside) = cust_table.decode(|row, rd| decode_customer(row, rd))?;
+    out.defects.extend(defects);
+    out.take_aside(aside, &cust_table.file);
+    dedup(&mut customers, &cust_table.file, "customer_id", Customer::id, |c| c.line, |c| Box::from(c.id()), &mut out.defects);
+    let index = CustomerIndex::new(&customers);
+
+    let (mut invoices, defects, aside) = inv_table.decode(|row, rd| decode_invoice(row, rd, &index))?;
+    out.defects.extend(defects);
+    out.take_aside(aside, &inv_table.file);
+    dedup(&mut invoices, &inv_table.file, "invoice_id", |i| &i.id, |i| i.line, |i| Box::from(customers[i.customer as usize].id()), &mut out.defects);
+    let invoice_index: FxHashMap<&str, (u32, u32)> =
+        invoices.iter().enumerate().map(|(k, inv)| (&*inv.id, (k as u32, inv.customer))).collect();
+
+    if let Some(t) = &pay_table {
+        let (mut payments, defects, _) = t.decode(|row, rd| decode_payment(row, rd, &index, &invoice_index, &customers))?;
+        out.defects.extend(defects);
+        dedup(&mut payments, &t.file, "payment_id", |p| &p.id, |p| p.line, |p| Box::from(customers[p.customer as usize].id()), &mut out.defects);
+        out.payments = payments;
     }
-    if let Some(e) = ev {
-        out.events = e.records;
-        out.defects.extend(e.defects);
+    drop(invoice_index);
+    if let Some(t) = &ev_table {
+        let (rows, defects, _) = t.decode(|row, rd| decode_event(row, rd, &index))?;
+        out.defects.extend(defects);
+        out.events = rows;
     }
+    drop(index);
+    out.customers = customers;
+    out.invoices = invoices;
     Ok(out)
 }
 
-struct Partial<T> {
-    records: Vec<T>,
-    defects: Vec<Defect>,
-    orphans: Vec<(Currency, Decimal)>,
+/// Removes every record whose id was already seen (the first one wins) and reports it
+/// against its customer; which of two rows is right is for a person to decide.
+fn dedup<T>(
+    items: &mut Vec<T>,
+    file: &Arc<str>,
+    column: &'static str,
+    id: impl Fn(&T) -> &str,
+    line: impl Fn(&T) -> u64,
+    customer: impl Fn(&T) -> Box<str>,
+    defects: &mut Vec<Defect>,
+) {
+    let mut first: FxHashMap<&str, u64> = FxHashMap::with_capacity_and_hasher(items.len(), Default::default());
+    let mut dups = Vec::new();
+    for (k, it) in items.iter().enumerate() {
+        if let Some(&first_line) = first.get(id(it)) {
+            dups.push(k);
+            defects.push(Defect {
+                file: file.clone(),
+                line: line(it),
+                column: Some(column),
+                customer_id: Some(customer(it)),
+                message: format!(
+                    "duplicate {column} `{}`, first on line {first_line} (expected each {} once)",
+                    id(it),
+                    column.trim_end_matches("_id")
+                ),
+                severity: Severity::Error,
+            });
+        } else {
+            first.insert(id(it), line(it));
+        }
+    }
+    drop(first);
+    if !dups.is_empty() {
+        let mut k = 0;
+        let mut next = dups.iter().peekable();
+        items.retain(|_| {
+            let drop_it = next.peek() == Some(&&k);
+            if drop_it {
+                next.next();
+            }
+            k += 1;
+            !drop_it
+        });
+    }
 }
 
-impl<T> Partial<T> {
-    fn new(table: &Table) -> Self {
-        Partial {
-            records: Vec::new(),
-            defects: table.header_warnings.clone(),
-            orphans: Vec::new(),
+impl Loaded {
+    fn take_aside(&mut self, aside: Vec<Aside>, file: &Arc<str>) {
+        for a in aside {
+            match a {
+                Aside::Unidentified(line) => self.unidentified_customers.push((file.clone(), line)),
+                Aside::Orphan(cur, open) => self.orphan_invoices.push((cur, open)),
+            }
         }
     }
 }
 
-/// Customer id → index of its first row; later rows with the same id are duplicates.
-#[derive(Default)]
-struct CustomerIndex {
-    by_id: FxHashMap<Box<str>, (u32, u64)>,
+/// Customer id → index. Built after duplicates are removed, so each id is there once.
+struct CustomerIndex<'c> {
+    by_id: FxHashMap<&'c str, u32>,
 }
 
-impl CustomerIndex {
+impl<'c> CustomerIndex<'c> {
+    fn new(customers: &'c [Customer]) -> Self {
+        CustomerIndex { by_id: customers.iter().enumerate().map(|(i, c)| (c.id(), i as u32)).collect() }
+    }
+
     fn get(&self, id: &str) -> Option<u32> {
-        self.by_id.get(id).map(|&(i, _)| i)
+        self.by_id.get(id).copied()
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // Tables
 
-/// A CSV file opened, its header checked, ready to be decoded row by row.
+/// Records, defects and asides of a table or chunk, in file order.
+type Decoded<T> = (Vec<T>, Vec<Defect>, Vec<Aside>);
+
+/// A CSV file whose header has been read and checked.
 struct Table {
+    path: PathBuf,
     file: Arc<str>,
-    bytes: Vec<u8>,
-    /// Offset of the first data byte (after the BOM).
-    start: usize,
+    /// Offset of the first data row.
+    data_start: u64,
     delimiter: u8,
     /// For each known column (in the table's column list), its position in the file.
     known: Vec<Option<usize>>,
@@ -258,75 +249,49 @@ struct Table {
 }
 
 impl Table {
-    fn open(
-        path: &Path,
-        names: &'static [&'static str],
-        required: &[&'static str],
-        keeps_extra: bool,
-    ) -> Result<Table> {
+    fn open(path: &Path, names: &'static [&'static str], required: &[usize], keeps_extra: bool) -> Result<Table> {
         let file = display(path);
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let start = if bytes.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
         let fatal = |column: Option<&'static str>, message: String| {
-            Error::Data(vec![Defect {
-                file: file.clone(),
-                line: 1,
-                column,
-                customer_id: None,
-                message,
-                severity: Severity::Error,
-            }])
+            Error::Data(vec![Defect { file: file.clone(), line: 1, column, customer_id: None, message, severity: Severity::Error }])
         };
-        let body = &bytes[start..];
+        // The header is in the first few kilobytes; read until a newline outside quotes.
+        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut head = Vec::new();
+        let mut buf = [0u8; 64 << 10];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+            head.extend_from_slice(&buf[..n]);
+            if n == 0 || row_end(&head).is_some() || head.len() > 16 << 20 {
+                break;
+            }
+        }
+        let bom = if head.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let body = &head[bom..];
         if body.iter().all(|b| b.is_ascii_whitespace()) {
-            return Err(fatal(
-                None,
-                format!(
-                    "the file is empty (expected a header line such as `{}`)",
-                    required.join(",")
-                ),
-            ));
+            let names: Vec<&str> = required.iter().map(|&i| names[i]).collect();
+            return Err(fatal(None, format!("the file is empty (expected a header line such as `{}`)", names.join(","))));
         }
         let delimiter = sniff_delimiter(body);
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(body);
+        let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(body);
         let mut header = csv::ByteRecord::new();
-        rdr.read_byte_record(&mut header)
-            .map_err(|e| fatal(None, format!("cannot read the header line: {e}")))?;
+        rdr.read_byte_record(&mut header).map_err(|e| fatal(None, format!("cannot read the header line: {e}")))?;
+        let data_start = bom as u64 + rdr.position().byte();
         let mut known = vec![None; names.len()];
         let mut extra = Vec::new();
         let mut header_warnings = Vec::new();
-        let mut seen: FxHashMap<String, usize> = FxHashMap::default();
+        let mut seen: Vec<String> = Vec::new();
         for (pos, raw) in header.iter().enumerate() {
             let name = std::str::from_utf8(raw)
-                .map_err(|_| {
-                    fatal(
-                        None,
-                        format!(
-                            "header field {} is not valid UTF-8 (expected a UTF-8 encoded file)",
-                            pos + 1
-                        ),
-                    )
-                })?
+                .map_err(|_| fatal(None, format!("header field {} is not valid UTF-8 (expected a UTF-8 encoded file)", pos + 1)))?
                 .trim()
                 .to_ascii_lowercase();
-            if let Some(first) = seen.insert(name.clone(), pos) {
+            if let Some(first) = seen.iter().position(|s| *s == name) {
                 return Err(fatal(
                     None,
-                    format!(
-                        "column `{name}` appears twice, as field {} and {} (expected each column once)",
-                        first + 1,
-                        pos + 1
-                    ),
+                    format!("column `{name}` appears twice, as field {} and {} (expected each column once)", first + 1, pos + 1),
                 ));
             }
+            seen.push(name.clone());
             match names.iter().position(|n| *n == name) {
                 Some(k) => known[k] = Some(pos),
                 None => {
@@ -338,11 +303,7 @@ impl Table {
                             customer_id: None,
                             message: format!(
                                 "unknown column `{name}` {} — did you mean `{close}`?",
-                                if keeps_extra {
-                                    "kept as customer.extra"
-                                } else {
-                                    "ignored"
-                                }
+                                if keeps_extra { "kept as customer.extra" } else { "ignored" }
                             ),
                             severity: Severity::Warning,
                         });
@@ -355,115 +316,193 @@ impl Table {
         }
         let missing: Vec<Defect> = required
             .iter()
-            .filter(|r| known[names.iter().position(|n| n == *r).unwrap()].is_none())
-            .map(|r| Defect {
+            .filter(|&&r| known[r].is_none())
+            .map(|&r| Defect {
                 file: file.clone(),
                 line: 1,
-                column: Some(r),
+                column: Some(names[r]),
                 customer_id: None,
-                message: format!(
-                    "required column is missing (expected a header named `{r}`; found: {})",
-                    seen_in_order(&seen)
-                ),
+                message: format!("required column is missing (expected a header named `{}`; found: {})", names[r], seen.join(", ")),
                 severity: Severity::Error,
             })
             .collect();
         if !missing.is_empty() {
             return Err(Error::Data(missing));
         }
-        Ok(Table {
-            file,
-            start,
-            delimiter,
-            known,
-            names,
-            extra,
-            width: header.len(),
-            header_warnings,
-            bytes,
-        })
+        Ok(Table { path: path.to_path_buf(), file, data_start, delimiter, known, names, extra, width: header.len(), header_warnings })
     }
 
-    /// Calls `decode` for every data row; rows with the wrong number of fields are
-    /// reported and still decoded as far as their fields go, so their customer is known.
-    fn for_each_row(
-        &self,
-        defects: &mut Vec<Defect>,
-        mut decode: impl FnMut(CsvRow<'_>, &mut RowDefects<'_>),
-    ) {
-        let body = &self.bytes[self.start..];
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(self.delimiter)
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(body);
+    /// Decodes every data row with `decode`, block by block, chunks in parallel; the
+    /// records and defects come back in file order.
+    fn decode<T: Send>(&self, decode: impl Fn(&CsvRow<'_>, &mut RowDefects<'_>) -> Option<T> + Sync) -> Result<Decoded<T>> {
+        let mut f = std::fs::File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let file_len = f.metadata().map_err(|e| Error::io(&self.path, e))?.len();
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(self.data_start)).map_err(|e| Error::io(&self.path, e))?;
+        // The header line is line 1; data starts on the line after it (a quoted header
+        // cell with a newline would shift this, and is reported as such by csv).
+        let mut next_line = 2u64;
+        let mut records: Vec<T> = Vec::new();
+        let mut defects = self.header_warnings.clone();
+        let mut aside = Vec::new();
+        let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
+        let mut eof = false;
+        let threads = rayon::current_num_threads().max(1);
+        let mut read = |buf: &mut Vec<u8>, want: usize| -> Result<bool> {
+            let got = (&mut f).take(want as u64).read_to_end(buf).map_err(|e| Error::io(&self.path, e))?;
+            Ok(got < want)
+        };
+        loop {
+            if !eof {
+                let want = BLOCK.saturating_sub(buf.len());
+                eof = read(&mut buf, want)?;
+            }
+            if buf.is_empty() {
+                break;
+            }
+            let cut = if eof { buf.len() } else { last_row_end(&buf).unwrap_or(0) };
+            if cut == 0 {
+                // A row longer than the block so far: read on before cutting.
+                eof = read(&mut buf, BLOCK)?;
+                continue;
+            }
+            let region = &buf[..cut];
+            let chunks = split_rows(region, threads * 4);
+            let mut starts = Vec::with_capacity(chunks.len());
+            for c in &chunks {
+                starts.push(next_line);
+                next_line += memchr::memchr_iter(b'\n', &region[c.clone()]).count() as u64;
+            }
+            let parts: Vec<Decoded<T>> = chunks
+                .par_iter()
+                .zip(starts.par_iter())
+                .map(|(range, &first_line)| self.decode_chunk(&region[range.clone()], first_line, &decode))
+                .collect();
+            if records.capacity() == 0 {
+                // Size the result from the first block's row density: growing a vector of
+                // millions of records by doubling costs more than decoding them.
+                let rows: usize = parts.iter().map(|p| p.0.len()).sum();
+                let estimate = (rows as f64 * file_len as f64 / cut as f64 * 1.02) as usize;
+                records.reserve(estimate.max(rows));
+            }
+            for (r, d, a) in parts {
+                records.extend(r);
+                defects.extend(d);
+                aside.extend(a);
+            }
+            buf.drain(..cut);
+        }
+        Ok((records, defects, aside))
+    }
+
+    fn decode_chunk<T>(&self, bytes: &[u8], first_line: u64, decode: &(impl Fn(&CsvRow<'_>, &mut RowDefects<'_>) -> Option<T> + Sync)) -> Decoded<T> {
+        let mut rdr = csv::ReaderBuilder::new().delimiter(self.delimiter).has_headers(false).flexible(true).from_reader(bytes);
         let mut rec = csv::ByteRecord::new();
-        let mut first = true;
+        let mut records = Vec::with_capacity(bytes.len() / 64);
+        let mut defects = Vec::new();
+        let mut aside = Vec::new();
+        let mut owner = String::new();
         loop {
             match rdr.read_byte_record(&mut rec) {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
+                    let line = first_line + e.position().map_or(1, |p| p.line()) - 1;
                     defects.push(Defect {
                         file: self.file.clone(),
                         line,
                         column: None,
                         customer_id: None,
-                        message: format!(
-                            "cannot read this row: {e} (expected a well-formed CSV row)"
-                        ),
+                        message: format!("cannot read this row: {e} (expected a well-formed CSV row)"),
                         severity: Severity::Error,
                     });
                     continue;
                 }
             }
-            if first {
-                first = false;
-                continue; // the header
-            }
             // A blank line (a trailing newline pair, say) is not a row.
             if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let line = rec.position().map_or(0, |p| p.line());
+            let line = first_line + rec.position().map_or(1, |p| p.line()) - 1;
+            owner.clear();
             let mut rd = RowDefects {
                 file: &self.file,
                 line,
-                customer_id: None,
-                out: defects,
+                owner: &mut owner,
+                out: &mut defects,
+                aside: &mut aside,
                 comma_decimal: self.delimiter == b';',
                 errors: 0,
             };
             if rec.len() != self.width {
-                rd.push(
-                    None,
-                    Severity::Error,
-                    format!(
-                        "row has {} fields (expected {}, as in the header line)",
-                        rec.len(),
-                        self.width
-                    ),
-                );
+                rd.push(None, Severity::Error, format!("row has {} fields (expected {}, as in the header line)", rec.len(), self.width));
             }
-            decode(
-                CsvRow {
-                    rec: &rec,
-                    table: self,
-                },
-                &mut rd,
-            );
+            if let Some(r) = decode(&CsvRow { rec: &rec, table: self }, &mut rd) {
+                records.push(r);
+            }
         }
+        (records, defects, aside)
     }
 }
 
-fn seen_in_order(seen: &FxHashMap<String, usize>) -> String {
-    let mut v: Vec<(&usize, &String)> = seen.iter().map(|(k, v)| (v, k)).collect();
-    v.sort();
-    v.into_iter()
-        .map(|(_, k)| k.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+/// End (exclusive) of the first row of `bytes`, if a whole row is there.
+fn row_end(bytes: &[u8]) -> Option<usize> {
+    let mut quotes = 0usize;
+    let mut from = 0;
+    for nl in memchr::memchr_iter(b'\n', bytes) {
+        quotes += memchr::memchr_iter(b'"', &bytes[from..nl]).count();
+        from = nl;
+        if quotes % 2 == 0 {
+            return Some(nl + 1);
+        }
+    }
+    None
+}
+
+/// End (exclusive) of the last complete row in `bytes`: after the last newline that is
+/// not inside a quoted field (an even number of quotes before it; `""` escapes keep the
+/// count even). `bytes` starts at a row boundary.
+fn last_row_end(bytes: &[u8]) -> Option<usize> {
+    let total = memchr::memchr_iter(b'"', bytes).count();
+    let mut after = 0usize; // quotes after the candidate newline
+    let mut end = bytes.len();
+    while let Some(nl) = memchr::memrchr(b'\n', &bytes[..end]) {
+        after += memchr::memchr_iter(b'"', &bytes[nl..end]).count();
+        if (total - after) % 2 == 0 {
+            return Some(nl + 1);
+        }
+        end = nl;
+    }
+    None
+}
+
+/// Cuts `region` (whole rows) into about `n` ranges at row boundaries.
+fn split_rows(region: &[u8], n: usize) -> Vec<std::ops::Range<usize>> {
+    let target = (region.len() / n.max(1)).max(1 << 16);
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut quotes = 0usize; // in region[start..pos]
+    let mut pos = start;
+    while start < region.len() {
+        let want = (start + target).min(region.len());
+        quotes += memchr::memchr_iter(b'"', &region[pos..want]).count();
+        pos = want;
+        let mut cut = region.len();
+        let mut scan = pos;
+        while let Some(off) = memchr::memchr(b'\n', &region[scan..]) {
+            let nl = scan + off;
+            quotes += memchr::memchr_iter(b'"', &region[scan..nl]).count();
+            scan = nl + 1;
+            if quotes % 2 == 0 {
+                cut = nl + 1;
+                break;
+            }
+        }
+        quotes = 0;
+        out.push(start..cut);
+        start = cut;
+        pos = cut;
+    }
+    out
 }
 
 /// `,` or `;`, whichever the header line has more of outside quotes.
@@ -486,11 +525,12 @@ fn sniff_delimiter(body: &[u8]) -> u8 {
 // Rows: CSV and NDJSON look the same to the decoders.
 
 trait Row {
-    /// The trimmed value of a known column; `None` when the column is absent or the
+    /// The trimmed value of known column `col`; `None` when the column is absent or the
     /// cell is empty. `Err` when the bytes are not UTF-8.
-    fn raw(&self, col: &'static str) -> std::result::Result<Option<Cow<'_, str>>, ()>;
-    /// Unknown columns with a value, for `customer.extra`.
-    fn extras(&self) -> Vec<(Arc<str>, Box<str>)>;
+    fn raw(&self, col: usize) -> std::result::Result<Option<Cow<'_, str>>, ()>;
+    fn name(&self, col: usize) -> &'static str;
+    /// Unknown columns (lower-case name, value), for `customer.extra`.
+    fn extras(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)>;
 }
 
 struct CsvRow<'a> {
@@ -499,27 +539,24 @@ struct CsvRow<'a> {
 }
 
 impl Row for CsvRow<'_> {
-    fn raw(&self, col: &'static str) -> std::result::Result<Option<Cow<'_, str>>, ()> {
-        let Some(k) = self.table.names.iter().position(|n| *n == col) else {
-            return Ok(None);
-        };
-        let Some(pos) = self.table.known[k] else {
-            return Ok(None);
-        };
-        let Some(bytes) = self.rec.get(pos) else {
-            return Ok(None);
-        };
+    fn raw(&self, col: usize) -> std::result::Result<Option<Cow<'_, str>>, ()> {
+        let Some(pos) = self.table.known[col] else { return Ok(None) };
+        let Some(bytes) = self.rec.get(pos) else { return Ok(None) };
         let s = std::str::from_utf8(bytes).map_err(|_| ())?.trim();
         Ok((!s.is_empty()).then_some(Cow::Borrowed(s)))
     }
 
-    fn extras(&self) -> Vec<(Arc<str>, Box<str>)> {
+    fn name(&self, col: usize) -> &'static str {
+        self.table.names[col]
+    }
+
+    fn extras(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
         self.table
             .extra
             .iter()
             .filter_map(|(pos, name)| {
                 let v = std::str::from_utf8(self.rec.get(*pos)?).ok()?.trim();
-                (!v.is_empty()).then(|| (name.clone(), Box::from(v)))
+                (!v.is_empty()).then_some((Cow::Borrowed(&**name), Cow::Borrowed(v)))
             })
             .collect()
     }
@@ -529,11 +566,22 @@ impl Row for CsvRow<'_> {
 struct RowDefects<'a> {
     file: &'a Arc<str>,
     line: u64,
-    customer_id: Option<Box<str>>,
+    /// The row's customer id once known (a reused buffer: no allocation per row).
+    owner: &'a mut String,
     out: &'a mut Vec<Defect>,
+    /// What a row yields besides a record (orphan amounts, unidentified customers).
+    aside: &'a mut Vec<Aside>,
     comma_decimal: bool,
     /// Errors recorded for this row so far: a row with any is not turned into a record.
     errors: usize,
+}
+
+/// Rows that are not records but still count in the totals.
+enum Aside {
+    /// A customers row without a usable id: a customer nobody can name, rejected as `FILE:LINE`.
+    Unidentified(u64),
+    /// An open invoice of a customer the customers file does not have.
+    Orphan(Currency, Decimal),
 }
 
 impl RowDefects<'_> {
@@ -545,7 +593,7 @@ impl RowDefects<'_> {
             file: self.file.clone(),
             line: self.line,
             column,
-            customer_id: self.customer_id.clone(),
+            customer_id: (!self.owner.is_empty()).then(|| Box::from(self.owner.as_str())),
             message,
             severity,
         });
@@ -558,70 +606,53 @@ impl RowDefects<'_> {
     /// Later defects of this row name `id`, and so do those already recorded for it
     /// (a wrong field count is found before the id is read).
     fn set_customer(&mut self, id: &str) {
-        self.customer_id = Some(Box::from(id));
+        self.owner.clear();
+        self.owner.push_str(id);
         let (line, file) = (self.line, self.file);
-        for d in self
-            .out
-            .iter_mut()
-            .rev()
-            .take_while(|d| d.line == line && Arc::ptr_eq(&d.file, file))
-        {
+        for d in self.out.iter_mut().rev().take_while(|d| d.line == line && Arc::ptr_eq(&d.file, file)) {
             if d.customer_id.is_none() {
                 d.customer_id = Some(Box::from(id));
             }
         }
     }
 
-    fn text<'r>(&mut self, row: &'r impl Row, col: &'static str) -> Option<Cow<'r, str>> {
+    fn text<'r>(&mut self, row: &'r impl Row, col: usize) -> Option<Cow<'r, str>> {
         match row.raw(col) {
             Ok(v) => v,
             Err(()) => {
-                self.error(
-                    col,
-                    "is not valid UTF-8 (expected UTF-8 text; re-export the file as UTF-8)".into(),
-                );
+                self.error(row.name(col), "is not valid UTF-8 (expected UTF-8 text; re-export the file as UTF-8)".into());
                 None
             }
         }
     }
 
-    fn required<'r>(
-        &mut self,
-        row: &'r impl Row,
-        col: &'static str,
-        what: &str,
-    ) -> Option<Cow<'r, str>> {
+    fn required<'r>(&mut self, row: &'r impl Row, col: usize, what: &str) -> Option<Cow<'r, str>> {
         let v = self.text(row, col);
         if v.is_none() && row.raw(col).is_ok() {
-            self.error(col, format!("is empty (expected {what})"));
+            self.error(row.name(col), format!("is empty (expected {what})"));
         }
         v
     }
 
-    fn parse<T>(
-        &mut self,
-        row: &impl Row,
-        col: &'static str,
-        f: impl FnOnce(&str) -> std::result::Result<T, String>,
-    ) -> Option<T> {
+    fn parse<T>(&mut self, row: &impl Row, col: usize, f: impl FnOnce(&str) -> std::result::Result<T, String>) -> Option<T> {
         let v = self.text(row, col)?;
         match f(&v) {
             Ok(x) => Some(x),
             Err(msg) => {
-                self.error(col, msg);
+                self.error(row.name(col), msg);
                 None
             }
         }
     }
 
-    fn date(&mut self, row: &impl Row, col: &'static str, required: bool) -> Option<NaiveDate> {
+    fn date(&mut self, row: &impl Row, col: usize, required: bool) -> Option<NaiveDate> {
         if required {
             self.required(row, col, "a date such as 2026-03-31")?;
         }
         self.parse(row, col, plausible_date)
     }
 
-    fn boolean(&mut self, row: &impl Row, col: &'static str) -> Option<bool> {
+    fn boolean(&mut self, row: &impl Row, col: usize) -> Option<bool> {
         self.parse(row, col, parse_bool)
     }
 }
@@ -745,155 +776,101 @@ fn check_timezone(text: &str) -> std::result::Result<chrono_tz::Tz, String> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Decoders: one row → one record, or defects.
 
-fn id_field(
-    rd: &mut RowDefects<'_>,
-    row: &impl Row,
-    col: &'static str,
-    what: &str,
-) -> Option<Box<str>> {
+
+
+fn id_field<'r>(rd: &mut RowDefects<'_>, row: &'r impl Row, col: usize, what: &str) -> Option<Cow<'r, str>> {
     let v = rd.required(row, col, what)?;
     match check_id(&v) {
-        Ok(()) => Some(Box::from(v.as_ref())),
+        Ok(()) => Some(v),
         Err(msg) => {
-            rd.error(col, msg);
+            rd.error(row.name(col), msg);
             None
         }
     }
 }
 
-fn decode_customer(
-    row: &impl Row,
-    rd: &mut RowDefects<'_>,
-    index: &mut CustomerIndex,
-    customers: &mut Vec<Customer>,
-    unidentified: &mut Vec<(Arc<str>, u64)>,
-) {
-    let Some(id) = id_field(rd, row, "customer_id", "the customer's id") else {
-        unidentified.push((rd.file.clone(), rd.line));
-        return;
+// ---------------------------------------------------------------------------------------
+// Decoders: one row → one record, or defects.
+
+fn decode_customer(row: &impl Row, rd: &mut RowDefects<'_>) -> Option<Customer> {
+    let Some(id) = id_field(rd, row, cc::ID, "the customer's id") else {
+        rd.aside.push(Aside::Unidentified(rd.line));
+        return None;
     };
     rd.set_customer(&id);
-    if let Some(&(_, first_line)) = index.by_id.get(&id) {
-        rd.error("customer_id", format!("duplicate customer_id `{id}`, first on line {first_line} (expected each customer once)"));
-        return;
-    }
-    index
-        .by_id
-        .insert(id.clone(), (customers.len() as u32, rd.line));
-    let mut c = decode_customer_fields(row, rd);
-    c.id = id;
-    c.line = rd.line;
-    customers.push(c);
-}
-
-fn decode_customer_fields(row: &impl Row, rd: &mut RowDefects<'_>) -> Customer {
     let comma = rd.comma_decimal;
-    let text = |rd: &mut RowDefects<'_>, col| rd.text(row, col).map(|v| Box::from(v.as_ref()));
-    let name = rd
-        .required(row, "name", "the customer's name")
-        .map(|v| Box::from(v.as_ref()))
-        .unwrap_or_default();
-    let mut c = Customer {
-        name,
-        kind: rd.parse(row, "kind", CustomerKind::parse),
-        address_line1: text(rd, "address_line1"),
-        address_line2: text(rd, "address_line2"),
-        postal_code: text(rd, "postal_code"),
-        city: text(rd, "city"),
-        region: text(rd, "region"),
-        country: rd.parse(row, "country", check_country),
-        language: rd.parse(row, "language", check_language),
-        timezone: rd.parse(row, "timezone", check_timezone),
-        consent_email: rd.boolean(row, "consent_email"),
-        consent_sms: rd.boolean(row, "consent_sms"),
-        consent_letter: rd.boolean(row, "consent_letter"),
-        hold: rd.parse(row, "hold", Hold::parse),
-        credit_limit: rd.parse(row, "credit_limit", |t| parse_amount(t, None, comma)),
-        extra: row.extras(),
-        ..Customer::default()
+    let name = rd.required(row, cc::NAME, "the customer's name");
+    let country = rd.parse(row, cc::COUNTRY, check_country);
+    let language = rd.parse(row, cc::LANGUAGE, check_language);
+    let email = rd.text(row, cc::EMAIL);
+    let email_ok = email.as_deref().is_none_or(email_address::EmailAddress::is_valid);
+    if let Some(e) = email.as_deref().filter(|_| !email_ok) {
+        rd.push(Some("email"), Severity::Warning, format!("`{e}` is not an e-mail address (expected name@domain); e-mail is excluded for this customer"));
+    }
+    let raw_phone = rd.text(row, cc::PHONE);
+    let phone = match raw_phone.as_deref().map(normalise_phone) {
+        Some(Ok(p)) => Some(Cow::Owned(p)),
+        Some(Err(msg)) => {
+            rd.push(Some("phone"), Severity::Warning, msg);
+            raw_phone.clone()
+        }
+        None => None,
     };
-    if let Some(email) = rd.text(row, "email") {
-        if email_address::EmailAddress::is_valid(&email) {
-            c.email = Some(Box::from(email.as_ref()));
-        } else {
-            c.invalid_email = true;
-            c.email = Some(Box::from(email.as_ref()));
-            rd.push(
-                Some("email"),
-                Severity::Warning,
-                format!("`{email}` is not an e-mail address (expected name@domain); e-mail is excluded for this customer"),
-            );
-        }
-    }
-    if let Some(phone) = rd.text(row, "phone") {
-        match normalise_phone(&phone) {
-            Ok(p) => c.phone = Some(p.into_boxed_str()),
-            Err(msg) => {
-                c.invalid_phone = true;
-                c.phone = Some(Box::from(phone.as_ref()));
-                rd.push(Some("phone"), Severity::Warning, msg);
-            }
-        }
-    }
-    c
+    let (a1, a2, postal, city, region) =
+        (rd.text(row, cc::ADDRESS1), rd.text(row, cc::ADDRESS2), rd.text(row, cc::POSTAL), rd.text(row, cc::CITY), rd.text(row, cc::REGION));
+    let extras = row.extras();
+    let mut c = Customer::with_text(
+        [
+            Some(&*id),
+            name.as_deref(),
+            email.as_deref(),
+            phone.as_deref(),
+            a1.as_deref(),
+            a2.as_deref(),
+            postal.as_deref(),
+            city.as_deref(),
+            region.as_deref(),
+            country.as_deref(),
+            language.as_deref(),
+        ],
+        extras.iter().map(|(k, v)| (&**k, &**v)),
+    );
+    c.kind = rd.parse(row, cc::KIND, CustomerKind::parse);
+    c.timezone = rd.parse(row, cc::TIMEZONE, check_timezone);
+    c.consent_email = rd.boolean(row, cc::CONSENT_EMAIL);
+    c.consent_sms = rd.boolean(row, cc::CONSENT_SMS);
+    c.consent_letter = rd.boolean(row, cc::CONSENT_LETTER);
+    c.hold = rd.parse(row, cc::HOLD, Hold::parse);
+    c.credit_limit = rd.parse(row, cc::CREDIT_LIMIT, |t| parse_amount(t, None, comma));
+    c.invalid_email = !email_ok;
+    c.invalid_phone = matches!(raw_phone.as_deref().map(normalise_phone), Some(Err(_)));
+    c.line = rd.line;
+    Some(c)
 }
 
 /// Finds the row's customer; an unknown one is reported (the row is an orphan).
-fn owner(rd: &mut RowDefects<'_>, row: &impl Row, index: &CustomerIndex) -> Option<u32> {
-    let id = id_field(
-        rd,
-        row,
-        "customer_id",
-        "the id of a customer in the customers file",
-    )?;
+fn owner(rd: &mut RowDefects<'_>, row: &impl Row, col: usize, index: &CustomerIndex) -> Option<u32> {
+    let id = id_field(rd, row, col, "the id of a customer in the customers file")?;
     rd.set_customer(&id);
-    match index.get(&id) {
-        Some(i) => Some(i),
-        None => {
-            rd.error(
-                "customer_id",
-                format!("unknown customer `{id}` (expected a customer_id from the customers file)"),
-            );
-            None
-        }
+    let found = index.get(&id);
+    if found.is_none() {
+        rd.error(row.name(col), format!("unknown customer `{id}` (expected a customer_id from the customers file)"));
     }
+    found
 }
 
-fn decode_invoice(
-    row: &impl Row,
-    rd: &mut RowDefects<'_>,
-    index: &CustomerIndex,
-    ids: &mut FxHashMap<Box<str>, u64>,
-    out: &mut Vec<Invoice>,
-    orphans: &mut Vec<(Currency, Decimal)>,
-) {
-    let customer = owner(rd, row, index);
-    let id = id_field(rd, row, "invoice_id", "the invoice number");
-    if let Some(id) = &id {
-        if let Some(first) = ids.get(id) {
-            rd.error("invoice_id", format!("duplicate invoice_id `{id}`, first on line {first} (expected each invoice once)"));
-        } else {
-            ids.insert(id.clone(), rd.line);
-        }
-    }
-    let issue = rd.date(row, "issue_date", true);
-    let due = rd.date(row, "due_date", true);
-    let currency = rd
-        .required(row, "currency", "an ISO 4217 code such as EUR")
-        .and_then(|_| rd.parse(row, "currency", Currency::parse));
+fn decode_invoice(row: &impl Row, rd: &mut RowDefects<'_>, index: &CustomerIndex) -> Option<Invoice> {
+    let customer = owner(rd, row, ic::CUSTOMER, index);
+    let id = id_field(rd, row, ic::ID, "the invoice number");
+    let issue = rd.date(row, ic::ISSUE, true);
+    let due = rd.date(row, ic::DUE, true);
+    let currency = rd.required(row, ic::CURRENCY, "an ISO 4217 code such as EUR").and_then(|_| rd.parse(row, ic::CURRENCY, Currency::parse));
     let comma = rd.comma_decimal;
-    let amount = rd
-        .required(row, "amount", "the invoice amount")
-        .and_then(|_| rd.parse(row, "amount", |t| parse_amount(t, currency, comma)));
-    let paid = rd
-        .parse(row, "amount_paid", |t| parse_amount(t, currency, comma))
-        .unwrap_or_default();
-    let status = rd
-        .parse(row, "status", InvoiceStatus::parse)
-        .unwrap_or(InvoiceStatus::Open);
-    let disputed = rd.boolean(row, "disputed").unwrap_or(false);
+    let amount = rd.required(row, ic::AMOUNT, "the invoice amount").and_then(|_| rd.parse(row, ic::AMOUNT, |t| parse_amount(t, currency, comma)));
+    let paid = rd.parse(row, ic::PAID, |t| parse_amount(t, currency, comma)).unwrap_or_default();
+    let status = rd.parse(row, ic::STATUS, InvoiceStatus::parse).unwrap_or(InvoiceStatus::Open);
+    let disputed = rd.boolean(row, ic::DISPUTED).unwrap_or(false);
     if let (Some(i), Some(d)) = (issue, due)
         && d < i
     {
@@ -902,23 +879,12 @@ fn decode_invoice(
     if let Some(a) = amount
         && paid > a
     {
-        rd.error(
-            "amount_paid",
-            format!("{paid} is more than the invoice amount {a} (expected at most the amount)"),
-        );
+        rd.error("amount_paid", format!("{paid} is more than the invoice amount {a} (expected at most the amount)"));
     }
-    let clean = rd.errors == 0;
     match (customer, id, issue, due, amount, currency) {
-        (
-            Some(customer),
-            Some(id),
-            Some(issue_date),
-            Some(due_date),
-            Some(amount),
-            Some(currency),
-        ) if clean => {
-            out.push(Invoice {
-                id,
+        (Some(customer), Some(id), Some(issue_date), Some(due_date), Some(amount), Some(currency)) if rd.errors == 0 => {
+            Some(Invoice {
+                id: Box::from(id.as_ref()),
                 customer,
                 issue_date,
                 due_date,
@@ -928,12 +894,13 @@ fn decode_invoice(
                 status,
                 disputed,
                 line: rd.line,
-            });
+            })
         }
         (None, _, _, _, Some(amount), Some(currency)) if status == InvoiceStatus::Open => {
-            orphans.push((currency, (amount - paid).max(Decimal::ZERO)));
+            rd.aside.push(Aside::Orphan(currency, (amount - paid).max(Decimal::ZERO)));
+            None
         }
-        _ => {}
+        _ => None,
     }
 }
 
@@ -941,76 +908,58 @@ fn decode_payment(
     row: &impl Row,
     rd: &mut RowDefects<'_>,
     index: &CustomerIndex,
-    ids: &mut FxHashMap<Box<str>, u64>,
-    out: &mut Vec<Payment>,
-) {
-    let customer = owner(rd, row, index);
-    let id = id_field(rd, row, "payment_id", "the payment reference");
-    if let Some(id) = &id {
-        if let Some(first) = ids.get(id) {
-            rd.error("payment_id", format!("duplicate payment_id `{id}`, first on line {first} (expected each payment once)"));
-        } else {
-            ids.insert(id.clone(), rd.line);
+    invoices: &FxHashMap<&str, (u32, u32)>,
+    customers: &[Customer],
+) -> Option<Payment> {
+    let customer = owner(rd, row, pc::CUSTOMER, index);
+    let id = id_field(rd, row, pc::ID, "the payment reference");
+    let mut invoice = None;
+    if let (Some(r), Some(payer)) = (rd.text(row, pc::INVOICE), customer) {
+        match invoices.get(&*r) {
+            Some(&(k, owner)) if owner == payer => invoice = Some(k),
+            Some(&(_, owner)) => rd.error(
+                "invoice_id",
+                format!("invoice `{r}` belongs to customer `{}` (expected an invoice of `{}`)", customers[owner as usize].id(), customers[payer as usize].id()),
+            ),
+            None => rd.push(
+                Some("invoice_id"),
+                Severity::Warning,
+                format!("unknown invoice `{r}`; the payment is counted on account (expected an invoice_id from the invoices file)"),
+            ),
         }
     }
-    let invoice_ref = rd.parse(row, "invoice_id", |t| check_id(t).map(|()| Box::from(t)));
-    let date = rd.date(row, "date", true);
+    let date = rd.date(row, pc::DATE, true);
     let comma = rd.comma_decimal;
-    let amount = rd
-        .required(row, "amount", "the amount paid")
-        .and_then(|_| rd.parse(row, "amount", |t| parse_amount(t, None, comma)));
-    let method = rd
-        .parse(row, "method", PaymentMethod::parse)
-        .unwrap_or(PaymentMethod::Other);
-    let status = rd
-        .parse(row, "status", PaymentStatus::parse)
-        .unwrap_or(PaymentStatus::Ok);
-    let clean = rd.errors == 0;
-    if let (Some(customer), Some(id), Some(date), Some(amount), true) =
-        (customer, id, date, amount, clean)
-    {
-        out.push(Payment {
-            id,
+    let amount = rd.required(row, pc::AMOUNT, "the amount paid").and_then(|_| rd.parse(row, pc::AMOUNT, |t| parse_amount(t, None, comma)));
+    let method = rd.parse(row, pc::METHOD, PaymentMethod::parse).unwrap_or(PaymentMethod::Other);
+    let status = rd.parse(row, pc::STATUS, PaymentStatus::parse).unwrap_or(PaymentStatus::Ok);
+    match (customer, id, date, amount) {
+        (Some(customer), Some(id), Some(date), Some(amount)) if rd.errors == 0 => Some(Payment {
+            id: Box::from(id.as_ref()),
             customer,
-            invoice_ref,
-            invoice: None,
+            invoice,
             date,
             amount,
             method,
             status,
             line: rd.line,
-        });
+        }),
+        _ => None,
     }
 }
 
-fn decode_event(
-    row: &impl Row,
-    rd: &mut RowDefects<'_>,
-    index: &CustomerIndex,
-    out: &mut Vec<Event>,
-) {
-    let customer = owner(rd, row, index);
-    let date = rd.date(row, "date", true);
-    let channel = rd
-        .required(row, "channel", "email, sms, letter, call or web")
-        .and_then(|_| rd.parse(row, "channel", Channel::parse));
-    let kind = rd
-        .required(row, "kind", "an event kind such as reminder_sent")
-        .and_then(|_| rd.parse(row, "kind", EventKind::parse));
-    let reference = rd.text(row, "reference").map(|v| Box::from(v.as_ref()));
-    let note = rd.text(row, "note").map(|v| Box::from(v.as_ref()));
-    let clean = rd.errors == 0;
-    if let (Some(customer), Some(date), Some(channel), Some(kind), true) =
-        (customer, date, channel, kind, clean)
-    {
-        out.push(Event {
-            customer,
-            date,
-            channel,
-            kind,
-            reference,
-            note,
-        });
+fn decode_event(row: &impl Row, rd: &mut RowDefects<'_>, index: &CustomerIndex) -> Option<Event> {
+    let customer = owner(rd, row, ec::CUSTOMER, index);
+    let date = rd.date(row, ec::DATE, true);
+    let channel = rd.required(row, ec::CHANNEL, "email, sms, letter, call or web").and_then(|_| rd.parse(row, ec::CHANNEL, Channel::parse));
+    let kind = rd.required(row, ec::KIND, "an event kind such as reminder_sent").and_then(|_| rd.parse(row, ec::KIND, EventKind::parse));
+    let reference = rd.text(row, ec::REFERENCE).map(|v| Box::from(v.as_ref()));
+    let note = rd.text(row, ec::NOTE).map(|v| Box::from(v.as_ref()));
+    match (customer, date, channel, kind) {
+        (Some(customer), Some(date), Some(channel), Some(kind)) if rd.errors == 0 => {
+            Some(Event { customer, date, channel, kind, reference, note })
+        }
+        _ => None,
     }
 }
 
@@ -1026,43 +975,38 @@ struct JsonRow<'a> {
 }
 
 impl Row for JsonRow<'_> {
-    fn raw(&self, col: &'static str) -> std::result::Result<Option<Cow<'_, str>>, ()> {
+    fn raw(&self, col: usize) -> std::result::Result<Option<Cow<'_, str>>, ()> {
         use serde_json::Value;
-        let v = self
-            .obj
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(col))
-            .map(|(_, v)| v);
+        let name = self.known[col];
+        let v = self.obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
         Ok(match v {
-            None | Some(Value::Null) => (col == "customer_id")
-                .then(|| self.parent_id.map(Cow::Borrowed))
-                .flatten(),
+            None | Some(Value::Null) => (name == "customer_id").then(|| self.parent_id.map(Cow::Borrowed)).flatten(),
             Some(Value::String(s)) => Some(s.trim()).filter(|s| !s.is_empty()).map(Cow::Borrowed),
             Some(other) => Some(Cow::Owned(other.to_string())),
         })
     }
 
-    fn extras(&self) -> Vec<(Arc<str>, Box<str>)> {
+    fn name(&self, col: usize) -> &'static str {
+        self.known[col]
+    }
+
+    fn extras(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
         if !self.keep_extra {
             return Vec::new();
         }
-        let mut v: Vec<(Arc<str>, Box<str>)> = self
+        let mut v: Vec<(Cow<'_, str>, Cow<'_, str>)> = self
             .obj
             .iter()
             .filter(|(k, _)| {
                 let k = k.to_ascii_lowercase();
-                !self.known.contains(&k.as_str())
-                    && !matches!(k.as_str(), "invoices" | "payments" | "events")
+                !self.known.contains(&k.as_str()) && !matches!(k.as_str(), "invoices" | "payments" | "events")
             })
             .map(|(k, v)| {
                 let s = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
+                    serde_json::Value::String(s) => Cow::Borrowed(s.as_str()),
+                    other => Cow::Owned(other.to_string()),
                 };
-                (
-                    Arc::from(k.to_ascii_lowercase().as_str()),
-                    s.into_boxed_str(),
-                )
+                (Cow::Owned(k.to_ascii_lowercase()), s)
             })
             .collect();
         v.sort();
@@ -1070,6 +1014,7 @@ impl Row for JsonRow<'_> {
     }
 }
 
+/// NDJSON exports are small enough (an API dump) to decode on one thread.
 fn load_ndjson(path: &Path) -> Result<Loaded> {
     let file = display(path);
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -1085,111 +1030,82 @@ fn load_ndjson(path: &Path) -> Result<Loaded> {
         }]));
     }
     let mut out = Loaded {
-        sources: Sources {
-            customers: file.clone(),
-            invoices: file.clone(),
-            payments: Some(file.clone()),
-            events: Some(file.clone()),
-        },
+        sources: Sources { customers: file.clone(), invoices: file.clone(), payments: Some(file.clone()), events: Some(file.clone()) },
         ..Loaded::default()
     };
-    let mut index = CustomerIndex::default();
-    let mut inv_ids = FxHashMap::default();
-    let mut pay_ids = FxHashMap::default();
+    let mut objects = Vec::new();
     let mut defects = Vec::new();
+    let mut aside = Vec::new();
+    let mut owner = String::new();
+    let mut customers = Vec::new();
+    // Every customer first, so nested records can refer to customers on later lines.
     for (n, raw) in body.split(|&b| b == b'\n').enumerate() {
         let line = n as u64 + 1;
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let mut rd = RowDefects {
-            file: &file,
-            line,
-            customer_id: None,
-            out: &mut defects,
-            comma_decimal: false,
-            errors: 0,
-        };
-        let obj = match std::str::from_utf8(raw)
-            .map_err(|_| "is not valid UTF-8 (expected UTF-8 text)".to_string())
-            .and_then(|s| {
-                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).map_err(|e| {
-                    format!("is not a JSON object: {e} (expected one customer object per line)")
-                })
-            }) {
-            Ok(o) => o,
+        owner.clear();
+        let mut rd = RowDefects { file: &file, line, owner: &mut owner, out: &mut defects, aside: &mut aside, comma_decimal: false, errors: 0 };
+        let parsed = std::str::from_utf8(raw).map_err(|_| "is not valid UTF-8 (expected UTF-8 text)".to_string()).and_then(|s| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s)
+                .map_err(|e| format!("is not a JSON object: {e} (expected one customer object per line)"))
+        });
+        match parsed {
+            Ok(obj) => {
+                let top = JsonRow { obj: &obj, parent_id: None, keep_extra: true, known: CUSTOMER_COLS };
+                customers.extend(decode_customer(&top, &mut rd));
+                objects.push((line, obj));
+            }
             Err(msg) => {
                 rd.push(None, Severity::Error, format!("line {msg}"));
-                out.unidentified_customers.push((file.clone(), line));
-                continue;
-            }
-        };
-        let top = JsonRow {
-            obj: &obj,
-            parent_id: None,
-            keep_extra: true,
-            known: CUSTOMER_COLS,
-        };
-        let before = out.customers.len();
-        decode_customer(
-            &top,
-            &mut rd,
-            &mut index,
-            &mut out.customers,
-            &mut out.unidentified_customers,
-        );
-        let parent = (out.customers.len() > before).then(|| out.customers[before].id.to_string());
-        let nested = |key: &str| {
-            obj.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .and_then(|(_, v)| v.as_array())
-        };
-        for (key, known) in [
-            ("invoices", INVOICE_COLS),
-            ("payments", PAYMENT_COLS),
-            ("events", EVENT_COLS),
-        ] {
-            for item in nested(key).into_iter().flatten() {
-                let Some(o) = item.as_object() else {
-                    rd.push(
-                        None,
-                        Severity::Error,
-                        format!("an entry of `{key}` is not an object (expected {{\"...\": ...}})"),
-                    );
-                    continue;
-                };
-                let r = JsonRow {
-                    obj: o,
-                    parent_id: parent.as_deref(),
-                    keep_extra: false,
-                    known,
-                };
-                let mut rd = RowDefects {
-                    file: &file,
-                    line,
-                    customer_id: None,
-                    out: rd.out,
-                    comma_decimal: false,
-                    errors: 0,
-                };
-                match key {
-                    "invoices" => decode_invoice(
-                        &r,
-                        &mut rd,
-                        &index,
-                        &mut inv_ids,
-                        &mut out.invoices,
-                        &mut out.orphan_invoices,
-                    ),
-                    "payments" => {
-                        decode_payment(&r, &mut rd, &index, &mut pay_ids, &mut out.payments)
-                    }
-                    _ => decode_event(&r, &mut rd, &index, &mut out.events),
-                }
+                rd.aside.push(Aside::Unidentified(line));
             }
         }
     }
+    dedup(&mut customers, &file, "customer_id", Customer::id, |c| c.line, |c| Box::from(c.id()), &mut defects);
+    let index = CustomerIndex::new(&customers);
+
+    // Nested records of one kind across all lines: (line, parent id, record object).
+    let nested = |key: &'static str| {
+        objects.iter().flat_map(move |(line, obj)| {
+            let parent = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("customer_id")).and_then(|(_, v)| v.as_str());
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .and_then(|(_, v)| v.as_array())
+                .into_iter()
+                .flatten()
+                .map(move |item| (*line, parent, item))
+        })
+    };
+    let mut each = |key: &'static str, known: &'static [&'static str], defects: &mut Vec<Defect>, aside: &mut Vec<Aside>, f: &mut dyn FnMut(&JsonRow<'_>, &mut RowDefects<'_>)| {
+        for (line, parent, item) in nested(key) {
+            owner.clear();
+            let mut rd = RowDefects { file: &file, line, owner: &mut owner, out: defects, aside, comma_decimal: false, errors: 0 };
+            match item.as_object() {
+                Some(o) => f(&JsonRow { obj: o, parent_id: parent, keep_extra: false, known }, &mut rd),
+                None => rd.push(None, Severity::Error, format!("an entry of `{key}` is not an object (expected {{\"...\": ...}})")),
+            }
+        }
+    };
+    let mut invoices = Vec::new();
+    each("invoices", INVOICE_COLS, &mut defects, &mut aside, &mut |r, rd| invoices.extend(decode_invoice(r, rd, &index)));
+    dedup(&mut invoices, &file, "invoice_id", |i| &i.id, |i| i.line, |i| Box::from(customers[i.customer as usize].id()), &mut defects);
+    let invoice_index: FxHashMap<&str, (u32, u32)> =
+        invoices.iter().enumerate().map(|(k, inv)| (&*inv.id, (k as u32, inv.customer))).collect();
+    let mut payments = Vec::new();
+    each("payments", PAYMENT_COLS, &mut defects, &mut aside, &mut |r, rd| {
+        payments.extend(decode_payment(r, rd, &index, &invoice_index, &customers))
+    });
+    dedup(&mut payments, &file, "payment_id", |p| &p.id, |p| p.line, |p| Box::from(customers[p.customer as usize].id()), &mut defects);
+    let mut events = Vec::new();
+    each("events", EVENT_COLS, &mut defects, &mut aside, &mut |r, rd| events.extend(decode_event(r, rd, &index)));
+    drop((index, invoice_index));
     out.defects = defects;
+    out.take_aside(aside, &file);
+    out.customers = customers;
+    out.invoices = invoices;
+    out.payments = payments;
+    out.events = events;
     Ok(out)
 }
 
@@ -1207,9 +1123,7 @@ mod tests {
 
     #[test]
     fn language_tags() {
-        for ok in [
-            "en", "pl", "zh-Hant", "en-GB", "es-419", "ja", "lv", "ro", "it", "zh_CN",
-        ] {
+        for ok in ["en", "pl", "zh-Hant", "en-GB", "es-419", "ja", "lv", "ro", "it", "zh_CN"] {
             assert!(check_language(ok).is_ok(), "{ok}");
         }
         for bad in ["xx", "english", "en-XX", "", "e1"] {
@@ -1229,5 +1143,23 @@ mod tests {
     fn delimiter_sniffing_ignores_quoted() {
         assert_eq!(sniff_delimiter(b"a;b;c\n1,2;3"), b';');
         assert_eq!(sniff_delimiter(b"\"x;y;z\",b\n"), b',');
+    }
+
+    #[test]
+    fn rows_are_cut_outside_quotes() {
+        let text = b"1,\"a\nb\",x\n2,c,y\n3,\"d\ne\",z\n";
+        assert_eq!(last_row_end(text), Some(text.len()));
+        assert_eq!(last_row_end(&text[..20]), Some(16));
+        assert_eq!(last_row_end(&text[..8]), None);
+        assert_eq!(row_end(text), Some(10));
+        // Chunks always end on a row boundary, however small the target.
+        let big: Vec<u8> = text.repeat(20_000);
+        let chunks = split_rows(&big, 16);
+        assert!(chunks.len() > 1);
+        assert_eq!(chunks.last().unwrap().end, big.len());
+        for c in &chunks {
+            assert_eq!(memchr::memchr_iter(b'"', &big[c.clone()]).count() % 2, 0);
+            assert_eq!(big[c.end - 1], b'\n');
+        }
     }
 }

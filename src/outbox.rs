@@ -46,7 +46,7 @@ pub fn write_segments(
         let f = &seg.features[i];
         let rule = &rules.rules[a.rule];
         row.clear();
-        row.push(safe_cell(&data.customers[i].id).into_owned());
+        row.push(safe_cell(data.customers[i].id()).into_owned());
         row.push(a.cluster.to_string());
         row.push(rule.name.clone());
         row.push(safe_cell(&rule.because).into_owned());

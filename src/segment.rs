@@ -523,7 +523,7 @@ pub fn segment(data: &Dataset, rules: &RuleSet, as_of: NaiveDate) -> Segmentatio
                     file: file.clone(),
                     line: r.line as u64,
                     column: Some("when"),
-                    customer_id: Some(data.customers[i].id.clone()),
+                    customer_id: Some(Box::from(data.customers[i].id())),
                     message: format!("rule `{}` {msg}", r.name),
                     severity: Severity::Error,
                 });

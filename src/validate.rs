@@ -12,7 +12,6 @@ use crate::money::Currency;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The outcome of validation: the clean dataset and everything set aside.
 #[derive(Debug, Default)]
@@ -42,15 +41,8 @@ pub struct Intake {
 }
 
 pub fn validate(mut loaded: Loaded) -> Validated {
-    link_payments(&mut loaded);
-
     let n = loaded.customers.len();
-    let by_id: FxHashMap<&str, u32> = loaded
-        .customers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&*c.id, i as u32))
-        .collect();
+    let by_id: FxHashMap<&str, u32> = loaded.customers.iter().enumerate().map(|(i, c)| (c.id(), i as u32)).collect();
     let mut quarantined = vec![false; n];
     let (mut rejected, mut warnings) = (Vec::new(), Vec::new());
     for d in std::mem::take(&mut loaded.defects) {
@@ -65,10 +57,7 @@ pub fn validate(mut loaded: Loaded) -> Validated {
     }
     drop(by_id);
 
-    let mut intake = Intake {
-        customers: n + loaded.unidentified_customers.len(),
-        ..Intake::default()
-    };
+    let mut intake = Intake { customers: n + loaded.unidentified_customers.len(), ..Intake::default() };
     for inv in &loaded.invoices {
         let open = inv.open_amount();
         if open.is_zero() {
@@ -83,181 +72,116 @@ pub fn validate(mut loaded: Loaded) -> Validated {
         add(&mut intake.orphan_open_amount, cur, open);
     }
 
-    let mut rejected_customers: Vec<Box<str>> = loaded
-        .customers
-        .iter()
-        .zip(&quarantined)
-        .filter(|(_, q)| **q)
-        .map(|(c, _)| c.id.clone())
-        .collect();
-    rejected_customers.extend(
-        loaded
-            .unidentified_customers
-            .iter()
-            .map(|(f, l)| Box::from(format!("{f}:{l}"))),
-    );
+    let mut rejected_customers: Vec<Box<str>> =
+        loaded.customers.iter().zip(&quarantined).filter(|(_, q)| **q).map(|(c, _)| Box::from(c.id())).collect();
+    rejected_customers.extend(loaded.unidentified_customers.iter().map(|(f, l)| Box::from(format!("{f}:{l}"))));
     intake.rejected_customers = rejected_customers.len();
     intake.accepted_customers = intake.customers - intake.rejected_customers;
 
     let dataset = group(loaded, &quarantined);
-    Validated {
-        dataset,
-        rejected,
-        warnings,
-        rejected_customers,
-        intake,
-    }
+    Validated { dataset, rejected, warnings, rejected_customers, intake }
 }
 
 fn add(map: &mut BTreeMap<String, Decimal>, cur: Currency, amount: Decimal) {
     *map.entry(cur.code().to_string()).or_default() += amount;
 }
 
-/// Resolves each payment's `invoice_id`. An unknown invoice is a payment on account
-/// (a warning); an invoice of another customer is an error for the payer.
-fn link_payments(loaded: &mut Loaded) {
-    let ids: FxHashMap<&str, u32> = loaded
-        .invoices
-        .iter()
-        .enumerate()
-        .map(|(i, inv)| (&*inv.id, i as u32))
-        .collect();
-    let Some(file) = loaded.sources.payments.clone() else {
-        return;
-    };
-    let mut found = Vec::new();
-    for p in &mut loaded.payments {
-        let Some(r) = p.invoice_ref.as_deref() else {
-            continue;
-        };
-        let customer_id = &loaded.customers[p.customer as usize].id;
-        let defect = |message: String, severity| Defect {
-            file: Arc::clone(&file),
-            line: p.line,
-            column: Some("invoice_id"),
-            customer_id: Some(customer_id.clone()),
-            message,
-            severity,
-        };
-        match ids.get(r) {
-            Some(&i) if loaded.invoices[i as usize].customer == p.customer => p.invoice = Some(i),
-            Some(&i) => {
-                let other = &loaded.customers[loaded.invoices[i as usize].customer as usize].id;
-                found.push(defect(
-                    format!("invoice `{r}` belongs to customer `{other}` (expected an invoice of `{customer_id}`)"),
-                    Severity::Error,
-                ));
-            }
-            None => found.push(defect(
-                format!("unknown invoice `{r}`; the payment is counted on account (expected an invoice_id from the invoices file)"),
-                Severity::Warning,
-            )),
-        }
-    }
-    loaded.defects.extend(found);
-}
-
-/// Keeps the customers not quarantined and groups every record under its customer
-/// (a counting sort: records keep their input order within a customer).
+/// Keeps the customers not quarantined and groups every record under its customer, in
+/// place: exports are usually sorted by customer already, and then nothing moves.
 fn group(loaded: Loaded, quarantined: &[bool]) -> Dataset {
     let mut new_index = vec![u32::MAX; quarantined.len()];
-    let mut customers = Vec::with_capacity(quarantined.len());
-    for (i, c) in loaded.customers.into_iter().enumerate() {
-        if !quarantined[i] {
-            new_index[i] = customers.len() as u32;
-            customers.push(c);
+    let mut kept = 0u32;
+    for (i, q) in quarantined.iter().enumerate() {
+        if !q {
+            new_index[i] = kept;
+            kept += 1;
         }
     }
+    let mut customers = loaded.customers;
+    let mut k = 0;
+    customers.retain(|_| {
+        k += 1;
+        !quarantined[k - 1]
+    });
     let n = customers.len();
-
-    // Invoices first: payments refer to them by index.
-    let mut inv_new_pos = vec![u32::MAX; loaded.invoices.len()];
-    let (invoices, inv_ranges) = bucket(
-        loaded.invoices,
-        n,
-        |inv| new_index[inv.customer as usize],
-        |inv, c| inv.customer = c,
-        Some(&mut inv_new_pos),
-    );
-    let (mut payments, pay_ranges) = bucket(
-        loaded.payments,
-        n,
-        |p| new_index[p.customer as usize],
-        |p, c| p.customer = c,
-        None,
-    );
-    for p in &mut payments {
-        p.invoice = p
-            .invoice
-            .map(|i| inv_new_pos[i as usize])
-            .filter(|&i| i != u32::MAX);
+    let (mut invoices, mut payments, mut events) = (loaded.invoices, loaded.payments, loaded.events);
+    let (inv_ranges, moved) = regroup(&mut invoices, n, &new_index);
+    let (pay_ranges, _) = regroup(&mut payments, n, &new_index);
+    let (ev_ranges, _) = regroup(&mut events, n, &new_index);
+    if let Some(moved) = moved {
+        for p in &mut payments {
+            p.invoice = p.invoice.map(|i| moved[i as usize]).filter(|&i| i != u32::MAX);
+        }
     }
-    let (events, ev_ranges) = bucket(
-        loaded.events,
-        n,
-        |e| new_index[e.customer as usize],
-        |e, c| e.customer = c,
-        None,
-    );
     let records = (0..n)
-        .map(|i| Records {
-            invoices: inv_ranges[i].clone(),
-            payments: pay_ranges[i].clone(),
-            events: ev_ranges[i].clone(),
-        })
+        .map(|i| Records { invoices: inv_ranges[i].clone(), payments: pay_ranges[i].clone(), events: ev_ranges[i].clone() })
         .collect();
-    Dataset {
-        customers,
-        invoices,
-        payments,
-        events,
-        records,
-        sources: loaded.sources,
-    }
+    Dataset { customers, invoices, payments, events, records, sources: loaded.sources }
 }
+
+/// A record that belongs to one customer.
+trait Owned {
+    fn owner(&self) -> u32;
+    fn set_owner(&mut self, c: u32);
+}
+
+macro_rules! owned {
+    ($($t:ty),+) => {$(
+        impl Owned for $t {
+            fn owner(&self) -> u32 {
+                self.customer
+            }
+            fn set_owner(&mut self, c: u32) {
+                self.customer = c;
+            }
+        }
+    )+};
+}
+owned!(Invoice, Payment, Event);
 
 type Ranges = Vec<std::ops::Range<u32>>;
 
-fn bucket<T>(
-    items: Vec<T>,
-    n: usize,
-    key: impl Fn(&T) -> u32,
-    set: impl Fn(&mut T, u32),
-    mut moved_to: Option<&mut Vec<u32>>,
-) -> (Vec<T>, Ranges) {
+/// Drops the records of quarantined customers, renumbers the rest and groups them by
+/// customer (input order within a customer). Returns each customer's range and, when
+/// records moved, each old position's new one (`u32::MAX`: dropped).
+fn regroup<T: Owned>(items: &mut Vec<T>, n: usize, new_index: &[u32]) -> (Ranges, Option<Vec<u32>>) {
     let mut counts = vec![0u32; n + 1];
-    for it in &items {
-        let k = key(it);
-        if k != u32::MAX {
-            counts[k as usize + 1] += 1;
+    let mut in_place = true;
+    let mut prev = 0;
+    for it in items.iter() {
+        let c = new_index[it.owner() as usize];
+        in_place &= c != u32::MAX && c >= prev;
+        if c != u32::MAX {
+            counts[c as usize + 1] += 1;
+            prev = c;
         }
     }
     for i in 0..n {
         counts[i + 1] += counts[i];
     }
-    let ranges: Ranges = (0..n).map(|i| counts[i]..counts[i + 1]).collect();
+    let ranges = (0..n).map(|i| counts[i]..counts[i + 1]).collect();
+    if in_place {
+        for it in items.iter_mut() {
+            it.set_owner(new_index[it.owner() as usize]);
+        }
+        return (ranges, None);
+    }
+    // A counting sort: stable, one move per record.
     let mut next = counts;
-    let mut slots: Vec<Option<T>> = (0..ranges.last().map_or(0, |r| r.end))
-        .map(|_| None)
-        .collect();
-    for (old, mut it) in items.into_iter().enumerate() {
-        let k = key(&it);
-        if k == u32::MAX {
+    let mut moved = Vec::with_capacity(items.len());
+    let mut slots: Vec<Option<T>> = (0..next[n]).map(|_| None).collect();
+    for mut it in items.drain(..) {
+        let c = new_index[it.owner() as usize];
+        if c == u32::MAX {
+            moved.push(u32::MAX);
             continue;
         }
-        let pos = next[k as usize];
-        next[k as usize] += 1;
-        set(&mut it, k);
-        if let Some(m) = moved_to.as_deref_mut() {
-            m[old] = pos;
-        }
+        let pos = next[c as usize];
+        next[c as usize] += 1;
+        it.set_owner(c);
+        moved.push(pos);
         slots[pos as usize] = Some(it);
     }
-    (
-        slots
-            .into_iter()
-            .map(|s| s.expect("every slot filled"))
-            .collect(),
-        ranges,
-    )
+    items.extend(slots.into_iter().map(|s| s.expect("every slot is filled once")));
+    (ranges, Some(moved))
 }
