@@ -401,6 +401,7 @@ impl Table {
         let mut defects = Vec::new();
         let mut aside = Vec::new();
         let mut owner = String::new();
+        let mut cache = OwnerCache::default();
         loop {
             match rdr.read_byte_record(&mut rec) {
                 Ok(false) => break,
@@ -428,6 +429,7 @@ impl Table {
                 file: &self.file,
                 line,
                 owner: &mut owner,
+                cache: &mut cache,
                 out: &mut defects,
                 aside: &mut aside,
                 comma_decimal: self.delimiter == b';',
@@ -568,12 +570,20 @@ struct RowDefects<'a> {
     line: u64,
     /// The row's customer id once known (a reused buffer: no allocation per row).
     owner: &'a mut String,
+    /// The previous row's customer, to skip the index lookup.
+    cache: &'a mut OwnerCache,
     out: &'a mut Vec<Defect>,
     /// What a row yields besides a record (orphan amounts, unidentified customers).
     aside: &'a mut Vec<Aside>,
     comma_decimal: bool,
     /// Errors recorded for this row so far: a row with any is not turned into a record.
     errors: usize,
+}
+
+#[derive(Default)]
+struct OwnerCache {
+    id: String,
+    index: Option<u32>,
 }
 
 /// Rows that are not records but still count in the totals.
@@ -670,12 +680,13 @@ fn plausible_date(text: &str) -> std::result::Result<NaiveDate, String> {
 }
 
 fn parse_bool(text: &str) -> std::result::Result<bool, String> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "1" => Ok(true),
-        "false" | "no" | "n" | "0" => Ok(false),
-        _ => Err(format!(
-            "`{text}` is not a yes/no value (expected true or false)"
-        )),
+    let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(text));
+    if is(&["true", "yes", "y", "1"]) {
+        Ok(true)
+    } else if is(&["false", "no", "n", "0"]) {
+        Ok(false)
+    } else {
+        Err(format!("`{text}` is not a yes/no value (expected true or false)"))
     }
 }
 
@@ -851,9 +862,20 @@ fn decode_customer(row: &impl Row, rd: &mut RowDefects<'_>) -> Option<Customer> 
 
 /// Finds the row's customer; an unknown one is reported (the row is an orphan).
 fn owner(rd: &mut RowDefects<'_>, row: &impl Row, col: usize, index: &CustomerIndex) -> Option<u32> {
+    // Exports list a customer's rows together: most rows name the previous row's customer,
+    // and a string compare beats a lookup in a table of a million ids.
+    if let Ok(Some(raw)) = row.raw(col)
+        && let Some(cached) = rd.cache.index.filter(|_| rd.cache.id == *raw)
+    {
+        rd.set_customer(&raw);
+        return Some(cached);
+    }
     let id = id_field(rd, row, col, "the id of a customer in the customers file")?;
     rd.set_customer(&id);
     let found = index.get(&id);
+    rd.cache.id.clear();
+    rd.cache.id.push_str(&id);
+    rd.cache.index = found;
     if found.is_none() {
         rd.error(row.name(col), format!("unknown customer `{id}` (expected a customer_id from the customers file)"));
     }
@@ -1037,6 +1059,7 @@ fn load_ndjson(path: &Path) -> Result<Loaded> {
     let mut defects = Vec::new();
     let mut aside = Vec::new();
     let mut owner = String::new();
+    let mut cache = OwnerCache::default();
     let mut customers = Vec::new();
     // Every customer first, so nested records can refer to customers on later lines.
     for (n, raw) in body.split(|&b| b == b'\n').enumerate() {
@@ -1045,7 +1068,7 @@ fn load_ndjson(path: &Path) -> Result<Loaded> {
             continue;
         }
         owner.clear();
-        let mut rd = RowDefects { file: &file, line, owner: &mut owner, out: &mut defects, aside: &mut aside, comma_decimal: false, errors: 0 };
+        let mut rd = RowDefects { file: &file, line, owner: &mut owner, cache: &mut cache, out: &mut defects, aside: &mut aside, comma_decimal: false, errors: 0 };
         let parsed = std::str::from_utf8(raw).map_err(|_| "is not valid UTF-8 (expected UTF-8 text)".to_string()).and_then(|s| {
             serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s)
                 .map_err(|e| format!("is not a JSON object: {e} (expected one customer object per line)"))
@@ -1080,7 +1103,7 @@ fn load_ndjson(path: &Path) -> Result<Loaded> {
     let mut each = |key: &'static str, known: &'static [&'static str], defects: &mut Vec<Defect>, aside: &mut Vec<Aside>, f: &mut dyn FnMut(&JsonRow<'_>, &mut RowDefects<'_>)| {
         for (line, parent, item) in nested(key) {
             owner.clear();
-            let mut rd = RowDefects { file: &file, line, owner: &mut owner, out: defects, aside, comma_decimal: false, errors: 0 };
+            let mut rd = RowDefects { file: &file, line, owner: &mut owner, cache: &mut cache, out: defects, aside, comma_decimal: false, errors: 0 };
             match item.as_object() {
                 Some(o) => f(&JsonRow { obj: o, parent_id: parent, keep_extra: false, known }, &mut rd),
                 None => rd.push(None, Severity::Error, format!("an entry of `{key}` is not an object (expected {{\"...\": ...}})")),

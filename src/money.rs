@@ -18,8 +18,15 @@ pub struct Currency(iso_currency::Currency);
 impl Currency {
     /// The currency for an alphabetic code, or why it is not one we can bill in.
     pub fn parse(code: &str) -> Result<Currency, String> {
-        let upper = code.trim().to_ascii_uppercase();
-        match iso_currency::Currency::from_code(&upper) {
+        let code = code.trim();
+        let upper;
+        let code_uc = if code.bytes().all(|b| b.is_ascii_uppercase()) {
+            code
+        } else {
+            upper = code.to_ascii_uppercase();
+            &upper
+        };
+        match iso_currency::Currency::from_code(code_uc) {
             Some(c) if c.exponent().is_some() => Ok(Currency(c)),
             Some(_) => Err(format!(
                 "`{code}` is not a currency invoices can be paid in (expected an ISO 4217 code such as EUR, PLN, JPY)"
@@ -65,6 +72,9 @@ pub fn parse_amount(
     } else {
         t
     };
+    if let Some(v) = fast_decimal(t) {
+        return check_amount(text, v, currency);
+    }
     let body = t.strip_prefix('-').unwrap_or(t);
     let valid_shape = !body.is_empty()
         && body.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -77,30 +87,49 @@ pub fn parse_amount(
     }
     let value = Decimal::from_str(t)
         .map_err(|_| format!("`{text}` is out of range (expected at most {MAX_AMOUNT})"))?;
+    check_amount(text, value, currency)
+}
+
+/// `123`, `123.45`: up to 15 digits before and 6 after the point, the shape almost every
+/// export has — parsed without `Decimal::from_str`'s generality (much faster on millions
+/// of rows).
+fn fast_decimal(t: &str) -> Option<Decimal> {
+    let b = t.as_bytes();
+    let (int, frac) = match memchr::memchr(b'.', b) {
+        Some(p) => (&b[..p], &b[p + 1..]),
+        None => (b, &b[..0]),
+    };
+    if int.is_empty() || int.len() > 15 || frac.len() > 6 || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut m: i64 = 0;
+    for &d in int.iter().chain(frac) {
+        m = m * 10 + i64::from(d - b'0');
+    }
+    Some(Decimal::new(m, frac.len() as u32))
+}
+
+fn check_amount(text: &str, value: Decimal, currency: Option<Currency>) -> Result<Decimal, String> {
     if value.is_sign_negative() && !value.is_zero() {
         return Err(format!(
             "`{text}` is negative (expected zero or more; credit notes belong in their own rows with status cancelled)"
         ));
     }
     if value > MAX_AMOUNT {
-        return Err(format!(
-            "`{text}` is implausibly large (expected at most {MAX_AMOUNT})"
-        ));
+        return Err(format!("`{text}` is implausibly large (expected at most {MAX_AMOUNT})"));
     }
+    let value = value.normalize();
     if let Some(cur) = currency {
-        let scale = value.normalize().scale();
+        let scale = value.scale();
         if scale > cur.minor_units() {
             let expected = match cur.minor_units() {
                 0 => format!("{cur} has no minor units: expected a whole number"),
-                n => format!(
-                    "{cur} has {n} decimal place{}",
-                    if n == 1 { "" } else { "s" }
-                ),
+                n => format!("{cur} has {n} decimal place{}", if n == 1 { "" } else { "s" }),
             };
             return Err(format!("`{text}` has {scale} decimal places ({expected})"));
         }
     }
-    Ok(value.normalize())
+    Ok(value)
 }
 
 /// An amount rounded to its currency's minor units, half away from zero — the rule

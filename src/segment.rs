@@ -499,7 +499,7 @@ impl RuleSet {
 
 /// Features and clusters of every customer, in parallel; output order is input order.
 pub fn segment(data: &Dataset, rules: &RuleSet, as_of: NaiveDate) -> Segmentation {
-    let results: Vec<(Features, Assigned)> = (0..data.len())
+    let (features, assigned): (Vec<Features>, Vec<Assigned>) = (0..data.len())
         .into_par_iter()
         .with_min_len(256)
         .map(|i| {
@@ -507,19 +507,17 @@ pub fn segment(data: &Dataset, rules: &RuleSet, as_of: NaiveDate) -> Segmentatio
             let a = rules.assign(&f);
             (f, a)
         })
-        .collect();
-    let mut seg = Segmentation {
-        features: Vec::with_capacity(results.len()),
-        assignments: Vec::with_capacity(results.len()),
-        failures: Vec::new(),
-    };
+        .unzip();
     let file: Arc<str> = Arc::from(rules.file.display().to_string());
-    for (i, (f, a)) in results.into_iter().enumerate() {
-        match a {
-            Ok(a) => seg.assignments.push(Some(a)),
+    let mut failures = Vec::new();
+    let assignments = assigned
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| match a {
+            Ok(a) => Some(a),
             Err((rule, msg)) => {
                 let r = &rules.rules[rule];
-                seg.failures.push(Defect {
+                failures.push(Defect {
                     file: file.clone(),
                     line: r.line as u64,
                     column: Some("when"),
@@ -527,11 +525,11 @@ pub fn segment(data: &Dataset, rules: &RuleSet, as_of: NaiveDate) -> Segmentatio
                     message: format!("rule `{}` {msg}", r.name),
                     severity: Severity::Error,
                 });
-                seg.assignments.push(None);
+                None
             }
-        }
-        seg.features.push(f);
-    }
+        })
+        .collect();
+    let seg = Segmentation { features, assignments, failures };
     seg
 }
 
