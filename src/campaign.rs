@@ -68,7 +68,7 @@ impl DataSpec {
     }
 
     fn resolve(self, base: &Path) -> DataSpec {
-        let j = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let j = |p: PathBuf| join(base, &p);
         match self {
             DataSpec::Csv {
                 customers,
@@ -176,7 +176,7 @@ impl Campaign {
         };
         let segments = match &overrides.rules {
             Some(p) => p.clone(),
-            None => base.join(&raw.segments),
+            None => join(base, Path::new(&raw.segments)),
         };
         let mut locales = raw.locales;
         if !locales.supported.contains(&locales.default) {
@@ -191,6 +191,29 @@ impl Campaign {
             creditor: raw.creditor,
             locales,
         })
+    }
+}
+
+/// `rel` relative to `base`, with `.` and `..` resolved lexically: messages then name
+/// `segments/default.yaml`, not `samples/../segments/default.yaml`.
+pub fn join(base: &Path, rel: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in base.join(rel).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
     }
 }
 

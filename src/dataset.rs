@@ -133,7 +133,10 @@ pub struct Customer {
 
 impl Customer {
     /// A customer with these text fields (`Field` order) and extra columns.
-    pub fn with_text<'a>(fields: [Option<&'a str>; FIELDS], extras: impl IntoIterator<Item = (&'a str, &'a str)>) -> Customer {
+    pub fn with_text<'a>(
+        fields: [Option<&'a str>; FIELDS],
+        extras: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Customer {
         let mut text = String::new();
         let mut ends = Vec::with_capacity(FIELDS + 4);
         for f in fields {
@@ -146,7 +149,11 @@ impl Customer {
             text.push_str(v);
             ends.push(text.len() as u32);
         }
-        Customer { text: text.into_boxed_str(), ends: ends.into_boxed_slice(), ..Customer::default() }
+        Customer {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+            ..Customer::default()
+        }
     }
 
     /// A customer with only an id and a name (tests, personas).
@@ -192,7 +199,9 @@ impl Customer {
 
     /// Columns dunwell does not know, reachable from templates as `customer.extra.NAME`.
     pub fn extras(&self) -> impl Iterator<Item = (&str, &str)> {
-        (FIELDS..self.ends.len()).step_by(2).map(|i| (self.slot(i), self.slot(i + 1)))
+        (FIELDS..self.ends.len())
+            .step_by(2)
+            .map(|i| (self.slot(i), self.slot(i + 1)))
     }
 }
 
@@ -316,9 +325,15 @@ mod tests {
         f[Field::Name as usize] = Some("Łucja Żak");
         f[Field::Language as usize] = Some("pl");
         let c = Customer::with_text(f, [("account_manager", "Anna"), ("tier", "")]);
-        assert_eq!((c.id(), c.name(), c.language()), ("C1", "Łucja Żak", Some("pl")));
+        assert_eq!(
+            (c.id(), c.name(), c.language()),
+            ("C1", "Łucja Żak", Some("pl"))
+        );
         assert_eq!(c.email(), None);
-        assert_eq!(c.extras().collect::<Vec<_>>(), [("account_manager", "Anna"), ("tier", "")]);
+        assert_eq!(
+            c.extras().collect::<Vec<_>>(),
+            [("account_manager", "Anna"), ("tier", "")]
+        );
     }
 
     #[test]

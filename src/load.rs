@@ -11,10 +11,10 @@
 //! decoded in parallel; results are put back in file order, so the outcome does not
 //! depend on the thread count. Memory holds one block per file, not the file.
 
-use crate::campaign::{parse_date, DataSpec};
+use crate::campaign::{DataSpec, parse_date};
 use crate::dataset::*;
-use crate::diag::{did_you_mean, Defect, Error, Result, Severity};
-use crate::money::{parse_amount, Currency};
+use crate::diag::{Defect, Error, Result, Severity, did_you_mean};
+use crate::money::{Currency, parse_amount};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -77,7 +77,14 @@ columns!(INVOICE_COLS, ic {
     ID = "invoice_id", CUSTOMER = "customer_id", ISSUE = "issue_date", DUE = "due_date", AMOUNT = "amount",
     CURRENCY = "currency", PAID = "amount_paid", STATUS = "status", DISPUTED = "disputed",
 });
-const INVOICE_REQUIRED: &[usize] = &[ic::ID, ic::CUSTOMER, ic::ISSUE, ic::DUE, ic::AMOUNT, ic::CURRENCY];
+const INVOICE_REQUIRED: &[usize] = &[
+    ic::ID,
+    ic::CUSTOMER,
+    ic::ISSUE,
+    ic::DUE,
+    ic::AMOUNT,
+    ic::CURRENCY,
+];
 
 columns!(PAYMENT_COLS, pc {
     ID = "payment_id", CUSTOMER = "customer_id", INVOICE = "invoice_id", DATE = "date", AMOUNT = "amount",
@@ -93,9 +100,12 @@ const EVENT_REQUIRED: &[usize] = &[ec::CUSTOMER, ec::DATE, ec::CHANNEL, ec::KIND
 /// Reads the whole dataset a campaign names.
 pub fn load(spec: &DataSpec) -> Result<Loaded> {
     match spec {
-        DataSpec::Csv { customers, invoices, payments, events } => {
-            load_csv(customers, invoices, payments.as_deref(), events.as_deref())
-        }
+        DataSpec::Csv {
+            customers,
+            invoices,
+            payments,
+            events,
+        } => load_csv(customers, invoices, payments.as_deref(), events.as_deref()),
         DataSpec::Ndjson { ndjson } => load_ndjson(ndjson),
     }
 }
@@ -104,13 +114,22 @@ fn display(path: &Path) -> Arc<str> {
     Arc::from(path.display().to_string())
 }
 
-fn load_csv(customers: &Path, invoices: &Path, payments: Option<&Path>, events: Option<&Path>) -> Result<Loaded> {
+fn load_csv(
+    customers: &Path,
+    invoices: &Path,
+    payments: Option<&Path>,
+    events: Option<&Path>,
+) -> Result<Loaded> {
     // Every header is checked before any row is decoded, so a missing column in
     // events.csv is reported before a minute spent on customers.
     let cust_table = Table::open(customers, CUSTOMER_COLS, CUSTOMER_REQUIRED, true)?;
     let inv_table = Table::open(invoices, INVOICE_COLS, INVOICE_REQUIRED, false)?;
-    let pay_table = payments.map(|p| Table::open(p, PAYMENT_COLS, PAYMENT_REQUIRED, false)).transpose()?;
-    let ev_table = events.map(|p| Table::open(p, EVENT_COLS, EVENT_REQUIRED, false)).transpose()?;
+    let pay_table = payments
+        .map(|p| Table::open(p, PAYMENT_COLS, PAYMENT_REQUIRED, false))
+        .transpose()?;
+    let ev_table = events
+        .map(|p| Table::open(p, EVENT_COLS, EVENT_REQUIRED, false))
+        .transpose()?;
 
     let mut out = Loaded {
         sources: Sources {
@@ -125,20 +144,64 @@ fn load_csv(customers: &Path, invoices: &Path, payments: Option<&Path>, events: 
     let (mut customers, defects, aside) = cust_table.decode(|row, rd| decode_customer(row, rd))?;
     out.defects.extend(defects);
     out.take_aside(aside, &cust_table.file);
-    dedup(&mut customers, &cust_table.file, "customer_id", Customer::id, |c| c.line, |c| Box::from(c.id()), &mut out.defects);
-    let index = CustomerIndex::new(&customers);
+    let index = match unique_index(&customers, Customer::id) {
+        Ok(by_id) => CustomerIndex { by_id },
+        Err(dups) => {
+            drop_duplicates(
+                &mut customers,
+                &dups,
+                (&cust_table.file, "customer_id"),
+                |c| (c.id(), c.line, Box::from(c.id())),
+                &mut out.defects,
+            );
+            CustomerIndex::new(&customers)
+        }
+    };
 
-    let (mut invoices, defects, aside) = inv_table.decode(|row, rd| decode_invoice(row, rd, &index))?;
+    let (mut invoices, defects, aside) =
+        inv_table.decode(|row, rd| decode_invoice(row, rd, &index))?;
     out.defects.extend(defects);
     out.take_aside(aside, &inv_table.file);
-    dedup(&mut invoices, &inv_table.file, "invoice_id", |i| &i.id, |i| i.line, |i| Box::from(customers[i.customer as usize].id()), &mut out.defects);
-    let invoice_index: FxHashMap<&str, (u32, u32)> =
-        invoices.iter().enumerate().map(|(k, inv)| (&*inv.id, (k as u32, inv.customer))).collect();
+    let invoice_index = match unique_index(&invoices, |i| &i.id) {
+        Ok(by_id) => by_id,
+        Err(dups) => {
+            drop_duplicates(
+                &mut invoices,
+                &dups,
+                (&inv_table.file, "invoice_id"),
+                |i| {
+                    (
+                        &i.id,
+                        i.line,
+                        Box::from(customers[i.customer as usize].id()),
+                    )
+                },
+                &mut out.defects,
+            );
+            unique_index(&invoices, |i| &i.id).expect("duplicates were removed")
+        }
+    };
 
     if let Some(t) = &pay_table {
-        let (mut payments, defects, _) = t.decode(|row, rd| decode_payment(row, rd, &index, &invoice_index, &customers))?;
+        let (mut payments, defects, _) = t.decode(|row, rd| {
+            decode_payment(row, rd, &index, &invoice_index, &invoices, &customers)
+        })?;
         out.defects.extend(defects);
-        dedup(&mut payments, &t.file, "payment_id", |p| &p.id, |p| p.line, |p| Box::from(customers[p.customer as usize].id()), &mut out.defects);
+        if let Err(dups) = unique_index(&payments, |p| &p.id) {
+            drop_duplicates(
+                &mut payments,
+                &dups,
+                (&t.file, "payment_id"),
+                |p| {
+                    (
+                        &p.id,
+                        p.line,
+                        Box::from(customers[p.customer as usize].id()),
+                    )
+                },
+                &mut out.defects,
+            );
+        }
         out.payments = payments;
     }
     drop(invoice_index);
@@ -153,51 +216,65 @@ fn load_csv(customers: &Path, invoices: &Path, payments: Option<&Path>, events: 
     Ok(out)
 }
 
-/// Removes every record whose id was already seen (the first one wins) and reports it
-/// against its customer; which of two rows is right is for a person to decide.
-fn dedup<T>(
-    items: &mut Vec<T>,
-    file: &Arc<str>,
-    column: &'static str,
-    id: impl Fn(&T) -> &str,
-    line: impl Fn(&T) -> u64,
-    customer: impl Fn(&T) -> Box<str>,
-    defects: &mut Vec<Defect>,
-) {
-    let mut first: FxHashMap<&str, u64> = FxHashMap::with_capacity_and_hasher(items.len(), Default::default());
+/// Id → position of every record, when the ids are unique; otherwise the duplicates as
+/// (position, position of the first record with that id).
+fn unique_index<'a, T>(
+    items: &'a [T],
+    id: impl Fn(&'a T) -> &'a str,
+) -> std::result::Result<FxHashMap<&'a str, u32>, Vec<(usize, usize)>> {
+    let mut index: FxHashMap<&str, u32> =
+        FxHashMap::with_capacity_and_hasher(items.len(), Default::default());
     let mut dups = Vec::new();
     for (k, it) in items.iter().enumerate() {
-        if let Some(&first_line) = first.get(id(it)) {
-            dups.push(k);
-            defects.push(Defect {
-                file: file.clone(),
-                line: line(it),
-                column: Some(column),
-                customer_id: Some(customer(it)),
-                message: format!(
-                    "duplicate {column} `{}`, first on line {first_line} (expected each {} once)",
-                    id(it),
-                    column.trim_end_matches("_id")
-                ),
-                severity: Severity::Error,
-            });
+        if let Some(&first) = index.get(id(it)) {
+            dups.push((k, first as usize));
         } else {
-            first.insert(id(it), line(it));
+            index.insert(id(it), k as u32);
         }
     }
-    drop(first);
-    if !dups.is_empty() {
-        let mut k = 0;
-        let mut next = dups.iter().peekable();
-        items.retain(|_| {
-            let drop_it = next.peek() == Some(&&k);
-            if drop_it {
-                next.next();
-            }
-            k += 1;
-            !drop_it
+    if dups.is_empty() {
+        Ok(index)
+    } else {
+        Err(dups)
+    }
+}
+
+/// Reports the duplicates `unique_index` found against their customers and removes them
+/// (the first record of an id stays; which of two rows is right is for a person to
+/// decide, and the customer is quarantined).
+/// `describe` gives a record's id, line and customer id.
+fn drop_duplicates<T>(
+    items: &mut Vec<T>,
+    dups: &[(usize, usize)],
+    (file, column): (&Arc<str>, &'static str),
+    describe: impl Fn(&T) -> (&str, u64, Box<str>),
+    defects: &mut Vec<Defect>,
+) {
+    for &(k, first) in dups {
+        let (id, line, customer) = describe(&items[k]);
+        defects.push(Defect {
+            file: file.clone(),
+            line,
+            column: Some(column),
+            customer_id: Some(customer),
+            message: format!(
+                "duplicate {column} `{id}`, first on line {} (expected each {} once)",
+                describe(&items[first]).1,
+                column.trim_end_matches("_id")
+            ),
+            severity: Severity::Error,
         });
     }
+    let mut k = 0;
+    let mut next = dups.iter().map(|d| d.0).peekable();
+    items.retain(|_| {
+        let drop_it = next.peek() == Some(&k);
+        if drop_it {
+            next.next();
+        }
+        k += 1;
+        !drop_it
+    });
 }
 
 impl Loaded {
@@ -218,7 +295,13 @@ struct CustomerIndex<'c> {
 
 impl<'c> CustomerIndex<'c> {
     fn new(customers: &'c [Customer]) -> Self {
-        CustomerIndex { by_id: customers.iter().enumerate().map(|(i, c)| (c.id(), i as u32)).collect() }
+        CustomerIndex {
+            by_id: customers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.id(), i as u32))
+                .collect(),
+        }
     }
 
     fn get(&self, id: &str) -> Option<u32> {
@@ -249,10 +332,22 @@ struct Table {
 }
 
 impl Table {
-    fn open(path: &Path, names: &'static [&'static str], required: &[usize], keeps_extra: bool) -> Result<Table> {
+    fn open(
+        path: &Path,
+        names: &'static [&'static str],
+        required: &[usize],
+        keeps_extra: bool,
+    ) -> Result<Table> {
         let file = display(path);
         let fatal = |column: Option<&'static str>, message: String| {
-            Error::Data(vec![Defect { file: file.clone(), line: 1, column, customer_id: None, message, severity: Severity::Error }])
+            Error::Data(vec![Defect {
+                file: file.clone(),
+                line: 1,
+                column,
+                customer_id: None,
+                message,
+                severity: Severity::Error,
+            }])
         };
         // The header is in the first few kilobytes; read until a newline outside quotes.
         let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -265,16 +360,31 @@ impl Table {
                 break;
             }
         }
-        let bom = if head.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let bom = if head.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         let body = &head[bom..];
         if body.iter().all(|b| b.is_ascii_whitespace()) {
             let names: Vec<&str> = required.iter().map(|&i| names[i]).collect();
-            return Err(fatal(None, format!("the file is empty (expected a header line such as `{}`)", names.join(","))));
+            return Err(fatal(
+                None,
+                format!(
+                    "the file is empty (expected a header line such as `{}`)",
+                    names.join(",")
+                ),
+            ));
         }
         let delimiter = sniff_delimiter(body);
-        let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(body);
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(body);
         let mut header = csv::ByteRecord::new();
-        rdr.read_byte_record(&mut header).map_err(|e| fatal(None, format!("cannot read the header line: {e}")))?;
+        rdr.read_byte_record(&mut header)
+            .map_err(|e| fatal(None, format!("cannot read the header line: {e}")))?;
         let data_start = bom as u64 + rdr.position().byte();
         let mut known = vec![None; names.len()];
         let mut extra = Vec::new();
@@ -282,13 +392,25 @@ impl Table {
         let mut seen: Vec<String> = Vec::new();
         for (pos, raw) in header.iter().enumerate() {
             let name = std::str::from_utf8(raw)
-                .map_err(|_| fatal(None, format!("header field {} is not valid UTF-8 (expected a UTF-8 encoded file)", pos + 1)))?
+                .map_err(|_| {
+                    fatal(
+                        None,
+                        format!(
+                            "header field {} is not valid UTF-8 (expected a UTF-8 encoded file)",
+                            pos + 1
+                        ),
+                    )
+                })?
                 .trim()
                 .to_ascii_lowercase();
             if let Some(first) = seen.iter().position(|s| *s == name) {
                 return Err(fatal(
                     None,
-                    format!("column `{name}` appears twice, as field {} and {} (expected each column once)", first + 1, pos + 1),
+                    format!(
+                        "column `{name}` appears twice, as field {} and {} (expected each column once)",
+                        first + 1,
+                        pos + 1
+                    ),
                 ));
             }
             seen.push(name.clone());
@@ -303,7 +425,11 @@ impl Table {
                             customer_id: None,
                             message: format!(
                                 "unknown column `{name}` {} — did you mean `{close}`?",
-                                if keeps_extra { "kept as customer.extra" } else { "ignored" }
+                                if keeps_extra {
+                                    "kept as customer.extra"
+                                } else {
+                                    "ignored"
+                                }
                             ),
                             severity: Severity::Warning,
                         });
@@ -322,22 +448,40 @@ impl Table {
                 line: 1,
                 column: Some(names[r]),
                 customer_id: None,
-                message: format!("required column is missing (expected a header named `{}`; found: {})", names[r], seen.join(", ")),
+                message: format!(
+                    "required column is missing (expected a header named `{}`; found: {})",
+                    names[r],
+                    seen.join(", ")
+                ),
                 severity: Severity::Error,
             })
             .collect();
         if !missing.is_empty() {
             return Err(Error::Data(missing));
         }
-        Ok(Table { path: path.to_path_buf(), file, data_start, delimiter, known, names, extra, width: header.len(), header_warnings })
+        Ok(Table {
+            path: path.to_path_buf(),
+            file,
+            data_start,
+            delimiter,
+            known,
+            names,
+            extra,
+            width: header.len(),
+            header_warnings,
+        })
     }
 
     /// Decodes every data row with `decode`, block by block, chunks in parallel; the
     /// records and defects come back in file order.
-    fn decode<T: Send>(&self, decode: impl Fn(&CsvRow<'_>, &mut RowDefects<'_>) -> Option<T> + Sync) -> Result<Decoded<T>> {
+    fn decode<T: Send>(
+        &self,
+        decode: impl Fn(&CsvRow<'_>, &mut RowDefects<'_>) -> Option<T> + Sync,
+    ) -> Result<Decoded<T>> {
         let mut f = std::fs::File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let file_len = f.metadata().map_err(|e| Error::io(&self.path, e))?.len();
-        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(self.data_start)).map_err(|e| Error::io(&self.path, e))?;
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(self.data_start))
+            .map_err(|e| Error::io(&self.path, e))?;
         // The header line is line 1; data starts on the line after it (a quoted header
         // cell with a newline would shift this, and is reported as such by csv).
         let mut next_line = 2u64;
@@ -348,7 +492,10 @@ impl Table {
         let mut eof = false;
         let threads = rayon::current_num_threads().max(1);
         let mut read = |buf: &mut Vec<u8>, want: usize| -> Result<bool> {
-            let got = (&mut f).take(want as u64).read_to_end(buf).map_err(|e| Error::io(&self.path, e))?;
+            let got = (&mut f)
+                .take(want as u64)
+                .read_to_end(buf)
+                .map_err(|e| Error::io(&self.path, e))?;
             Ok(got < want)
         };
         loop {
@@ -359,7 +506,11 @@ impl Table {
             if buf.is_empty() {
                 break;
             }
-            let cut = if eof { buf.len() } else { last_row_end(&buf).unwrap_or(0) };
+            let cut = if eof {
+                buf.len()
+            } else {
+                last_row_end(&buf).unwrap_or(0)
+            };
             if cut == 0 {
                 // A row longer than the block so far: read on before cutting.
                 eof = read(&mut buf, BLOCK)?;
@@ -375,7 +526,9 @@ impl Table {
             let parts: Vec<Decoded<T>> = chunks
                 .par_iter()
                 .zip(starts.par_iter())
-                .map(|(range, &first_line)| self.decode_chunk(&region[range.clone()], first_line, &decode))
+                .map(|(range, &first_line)| {
+                    self.decode_chunk(&region[range.clone()], first_line, &decode)
+                })
                 .collect();
             if records.capacity() == 0 {
                 // Size the result from the first block's row density: growing a vector of
@@ -394,8 +547,17 @@ impl Table {
         Ok((records, defects, aside))
     }
 
-    fn decode_chunk<T>(&self, bytes: &[u8], first_line: u64, decode: &(impl Fn(&CsvRow<'_>, &mut RowDefects<'_>) -> Option<T> + Sync)) -> Decoded<T> {
-        let mut rdr = csv::ReaderBuilder::new().delimiter(self.delimiter).has_headers(false).flexible(true).from_reader(bytes);
+    fn decode_chunk<T>(
+        &self,
+        bytes: &[u8],
+        first_line: u64,
+        decode: &(impl Fn(&CsvRow<'_>, &mut RowDefects<'_>) -> Option<T> + Sync),
+    ) -> Decoded<T> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
         let mut rec = csv::ByteRecord::new();
         let mut records = Vec::with_capacity(bytes.len() / 64);
         let mut defects = Vec::new();
@@ -413,7 +575,9 @@ impl Table {
                         line,
                         column: None,
                         customer_id: None,
-                        message: format!("cannot read this row: {e} (expected a well-formed CSV row)"),
+                        message: format!(
+                            "cannot read this row: {e} (expected a well-formed CSV row)"
+                        ),
                         severity: Severity::Error,
                     });
                     continue;
@@ -436,9 +600,23 @@ impl Table {
                 errors: 0,
             };
             if rec.len() != self.width {
-                rd.push(None, Severity::Error, format!("row has {} fields (expected {}, as in the header line)", rec.len(), self.width));
+                rd.push(
+                    None,
+                    Severity::Error,
+                    format!(
+                        "row has {} fields (expected {}, as in the header line)",
+                        rec.len(),
+                        self.width
+                    ),
+                );
             }
-            if let Some(r) = decode(&CsvRow { rec: &rec, table: self }, &mut rd) {
+            if let Some(r) = decode(
+                &CsvRow {
+                    rec: &rec,
+                    table: self,
+                },
+                &mut rd,
+            ) {
                 records.push(r);
             }
         }
@@ -453,7 +631,7 @@ fn row_end(bytes: &[u8]) -> Option<usize> {
     for nl in memchr::memchr_iter(b'\n', bytes) {
         quotes += memchr::memchr_iter(b'"', &bytes[from..nl]).count();
         from = nl;
-        if quotes % 2 == 0 {
+        if quotes.is_multiple_of(2) {
             return Some(nl + 1);
         }
     }
@@ -469,7 +647,7 @@ fn last_row_end(bytes: &[u8]) -> Option<usize> {
     let mut end = bytes.len();
     while let Some(nl) = memchr::memrchr(b'\n', &bytes[..end]) {
         after += memchr::memchr_iter(b'"', &bytes[nl..end]).count();
-        if (total - after) % 2 == 0 {
+        if (total - after).is_multiple_of(2) {
             return Some(nl + 1);
         }
         end = nl;
@@ -494,7 +672,7 @@ fn split_rows(region: &[u8], n: usize) -> Vec<std::ops::Range<usize>> {
             let nl = scan + off;
             quotes += memchr::memchr_iter(b'"', &region[scan..nl]).count();
             scan = nl + 1;
-            if quotes % 2 == 0 {
+            if quotes.is_multiple_of(2) {
                 cut = nl + 1;
                 break;
             }
@@ -542,8 +720,12 @@ struct CsvRow<'a> {
 
 impl Row for CsvRow<'_> {
     fn raw(&self, col: usize) -> std::result::Result<Option<Cow<'_, str>>, ()> {
-        let Some(pos) = self.table.known[col] else { return Ok(None) };
-        let Some(bytes) = self.rec.get(pos) else { return Ok(None) };
+        let Some(pos) = self.table.known[col] else {
+            return Ok(None);
+        };
+        let Some(bytes) = self.rec.get(pos) else {
+            return Ok(None);
+        };
         let s = std::str::from_utf8(bytes).map_err(|_| ())?.trim();
         Ok((!s.is_empty()).then_some(Cow::Borrowed(s)))
     }
@@ -619,7 +801,12 @@ impl RowDefects<'_> {
         self.owner.clear();
         self.owner.push_str(id);
         let (line, file) = (self.line, self.file);
-        for d in self.out.iter_mut().rev().take_while(|d| d.line == line && Arc::ptr_eq(&d.file, file)) {
+        for d in self
+            .out
+            .iter_mut()
+            .rev()
+            .take_while(|d| d.line == line && Arc::ptr_eq(&d.file, file))
+        {
             if d.customer_id.is_none() {
                 d.customer_id = Some(Box::from(id));
             }
@@ -630,7 +817,10 @@ impl RowDefects<'_> {
         match row.raw(col) {
             Ok(v) => v,
             Err(()) => {
-                self.error(row.name(col), "is not valid UTF-8 (expected UTF-8 text; re-export the file as UTF-8)".into());
+                self.error(
+                    row.name(col),
+                    "is not valid UTF-8 (expected UTF-8 text; re-export the file as UTF-8)".into(),
+                );
                 None
             }
         }
@@ -644,7 +834,12 @@ impl RowDefects<'_> {
         v
     }
 
-    fn parse<T>(&mut self, row: &impl Row, col: usize, f: impl FnOnce(&str) -> std::result::Result<T, String>) -> Option<T> {
+    fn parse<T>(
+        &mut self,
+        row: &impl Row,
+        col: usize,
+        f: impl FnOnce(&str) -> std::result::Result<T, String>,
+    ) -> Option<T> {
         let v = self.text(row, col)?;
         match f(&v) {
             Ok(x) => Some(x),
@@ -686,7 +881,9 @@ fn parse_bool(text: &str) -> std::result::Result<bool, String> {
     } else if is(&["false", "no", "n", "0"]) {
         Ok(false)
     } else {
-        Err(format!("`{text}` is not a yes/no value (expected true or false)"))
+        Err(format!(
+            "`{text}` is not a yes/no value (expected true or false)"
+        ))
     }
 }
 
@@ -788,9 +985,12 @@ fn check_timezone(text: &str) -> std::result::Result<chrono_tz::Tz, String> {
 
 // ---------------------------------------------------------------------------------------
 
-
-
-fn id_field<'r>(rd: &mut RowDefects<'_>, row: &'r impl Row, col: usize, what: &str) -> Option<Cow<'r, str>> {
+fn id_field<'r>(
+    rd: &mut RowDefects<'_>,
+    row: &'r impl Row,
+    col: usize,
+    what: &str,
+) -> Option<Cow<'r, str>> {
     let v = rd.required(row, col, what)?;
     match check_id(&v) {
         Ok(()) => Some(v),
@@ -815,7 +1015,9 @@ fn decode_customer(row: &impl Row, rd: &mut RowDefects<'_>) -> Option<Customer> 
     let country = rd.parse(row, cc::COUNTRY, check_country);
     let language = rd.parse(row, cc::LANGUAGE, check_language);
     let email = rd.text(row, cc::EMAIL);
-    let email_ok = email.as_deref().is_none_or(email_address::EmailAddress::is_valid);
+    let email_ok = email
+        .as_deref()
+        .is_none_or(email_address::EmailAddress::is_valid);
     if let Some(e) = email.as_deref().filter(|_| !email_ok) {
         rd.push(Some("email"), Severity::Warning, format!("`{e}` is not an e-mail address (expected name@domain); e-mail is excluded for this customer"));
     }
@@ -828,8 +1030,13 @@ fn decode_customer(row: &impl Row, rd: &mut RowDefects<'_>) -> Option<Customer> 
         }
         None => None,
     };
-    let (a1, a2, postal, city, region) =
-        (rd.text(row, cc::ADDRESS1), rd.text(row, cc::ADDRESS2), rd.text(row, cc::POSTAL), rd.text(row, cc::CITY), rd.text(row, cc::REGION));
+    let (a1, a2, postal, city, region) = (
+        rd.text(row, cc::ADDRESS1),
+        rd.text(row, cc::ADDRESS2),
+        rd.text(row, cc::POSTAL),
+        rd.text(row, cc::CITY),
+        rd.text(row, cc::REGION),
+    );
     let extras = row.extras();
     let mut c = Customer::with_text(
         [
@@ -861,7 +1068,12 @@ fn decode_customer(row: &impl Row, rd: &mut RowDefects<'_>) -> Option<Customer> 
 }
 
 /// Finds the row's customer; an unknown one is reported (the row is an orphan).
-fn owner(rd: &mut RowDefects<'_>, row: &impl Row, col: usize, index: &CustomerIndex) -> Option<u32> {
+fn owner(
+    rd: &mut RowDefects<'_>,
+    row: &impl Row,
+    col: usize,
+    index: &CustomerIndex,
+) -> Option<u32> {
     // Exports list a customer's rows together: most rows name the previous row's customer,
     // and a string compare beats a lookup in a table of a million ids.
     if let Ok(Some(raw)) = row.raw(col)
@@ -877,21 +1089,36 @@ fn owner(rd: &mut RowDefects<'_>, row: &impl Row, col: usize, index: &CustomerIn
     rd.cache.id.push_str(&id);
     rd.cache.index = found;
     if found.is_none() {
-        rd.error(row.name(col), format!("unknown customer `{id}` (expected a customer_id from the customers file)"));
+        rd.error(
+            row.name(col),
+            format!("unknown customer `{id}` (expected a customer_id from the customers file)"),
+        );
     }
     found
 }
 
-fn decode_invoice(row: &impl Row, rd: &mut RowDefects<'_>, index: &CustomerIndex) -> Option<Invoice> {
+fn decode_invoice(
+    row: &impl Row,
+    rd: &mut RowDefects<'_>,
+    index: &CustomerIndex,
+) -> Option<Invoice> {
     let customer = owner(rd, row, ic::CUSTOMER, index);
     let id = id_field(rd, row, ic::ID, "the invoice number");
     let issue = rd.date(row, ic::ISSUE, true);
     let due = rd.date(row, ic::DUE, true);
-    let currency = rd.required(row, ic::CURRENCY, "an ISO 4217 code such as EUR").and_then(|_| rd.parse(row, ic::CURRENCY, Currency::parse));
+    let currency = rd
+        .required(row, ic::CURRENCY, "an ISO 4217 code such as EUR")
+        .and_then(|_| rd.parse(row, ic::CURRENCY, Currency::parse));
     let comma = rd.comma_decimal;
-    let amount = rd.required(row, ic::AMOUNT, "the invoice amount").and_then(|_| rd.parse(row, ic::AMOUNT, |t| parse_amount(t, currency, comma)));
-    let paid = rd.parse(row, ic::PAID, |t| parse_amount(t, currency, comma)).unwrap_or_default();
-    let status = rd.parse(row, ic::STATUS, InvoiceStatus::parse).unwrap_or(InvoiceStatus::Open);
+    let amount = rd
+        .required(row, ic::AMOUNT, "the invoice amount")
+        .and_then(|_| rd.parse(row, ic::AMOUNT, |t| parse_amount(t, currency, comma)));
+    let paid = rd
+        .parse(row, ic::PAID, |t| parse_amount(t, currency, comma))
+        .unwrap_or_default();
+    let status = rd
+        .parse(row, ic::STATUS, InvoiceStatus::parse)
+        .unwrap_or(InvoiceStatus::Open);
     let disputed = rd.boolean(row, ic::DISPUTED).unwrap_or(false);
     if let (Some(i), Some(d)) = (issue, due)
         && d < i
@@ -901,25 +1128,34 @@ fn decode_invoice(row: &impl Row, rd: &mut RowDefects<'_>, index: &CustomerIndex
     if let Some(a) = amount
         && paid > a
     {
-        rd.error("amount_paid", format!("{paid} is more than the invoice amount {a} (expected at most the amount)"));
+        rd.error(
+            "amount_paid",
+            format!("{paid} is more than the invoice amount {a} (expected at most the amount)"),
+        );
     }
     match (customer, id, issue, due, amount, currency) {
-        (Some(customer), Some(id), Some(issue_date), Some(due_date), Some(amount), Some(currency)) if rd.errors == 0 => {
-            Some(Invoice {
-                id: Box::from(id.as_ref()),
-                customer,
-                issue_date,
-                due_date,
-                amount,
-                amount_paid: paid,
-                currency,
-                status,
-                disputed,
-                line: rd.line,
-            })
-        }
+        (
+            Some(customer),
+            Some(id),
+            Some(issue_date),
+            Some(due_date),
+            Some(amount),
+            Some(currency),
+        ) if rd.errors == 0 => Some(Invoice {
+            id: Box::from(id.as_ref()),
+            customer,
+            issue_date,
+            due_date,
+            amount,
+            amount_paid: paid,
+            currency,
+            status,
+            disputed,
+            line: rd.line,
+        }),
         (None, _, _, _, Some(amount), Some(currency)) if status == InvoiceStatus::Open => {
-            rd.aside.push(Aside::Orphan(currency, (amount - paid).max(Decimal::ZERO)));
+            rd.aside
+                .push(Aside::Orphan(currency, (amount - paid).max(Decimal::ZERO)));
             None
         }
         _ => None,
@@ -930,16 +1166,17 @@ fn decode_payment(
     row: &impl Row,
     rd: &mut RowDefects<'_>,
     index: &CustomerIndex,
-    invoices: &FxHashMap<&str, (u32, u32)>,
+    invoice_index: &FxHashMap<&str, u32>,
+    invoices: &[Invoice],
     customers: &[Customer],
 ) -> Option<Payment> {
     let customer = owner(rd, row, pc::CUSTOMER, index);
     let id = id_field(rd, row, pc::ID, "the payment reference");
     let mut invoice = None;
     if let (Some(r), Some(payer)) = (rd.text(row, pc::INVOICE), customer) {
-        match invoices.get(&*r) {
-            Some(&(k, owner)) if owner == payer => invoice = Some(k),
-            Some(&(_, owner)) => rd.error(
+        match invoice_index.get(&*r).map(|&k| (k, invoices[k as usize].customer)) {
+            Some((k, owner)) if owner == payer => invoice = Some(k),
+            Some((_, owner)) => rd.error(
                 "invoice_id",
                 format!("invoice `{r}` belongs to customer `{}` (expected an invoice of `{}`)", customers[owner as usize].id(), customers[payer as usize].id()),
             ),
@@ -952,9 +1189,15 @@ fn decode_payment(
     }
     let date = rd.date(row, pc::DATE, true);
     let comma = rd.comma_decimal;
-    let amount = rd.required(row, pc::AMOUNT, "the amount paid").and_then(|_| rd.parse(row, pc::AMOUNT, |t| parse_amount(t, None, comma)));
-    let method = rd.parse(row, pc::METHOD, PaymentMethod::parse).unwrap_or(PaymentMethod::Other);
-    let status = rd.parse(row, pc::STATUS, PaymentStatus::parse).unwrap_or(PaymentStatus::Ok);
+    let amount = rd
+        .required(row, pc::AMOUNT, "the amount paid")
+        .and_then(|_| rd.parse(row, pc::AMOUNT, |t| parse_amount(t, None, comma)));
+    let method = rd
+        .parse(row, pc::METHOD, PaymentMethod::parse)
+        .unwrap_or(PaymentMethod::Other);
+    let status = rd
+        .parse(row, pc::STATUS, PaymentStatus::parse)
+        .unwrap_or(PaymentStatus::Ok);
     match (customer, id, date, amount) {
         (Some(customer), Some(id), Some(date), Some(amount)) if rd.errors == 0 => Some(Payment {
             id: Box::from(id.as_ref()),
@@ -973,14 +1216,23 @@ fn decode_payment(
 fn decode_event(row: &impl Row, rd: &mut RowDefects<'_>, index: &CustomerIndex) -> Option<Event> {
     let customer = owner(rd, row, ec::CUSTOMER, index);
     let date = rd.date(row, ec::DATE, true);
-    let channel = rd.required(row, ec::CHANNEL, "email, sms, letter, call or web").and_then(|_| rd.parse(row, ec::CHANNEL, Channel::parse));
-    let kind = rd.required(row, ec::KIND, "an event kind such as reminder_sent").and_then(|_| rd.parse(row, ec::KIND, EventKind::parse));
+    let channel = rd
+        .required(row, ec::CHANNEL, "email, sms, letter, call or web")
+        .and_then(|_| rd.parse(row, ec::CHANNEL, Channel::parse));
+    let kind = rd
+        .required(row, ec::KIND, "an event kind such as reminder_sent")
+        .and_then(|_| rd.parse(row, ec::KIND, EventKind::parse));
     let reference = rd.text(row, ec::REFERENCE).map(|v| Box::from(v.as_ref()));
     let note = rd.text(row, ec::NOTE).map(|v| Box::from(v.as_ref()));
     match (customer, date, channel, kind) {
-        (Some(customer), Some(date), Some(channel), Some(kind)) if rd.errors == 0 => {
-            Some(Event { customer, date, channel, kind, reference, note })
-        }
+        (Some(customer), Some(date), Some(channel), Some(kind)) if rd.errors == 0 => Some(Event {
+            customer,
+            date,
+            channel,
+            kind,
+            reference,
+            note,
+        }),
         _ => None,
     }
 }
@@ -1000,9 +1252,15 @@ impl Row for JsonRow<'_> {
     fn raw(&self, col: usize) -> std::result::Result<Option<Cow<'_, str>>, ()> {
         use serde_json::Value;
         let name = self.known[col];
-        let v = self.obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+        let v = self
+            .obj
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v);
         Ok(match v {
-            None | Some(Value::Null) => (name == "customer_id").then(|| self.parent_id.map(Cow::Borrowed)).flatten(),
+            None | Some(Value::Null) => (name == "customer_id")
+                .then(|| self.parent_id.map(Cow::Borrowed))
+                .flatten(),
             Some(Value::String(s)) => Some(s.trim()).filter(|s| !s.is_empty()).map(Cow::Borrowed),
             Some(other) => Some(Cow::Owned(other.to_string())),
         })
@@ -1021,7 +1279,8 @@ impl Row for JsonRow<'_> {
             .iter()
             .filter(|(k, _)| {
                 let k = k.to_ascii_lowercase();
-                !self.known.contains(&k.as_str()) && !matches!(k.as_str(), "invoices" | "payments" | "events")
+                !self.known.contains(&k.as_str())
+                    && !matches!(k.as_str(), "invoices" | "payments" | "events")
             })
             .map(|(k, v)| {
                 let s = match v {
@@ -1052,7 +1311,12 @@ fn load_ndjson(path: &Path) -> Result<Loaded> {
         }]));
     }
     let mut out = Loaded {
-        sources: Sources { customers: file.clone(), invoices: file.clone(), payments: Some(file.clone()), events: Some(file.clone()) },
+        sources: Sources {
+            customers: file.clone(),
+            invoices: file.clone(),
+            payments: Some(file.clone()),
+            events: Some(file.clone()),
+        },
         ..Loaded::default()
     };
     let mut objects = Vec::new();
@@ -1068,14 +1332,31 @@ fn load_ndjson(path: &Path) -> Result<Loaded> {
             continue;
         }
         owner.clear();
-        let mut rd = RowDefects { file: &file, line, owner: &mut owner, cache: &mut cache, out: &mut defects, aside: &mut aside, comma_decimal: false, errors: 0 };
-        let parsed = std::str::from_utf8(raw).map_err(|_| "is not valid UTF-8 (expected UTF-8 text)".to_string()).and_then(|s| {
-            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s)
-                .map_err(|e| format!("is not a JSON object: {e} (expected one customer object per line)"))
-        });
+        let mut rd = RowDefects {
+            file: &file,
+            line,
+            owner: &mut owner,
+            cache: &mut cache,
+            out: &mut defects,
+            aside: &mut aside,
+            comma_decimal: false,
+            errors: 0,
+        };
+        let parsed = std::str::from_utf8(raw)
+            .map_err(|_| "is not valid UTF-8 (expected UTF-8 text)".to_string())
+            .and_then(|s| {
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).map_err(|e| {
+                    format!("is not a JSON object: {e} (expected one customer object per line)")
+                })
+            });
         match parsed {
             Ok(obj) => {
-                let top = JsonRow { obj: &obj, parent_id: None, keep_extra: true, known: CUSTOMER_COLS };
+                let top = JsonRow {
+                    obj: &obj,
+                    parent_id: None,
+                    keep_extra: true,
+                    known: CUSTOMER_COLS,
+                };
                 customers.extend(decode_customer(&top, &mut rd));
                 objects.push((line, obj));
             }
@@ -1085,13 +1366,24 @@ fn load_ndjson(path: &Path) -> Result<Loaded> {
             }
         }
     }
-    dedup(&mut customers, &file, "customer_id", Customer::id, |c| c.line, |c| Box::from(c.id()), &mut defects);
+    if let Err(dups) = unique_index(&customers, Customer::id) {
+        drop_duplicates(
+            &mut customers,
+            &dups,
+            (&file, "customer_id"),
+            |c| (c.id(), c.line, Box::from(c.id())),
+            &mut defects,
+        );
+    }
     let index = CustomerIndex::new(&customers);
 
     // Nested records of one kind across all lines: (line, parent id, record object).
     let nested = |key: &'static str| {
         objects.iter().flat_map(move |(line, obj)| {
-            let parent = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("customer_id")).and_then(|(_, v)| v.as_str());
+            let parent = obj
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("customer_id"))
+                .and_then(|(_, v)| v.as_str());
             obj.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .and_then(|(_, v)| v.as_array())
@@ -1100,28 +1392,105 @@ fn load_ndjson(path: &Path) -> Result<Loaded> {
                 .map(move |item| (*line, parent, item))
         })
     };
-    let mut each = |key: &'static str, known: &'static [&'static str], defects: &mut Vec<Defect>, aside: &mut Vec<Aside>, f: &mut dyn FnMut(&JsonRow<'_>, &mut RowDefects<'_>)| {
+    let mut each = |key: &'static str,
+                    known: &'static [&'static str],
+                    defects: &mut Vec<Defect>,
+                    aside: &mut Vec<Aside>,
+                    f: &mut dyn FnMut(&JsonRow<'_>, &mut RowDefects<'_>)| {
         for (line, parent, item) in nested(key) {
             owner.clear();
-            let mut rd = RowDefects { file: &file, line, owner: &mut owner, cache: &mut cache, out: defects, aside, comma_decimal: false, errors: 0 };
+            let mut rd = RowDefects {
+                file: &file,
+                line,
+                owner: &mut owner,
+                cache: &mut cache,
+                out: defects,
+                aside,
+                comma_decimal: false,
+                errors: 0,
+            };
             match item.as_object() {
-                Some(o) => f(&JsonRow { obj: o, parent_id: parent, keep_extra: false, known }, &mut rd),
-                None => rd.push(None, Severity::Error, format!("an entry of `{key}` is not an object (expected {{\"...\": ...}})")),
+                Some(o) => f(
+                    &JsonRow {
+                        obj: o,
+                        parent_id: parent,
+                        keep_extra: false,
+                        known,
+                    },
+                    &mut rd,
+                ),
+                None => rd.push(
+                    None,
+                    Severity::Error,
+                    format!("an entry of `{key}` is not an object (expected {{\"...\": ...}})"),
+                ),
             }
         }
     };
     let mut invoices = Vec::new();
-    each("invoices", INVOICE_COLS, &mut defects, &mut aside, &mut |r, rd| invoices.extend(decode_invoice(r, rd, &index)));
-    dedup(&mut invoices, &file, "invoice_id", |i| &i.id, |i| i.line, |i| Box::from(customers[i.customer as usize].id()), &mut defects);
-    let invoice_index: FxHashMap<&str, (u32, u32)> =
-        invoices.iter().enumerate().map(|(k, inv)| (&*inv.id, (k as u32, inv.customer))).collect();
+    each(
+        "invoices",
+        INVOICE_COLS,
+        &mut defects,
+        &mut aside,
+        &mut |r, rd| invoices.extend(decode_invoice(r, rd, &index)),
+    );
+    if let Err(dups) = unique_index(&invoices, |i| &i.id) {
+        drop_duplicates(
+            &mut invoices,
+            &dups,
+            (&file, "invoice_id"),
+            |i| {
+                (
+                    &i.id,
+                    i.line,
+                    Box::from(customers[i.customer as usize].id()),
+                )
+            },
+            &mut defects,
+        );
+    }
+    let invoice_index = unique_index(&invoices, |i| &i.id).expect("duplicates were removed");
     let mut payments = Vec::new();
-    each("payments", PAYMENT_COLS, &mut defects, &mut aside, &mut |r, rd| {
-        payments.extend(decode_payment(r, rd, &index, &invoice_index, &customers))
-    });
-    dedup(&mut payments, &file, "payment_id", |p| &p.id, |p| p.line, |p| Box::from(customers[p.customer as usize].id()), &mut defects);
+    each(
+        "payments",
+        PAYMENT_COLS,
+        &mut defects,
+        &mut aside,
+        &mut |r, rd| {
+            payments.extend(decode_payment(
+                r,
+                rd,
+                &index,
+                &invoice_index,
+                &invoices,
+                &customers,
+            ))
+        },
+    );
+    if let Err(dups) = unique_index(&payments, |p| &p.id) {
+        drop_duplicates(
+            &mut payments,
+            &dups,
+            (&file, "payment_id"),
+            |p| {
+                (
+                    &p.id,
+                    p.line,
+                    Box::from(customers[p.customer as usize].id()),
+                )
+            },
+            &mut defects,
+        );
+    }
     let mut events = Vec::new();
-    each("events", EVENT_COLS, &mut defects, &mut aside, &mut |r, rd| events.extend(decode_event(r, rd, &index)));
+    each(
+        "events",
+        EVENT_COLS,
+        &mut defects,
+        &mut aside,
+        &mut |r, rd| events.extend(decode_event(r, rd, &index)),
+    );
     drop((index, invoice_index));
     out.defects = defects;
     out.take_aside(aside, &file);
@@ -1146,7 +1515,9 @@ mod tests {
 
     #[test]
     fn language_tags() {
-        for ok in ["en", "pl", "zh-Hant", "en-GB", "es-419", "ja", "lv", "ro", "it", "zh_CN"] {
+        for ok in [
+            "en", "pl", "zh-Hant", "en-GB", "es-419", "ja", "lv", "ro", "it", "zh_CN",
+        ] {
             assert!(check_language(ok).is_ok(), "{ok}");
         }
         for bad in ["xx", "english", "en-XX", "", "e1"] {

@@ -99,7 +99,11 @@ fn fast_decimal(t: &str) -> Option<Decimal> {
         Some(p) => (&b[..p], &b[p + 1..]),
         None => (b, &b[..0]),
     };
-    if int.is_empty() || int.len() > 15 || frac.len() > 6 || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+    if int.is_empty()
+        || int.len() > 15
+        || frac.len() > 6
+        || !int.iter().chain(frac).all(u8::is_ascii_digit)
+    {
         return None;
     }
     let mut m: i64 = 0;
@@ -116,7 +120,9 @@ fn check_amount(text: &str, value: Decimal, currency: Option<Currency>) -> Resul
         ));
     }
     if value > MAX_AMOUNT {
-        return Err(format!("`{text}` is implausibly large (expected at most {MAX_AMOUNT})"));
+        return Err(format!(
+            "`{text}` is implausibly large (expected at most {MAX_AMOUNT})"
+        ));
     }
     let value = value.normalize();
     if let Some(cur) = currency {
@@ -124,7 +130,10 @@ fn check_amount(text: &str, value: Decimal, currency: Option<Currency>) -> Resul
         if scale > cur.minor_units() {
             let expected = match cur.minor_units() {
                 0 => format!("{cur} has no minor units: expected a whole number"),
-                n => format!("{cur} has {n} decimal place{}", if n == 1 { "" } else { "s" }),
+                n => format!(
+                    "{cur} has {n} decimal place{}",
+                    if n == 1 { "" } else { "s" }
+                ),
             };
             return Err(format!("`{text}` has {scale} decimal places ({expected})"));
         }

@@ -30,7 +30,12 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 
 /// `segments.csv`: customer_id, cluster, rule, because, evidence, then every feature
 /// any rule uses — enough to see why each earlier rule did not fire, too.
-pub fn write_segments(path: &Path, data: &Dataset, rules: &RuleSet, seg: &Segmentation) -> Result<()> {
+pub fn write_segments(
+    path: &Path,
+    data: &Dataset,
+    rules: &RuleSet,
+    seg: &Segmentation,
+) -> Result<()> {
     use rayon::prelude::*;
     let mut header = vec!["customer_id", "cluster", "rule", "because", "evidence"];
     header.extend(rules.features.iter().copied());
@@ -38,7 +43,11 @@ pub fn write_segments(path: &Path, data: &Dataset, rules: &RuleSet, seg: &Segmen
     let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header).map_err(|e| csv_err(path, e))?;
-    out.write_all(&w.into_inner().map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?).map_err(|e| Error::io(path, e))?;
+    out.write_all(
+        &w.into_inner()
+            .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?,
+    )
+    .map_err(|e| Error::io(path, e))?;
     // Rows are formatted in parallel, in blocks, and written in customer order.
     const BLOCK: usize = 16_384;
     for start in (0..seg.assignments.len()).step_by(BLOCK * 8) {
@@ -50,17 +59,25 @@ pub fn write_segments(path: &Path, data: &Dataset, rules: &RuleSet, seg: &Segmen
             .map(|b| segment_rows(b..(b + BLOCK).min(end), data, rules, seg))
             .collect();
         for p in parts {
-            out.write_all(&p.map_err(|e| csv_err(path, e))?).map_err(|e| Error::io(path, e))?;
+            out.write_all(&p.map_err(|e| csv_err(path, e))?)
+                .map_err(|e| Error::io(path, e))?;
         }
     }
     out.flush().map_err(|e| Error::io(path, e))
 }
 
-fn segment_rows(range: std::ops::Range<usize>, data: &Dataset, rules: &RuleSet, seg: &Segmentation) -> std::result::Result<Vec<u8>, csv::Error> {
+fn segment_rows(
+    range: std::ops::Range<usize>,
+    data: &Dataset,
+    rules: &RuleSet,
+    seg: &Segmentation,
+) -> std::result::Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(range.len() * 128));
     let mut row: Vec<String> = Vec::new();
     for i in range {
-        let Some(a) = &seg.assignments[i] else { continue };
+        let Some(a) = &seg.assignments[i] else {
+            continue;
+        };
         let f = &seg.features[i];
         let rule = &rules.rules[a.rule];
         row.clear();
@@ -68,14 +85,19 @@ fn segment_rows(range: std::ops::Range<usize>, data: &Dataset, rules: &RuleSet, 
         row.push(a.cluster.to_string());
         row.push(rule.name.clone());
         row.push(safe_cell(&rule.because).into_owned());
-        let evidence: Vec<String> = rules.evidence(a, f).iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let evidence: Vec<String> = rules
+            .evidence(a, f)
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
         row.push(evidence.join("; "));
         for name in &rules.features {
             row.push((crate::features::feature(name).unwrap().get)(f).to_string());
         }
         w.write_record(&row)?;
     }
-    w.into_inner().map_err(|e| csv::Error::from(std::io::Error::other(e.to_string())))
+    w.into_inner()
+        .map_err(|e| csv::Error::from(std::io::Error::other(e.to_string())))
 }
 
 /// `rejected.csv`: customer_id, file, line, column, reason — one row per defect.

@@ -529,8 +529,12 @@ pub fn segment(data: &Dataset, rules: &RuleSet, as_of: NaiveDate) -> Segmentatio
             }
         })
         .collect();
-    let seg = Segmentation { features, assignments, failures };
-    seg
+
+    Segmentation {
+        features,
+        assignments,
+        failures,
+    }
 }
 
 #[cfg(test)]

@@ -42,7 +42,12 @@ pub struct Intake {
 
 pub fn validate(mut loaded: Loaded) -> Validated {
     let n = loaded.customers.len();
-    let by_id: FxHashMap<&str, u32> = loaded.customers.iter().enumerate().map(|(i, c)| (c.id(), i as u32)).collect();
+    let by_id: FxHashMap<&str, u32> = loaded
+        .customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id(), i as u32))
+        .collect();
     let mut quarantined = vec![false; n];
     let (mut rejected, mut warnings) = (Vec::new(), Vec::new());
     for d in std::mem::take(&mut loaded.defects) {
@@ -57,7 +62,10 @@ pub fn validate(mut loaded: Loaded) -> Validated {
     }
     drop(by_id);
 
-    let mut intake = Intake { customers: n + loaded.unidentified_customers.len(), ..Intake::default() };
+    let mut intake = Intake {
+        customers: n + loaded.unidentified_customers.len(),
+        ..Intake::default()
+    };
     for inv in &loaded.invoices {
         let open = inv.open_amount();
         if open.is_zero() {
@@ -72,14 +80,30 @@ pub fn validate(mut loaded: Loaded) -> Validated {
         add(&mut intake.orphan_open_amount, cur, open);
     }
 
-    let mut rejected_customers: Vec<Box<str>> =
-        loaded.customers.iter().zip(&quarantined).filter(|(_, q)| **q).map(|(c, _)| Box::from(c.id())).collect();
-    rejected_customers.extend(loaded.unidentified_customers.iter().map(|(f, l)| Box::from(format!("{f}:{l}"))));
+    let mut rejected_customers: Vec<Box<str>> = loaded
+        .customers
+        .iter()
+        .zip(&quarantined)
+        .filter(|(_, q)| **q)
+        .map(|(c, _)| Box::from(c.id()))
+        .collect();
+    rejected_customers.extend(
+        loaded
+            .unidentified_customers
+            .iter()
+            .map(|(f, l)| Box::from(format!("{f}:{l}"))),
+    );
     intake.rejected_customers = rejected_customers.len();
     intake.accepted_customers = intake.customers - intake.rejected_customers;
 
     let dataset = group(loaded, &quarantined);
-    Validated { dataset, rejected, warnings, rejected_customers, intake }
+    Validated {
+        dataset,
+        rejected,
+        warnings,
+        rejected_customers,
+        intake,
+    }
 }
 
 fn add(map: &mut BTreeMap<String, Decimal>, cur: Currency, amount: Decimal) {
@@ -104,19 +128,34 @@ fn group(loaded: Loaded, quarantined: &[bool]) -> Dataset {
         !quarantined[k - 1]
     });
     let n = customers.len();
-    let (mut invoices, mut payments, mut events) = (loaded.invoices, loaded.payments, loaded.events);
+    let (mut invoices, mut payments, mut events) =
+        (loaded.invoices, loaded.payments, loaded.events);
     let (inv_ranges, moved) = regroup(&mut invoices, n, &new_index);
     let (pay_ranges, _) = regroup(&mut payments, n, &new_index);
     let (ev_ranges, _) = regroup(&mut events, n, &new_index);
     if let Some(moved) = moved {
         for p in &mut payments {
-            p.invoice = p.invoice.map(|i| moved[i as usize]).filter(|&i| i != u32::MAX);
+            p.invoice = p
+                .invoice
+                .map(|i| moved[i as usize])
+                .filter(|&i| i != u32::MAX);
         }
     }
     let records = (0..n)
-        .map(|i| Records { invoices: inv_ranges[i].clone(), payments: pay_ranges[i].clone(), events: ev_ranges[i].clone() })
+        .map(|i| Records {
+            invoices: inv_ranges[i].clone(),
+            payments: pay_ranges[i].clone(),
+            events: ev_ranges[i].clone(),
+        })
         .collect();
-    Dataset { customers, invoices, payments, events, records, sources: loaded.sources }
+    Dataset {
+        customers,
+        invoices,
+        payments,
+        events,
+        records,
+        sources: loaded.sources,
+    }
 }
 
 /// A record that belongs to one customer.
@@ -144,7 +183,11 @@ type Ranges = Vec<std::ops::Range<u32>>;
 /// Drops the records of quarantined customers, renumbers the rest and groups them by
 /// customer (input order within a customer). Returns each customer's range and, when
 /// records moved, each old position's new one (`u32::MAX`: dropped).
-fn regroup<T: Owned>(items: &mut Vec<T>, n: usize, new_index: &[u32]) -> (Ranges, Option<Vec<u32>>) {
+fn regroup<T: Owned>(
+    items: &mut Vec<T>,
+    n: usize,
+    new_index: &[u32],
+) -> (Ranges, Option<Vec<u32>>) {
     let mut counts = vec![0u32; n + 1];
     let mut in_place = true;
     let mut prev = 0;
@@ -182,6 +225,10 @@ fn regroup<T: Owned>(items: &mut Vec<T>, n: usize, new_index: &[u32]) -> (Ranges
         moved.push(pos);
         slots[pos as usize] = Some(it);
     }
-    items.extend(slots.into_iter().map(|s| s.expect("every slot is filled once")));
+    items.extend(
+        slots
+            .into_iter()
+            .map(|s| s.expect("every slot is filled once")),
+    );
     (ranges, Some(moved))
 }
