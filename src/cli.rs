@@ -10,6 +10,7 @@ use crate::diag::{Error, Result};
 use crate::features::Features;
 use crate::generate::{GenOptions, generate};
 use crate::load::load;
+use crate::money::Currency;
 use crate::outbox;
 use crate::segment::{Cluster, RuleSet, Segmentation, segment};
 use crate::validate::{Intake, Validated, validate};
@@ -174,8 +175,9 @@ fn prepare(args: &DataArgs) -> Result<Prepared> {
     let loaded = load(&campaign.data)?;
     let validated = validate(loaded);
     log(&format!(
-        "loaded {} customers, {} invoices, {} payments, {} events in {:.2} s",
+        "read {} customers ({} rejected); kept {} invoices, {} payments, {} events in {:.2} s",
         validated.intake.customers,
+        validated.intake.rejected_customers,
         validated.dataset.invoices.len(),
         validated.dataset.payments.len(),
         validated.dataset.events.len(),
@@ -365,7 +367,10 @@ fn amounts(map: &BTreeMap<String, Decimal>) -> String {
         return "—".into();
     }
     map.iter()
-        .map(|(c, a)| format!("{c} {}", group_thousands(&a.round_dp(2).to_string())))
+        .map(|(c, a)| {
+            let text = Currency::parse(c).map_or_else(|_| a.to_string(), |cur| crate::money::plain(*a, cur));
+            format!("{c} {}", group_thousands(&text))
+        })
         .collect::<Vec<_>>()
         .join(" · ")
 }

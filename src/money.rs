@@ -135,7 +135,8 @@ fn check_amount(text: &str, value: Decimal, currency: Option<Currency>) -> Resul
                     if n == 1 { "" } else { "s" }
                 ),
             };
-            return Err(format!("`{text}` has {scale} decimal places ({expected})"));
+            let places = if scale == 1 { "place" } else { "places" };
+            return Err(format!("`{text}` has {scale} decimal {places} ({expected})"));
         }
     }
     Ok(value)

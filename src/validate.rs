@@ -12,6 +12,7 @@ use crate::money::Currency;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The outcome of validation: the clean dataset and everything set aside.
 #[derive(Debug, Default)]
@@ -61,6 +62,15 @@ pub fn validate(mut loaded: Loaded) -> Validated {
         rejected.push(d);
     }
     drop(by_id);
+    // Row order within each file, files in the order they are read: duplicates found
+    // after a file was decoded slot in where their rows are.
+    let rank = |d: &Defect| {
+        let s = &loaded.sources;
+        let files = [Some(&s.customers), Some(&s.invoices), s.payments.as_ref(), s.events.as_ref()];
+        (files.iter().position(|f| f.is_some_and(|f| Arc::ptr_eq(f, &d.file) || **f == *d.file)).unwrap_or(4), d.line)
+    };
+    rejected.sort_by_key(rank);
+    warnings.sort_by_key(rank);
 
     let mut intake = Intake {
         customers: n + loaded.unidentified_customers.len(),
