@@ -316,7 +316,7 @@ pub fn reconcile(v: &Validated, data: &Dataset, seg: &Segmentation) -> Reconcili
         for inv in view.invoices {
             let open = inv.open_amount();
             if !open.is_zero() {
-                *target.entry(inv.currency.code().to_string()).or_default() += open;
+                crate::money::add_to(target, inv.currency, open);
             }
         }
     }
@@ -358,7 +358,7 @@ fn add_overdue(map: &mut BTreeMap<String, Decimal>, f: &Features) {
     if let Some(c) = f.currency
         && !f.overdue_amount.is_zero()
     {
-        *map.entry(c.code().to_string()).or_default() += f.overdue_amount;
+        crate::money::add_to(map, c, f.overdue_amount);
     }
 }
 
@@ -368,7 +368,8 @@ fn amounts(map: &BTreeMap<String, Decimal>) -> String {
     }
     map.iter()
         .map(|(c, a)| {
-            let text = Currency::parse(c).map_or_else(|_| a.to_string(), |cur| crate::money::plain(*a, cur));
+            let text = Currency::parse(c)
+                .map_or_else(|_| a.to_string(), |cur| crate::money::plain(*a, cur));
             format!("{c} {}", group_thousands(&text))
         })
         .collect::<Vec<_>>()

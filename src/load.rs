@@ -329,6 +329,8 @@ struct Table {
     extra: Vec<(usize, Arc<str>)>,
     width: usize,
     header_warnings: Vec<Defect>,
+    /// Bytes read per block (tests make it tiny to cross many block boundaries).
+    block: usize,
 }
 
 impl Table {
@@ -385,7 +387,14 @@ impl Table {
         let mut header = csv::ByteRecord::new();
         rdr.read_byte_record(&mut header)
             .map_err(|e| fatal(None, format!("cannot read the header line: {e}")))?;
-        let data_start = bom as u64 + rdr.position().byte();
+        // After a CRLF header csv stops at the `\n`: skip it, so rows start on line 2.
+        let after = rdr.position().byte() as usize;
+        let data_start = (bom
+            + after
+            + body[after..]
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count()) as u64;
         let mut known = vec![None; names.len()];
         let mut extra = Vec::new();
         let mut header_warnings = Vec::new();
@@ -469,6 +478,7 @@ impl Table {
             extra,
             width: header.len(),
             header_warnings,
+            block: BLOCK,
         })
     }
 
@@ -488,7 +498,7 @@ impl Table {
         let mut records: Vec<T> = Vec::new();
         let mut defects = self.header_warnings.clone();
         let mut aside = Vec::new();
-        let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
+        let mut buf: Vec<u8> = Vec::with_capacity(self.block + (1 << 20));
         let mut eof = false;
         let threads = rayon::current_num_threads().max(1);
         let mut read = |buf: &mut Vec<u8>, want: usize| -> Result<bool> {
@@ -500,7 +510,7 @@ impl Table {
         };
         loop {
             if !eof {
-                let want = BLOCK.saturating_sub(buf.len());
+                let want = self.block.saturating_sub(buf.len());
                 eof = read(&mut buf, want)?;
             }
             if buf.is_empty() {
@@ -513,7 +523,7 @@ impl Table {
             };
             if cut == 0 {
                 // A row longer than the block so far: read on before cutting.
-                eof = read(&mut buf, BLOCK)?;
+                eof = read(&mut buf, self.block)?;
                 continue;
             }
             let region = &buf[..cut];
@@ -564,12 +574,18 @@ impl Table {
         let mut aside = Vec::new();
         let mut owner = String::new();
         let mut cache = OwnerCache::default();
+        let mut lines = LineCounter {
+            bytes,
+            first_line,
+            counted_to: 0,
+            newlines: 0,
+        };
         loop {
             match rdr.read_byte_record(&mut rec) {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
-                    let line = first_line + e.position().map_or(1, |p| p.line()) - 1;
+                    let line = lines.at(e.position().map_or(0, |p| p.byte() as usize));
                     defects.push(Defect {
                         file: self.file.clone(),
                         line,
@@ -587,7 +603,7 @@ impl Table {
             if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let line = first_line + rec.position().map_or(1, |p| p.line()) - 1;
+            let line = lines.at(rec.position().map_or(0, |p| p.byte() as usize));
             owner.clear();
             let mut rd = RowDefects {
                 file: &self.file,
@@ -621,6 +637,31 @@ impl Table {
             }
         }
         (records, defects, aside)
+    }
+}
+
+/// Line numbers from byte offsets. csv's own line count lags by one after a CRLF row
+/// (it stops at the `\r`), so lines are counted here, from the bytes.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    first_line: u64,
+    counted_to: usize,
+    newlines: u64,
+}
+
+impl LineCounter<'_> {
+    /// The line a record starting at byte `start` of the chunk is on; offsets only grow.
+    fn at(&mut self, mut start: usize) -> u64 {
+        // A record never starts with a line break: csv reports the record after a CRLF
+        // (or after blank lines) at the break itself.
+        while matches!(self.bytes.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        let start = start.min(self.bytes.len()).max(self.counted_to);
+        self.newlines +=
+            memchr::memchr_iter(b'\n', &self.bytes[self.counted_to..start]).count() as u64;
+        self.counted_to = start;
+        self.first_line + self.newlines
     }
 }
 
@@ -1537,6 +1578,41 @@ mod tests {
     fn delimiter_sniffing_ignores_quoted() {
         assert_eq!(sniff_delimiter(b"a;b;c\n1,2;3"), b';');
         assert_eq!(sniff_delimiter(b"\"x;y;z\",b\n"), b',');
+    }
+
+    /// Line numbers survive block and chunk boundaries, quoted newlines and a BOM.
+    #[test]
+    fn lines_are_exact_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.csv");
+        let mut text = String::from("\u{feff}customer_id,date,channel,kind,reference,note\r\n");
+        let mut expected = Vec::new();
+        let mut line = 2;
+        for i in 0..500 {
+            expected.push((line, format!("C{i}")));
+            if i % 7 == 0 {
+                text.push_str(&format!("C{i},2026-01-01,email,replied,,\"a note\nover two lines, with \"\"quotes\"\"\"\r\n"));
+                line += 2;
+            } else {
+                text.push_str(&format!("C{i},2026-01-01,email,replied,,\r\n"));
+                line += 1;
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        for block in [64, 100, 1000, BLOCK] {
+            let mut t = Table::open(&path, EVENT_COLS, EVENT_REQUIRED, false).unwrap();
+            t.block = block;
+            let (rows, defects, _) = t
+                .decode(|row, rd| {
+                    Some((
+                        rd.line,
+                        row.raw(ec::CUSTOMER).unwrap().unwrap().into_owned(),
+                    ))
+                })
+                .unwrap();
+            assert!(defects.is_empty(), "{defects:?}");
+            assert_eq!(rows, expected, "block of {block} bytes");
+        }
     }
 
     #[test]

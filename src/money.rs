@@ -136,7 +136,9 @@ fn check_amount(text: &str, value: Decimal, currency: Option<Currency>) -> Resul
                 ),
             };
             let places = if scale == 1 { "place" } else { "places" };
-            return Err(format!("`{text}` has {scale} decimal {places} ({expected})"));
+            return Err(format!(
+                "`{text}` has {scale} decimal {places} ({expected})"
+            ));
         }
     }
     Ok(value)
@@ -156,6 +158,18 @@ pub fn plain(amount: Decimal, currency: Currency) -> String {
     let mut a = round(amount, currency);
     a.rescale(currency.minor_units());
     a.to_string()
+}
+
+/// Adds `amount` to a per-currency total, kept at the currency's minor units so that
+/// reports show `330.00 PLN` and `15500 JPY`.
+pub fn add_to(
+    totals: &mut std::collections::BTreeMap<String, Decimal>,
+    currency: Currency,
+    amount: Decimal,
+) {
+    let t = totals.entry(currency.code().to_string()).or_default();
+    *t += amount;
+    t.rescale(currency.minor_units());
 }
 
 #[cfg(test)]

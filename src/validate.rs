@@ -66,8 +66,19 @@ pub fn validate(mut loaded: Loaded) -> Validated {
     // after a file was decoded slot in where their rows are.
     let rank = |d: &Defect| {
         let s = &loaded.sources;
-        let files = [Some(&s.customers), Some(&s.invoices), s.payments.as_ref(), s.events.as_ref()];
-        (files.iter().position(|f| f.is_some_and(|f| Arc::ptr_eq(f, &d.file) || **f == *d.file)).unwrap_or(4), d.line)
+        let files = [
+            Some(&s.customers),
+            Some(&s.invoices),
+            s.payments.as_ref(),
+            s.events.as_ref(),
+        ];
+        (
+            files
+                .iter()
+                .position(|f| f.is_some_and(|f| Arc::ptr_eq(f, &d.file) || **f == *d.file))
+                .unwrap_or(4),
+            d.line,
+        )
     };
     rejected.sort_by_key(rank);
     warnings.sort_by_key(rank);
@@ -117,7 +128,7 @@ pub fn validate(mut loaded: Loaded) -> Validated {
 }
 
 fn add(map: &mut BTreeMap<String, Decimal>, cur: Currency, amount: Decimal) {
-    *map.entry(cur.code().to_string()).or_default() += amount;
+    crate::money::add_to(map, cur, amount);
 }
 
 /// Keeps the customers not quarantined and groups every record under its customer, in

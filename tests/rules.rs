@@ -1,0 +1,134 @@
+//! Rule files with mistakes: each is reported with its line, column and a hint, before
+//! any customer is evaluated.
+
+use crate::util::*;
+
+fn check(rules: &str, expected: &[&str]) {
+    let (run, out) = segment(
+        &fixture("clusters/campaign.yaml"),
+        &["--rules", &fixture(&format!("rules/{rules}"))],
+    );
+    assert_eq!(run.code, 1, "{rules}: {}", run.stderr);
+    for e in expected {
+        assert!(
+            run.stderr.contains(e),
+            "{rules}: missing {e:?} in\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        !out.path().join("segments.csv").exists(),
+        "nothing is written when rules are wrong"
+    );
+}
+
+#[test]
+fn unknown_feature_with_suggestion_and_known_names() {
+    check(
+        "unknown_feature.yaml",
+        &[
+            "error: rule `late`: unknown feature `late_ration` — did you mean `late_ratio`?",
+            "--> tests/fixtures/rules/unknown_feature.yaml:4:12",
+            "4 |     when: \"late_ration >= 0.5\"\n  |            ^^^^^^^^^^^",
+            "= known features: overdue_amount, open_amount, max_days_past_due",
+        ],
+    );
+}
+
+#[test]
+fn syntax_error_points_at_the_token() {
+    check(
+        "syntax.yaml",
+        &[
+            "rule `broken`: Syntax error",
+            "--> tests/fixtures/rules/syntax.yaml:4:33",
+        ],
+    );
+}
+
+#[test]
+fn unknown_cluster() {
+    check(
+        "unknown_cluster.yaml",
+        &[
+            "unknown cluster `unwiling` — did you mean `unwilling`?",
+            "unknown_cluster.yaml:3:14",
+            "known clusters: forgetful",
+        ],
+    );
+}
+
+#[test]
+fn missing_fallback_would_leave_customers_unassigned() {
+    check(
+        "no_fallback.yaml",
+        &[
+            "no fallback rule: customers that match no condition would be left unassigned",
+            "no_fallback.yaml:2:11",
+        ],
+    );
+}
+
+#[test]
+fn rules_after_the_fallback_are_unreachable() {
+    check(
+        "unreachable.yaml",
+        &[
+            "rule `late` can never fire: it comes after the fallback rule `everyone` (line 2)",
+            "unreachable.yaml:4:11",
+        ],
+    );
+}
+
+#[test]
+fn positions_inside_block_scalars() {
+    check(
+        "multiline.yaml",
+        &[
+            "unknown feature `plans_brokn` — did you mean `plans_broken`?",
+            "multiline.yaml:6:7",
+        ],
+    );
+}
+
+#[test]
+fn unknown_keys_are_errors_with_a_hint() {
+    check(
+        "unknown_key.yaml",
+        &[
+            "unknown key `wen` — did you mean `when`?",
+            "unknown_key.yaml:4:5",
+            "known keys here: name, cluster, when, because",
+        ],
+    );
+}
+
+#[test]
+fn campaign_file_mistakes() {
+    let dir = tempdir();
+    let campaign = dir.path().join("campaign.yaml");
+    let text = std::fs::read_to_string(root().join("tests/fixtures/clusters/campaign.yaml"))
+        .unwrap()
+        .replace("as_of: 2026-11-20", "as_of: 2026-02-30\ncredtor: {}")
+        .replace(
+            "customers.csv",
+            &root()
+                .join("tests/fixtures/clusters/customers.csv")
+                .display()
+                .to_string(),
+        );
+    std::fs::write(&campaign, text).unwrap();
+    let run = dunwell([
+        "segment",
+        campaign.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("unknown key `credtor` — did you mean `creditor`?"),
+        "{}",
+        run.stderr
+    );
+}

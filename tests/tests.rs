@@ -1,0 +1,11 @@
+//! Integration tests: the real binary on real files under `tests/fixtures/`.
+//!
+//! One test binary with modules (ripgrep's layout): one build, many tests.
+
+mod util;
+
+mod bad_input;
+mod formats;
+mod generated;
+mod rules;
+mod segment;

@@ -1,0 +1,82 @@
+//! Running the binary and reading what it wrote.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `dunwell` with `args` from the repository root.
+pub fn dunwell<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(env!("CARGO_BIN_EXE_dunwell"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the dunwell binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> String {
+    format!("tests/fixtures/{name}")
+}
+
+/// A fresh output folder for one test.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+/// A CSV file as rows of column → value, in file order.
+pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = rdr.byte_headers().unwrap().clone();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    rdr.byte_records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (text(h), text(v)))
+                .collect()
+        })
+        .collect()
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// Runs `segment` on a campaign into a fresh folder; returns the run and the folder.
+pub fn segment(campaign: &str, extra: &[&str]) -> (Run, tempfile::TempDir) {
+    let out = tempdir();
+    let mut args = vec![
+        "segment".to_string(),
+        campaign.to_string(),
+        "--out".into(),
+        out.path().display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    (dunwell(&args), out)
+}
