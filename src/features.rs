@@ -53,7 +53,7 @@ pub struct Features {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Value {
     Int(i64),
-    Ratio(f64),
+    Number(f64),
     Money(Decimal),
     Bool(bool),
     Text(&'static str),
@@ -64,7 +64,7 @@ impl fmt::Display for Value {
         match self {
             Value::Int(v) => write!(f, "{v}"),
             // Three decimals are plenty for a ratio and keep output byte-stable.
-            Value::Ratio(v) => write!(f, "{v:.3}"),
+            Value::Number(v) => write!(f, "{v:.3}"),
             Value::Money(v) => write!(f, "{v}"),
             Value::Bool(v) => write!(f, "{v}"),
             Value::Text(v) => f.write_str(v),
@@ -95,10 +95,10 @@ features! {
     overdue_invoices: Int = "unpaid invoices past their due date",
     invoices_12m: Int = "invoices issued in the last 365 days",
     settled_invoices: Int = "invoices fully paid, with the payment dated",
-    on_time_ratio: Ratio = "share of settled invoices paid by their due date (0–1)",
-    late_ratio: Ratio = "share of settled invoices paid after their due date (0–1)",
-    avg_days_late: Ratio = "average days between due date and payment over settled invoices (on time counts 0)",
-    paid_after_first_reminder_ratio: Ratio = "share of reminded late invoices paid after a single reminder",
+    on_time_ratio: Number = "share of settled invoices paid by their due date (0–1)",
+    late_ratio: Number = "share of settled invoices paid after their due date (0–1)",
+    avg_days_late: Number = "average days between due date and payment over settled invoices (on time counts 0)",
+    paid_after_first_reminder_ratio: Number = "share of reminded late invoices paid after a single reminder",
     partial_payments: Int = "payments that left their invoice partly unpaid",
     bounced_payments: Int = "payments bounced or reversed",
     promises_made: Int = "promise_to_pay events",
@@ -109,7 +109,7 @@ features! {
     disputes: Int = "open invoices marked disputed",
     complaints: Int = "complaint events",
     days_since_last_payment: Int = "days since the last successful payment (-1: never paid)",
-    days_late_trend: Ratio = "average lateness of the last 3 settled invoices minus that of the earlier ones (> 0: getting later)",
+    days_late_trend: Number = "average lateness of the last 3 settled invoices minus that of the earlier ones (> 0: getting later)",
     has_history: Bool = "at least 2 settled invoices to judge habits by",
     uses_direct_debit: Bool = "has paid by direct debit",
     hold: Text = "the customer's hold (dispute, hardship, …) or empty",
@@ -383,5 +383,21 @@ mod tests {
         assert_eq!(f.days_since_last_payment, -1);
         assert!(!f.has_history);
         assert_eq!(f.overdue_invoices, 1);
+    }
+}
+
+#[cfg(test)]
+mod doc_tests {
+    /// docs/features.md is what rule authors read: it must list every feature.
+    #[test]
+    fn every_feature_is_documented() {
+        let doc = include_str!("../docs/features.md");
+        for f in super::FEATURES {
+            assert!(
+                doc.contains(&format!("| `{}` |", f.name)),
+                "docs/features.md lacks `{}`",
+                f.name
+            );
+        }
     }
 }

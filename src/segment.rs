@@ -419,7 +419,7 @@ impl VariableResolver for Resolver<'_> {
     fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
         let v = match (feature(name)?.get)(self.0) {
             Value::Int(i) => cel::Value::Int(i),
-            Value::Ratio(r) => cel::Value::Float(r),
+            Value::Number(r) => cel::Value::Float(r),
             // Rules compare amounts with thresholds; the money itself stays decimal.
             Value::Money(m) => cel::Value::Float(m.to_f64().unwrap_or(f64::MAX)),
             Value::Bool(b) => cel::Value::Bool(b),
@@ -568,6 +568,28 @@ mod tests {
             rs.assign(&Features::default()).unwrap().cluster,
             Cluster::Forgetful
         );
+    }
+
+    /// The forms docs/segmentation.md promises.
+    #[test]
+    fn documented_cel_forms_work() {
+        let rs = parse(
+            "rules:\n  - name: a\n    cluster: unable\n    when: 'hold in [\"dispute\", \"legal\"] && overdue_amount > 500 && (late_ratio >= 0.5 || !has_history)'\n  - name: b\n    cluster: forgetful\n",
+        )
+        .unwrap();
+        let f = Features {
+            hold: "legal",
+            overdue_amount: rust_decimal::Decimal::new(50001, 2),
+            late_ratio: 0.5,
+            has_history: true,
+            ..Features::default()
+        };
+        assert_eq!(rs.assign(&f).unwrap().cluster, Cluster::Unable);
+        let f = Features {
+            hold: "hardship",
+            ..f
+        };
+        assert_eq!(rs.assign(&f).unwrap().cluster, Cluster::Forgetful);
     }
 
     #[test]
