@@ -182,34 +182,47 @@ fn load_csv(
         }
     };
 
-    if let Some(t) = &pay_table {
-        let (mut payments, defects, _) = t.decode(|row, rd| {
-            decode_payment(row, rd, &index, &invoice_index, &invoices, &customers)
-        })?;
+    // Events need only the customers: decode them while payments are linked and
+    // de-duplicated, so the single-threaded parts of one overlap the other.
+    let (payments, events) = rayon::join(
+        || -> Result<Option<(Vec<Payment>, Vec<Defect>)>> {
+            let Some(t) = &pay_table else { return Ok(None) };
+            let (mut payments, mut defects, _) = t.decode(|row, rd| {
+                decode_payment(row, rd, &index, &invoice_index, &invoices, &customers)
+            })?;
+            if let Err(dups) = unique_index(&payments, |p| &p.id) {
+                drop_duplicates(
+                    &mut payments,
+                    &dups,
+                    (&t.file, "payment_id"),
+                    |p| {
+                        (
+                            &p.id,
+                            p.line,
+                            Box::from(customers[p.customer as usize].id()),
+                        )
+                    },
+                    &mut defects,
+                );
+            }
+            Ok(Some((payments, defects)))
+        },
+        || {
+            ev_table
+                .as_ref()
+                .map(|t| t.decode(|row, rd| decode_event(row, rd, &index)))
+                .transpose()
+        },
+    );
+    if let Some((payments, defects)) = payments? {
         out.defects.extend(defects);
-        if let Err(dups) = unique_index(&payments, |p| &p.id) {
-            drop_duplicates(
-                &mut payments,
-                &dups,
-                (&t.file, "payment_id"),
-                |p| {
-                    (
-                        &p.id,
-                        p.line,
-                        Box::from(customers[p.customer as usize].id()),
-                    )
-                },
-                &mut out.defects,
-            );
-        }
         out.payments = payments;
     }
-    drop(invoice_index);
-    if let Some(t) = &ev_table {
-        let (rows, defects, _) = t.decode(|row, rd| decode_event(row, rd, &index))?;
+    if let Some((events, defects, _)) = events? {
         out.defects.extend(defects);
-        out.events = rows;
+        out.events = events;
     }
+    drop(invoice_index);
     drop(index);
     out.customers = customers;
     out.invoices = invoices;

@@ -43,25 +43,24 @@ pub struct Intake {
 
 pub fn validate(mut loaded: Loaded) -> Validated {
     let n = loaded.customers.len();
-    let by_id: FxHashMap<&str, u32> = loaded
-        .customers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id(), i as u32))
-        .collect();
     let mut quarantined = vec![false; n];
-    let (mut rejected, mut warnings) = (Vec::new(), Vec::new());
-    for d in std::mem::take(&mut loaded.defects) {
-        if d.severity == Severity::Warning {
-            warnings.push(d);
-            continue;
+    let (mut rejected, mut warnings): (Vec<Defect>, Vec<Defect>) =
+        std::mem::take(&mut loaded.defects)
+            .into_iter()
+            .partition(|d| d.severity == Severity::Error);
+    if rejected.iter().any(|d| d.customer_id.is_some()) {
+        let by_id: FxHashMap<&str, u32> = loaded
+            .customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id(), i as u32))
+            .collect();
+        for d in &rejected {
+            if let Some(&i) = d.customer_id.as_deref().and_then(|id| by_id.get(id)) {
+                quarantined[i as usize] = true;
+            }
         }
-        if let Some(&i) = d.customer_id.as_deref().and_then(|id| by_id.get(id)) {
-            quarantined[i as usize] = true;
-        }
-        rejected.push(d);
     }
-    drop(by_id);
     // Row order within each file, files in the order they are read: duplicates found
     // after a file was decoded slot in where their rows are.
     let rank = |d: &Defect| {
