@@ -105,8 +105,13 @@ pub fn load(spec: &DataSpec) -> Result<Loaded> {
             invoices,
             payments,
             events,
-        } => load_csv(customers, invoices, payments.as_deref(), events.as_deref()),
-        DataSpec::Ndjson { ndjson } => load_ndjson(ndjson),
+        } => assemble(&CsvSource::open(
+            customers,
+            invoices,
+            payments.as_deref(),
+            events.as_deref(),
+        )?),
+        DataSpec::Ndjson { ndjson } => assemble(&NdjsonSource::open(ndjson)?),
     }
 }
 
@@ -114,105 +119,101 @@ fn display(path: &Path) -> Arc<str> {
     Arc::from(path.display().to_string())
 }
 
-fn load_csv(
-    customers: &Path,
-    invoices: &Path,
-    payments: Option<&Path>,
-    events: Option<&Path>,
-) -> Result<Loaded> {
-    // Every header is checked before any row is decoded, so a missing column in
-    // events.csv is reported before a minute spent on customers.
-    let cust_table = Table::open(customers, CUSTOMER_COLS, CUSTOMER_REQUIRED, true)?;
-    let inv_table = Table::open(invoices, INVOICE_COLS, INVOICE_REQUIRED, false)?;
-    let pay_table = payments
-        .map(|p| Table::open(p, PAYMENT_COLS, PAYMENT_REQUIRED, false))
-        .transpose()?;
-    let ev_table = events
-        .map(|p| Table::open(p, EVENT_COLS, EVENT_REQUIRED, false))
-        .transpose()?;
+/// What payments are decoded against: they name their customer and their invoice.
+struct Links<'a> {
+    customers: &'a CustomerIndex<'a>,
+    customer_list: &'a [Customer],
+    invoice_index: &'a FxHashMap<&'a str, u32>,
+    invoices: &'a [Invoice],
+}
 
+/// Where rows come from — CSV tables or NDJSON lines. Each method decodes one kind of
+/// record, in file order, with the defects and asides of its rows.
+trait Source: Sync {
+    fn sources(&self) -> Sources;
+    fn customers(&self) -> Result<Decoded<Customer>>;
+    fn invoices(&self, customers: &CustomerIndex) -> Result<Decoded<Invoice>>;
+    fn payments(&self, links: &Links) -> Result<Option<Decoded<Payment>>>;
+    fn events(&self, customers: &CustomerIndex) -> Result<Option<Decoded<Event>>>;
+}
+
+/// Decodes every table and links them: duplicates out, ids indexed once, events decoded
+/// while payments are linked so that the single-threaded parts of one overlap the other.
+fn assemble(source: &impl Source) -> Result<Loaded> {
     let mut out = Loaded {
-        sources: Sources {
-            customers: cust_table.file.clone(),
-            invoices: inv_table.file.clone(),
-            payments: pay_table.as_ref().map(|t| t.file.clone()),
-            events: ev_table.as_ref().map(|t| t.file.clone()),
-        },
+        sources: source.sources(),
         ..Loaded::default()
     };
+    let cust_file = out.sources.customers.clone();
+    let inv_file = out.sources.invoices.clone();
+    let pay_file = out
+        .sources
+        .payments
+        .clone()
+        .unwrap_or_else(|| inv_file.clone());
 
-    let (mut customers, defects, aside) = cust_table.decode(|row, rd| decode_customer(row, rd))?;
+    let (mut customers, defects, aside) = source.customers()?;
     out.defects.extend(defects);
-    out.take_aside(aside, &cust_table.file);
-    let index = match unique_index(&customers, Customer::id) {
-        Ok(by_id) => CustomerIndex { by_id },
+    out.take_aside(aside, &cust_file);
+    let by_id = match unique_index(&customers, Customer::id) {
+        Ok(by_id) => by_id,
         Err(dups) => {
+            let describe = |c: &Customer| (Box::from(c.id()), c.line, Box::from(c.id()));
             drop_duplicates(
                 &mut customers,
                 &dups,
-                (&cust_table.file, "customer_id"),
-                |c| (c.id(), c.line, Box::from(c.id())),
+                (&cust_file, "customer_id"),
+                describe,
                 &mut out.defects,
             );
-            CustomerIndex::new(&customers)
+            unique_index(&customers, Customer::id).expect("duplicates were removed")
         }
     };
+    let index = CustomerIndex { by_id };
+    let owner_id = |customer: u32| Box::<str>::from(customers[customer as usize].id());
 
-    let (mut invoices, defects, aside) =
-        inv_table.decode(|row, rd| decode_invoice(row, rd, &index))?;
+    let (mut invoices, defects, aside) = source.invoices(&index)?;
     out.defects.extend(defects);
-    out.take_aside(aside, &inv_table.file);
+    out.take_aside(aside, &inv_file);
     let invoice_index = match unique_index(&invoices, |i| &i.id) {
         Ok(by_id) => by_id,
         Err(dups) => {
+            let describe = |i: &Invoice| (i.id.clone(), i.line, owner_id(i.customer));
             drop_duplicates(
                 &mut invoices,
                 &dups,
-                (&inv_table.file, "invoice_id"),
-                |i| {
-                    (
-                        &i.id,
-                        i.line,
-                        Box::from(customers[i.customer as usize].id()),
-                    )
-                },
+                (&inv_file, "invoice_id"),
+                describe,
                 &mut out.defects,
             );
             unique_index(&invoices, |i| &i.id).expect("duplicates were removed")
         }
     };
 
-    // Events need only the customers: decode them while payments are linked and
-    // de-duplicated, so the single-threaded parts of one overlap the other.
+    let links = Links {
+        customers: &index,
+        customer_list: &customers,
+        invoice_index: &invoice_index,
+        invoices: &invoices,
+    };
     let (payments, events) = rayon::join(
         || -> Result<Option<(Vec<Payment>, Vec<Defect>)>> {
-            let Some(t) = &pay_table else { return Ok(None) };
-            let (mut payments, mut defects, _) = t.decode(|row, rd| {
-                decode_payment(row, rd, &index, &invoice_index, &invoices, &customers)
-            })?;
+            let Some((mut payments, mut defects, _)) = source.payments(&links)? else {
+                return Ok(None);
+            };
             if let Err(dups) = unique_index(&payments, |p| &p.id) {
+                let describe = |p: &Payment| (p.id.clone(), p.line, owner_id(p.customer));
                 drop_duplicates(
                     &mut payments,
                     &dups,
-                    (&t.file, "payment_id"),
-                    |p| {
-                        (
-                            &p.id,
-                            p.line,
-                            Box::from(customers[p.customer as usize].id()),
-                        )
-                    },
+                    (&pay_file, "payment_id"),
+                    describe,
                     &mut defects,
                 );
             }
             Ok(Some((payments, defects)))
         },
-        || {
-            ev_table
-                .as_ref()
-                .map(|t| t.decode(|row, rd| decode_event(row, rd, &index)))
-                .transpose()
-        },
+        || source.events(&index),
     );
     if let Some((payments, defects)) = payments? {
         out.defects.extend(defects);
@@ -222,11 +223,73 @@ fn load_csv(
         out.defects.extend(defects);
         out.events = events;
     }
-    drop(invoice_index);
-    drop(index);
     out.customers = customers;
     out.invoices = invoices;
     Ok(out)
+}
+
+/// The CSV files of an export, headers checked.
+struct CsvSource {
+    customers: Table,
+    invoices: Table,
+    payments: Option<Table>,
+    events: Option<Table>,
+}
+
+impl CsvSource {
+    /// Opens every file and checks every header before any row is decoded, so a
+    /// missing column in events.csv is reported before a minute spent on customers.
+    fn open(
+        customers: &Path,
+        invoices: &Path,
+        payments: Option<&Path>,
+        events: Option<&Path>,
+    ) -> Result<Self> {
+        Ok(CsvSource {
+            customers: Table::open(customers, CUSTOMER_COLS, CUSTOMER_REQUIRED, true)?,
+            invoices: Table::open(invoices, INVOICE_COLS, INVOICE_REQUIRED, false)?,
+            payments: payments
+                .map(|p| Table::open(p, PAYMENT_COLS, PAYMENT_REQUIRED, false))
+                .transpose()?,
+            events: events
+                .map(|p| Table::open(p, EVENT_COLS, EVENT_REQUIRED, false))
+                .transpose()?,
+        })
+    }
+}
+
+impl Source for CsvSource {
+    fn sources(&self) -> Sources {
+        Sources {
+            customers: self.customers.file.clone(),
+            invoices: self.invoices.file.clone(),
+            payments: self.payments.as_ref().map(|t| t.file.clone()),
+            events: self.events.as_ref().map(|t| t.file.clone()),
+        }
+    }
+
+    fn customers(&self) -> Result<Decoded<Customer>> {
+        self.customers.decode(|row, rd| decode_customer(row, rd))
+    }
+
+    fn invoices(&self, customers: &CustomerIndex) -> Result<Decoded<Invoice>> {
+        self.invoices
+            .decode(|row, rd| decode_invoice(row, rd, customers))
+    }
+
+    fn payments(&self, links: &Links) -> Result<Option<Decoded<Payment>>> {
+        self.payments
+            .as_ref()
+            .map(|t| t.decode(|row, rd| decode_payment(row, rd, links)))
+            .transpose()
+    }
+
+    fn events(&self, customers: &CustomerIndex) -> Result<Option<Decoded<Event>>> {
+        self.events
+            .as_ref()
+            .map(|t| t.decode(|row, rd| decode_event(row, rd, customers)))
+            .transpose()
+    }
 }
 
 /// Id → position of every record, when the ids are unique; otherwise the duplicates as
@@ -260,7 +323,7 @@ fn drop_duplicates<T>(
     items: &mut Vec<T>,
     dups: &[(usize, usize)],
     (file, column): (&Arc<str>, &'static str),
-    describe: impl Fn(&T) -> (&str, u64, Box<str>),
+    describe: impl Fn(&T) -> (Box<str>, u64, Box<str>),
     defects: &mut Vec<Defect>,
 ) {
     for &(k, first) in dups {
@@ -306,17 +369,7 @@ struct CustomerIndex<'c> {
     by_id: FxHashMap<&'c str, u32>,
 }
 
-impl<'c> CustomerIndex<'c> {
-    fn new(customers: &'c [Customer]) -> Self {
-        CustomerIndex {
-            by_id: customers
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.id(), i as u32))
-                .collect(),
-        }
-    }
-
+impl CustomerIndex<'_> {
     fn get(&self, id: &str) -> Option<u32> {
         self.by_id.get(id).copied()
     }
@@ -1216,15 +1269,10 @@ fn decode_invoice(
     }
 }
 
-fn decode_payment(
-    row: &impl Row,
-    rd: &mut RowDefects<'_>,
-    index: &CustomerIndex,
-    invoice_index: &FxHashMap<&str, u32>,
-    invoices: &[Invoice],
-    customers: &[Customer],
-) -> Option<Payment> {
-    let customer = owner(rd, row, pc::CUSTOMER, index);
+fn decode_payment(row: &impl Row, rd: &mut RowDefects<'_>, links: &Links) -> Option<Payment> {
+    let (invoice_index, invoices, customers) =
+        (links.invoice_index, links.invoices, links.customer_list);
+    let customer = owner(rd, row, pc::CUSTOMER, links.customers);
     let id = id_field(rd, row, pc::ID, "the payment reference");
     let mut invoice = None;
     if let (Some(r), Some(payer)) = (rd.text(row, pc::INVOICE), customer) {
@@ -1349,210 +1397,183 @@ impl Row for JsonRow<'_> {
     }
 }
 
-/// NDJSON exports are small enough (an API dump) to decode on one thread.
-fn load_ndjson(path: &Path) -> Result<Loaded> {
-    let file = display(path);
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::Data(vec![Defect {
-            file,
-            line: 1,
-            column: None,
-            customer_id: None,
-            message: "the file is empty (expected one JSON customer object per line)".into(),
-            severity: Severity::Error,
-        }]));
-    }
-    let mut out = Loaded {
-        sources: Sources {
-            customers: file.clone(),
-            invoices: file.clone(),
-            payments: Some(file.clone()),
-            events: Some(file.clone()),
-        },
-        ..Loaded::default()
-    };
-    let mut objects = Vec::new();
-    let mut defects = Vec::new();
-    let mut aside = Vec::new();
-    let mut owner = String::new();
-    let mut cache = OwnerCache::default();
-    let mut customers = Vec::new();
-    // Every customer first, so nested records can refer to customers on later lines.
-    for (n, raw) in body.split(|&b| b == b'\n').enumerate() {
-        let line = n as u64 + 1;
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        owner.clear();
-        let mut rd = RowDefects {
-            file: &file,
-            line,
-            owner: &mut owner,
-            cache: &mut cache,
-            out: &mut defects,
-            aside: &mut aside,
-            comma_decimal: false,
-            errors: 0,
-        };
-        let parsed = std::str::from_utf8(raw)
-            .map_err(|_| "is not valid UTF-8 (expected UTF-8 text)".to_string())
-            .and_then(|s| {
-                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).map_err(|e| {
-                    format!("is not a JSON object: {e} (expected one customer object per line)")
-                })
-            });
-        match parsed {
-            Ok(obj) => {
-                let top = JsonRow {
-                    obj: &obj,
-                    parent_id: None,
-                    keep_extra: true,
-                    known: CUSTOMER_COLS,
-                };
-                customers.extend(decode_customer(&top, &mut rd));
-                objects.push((line, obj));
-            }
-            Err(msg) => {
-                rd.push(None, Severity::Error, format!("line {msg}"));
-                rd.aside.push(Aside::Unidentified(line));
-            }
-        }
-    }
-    if let Err(dups) = unique_index(&customers, Customer::id) {
-        drop_duplicates(
-            &mut customers,
-            &dups,
-            (&file, "customer_id"),
-            |c| (c.id(), c.line, Box::from(c.id())),
-            &mut defects,
-        );
-    }
-    let index = CustomerIndex::new(&customers);
+type JsonObject = serde_json::Map<String, serde_json::Value>;
 
-    // Nested records of one kind across all lines: (line, parent id, record object).
-    let nested = |key: &'static str| {
-        objects.iter().flat_map(move |(line, obj)| {
+/// An NDJSON export, parsed: one customer object per line. NDJSON exports are API
+/// dumps, small enough to decode on one thread.
+struct NdjsonSource {
+    file: Arc<str>,
+    /// (line, object) of every line that is a JSON object.
+    objects: Vec<(u64, JsonObject)>,
+    /// Lines that are not: an error each, and a customer nobody can name.
+    unreadable: Vec<(u64, String)>,
+}
+
+impl NdjsonSource {
+    fn open(path: &Path) -> Result<Self> {
+        let file = display(path);
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        if body.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(Error::Data(vec![Defect {
+                file,
+                line: 1,
+                column: None,
+                customer_id: None,
+                message: "the file is empty (expected one JSON customer object per line)".into(),
+                severity: Severity::Error,
+            }]));
+        }
+        let (mut objects, mut unreadable) = (Vec::new(), Vec::new());
+        for (n, raw) in body.split(|&b| b == b'\n').enumerate() {
+            let line = n as u64 + 1;
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match std::str::from_utf8(raw)
+                .map_err(|_| "is not valid UTF-8 (expected UTF-8 text)".to_string())
+                .and_then(|s| {
+                    serde_json::from_str(s).map_err(|e| {
+                        format!("is not a JSON object: {e} (expected one customer object per line)")
+                    })
+                }) {
+                Ok(obj) => objects.push((line, obj)),
+                Err(msg) => unreadable.push((line, msg)),
+            }
+        }
+        Ok(NdjsonSource {
+            file,
+            objects,
+            unreadable,
+        })
+    }
+
+    /// Decodes the objects under `key` of every customer, in file order.
+    fn nested<T>(
+        &self,
+        key: &'static str,
+        known: &'static [&'static str],
+        decode: impl Fn(&JsonRow<'_>, &mut RowDefects<'_>) -> Option<T>,
+    ) -> Decoded<T> {
+        let (mut records, mut defects, mut aside) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut owner, mut cache) = (String::new(), OwnerCache::default());
+        for (line, obj) in &self.objects {
             let parent = obj
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("customer_id"))
                 .and_then(|(_, v)| v.as_str());
-            obj.iter()
+            let items = obj
+                .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .and_then(|(_, v)| v.as_array())
-                .into_iter()
-                .flatten()
-                .map(move |item| (*line, parent, item))
-        })
-    };
-    let mut each = |key: &'static str,
-                    known: &'static [&'static str],
-                    defects: &mut Vec<Defect>,
-                    aside: &mut Vec<Aside>,
-                    f: &mut dyn FnMut(&JsonRow<'_>, &mut RowDefects<'_>)| {
-        for (line, parent, item) in nested(key) {
+                .and_then(|(_, v)| v.as_array());
+            for item in items.into_iter().flatten() {
+                owner.clear();
+                let mut rd = RowDefects {
+                    file: &self.file,
+                    line: *line,
+                    owner: &mut owner,
+                    cache: &mut cache,
+                    out: &mut defects,
+                    aside: &mut aside,
+                    comma_decimal: false,
+                    errors: 0,
+                };
+                match item.as_object() {
+                    Some(o) => records.extend(decode(
+                        &JsonRow {
+                            obj: o,
+                            parent_id: parent,
+                            keep_extra: false,
+                            known,
+                        },
+                        &mut rd,
+                    )),
+                    None => rd.push(
+                        None,
+                        Severity::Error,
+                        format!("an entry of `{key}` is not an object (expected {{\"...\": ...}})"),
+                    ),
+                }
+            }
+        }
+        (records, defects, aside)
+    }
+}
+
+impl Source for NdjsonSource {
+    fn sources(&self) -> Sources {
+        let f = &self.file;
+        Sources {
+            customers: f.clone(),
+            invoices: f.clone(),
+            payments: Some(f.clone()),
+            events: Some(f.clone()),
+        }
+    }
+
+    fn customers(&self) -> Result<Decoded<Customer>> {
+        let (mut records, mut defects, mut aside) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut owner, mut cache) = (String::new(), OwnerCache::default());
+        // Objects and unreadable lines, back in line order.
+        let mut lines: Vec<(u64, Option<&JsonObject>, &str)> = self
+            .objects
+            .iter()
+            .map(|(l, o)| (*l, Some(o), ""))
+            .collect();
+        lines.extend(
+            self.unreadable
+                .iter()
+                .map(|(l, msg)| (*l, None, msg.as_str())),
+        );
+        lines.sort_by_key(|l| l.0);
+        for (line, obj, msg) in lines {
             owner.clear();
             let mut rd = RowDefects {
-                file: &file,
+                file: &self.file,
                 line,
                 owner: &mut owner,
                 cache: &mut cache,
-                out: defects,
-                aside,
+                out: &mut defects,
+                aside: &mut aside,
                 comma_decimal: false,
                 errors: 0,
             };
-            match item.as_object() {
-                Some(o) => f(
-                    &JsonRow {
-                        obj: o,
-                        parent_id: parent,
-                        keep_extra: false,
-                        known,
-                    },
-                    &mut rd,
-                ),
-                None => rd.push(
-                    None,
-                    Severity::Error,
-                    format!("an entry of `{key}` is not an object (expected {{\"...\": ...}})"),
-                ),
+            match obj {
+                Some(obj) => {
+                    let row = JsonRow {
+                        obj,
+                        parent_id: None,
+                        keep_extra: true,
+                        known: CUSTOMER_COLS,
+                    };
+                    records.extend(decode_customer(&row, &mut rd));
+                }
+                None => {
+                    rd.push(None, Severity::Error, format!("line {msg}"));
+                    rd.aside.push(Aside::Unidentified(line));
+                }
             }
         }
-    };
-    let mut invoices = Vec::new();
-    each(
-        "invoices",
-        INVOICE_COLS,
-        &mut defects,
-        &mut aside,
-        &mut |r, rd| invoices.extend(decode_invoice(r, rd, &index)),
-    );
-    if let Err(dups) = unique_index(&invoices, |i| &i.id) {
-        drop_duplicates(
-            &mut invoices,
-            &dups,
-            (&file, "invoice_id"),
-            |i| {
-                (
-                    &i.id,
-                    i.line,
-                    Box::from(customers[i.customer as usize].id()),
-                )
-            },
-            &mut defects,
-        );
+        Ok((records, defects, aside))
     }
-    let invoice_index = unique_index(&invoices, |i| &i.id).expect("duplicates were removed");
-    let mut payments = Vec::new();
-    each(
-        "payments",
-        PAYMENT_COLS,
-        &mut defects,
-        &mut aside,
-        &mut |r, rd| {
-            payments.extend(decode_payment(
-                r,
-                rd,
-                &index,
-                &invoice_index,
-                &invoices,
-                &customers,
-            ))
-        },
-    );
-    if let Err(dups) = unique_index(&payments, |p| &p.id) {
-        drop_duplicates(
-            &mut payments,
-            &dups,
-            (&file, "payment_id"),
-            |p| {
-                (
-                    &p.id,
-                    p.line,
-                    Box::from(customers[p.customer as usize].id()),
-                )
-            },
-            &mut defects,
-        );
+
+    fn invoices(&self, customers: &CustomerIndex) -> Result<Decoded<Invoice>> {
+        Ok(self.nested("invoices", INVOICE_COLS, |row, rd| {
+            decode_invoice(row, rd, customers)
+        }))
     }
-    let mut events = Vec::new();
-    each(
-        "events",
-        EVENT_COLS,
-        &mut defects,
-        &mut aside,
-        &mut |r, rd| events.extend(decode_event(r, rd, &index)),
-    );
-    drop((index, invoice_index));
-    out.defects = defects;
-    out.take_aside(aside, &file);
-    out.customers = customers;
-    out.invoices = invoices;
-    out.payments = payments;
-    out.events = events;
-    Ok(out)
+
+    fn payments(&self, links: &Links) -> Result<Option<Decoded<Payment>>> {
+        Ok(Some(self.nested("payments", PAYMENT_COLS, |row, rd| {
+            decode_payment(row, rd, links)
+        })))
+    }
+
+    fn events(&self, customers: &CustomerIndex) -> Result<Option<Decoded<Event>>> {
+        Ok(Some(self.nested("events", EVENT_COLS, |row, rd| {
+            decode_event(row, rd, customers)
+        })))
+    }
 }
 
 #[cfg(test)]

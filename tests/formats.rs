@@ -87,3 +87,47 @@ fn crlf_exports_report_the_same_lines() {
     };
     assert_eq!(lines(&["--data", dir.path().to_str().unwrap()]), lines(&[]));
 }
+
+#[test]
+fn ndjson_bad_lines_are_rejected_with_their_line() {
+    let dir = tempdir();
+    let good =
+        std::fs::read_to_string(root().join("tests/fixtures/ndjson/debtors.ndjson")).unwrap();
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines.insert(2, "{\"customer_id\": \"X1\", \"name\": ");
+    lines.push(r#"{"customer_id": "X2", "name": "Bad Date", "invoices": [{"invoice_id": "X2-1", "issue_date": "2026-13-01", "due_date": "2026-11-01", "amount": 5, "currency": "EUR"}]}"#);
+    std::fs::write(dir.path().join("debtors.ndjson"), lines.join("\n") + "\n").unwrap();
+    let (run, out) = segment(
+        &fixture("clusters/campaign.yaml"),
+        &["--data", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let rejected = read_csv(&out.path().join("rejected.csv"));
+    assert_eq!(rejected.len(), 2, "{rejected:#?}");
+    assert_eq!(
+        (
+            rejected[0]["line"].as_str(),
+            rejected[0]["customer_id"].as_str()
+        ),
+        ("3", "")
+    );
+    assert!(rejected[0]["reason"].contains("is not a JSON object"));
+    assert_eq!(
+        (
+            rejected[1]["line"].as_str(),
+            rejected[1]["column"].as_str(),
+            rejected[1]["customer_id"].as_str()
+        ),
+        ("7", "issue_date", "X2")
+    );
+    assert!(rejected[1]["reason"].contains("has no month 13"));
+    let s = read_json(&out.path().join("summary.json"));
+    assert_eq!(
+        (
+            s["reconciliation"]["customers_in"].as_u64(),
+            s["reconciliation"]["segmented"].as_u64()
+        ),
+        (Some(7), Some(5))
+    );
+    assert_eq!(s["reconciliation"]["balanced"], true);
+}
