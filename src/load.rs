@@ -636,10 +636,7 @@ impl Table {
             .from_reader(bytes);
         let mut rec = csv::ByteRecord::new();
         let mut records = Vec::with_capacity(bytes.len() / 64);
-        let mut defects = Vec::new();
-        let mut aside = Vec::new();
-        let mut owner = String::new();
-        let mut cache = OwnerCache::default();
+        let mut scratch = Scratch::default();
         let mut lines = LineCounter {
             bytes,
             first_line,
@@ -652,16 +649,11 @@ impl Table {
                 Ok(true) => {}
                 Err(e) => {
                     let line = lines.at(e.position().map_or(0, |p| p.byte() as usize));
-                    defects.push(Defect {
-                        file: self.file.clone(),
-                        line,
-                        column: None,
-                        customer_id: None,
-                        message: format!(
-                            "cannot read this row: {e} (expected a well-formed CSV row)"
-                        ),
-                        severity: Severity::Error,
-                    });
+                    let message =
+                        format!("cannot read this row: {e} (expected a well-formed CSV row)");
+                    scratch
+                        .row(&self.file, line, false)
+                        .push(None, Severity::Error, message);
                     continue;
                 }
             }
@@ -670,17 +662,7 @@ impl Table {
                 continue;
             }
             let line = lines.at(rec.position().map_or(0, |p| p.byte() as usize));
-            owner.clear();
-            let mut rd = RowDefects {
-                file: &self.file,
-                line,
-                owner: &mut owner,
-                cache: &mut cache,
-                out: &mut defects,
-                aside: &mut aside,
-                comma_decimal: self.delimiter == b';',
-                errors: 0,
-            };
+            let mut rd = scratch.row(&self.file, line, self.delimiter == b';');
             if rec.len() != self.width {
                 rd.push(
                     None,
@@ -702,7 +684,7 @@ impl Table {
                 records.push(r);
             }
         }
-        (records, defects, aside)
+        (records, scratch.defects, scratch.aside)
     }
 }
 
@@ -867,6 +849,32 @@ struct RowDefects<'a> {
     comma_decimal: bool,
     /// Errors recorded for this row so far: a row with any is not turned into a record.
     errors: usize,
+}
+
+/// What the rows of one chunk share: their defects and asides, and reused buffers.
+#[derive(Default)]
+struct Scratch {
+    defects: Vec<Defect>,
+    aside: Vec<Aside>,
+    owner: String,
+    cache: OwnerCache,
+}
+
+impl Scratch {
+    /// The defect collector for the row at `line`.
+    fn row<'a>(&'a mut self, file: &'a Arc<str>, line: u64, comma_decimal: bool) -> RowDefects<'a> {
+        self.owner.clear();
+        RowDefects {
+            file,
+            line,
+            owner: &mut self.owner,
+            cache: &mut self.cache,
+            out: &mut self.defects,
+            aside: &mut self.aside,
+            comma_decimal,
+            errors: 0,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -1455,8 +1463,7 @@ impl NdjsonSource {
         known: &'static [&'static str],
         decode: impl Fn(&JsonRow<'_>, &mut RowDefects<'_>) -> Option<T>,
     ) -> Decoded<T> {
-        let (mut records, mut defects, mut aside) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut owner, mut cache) = (String::new(), OwnerCache::default());
+        let (mut records, mut scratch) = (Vec::new(), Scratch::default());
         for (line, obj) in &self.objects {
             let parent = obj
                 .iter()
@@ -1467,17 +1474,7 @@ impl NdjsonSource {
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .and_then(|(_, v)| v.as_array());
             for item in items.into_iter().flatten() {
-                owner.clear();
-                let mut rd = RowDefects {
-                    file: &self.file,
-                    line: *line,
-                    owner: &mut owner,
-                    cache: &mut cache,
-                    out: &mut defects,
-                    aside: &mut aside,
-                    comma_decimal: false,
-                    errors: 0,
-                };
+                let mut rd = scratch.row(&self.file, *line, false);
                 match item.as_object() {
                     Some(o) => records.extend(decode(
                         &JsonRow {
@@ -1496,7 +1493,7 @@ impl NdjsonSource {
                 }
             }
         }
-        (records, defects, aside)
+        (records, scratch.defects, scratch.aside)
     }
 }
 
@@ -1512,8 +1509,7 @@ impl Source for NdjsonSource {
     }
 
     fn customers(&self) -> Result<Decoded<Customer>> {
-        let (mut records, mut defects, mut aside) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut owner, mut cache) = (String::new(), OwnerCache::default());
+        let (mut records, mut scratch) = (Vec::new(), Scratch::default());
         // Objects and unreadable lines, back in line order.
         let mut lines: Vec<(u64, Option<&JsonObject>, &str)> = self
             .objects
@@ -1527,17 +1523,7 @@ impl Source for NdjsonSource {
         );
         lines.sort_by_key(|l| l.0);
         for (line, obj, msg) in lines {
-            owner.clear();
-            let mut rd = RowDefects {
-                file: &self.file,
-                line,
-                owner: &mut owner,
-                cache: &mut cache,
-                out: &mut defects,
-                aside: &mut aside,
-                comma_decimal: false,
-                errors: 0,
-            };
+            let mut rd = scratch.row(&self.file, line, false);
             match obj {
                 Some(obj) => {
                     let row = JsonRow {
@@ -1554,7 +1540,7 @@ impl Source for NdjsonSource {
                 }
             }
         }
-        Ok((records, defects, aside))
+        Ok((records, scratch.defects, scratch.aside))
     }
 
     fn invoices(&self, customers: &CustomerIndex) -> Result<Decoded<Invoice>> {
