@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 struct RawCampaign {
     name: String,
     as_of: serde_saphyr::Spanned<String>,
-    data: DataSpec,
+    data: serde_saphyr::Spanned<RawData>,
     #[serde(default = "default_segments")]
     segments: String,
     creditor: Creditor,
@@ -26,16 +26,56 @@ fn default_segments() -> String {
     "segments/default.yaml".into()
 }
 
+/// `data:` as written: one struct, so that a misspelt key gets a "did you mean".
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    customers: Option<PathBuf>,
+    invoices: Option<PathBuf>,
+    payments: Option<PathBuf>,
+    events: Option<PathBuf>,
+    ndjson: Option<PathBuf>,
+}
+
+impl RawData {
+    fn spec(self) -> std::result::Result<DataSpec, &'static str> {
+        match self {
+            RawData {
+                ndjson: Some(ndjson),
+                customers: None,
+                invoices: None,
+                payments: None,
+                events: None,
+            } => Ok(DataSpec::Ndjson { ndjson }),
+            RawData {
+                ndjson: Some(_), ..
+            } => Err("`ndjson` goes alone (expected either `ndjson:` or the CSV files)"),
+            RawData {
+                customers: Some(customers),
+                invoices: Some(invoices),
+                payments,
+                events,
+                ndjson: None,
+            } => Ok(DataSpec::Csv {
+                customers,
+                invoices,
+                payments,
+                events,
+            }),
+            _ => Err(
+                "`customers` and `invoices` are required (expected `{customers: …, invoices: …, payments: …, events: …}` or `{ndjson: …}`)",
+            ),
+        }
+    }
+}
+
 /// Where the export is; paths are relative to the campaign file.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(untagged, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DataSpec {
     Csv {
         customers: PathBuf,
         invoices: PathBuf,
-        #[serde(default)]
         payments: Option<PathBuf>,
-        #[serde(default)]
         events: Option<PathBuf>,
     },
     Ndjson {
@@ -172,13 +212,30 @@ impl Campaign {
         };
         let data = match &overrides.data {
             Some(dir) => DataSpec::from_dir(dir)?,
-            None => raw.data.resolve(base),
+            None => {
+                let at = &raw.data.referenced;
+                let spec = raw.data.value.clone().spec().map_err(|msg| {
+                    Error::Config(vec![Diagnostic::error(
+                        path,
+                        at.line() as usize,
+                        at.column() as usize,
+                        format!("data: {msg}"),
+                    )])
+                })?;
+                spec.resolve(base)
+            }
         };
         let segments = match &overrides.rules {
             Some(p) => p.clone(),
             None => join(base, Path::new(&raw.segments)),
         };
         let mut locales = raw.locales;
+        if let Err(msg) = crate::load::check_language(&locales.default) {
+            return Err(Error::Config(vec![Diagnostic::whole_file(
+                path,
+                format!("locales.default: {msg}"),
+            )]));
+        }
         if !locales.supported.contains(&locales.default) {
             locales.supported.insert(0, locales.default.clone());
         }

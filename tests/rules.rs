@@ -132,3 +132,38 @@ fn campaign_file_mistakes() {
         run.stderr
     );
 }
+
+#[test]
+fn data_key_mistakes() {
+    let dir = tempdir();
+    let campaign = dir.path().join("campaign.yaml");
+    for (data, expected) in [
+        (
+            "data:\n  customers: a.csv\n  invoice: b.csv\n",
+            "unknown key `invoice` — did you mean `invoices`?",
+        ),
+        (
+            "data:\n  customers: a.csv\n  ndjson: b.ndjson\n",
+            "data: `ndjson` goes alone",
+        ),
+        (
+            "data:\n  invoices: b.csv\n",
+            "data: `customers` and `invoices` are required",
+        ),
+    ] {
+        std::fs::write(
+            &campaign,
+            format!("name: x\nas_of: 2026-11-20\n{data}creditor: {{name: X}}\n"),
+        )
+        .unwrap();
+        let run = dunwell([
+            "segment",
+            campaign.to_str().unwrap(),
+            "--out",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 1);
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+        assert!(run.stderr.contains("campaign.yaml:"), "{}", run.stderr);
+    }
+}
