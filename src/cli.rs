@@ -20,6 +20,28 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// Writes a line of the command's result to stdout. A closed pipe (`dunwell … | head`)
+/// ends the process quietly instead of a panic.
+macro_rules! out {
+    () => { write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+macro_rules! out_part {
+    ($($arg:tt)*) => { write_out(format_args!($($arg)*)) };
+}
+
+fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "dunwell",
@@ -39,6 +61,9 @@ enum Command {
         after_help = "Examples:\n  dunwell segment samples/campaign.yaml --out out/\n  dunwell segment samples/campaign.yaml --rules my-rules.yaml   # who would move where\n  dunwell segment samples/campaign.yaml --data exports/2026-11-27 --as-of 2026-11-27"
     )]
     Segment(SegmentArgs),
+    /// Make or check a signed payment token (for the payment portal side).
+    #[command(subcommand)]
+    Link(LinkCommand),
     /// Generate a realistic receivables export (customers, invoices, payments, events).
     #[command(
         after_help = "Example:\n  dunwell gen --customers 1000000 --seed 42 --out /tmp/ar-1m"
@@ -75,6 +100,44 @@ struct SegmentArgs {
     /// Another rule file: print how customers would move between clusters under it.
     #[arg(long, value_name = "OTHER.yaml")]
     rules: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum LinkCommand {
+    /// Print a signed token for one customer's debt.
+    #[command(
+        after_help = "Example:\n  DUNWELL_LINK_SECRET=$(openssl rand -base64 48) \\\n  dunwell link sign --campaign autumn --customer C0000042 --amount 123.45 --currency EUR --expires 2026-12-31"
+    )]
+    Sign {
+        #[arg(long)]
+        campaign: String,
+        #[arg(long)]
+        customer: String,
+        /// The amount due, a decimal in the currency's units (123.45).
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        currency: String,
+        /// The last day the link works.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_arg)]
+        expires: chrono::NaiveDate,
+        /// Also print the full link under this base URL.
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// The environment variable that holds the secret.
+        #[arg(long, value_name = "VAR", default_value = crate::link::DEFAULT_SECRET_ENV)]
+        secret_env: String,
+    },
+    /// Check a token: exit 0 and print its claims if valid, exit 1 with the reason if not.
+    #[command(after_help = "Example:\n  dunwell link verify AQQ5AAAAAAAAMDlFVVIO… && echo valid")]
+    Verify {
+        token: String,
+        /// Check expiry against this date instead of today (UTC).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_arg)]
+        today: Option<chrono::NaiveDate>,
+        #[arg(long, value_name = "VAR", default_value = crate::link::DEFAULT_SECRET_ENV)]
+        secret_env: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -118,6 +181,7 @@ pub fn main() -> i32 {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Segment(args) => cmd_segment(args),
+        Command::Link(cmd) => cmd_link(cmd),
         Command::Gen(args) => {
             let t = Instant::now();
             let mut stats = generate(&GenOptions {
@@ -287,7 +351,7 @@ fn cmd_segment(args: SegmentArgs) -> Result<i32> {
     if let Some(other) = &other {
         print_migration(&p.rules, other, &seg);
     }
-    println!(
+    out!(
         "written: {}",
         ["segments.csv", "rejected.csv", "summary.json"]
             .map(|f| args.out.join(f).display().to_string())
@@ -298,6 +362,68 @@ fn cmd_segment(args: SegmentArgs) -> Result<i32> {
         return Ok(1);
     }
     Ok(if rec.rejected > 0 { 3 } else { 0 })
+}
+
+fn cmd_link(cmd: LinkCommand) -> Result<i32> {
+    use crate::link::{Claims, Signer};
+    match cmd {
+        LinkCommand::Sign {
+            campaign,
+            customer,
+            amount,
+            currency,
+            expires,
+            base_url,
+            secret_env,
+        } => {
+            let signer = Signer::from_env(&secret_env)?;
+            let currency = Currency::parse(&currency).map_err(Error::Usage)?;
+            let amount = crate::money::parse_amount(&amount, Some(currency), false)
+                .map_err(|m| Error::Usage(format!("--amount {m}")))?;
+            let claims = Claims::new(&campaign, &customer, amount, currency, expires);
+            let token = signer.sign(&claims);
+            out!("{token}");
+            if let Some(base) = base_url {
+                out!(
+                    "{}",
+                    crate::link::url(&base, &token, &campaign, "web", "manual")
+                );
+                out!("{}", crate::link::short_url(&base, &signer.short(&claims)));
+            }
+            Ok(0)
+        }
+        LinkCommand::Verify {
+            token,
+            today,
+            secret_env,
+        } => {
+            let signer = Signer::from_env(&secret_env)?;
+            let today = today.unwrap_or_else(today_utc);
+            match signer.verify(&token, today) {
+                Ok(claims) => {
+                    out!(
+                        "{}",
+                        serde_json::to_string_pretty(&claims).expect("claims serialise")
+                    );
+                    Ok(0)
+                }
+                Err(why) => {
+                    eprintln!("invalid token: {why}");
+                    Ok(1)
+                }
+            }
+        }
+    }
+}
+
+/// Today's date in UTC: the one place dunwell reads the clock (verifying a link's expiry
+/// on the portal side; never for anything written to an outbox).
+fn today_utc() -> chrono::NaiveDate {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    chrono::DateTime::from_timestamp(secs as i64, 0)
+        .map_or(chrono::NaiveDate::MIN, |t| t.date_naive())
 }
 
 /// Every input customer is segmented or rejected; amounts likewise.
@@ -394,15 +520,19 @@ fn group_thousands(s: &str) -> String {
 
 fn print_clusters(s: &SegmentSummary<'_>) {
     let r = &s.reconciliation;
-    println!("{} — as of {} — rules {}", s.campaign, s.as_of, s.rules);
-    println!(
+    out!("{} — as of {} — rules {}", s.campaign, s.as_of, s.rules);
+    out!(
         "customers in export: {}   segmented: {}   rejected: {}",
-        r.customers_in, r.segmented, r.rejected
+        r.customers_in,
+        r.segmented,
+        r.rejected
     );
-    println!();
-    println!(
+    out!();
+    out!(
         "{:<14} {:>10} {:>7}  overdue",
-        "cluster", "customers", "share"
+        "cluster",
+        "customers",
+        "share"
     );
     for (name, c) in &s.clusters {
         let share = if r.segmented == 0 {
@@ -410,14 +540,14 @@ fn print_clusters(s: &SegmentSummary<'_>) {
         } else {
             100.0 * c.customers as f64 / r.segmented as f64
         };
-        println!(
+        out!(
             "{name:<14} {:>10} {share:>6.1}%  {}",
             c.customers,
             amounts(&c.overdue_amount)
         );
     }
-    println!("{:<14} {:>10}", "total", r.segmented);
-    println!();
+    out!("{:<14} {:>10}", "total", r.segmented);
+    out!();
 }
 
 fn print_migration(current: &RuleSet, other: &RuleSet, seg: &Segmentation) {
@@ -435,26 +565,26 @@ fn print_migration(current: &RuleSet, other: &RuleSet, seg: &Segmentation) {
             }
         }
     }
-    println!(
+    out!(
         "migration: rows = {} → columns = {}",
         current.file.display(),
         other.file.display()
     );
-    print!("{:<14}", "");
+    out_part!("{:<14}", "");
     for c in Cluster::ALL {
-        print!(" {:>12}", c.as_str());
+        out_part!(" {:>12}", c.as_str());
     }
     if failed > 0 {
-        print!(" {:>12}", "failed");
+        out_part!(" {:>12}", "failed");
     }
-    println!(" {:>8}", "moved");
+    out!(" {:>8}", "moved");
     for (i, c) in Cluster::ALL.iter().enumerate() {
-        print!("{:<14}", c.as_str());
+        out_part!("{:<14}", c.as_str());
         for v in m[i].iter().take(n) {
-            print!(" {v:>12}");
+            out_part!(" {v:>12}");
         }
         if failed > 0 {
-            print!(" {:>12}", m[i][n]);
+            out_part!(" {:>12}", m[i][n]);
         }
         let moved: usize = m[i]
             .iter()
@@ -462,9 +592,9 @@ fn print_migration(current: &RuleSet, other: &RuleSet, seg: &Segmentation) {
             .filter(|(j, _)| *j != i)
             .map(|(_, v)| v)
             .sum();
-        println!(" {moved:>8}");
+        out!(" {moved:>8}");
     }
-    println!();
+    out!();
 }
 
 /// Exposed for tests: parse a command line and run it, returning the exit code.

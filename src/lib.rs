@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod diag;
 pub mod features;
 pub mod generate;
+pub mod link;
 pub mod load;
 pub mod money;
 pub mod outbox;

@@ -7,5 +7,6 @@ mod util;
 mod bad_input;
 mod formats;
 mod generated;
+mod link;
 mod rules;
 mod segment;

@@ -16,9 +16,21 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    dunwell_env(args, &[])
+}
+
+/// Runs `dunwell` with `args` and these environment variables (and without a
+/// `DUNWELL_LINK_SECRET` the test runner may have).
+pub fn dunwell_env<I, S>(args: I, env: &[(&str, &str)]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     let out = Command::new(env!("CARGO_BIN_EXE_dunwell"))
         .args(args)
         .current_dir(root())
+        .env_remove("DUNWELL_LINK_SECRET")
+        .envs(env.iter().copied())
         .output()
         .expect("the dunwell binary runs");
     Run {

@@ -1,0 +1,397 @@
+//! Personal payment links (SPEC §8): signed tokens that a payment portal can trust.
+//!
+//! A token carries the campaign, the customer, the amount in minor units, the currency
+//! and an expiry date, followed by an HMAC-SHA256 tag (truncated to 128 bits) over all
+//! of it, keyed by a secret from the environment — never from a file in the repository,
+//! never written to the outbox or the logs. Changing one byte of a token, or signing it
+//! with another key, makes verification fail; the tag is compared in constant time.
+//!
+//! The short form for SMS is an unforgeable reference, not a container: 72 bits of a
+//! second HMAC over the same claims, so the whole path (`/s/` + 12 characters) stays
+//! under 40 characters. The portal resolves it through the outbox's link list.
+
+use crate::diag::{Error, Result};
+use crate::money::Currency;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::NaiveDate;
+use hmac::{Hmac, KeyInit, Mac};
+use rust_decimal::Decimal;
+use sha2::Sha256;
+use std::fmt;
+
+/// The environment variable holding the signing secret unless the campaign names another.
+pub const DEFAULT_SECRET_ENV: &str = "DUNWELL_LINK_SECRET";
+const VERSION: u8 = 1;
+const TAG_LEN: usize = 16;
+const SHORT_LEN: usize = 9;
+/// Expiry dates are stored as days since this date (two bytes reach 2199).
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(2020, 1, 1).expect("a valid date");
+const MIN_SECRET_BYTES: usize = 32;
+
+/// What a payment link promises.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Claims {
+    pub campaign: String,
+    pub customer: String,
+    /// The amount due, in the currency's minor units (cents; yen for JPY).
+    pub amount_minor: u64,
+    #[serde(serialize_with = "currency_code")]
+    pub currency: Currency,
+    /// The last day the link can be used.
+    pub expires: NaiveDate,
+}
+
+fn currency_code<S: serde::Serializer>(c: &Currency, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(c.code())
+}
+
+impl Claims {
+    /// Claims for a decimal amount, converted to minor units (rounded half away from zero).
+    pub fn new(
+        campaign: &str,
+        customer: &str,
+        amount: Decimal,
+        currency: Currency,
+        expires: NaiveDate,
+    ) -> Claims {
+        let mut minor = crate::money::round(amount, currency);
+        minor.rescale(currency.minor_units());
+        let amount_minor = u64::try_from(minor.mantissa()).unwrap_or(0);
+        Claims {
+            campaign: campaign.into(),
+            customer: customer.into(),
+            amount_minor,
+            currency,
+            expires,
+        }
+    }
+
+    /// The amount as a decimal in its currency.
+    pub fn amount(&self) -> Decimal {
+        Decimal::from_i128_with_scale(i128::from(self.amount_minor), self.currency.minor_units())
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.campaign.len() + self.customer.len());
+        out.push(VERSION);
+        let days = (self.expires - EPOCH)
+            .num_days()
+            .clamp(0, i64::from(u16::MAX)) as u16;
+        out.extend_from_slice(&days.to_be_bytes());
+        out.extend_from_slice(&self.amount_minor.to_be_bytes());
+        out.extend_from_slice(self.currency.code().as_bytes());
+        for s in [&self.campaign, &self.customer] {
+            let len = u8::try_from(s.len()).unwrap_or(u8::MAX);
+            out.push(len);
+            out.extend_from_slice(&s.as_bytes()[..usize::from(len)]);
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> std::result::Result<Claims, Invalid> {
+        let mut r = bytes;
+        let mut take = |n: usize| -> std::result::Result<&[u8], Invalid> {
+            if r.len() < n {
+                return Err(Invalid::Malformed);
+            }
+            let (head, tail) = r.split_at(n);
+            r = tail;
+            Ok(head)
+        };
+        if take(1)?[0] != VERSION {
+            return Err(Invalid::Malformed);
+        }
+        let days = u16::from_be_bytes(take(2)?.try_into().map_err(|_| Invalid::Malformed)?);
+        let amount_minor = u64::from_be_bytes(take(8)?.try_into().map_err(|_| Invalid::Malformed)?);
+        let code = std::str::from_utf8(take(3)?).map_err(|_| Invalid::Malformed)?;
+        let currency = Currency::parse(code).map_err(|_| Invalid::Malformed)?;
+        let mut text = || -> std::result::Result<String, Invalid> {
+            let len = usize::from(take(1)?[0]);
+            String::from_utf8(take(len)?.to_vec()).map_err(|_| Invalid::Malformed)
+        };
+        let (campaign, customer) = (text()?, text()?);
+        if !r.is_empty() {
+            return Err(Invalid::Malformed);
+        }
+        let expires = EPOCH + chrono::Duration::days(i64::from(days));
+        Ok(Claims {
+            campaign,
+            customer,
+            amount_minor,
+            currency,
+            expires,
+        })
+    }
+}
+
+/// Why a token was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    /// Not a token this version of dunwell made.
+    Malformed,
+    /// Altered, or signed with another secret.
+    BadSignature,
+    Expired {
+        on: NaiveDate,
+    },
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::Malformed => f.write_str("not a payment token (malformed)"),
+            Invalid::BadSignature => {
+                f.write_str("signature does not match (altered, or signed with another secret)")
+            }
+            Invalid::Expired { on } => write!(f, "expired on {on}"),
+        }
+    }
+}
+
+/// Signs and verifies tokens with one secret.
+#[derive(Clone)]
+pub struct Signer {
+    key: Vec<u8>,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Signer { key: <redacted> }") // the secret never reaches a log
+    }
+}
+
+impl Signer {
+    /// The signer keyed by the environment variable `var`.
+    pub fn from_env(var: &str) -> Result<Signer> {
+        match std::env::var(var) {
+            Ok(secret) => {
+                Signer::new(secret.as_bytes()).map_err(|msg| Error::Usage(format!("{var}: {msg}")))
+            }
+            Err(_) => Err(Error::Usage(format!(
+                "the payment-link secret is not set: export {var}=… (at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -base64 48`)"
+            ))),
+        }
+    }
+
+    pub fn new(secret: &[u8]) -> std::result::Result<Signer, String> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "the secret is {} bytes long (expected at least {MIN_SECRET_BYTES})",
+                secret.len()
+            ));
+        }
+        Ok(Signer {
+            key: secret.to_vec(),
+        })
+    }
+
+    fn mac(&self, domain: u8, payload: &[u8]) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes keys of any length");
+        // Long and short tags are separate domains: one can never stand for the other.
+        mac.update(&[domain]);
+        mac.update(payload);
+        mac
+    }
+
+    /// The long token: claims and tag, base64url.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let mut bytes = claims.encode();
+        let tag = self.mac(b'L', &bytes).finalize().into_bytes();
+        bytes.extend_from_slice(&tag[..TAG_LEN]);
+        B64.encode(bytes)
+    }
+
+    /// The short reference for SMS: 12 characters.
+    pub fn short(&self, claims: &Claims) -> String {
+        let tag = self.mac(b'S', &claims.encode()).finalize().into_bytes();
+        B64.encode(&tag[..SHORT_LEN])
+    }
+
+    /// Checks a long token's signature, then its expiry against `today`.
+    pub fn verify(&self, token: &str, today: NaiveDate) -> std::result::Result<Claims, Invalid> {
+        let bytes = B64.decode(token.trim()).map_err(|_| Invalid::Malformed)?;
+        if bytes.len() <= TAG_LEN {
+            return Err(Invalid::Malformed);
+        }
+        let (payload, tag) = bytes.split_at(bytes.len() - TAG_LEN);
+        self.mac(b'L', payload)
+            .verify_truncated_left(tag)
+            .map_err(|_| Invalid::BadSignature)?;
+        let claims = Claims::decode(payload)?;
+        if today > claims.expires {
+            return Err(Invalid::Expired { on: claims.expires });
+        }
+        Ok(claims)
+    }
+
+    /// Checks that `short` is the short form of `claims` (constant time).
+    pub fn verify_short(&self, short: &str, claims: &Claims) -> bool {
+        B64.decode(short.trim()).is_ok_and(|tag| {
+            tag.len() == SHORT_LEN
+                && self
+                    .mac(b'S', &claims.encode())
+                    .verify_truncated_left(&tag)
+                    .is_ok()
+        })
+    }
+}
+
+/// A link with the UTM parameters marketing measures by: medium = channel, content =
+/// cluster, campaign = the campaign's name.
+pub fn url(base: &str, token: &str, campaign: &str, channel: &str, cluster: &str) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    format!(
+        "{}/{token}?utm_source=dunwell&utm_medium={}&utm_campaign={}&utm_content={}",
+        base.trim_end_matches('/'),
+        enc(channel),
+        enc(campaign),
+        enc(cluster)
+    )
+}
+
+/// The SMS link: base host, `/s/`, the short reference — no parameters, every character
+/// counts in an SMS.
+pub fn short_url(base: &str, short: &str) -> String {
+    let origin = base.split('/').take(3).collect::<Vec<_>>().join("/");
+    format!("{origin}/s/{short}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer() -> Signer {
+        Signer::new(b"0123456789abcdef0123456789abcdef-test-only").unwrap()
+    }
+
+    fn claims() -> Claims {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        Claims::new(
+            "sample-2026-11",
+            "C0000042",
+            Decimal::new(12345, 2),
+            Currency::parse("EUR").unwrap(),
+            d,
+        )
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn round_trip() {
+        let t = signer().sign(&claims());
+        let c = signer().verify(&t, day("2026-12-31")).unwrap();
+        assert_eq!(c, claims());
+        assert_eq!(c.amount().to_string(), "123.45");
+        assert!(
+            t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn every_altered_character_is_refused() {
+        let t = signer().sign(&claims());
+        for i in 0..t.len() {
+            let mut b = t.clone().into_bytes();
+            b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+            let altered = String::from_utf8(b).unwrap();
+            if altered == t {
+                continue;
+            }
+            let r = signer().verify(&altered, day("2026-12-01"));
+            assert!(
+                matches!(r, Err(Invalid::BadSignature | Invalid::Malformed)),
+                "position {i}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn expired_and_foreign_tokens_are_refused() {
+        let t = signer().sign(&claims());
+        assert_eq!(
+            signer().verify(&t, day("2027-01-01")),
+            Err(Invalid::Expired {
+                on: day("2026-12-31")
+            })
+        );
+        let other = Signer::new(b"another secret, also 32 bytes long!!").unwrap();
+        assert_eq!(
+            other.verify(&t, day("2026-12-01")),
+            Err(Invalid::BadSignature)
+        );
+        assert_eq!(
+            signer().verify("not a token", day("2026-12-01")),
+            Err(Invalid::Malformed)
+        );
+        assert!(Signer::new(b"short").is_err());
+    }
+
+    #[test]
+    fn short_form_fits_an_sms() {
+        let s = signer().short(&claims());
+        let u = short_url("https://pay.example.com/portal", &s);
+        let path = u.trim_start_matches("https://pay.example.com");
+        assert!(path.len() <= 40, "{path}");
+        assert_eq!(path.len(), 15);
+        assert!(signer().verify_short(&s, &claims()));
+        let mut other = claims();
+        other.amount_minor += 1;
+        assert!(!signer().verify_short(&s, &other));
+    }
+
+    #[test]
+    fn jpy_has_no_minor_units() {
+        let c = Claims::new(
+            "c",
+            "x",
+            Decimal::new(15500, 0),
+            Currency::parse("JPY").unwrap(),
+            day("2026-12-31"),
+        );
+        assert_eq!(c.amount_minor, 15500);
+        let c = Claims::new(
+            "c",
+            "x",
+            Decimal::new(12345, 3),
+            Currency::parse("EUR").unwrap(),
+            day("2026-12-31"),
+        );
+        assert_eq!(c.amount_minor, 1235, "12.345 rounds half away from zero");
+    }
+
+    #[test]
+    fn utm_parameters() {
+        let u = url(
+            "https://pay.example.com/p/",
+            "TOKEN",
+            "autumn 2026",
+            "email",
+            "chronic_late",
+        );
+        assert_eq!(
+            u,
+            "https://pay.example.com/p/TOKEN?utm_source=dunwell&utm_medium=email&utm_campaign=autumn%202026&utm_content=chronic_late"
+        );
+    }
+
+    #[test]
+    fn the_secret_is_never_printed() {
+        assert!(!format!("{:?}", signer()).contains("0123"));
+    }
+}
