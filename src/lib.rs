@@ -16,4 +16,5 @@ pub mod load;
 pub mod money;
 pub mod outbox;
 pub mod segment;
+pub mod sms;
 pub mod validate;

@@ -10,3 +10,4 @@ mod generated;
 mod link;
 mod rules;
 mod segment;
+mod sms;
