@@ -10,6 +10,7 @@ pub mod cli;
 pub mod dataset;
 pub mod diag;
 pub mod features;
+pub mod format;
 pub mod generate;
 pub mod link;
 pub mod load;

@@ -1,0 +1,197 @@
+//! Numbers and money as each locale writes them.
+//!
+//! Digits, grouping and the decimal separator come from CLDR through ICU4X
+//! (`icu_decimal`): `1.234,56` in Italian, `1 234,56` in Polish, `12,345` in Japanese.
+//! Amounts of money are always grouped: CLDR leaves four-digit numbers ungrouped in
+//! Italian and Polish prose (`1234,56`), and ICU4X's `GroupingStrategy::Always` does not
+//! yet differ from `Auto`, but invoices and dunning letters in those countries group
+//! them, and a debtor compares our figure with their invoice. Where the currency
+//! symbol goes and which symbol a locale uses is a small table here — ICU4X's currency
+//! formatting is still experimental. Amounts are rounded half away from zero to the
+//! currency's minor units first (`money::round`): never banker's rounding.
+
+use crate::money::{Currency, round};
+use icu_decimal::DecimalFormatter;
+use icu_decimal::input::Decimal as IcuDecimal;
+use icu_decimal::options::GroupingStrategy;
+use icu_locale_core::Locale;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// Between an amount and a symbol written after it: a no-break space keeps `zł` on the
+/// line of its number.
+const NBSP: char = '\u{00A0}';
+
+/// A locale's formatter and its grouping separator.
+struct Numbers {
+    formatter: DecimalFormatter,
+    /// What the locale puts between thousands (`.`, `,`, a no-break space).
+    group: Option<char>,
+}
+
+/// Formatters for a set of languages, built once and shared by every render thread.
+pub struct Formats {
+    by_language: BTreeMap<String, Numbers>,
+    fallback: Numbers,
+}
+
+impl std::fmt::Debug for Formats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Formats")
+            .field("languages", &self.by_language.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn formatter(tag: &str) -> Option<Numbers> {
+    let locale = Locale::from_str(tag).ok()?;
+    let formatter =
+        DecimalFormatter::try_new((&locale).into(), GroupingStrategy::Always.into()).ok()?;
+    let million =
+        writeable::Writeable::write_to_string(&formatter.format(&IcuDecimal::from(1_000_000)))
+            .into_owned();
+    let group = million.chars().find(|c| !c.is_numeric());
+    Some(Numbers { formatter, group })
+}
+
+impl Formats {
+    /// Formatters for these BCP 47 tags (and English as the last resort).
+    pub fn new<'a>(tags: impl IntoIterator<Item = &'a str>) -> Formats {
+        let mut by_language = BTreeMap::new();
+        for tag in tags {
+            if let Some(f) = formatter(tag) {
+                by_language.insert(tag.to_ascii_lowercase(), f);
+            }
+        }
+        Formats {
+            by_language,
+            fallback: formatter("en").expect("English data is compiled in"),
+        }
+    }
+
+    /// The language and formatter for `tag`: its own, else its language's (`pt-BR` →
+    /// `pt`), else English.
+    fn pick(&self, tag: &str) -> (String, &Numbers) {
+        let tag = tag.to_ascii_lowercase().replace('_', "-");
+        let lang = tag.split('-').next().unwrap_or("").to_string();
+        match self
+            .by_language
+            .get(&tag)
+            .or_else(|| self.by_language.get(&lang))
+        {
+            Some(f) => (lang, f),
+            None => ("en".to_string(), &self.fallback),
+        }
+    }
+
+    /// A number with exactly `decimals` digits after the separator, as `tag` writes it.
+    pub fn number(&self, value: Decimal, decimals: u32, tag: &str) -> String {
+        let mut v = value.round_dp_with_strategy(
+            decimals,
+            rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+        );
+        v.rescale(decimals);
+        let d = IcuDecimal::from_str(&v.to_string()).unwrap_or_else(|_| IcuDecimal::from(0));
+        writeable::Writeable::write_to_string(&self.pick(tag).1.formatter.format(&d)).into_owned()
+    }
+
+    /// As [`number`](Self::number), but four-digit amounts are grouped too (`1.234,56`),
+    /// as invoices write them even where CLDR's prose rule does not.
+    fn amount(&self, value: Decimal, decimals: u32, tag: &str) -> String {
+        let text = self.number(value, decimals, tag);
+        let Some(group) = self.pick(tag).1.group else {
+            return text;
+        };
+        let int_len = text.chars().take_while(|c| c.is_numeric()).count();
+        let first = text.chars().next().map(char::len_utf8).unwrap_or(0);
+        if int_len == 4 && !text.contains(group) {
+            format!("{}{group}{}", &text[..first], &text[first..])
+        } else {
+            text
+        }
+    }
+
+    /// `€1,234.56` (en), `1.234,56 €` (it), `12 345,60 zł` (pl), `¥12,345` (ja).
+    pub fn money(&self, amount: Decimal, currency: Currency, tag: &str) -> String {
+        let (lang, _) = self.pick(tag);
+        let digits = self.amount(round(amount, currency), currency.minor_units(), tag);
+        let symbol = symbol(currency, &lang);
+        let symbol_first = matches!(lang.as_str(), "en" | "ja" | "zh" | "ko" | "he");
+        match (symbol_first, symbol.chars().all(|c| c.is_ascii_uppercase())) {
+            (true, false) => format!("{symbol}{digits}"),
+            (true, true) => format!("{symbol}{NBSP}{digits}"),
+            (false, _) => format!("{digits}{NBSP}{symbol}"),
+        }
+    }
+}
+
+/// The symbol a reader of `lang` expects; the ISO code where a symbol would be ambiguous.
+pub fn symbol(currency: Currency, lang: &str) -> &'static str {
+    match (currency.code(), lang) {
+        ("EUR", _) => "€",
+        ("GBP", _) => "£",
+        ("USD", "en") => "$",
+        ("JPY", "ja") | ("JPY", "en") => "¥",
+        ("CNY", "zh") => "¥",
+        ("CNY", "en") | ("CNY", "ja") => "CN¥",
+        ("PLN", "pl") => "zł",
+        ("RON", "ro") => "lei",
+        ("CHF", _) => "CHF",
+        (code, _) => code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt() -> Formats {
+        Formats::new(["en", "it", "pl", "ro", "lv", "ja", "zh"])
+    }
+
+    fn money(amount: &str, cur: &str, tag: &str) -> String {
+        fmt()
+            .money(
+                Decimal::from_str(amount).unwrap(),
+                Currency::parse(cur).unwrap(),
+                tag,
+            )
+            .replace(NBSP, " ")
+    }
+
+    #[test]
+    fn money_per_sample_locale() {
+        assert_eq!(money("1234.56", "EUR", "en"), "€1,234.56");
+        assert_eq!(money("1234.56", "GBP", "en-GB"), "£1,234.56");
+        assert_eq!(money("1234.56", "EUR", "it"), "1.234,56 €");
+        assert_eq!(money("12345.6", "PLN", "pl"), "12 345,60 zł");
+        assert_eq!(
+            money("1234.56", "PLN", "pl"),
+            "1 234,56 zł",
+            "amounts are always grouped"
+        );
+        assert_eq!(money("3100", "RON", "ro"), "3.100,00 lei");
+        assert_eq!(money("12345", "EUR", "lv"), "12 345,00 €");
+        assert_eq!(money("12345", "JPY", "ja"), "¥12,345");
+        assert_eq!(money("880", "CNY", "zh"), "¥880.00");
+        assert_eq!(money("880", "CNY", "en"), "CN¥880.00");
+        assert_eq!(money("1234.5", "PLN", "en"), "PLN 1,234.50");
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero_at_minor_units() {
+        assert_eq!(money("2.345", "EUR", "en"), "€2.35");
+        assert_eq!(money("2.5", "JPY", "ja"), "¥3");
+        assert_eq!(money("0.125", "EUR", "it"), "0,13 €");
+    }
+
+    #[test]
+    fn unknown_locales_fall_back() {
+        assert_eq!(
+            money("1234.5", "EUR", "it-CH"),
+            money("1234.5", "EUR", "it")
+        );
+        assert_eq!(money("1234.5", "EUR", "xx"), "€1,234.50");
+    }
+}
