@@ -20,6 +20,14 @@ struct RawCampaign {
     creditor: Creditor,
     #[serde(default)]
     locales: Locales,
+    #[serde(default)]
+    stages: Option<Vec<crate::plan::Stage>>,
+    #[serde(default)]
+    matrix: Option<
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, crate::plan::Cell>>,
+    >,
+    #[serde(default)]
+    policy: Option<crate::plan::Policy>,
 }
 
 fn default_segments() -> String {
@@ -181,6 +189,9 @@ pub struct Campaign {
     pub segments: PathBuf,
     pub creditor: Creditor,
     pub locales: Locales,
+    /// The stage ladder, matrix and policy; `None` when the file has none (enough for
+    /// `segment`; `run` needs them).
+    pub plan: Option<crate::plan::PlanConfig>,
 }
 
 /// Command-line values that take precedence over the campaign file (SPEC §3).
@@ -239,6 +250,20 @@ impl Campaign {
         if !locales.supported.contains(&locales.default) {
             locales.supported.insert(0, locales.default.clone());
         }
+        let plan = match (raw.stages, raw.matrix, raw.policy) {
+            (Some(stages), Some(matrix), Some(policy)) => Some(crate::plan::PlanConfig {
+                stages,
+                matrix,
+                policy,
+            }),
+            (None, None, None) => None,
+            _ => {
+                return Err(Error::Config(vec![Diagnostic::whole_file(
+                    path,
+                    "`stages`, `matrix` and `policy` go together: give all three, or none",
+                )]));
+            }
+        };
         Ok(Campaign {
             path: path.to_path_buf(),
             name: raw.name,
@@ -247,6 +272,7 @@ impl Campaign {
             segments,
             creditor: raw.creditor,
             locales,
+            plan,
         })
     }
 }

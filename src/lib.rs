@@ -16,6 +16,7 @@ pub mod link;
 pub mod load;
 pub mod money;
 pub mod outbox;
+pub mod plan;
 pub mod segment;
 pub mod sms;
 pub mod validate;

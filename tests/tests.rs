@@ -8,6 +8,7 @@ mod bad_input;
 mod formats;
 mod generated;
 mod link;
+mod plan;
 mod rules;
 mod segment;
 mod sms;

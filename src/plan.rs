@@ -1,0 +1,868 @@
+//! Who gets what, and when (SPEC §6): the stage ladder, the cluster × stage → channels
+//! matrix, and the contact policy, with a reason code for everything left out.
+//!
+//! One message per customer per channel, covering all their overdue invoices — never one
+//! per invoice. Policy applies after the matrix: holds, disputes, minimum amount, consent,
+//! contact data, frequency caps; every customer skipped, and every channel dropped for a
+//! planned customer, gets a row in `exclusions.csv`. Messages are scheduled at the first
+//! moment inside the customer's contact window, in their own time zone.
+
+use crate::dataset::{Channel, CustomerView, EventKind, Field, Invoice, InvoiceStatus};
+use crate::diag::{Diagnostic, Error, Result, did_you_mean};
+use crate::features::Features;
+use crate::money::Currency;
+use crate::segment::{Assignment, Cluster};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A rung of the ladder: customers whose oldest open invoice is `from`…`to` days past due.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub name: String,
+    pub from: i64,
+    #[serde(default)]
+    pub to: Option<i64>,
+}
+
+/// A matrix cell: the channels, written as a list, or with a template override.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Cell {
+    Channels(Vec<String>),
+    Full {
+        channels: Vec<String>,
+        #[serde(default)]
+        template: Option<String>,
+    },
+}
+
+impl Cell {
+    fn channels(&self) -> &[String] {
+        match self {
+            Cell::Channels(c) | Cell::Full { channels: c, .. } => c,
+        }
+    }
+
+    fn template(&self) -> Option<&str> {
+        match self {
+            Cell::Channels(_) => None,
+            Cell::Full { template, .. } => template.as_deref(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Cap {
+    pub max: u32,
+    pub days: i64,
+}
+
+/// The minimum amount worth a reminder: one number for every currency, or per currency
+/// (`{EUR: 5, JPY: 500, default: 5}`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum MinAmount {
+    All(Amount),
+    PerCurrency(BTreeMap<String, Amount>),
+}
+
+/// A decimal amount written in YAML (`5`, `12.50`, `"12.50"`). A YAML float is taken
+/// by its shortest decimal spelling (`12.5`), which is exactly what was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Amount(pub Decimal);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Amount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an amount such as 5 or 12.50")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<Amount, E> {
+                crate::money::parse_amount(s, None, false)
+                    .map(Amount)
+                    .map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Amount, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Amount, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Amount, E> {
+                self.visit_str(&v.to_string())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl MinAmount {
+    fn for_currency(&self, c: Currency) -> Decimal {
+        match self {
+            MinAmount::All(d) => d.0,
+            MinAmount::PerCurrency(m) => m
+                .get(c.code())
+                .or_else(|| m.get("default"))
+                .map_or(Decimal::ZERO, |a| a.0),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Days messages may arrive on, `mon` … `sun`.
+    pub days: Vec<String>,
+    /// Local time, `HH:MM`.
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default = "no_minimum")]
+    pub min_amount: MinAmount,
+    /// Per channel: at most `max` reminders within `days` days (from events.csv).
+    #[serde(default)]
+    pub frequency_caps: BTreeMap<String, Cap>,
+    pub contact_window: Window,
+    /// When the campaign starts sending (RFC 3339, e.g. `2026-11-23T08:00:00Z`).
+    pub send_from: String,
+    /// For customers without a `timezone`.
+    pub default_timezone: String,
+}
+
+fn no_minimum() -> MinAmount {
+    MinAmount::All(Amount(Decimal::ZERO))
+}
+
+/// The `stages`, `matrix` and `policy` keys of a campaign file.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct PlanConfig {
+    pub stages: Vec<Stage>,
+    /// cluster → stage → channels; a `default` cluster applies to clusters not listed.
+    pub matrix: BTreeMap<String, BTreeMap<String, Cell>>,
+    pub policy: Policy,
+}
+
+/// The ladder, matrix and policy, checked and ready.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    stages: Vec<Stage>,
+    /// (cluster, stage index) → (channels, template override)
+    matrix: BTreeMap<(Cluster, usize), (Vec<Channel>, Option<String>)>,
+    min_amount: MinAmount,
+    caps: BTreeMap<Channel, Cap>,
+    days: Vec<Weekday>,
+    from: NaiveTime,
+    to: NaiveTime,
+    send_from: DateTime<Utc>,
+    default_tz: chrono_tz::Tz,
+}
+
+const PLANNED_CHANNELS: [Channel; 4] =
+    [Channel::Email, Channel::Sms, Channel::Letter, Channel::Web];
+
+impl Rules {
+    /// Checks names, ranges and times; every problem is reported, at the campaign file.
+    pub fn new(config: &PlanConfig, file: &Path) -> Result<Rules> {
+        let mut problems: Vec<String> = Vec::new();
+        let mut stages = config.stages.clone();
+        stages.sort_by_key(|s| s.from);
+        for pair in stages.windows(2) {
+            let end = pair[0].to.unwrap_or(i64::MAX);
+            if end >= pair[1].from {
+                problems.push(format!(
+                    "stages `{}` and `{}` overlap (expected `to` of one below `from` of the next)",
+                    pair[0].name, pair[1].name
+                ));
+            }
+        }
+        for s in &stages {
+            if s.to.is_some_and(|to| to < s.from) {
+                problems.push(format!(
+                    "stage `{}` ends before it starts (from {} to {})",
+                    s.name,
+                    s.from,
+                    s.to.unwrap_or_default()
+                ));
+            }
+        }
+        let stage_names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
+        let mut matrix = BTreeMap::new();
+        let default_row = config.matrix.get("default");
+        for (cluster_name, row) in &config.matrix {
+            if cluster_name != "default" && Cluster::parse(cluster_name).is_err() {
+                problems.push(unknown(
+                    "cluster",
+                    cluster_name,
+                    Cluster::ALL.iter().map(|c| c.as_str()).chain(["default"]),
+                ));
+            }
+            for (stage, cell) in row {
+                if !stage_names.contains(&stage.as_str()) {
+                    problems.push(unknown("stage", stage, stage_names.iter().copied()));
+                }
+                for ch in cell.channels() {
+                    match Channel::parse(ch) {
+                        Ok(c) if PLANNED_CHANNELS.contains(&c) => {}
+                        _ => problems.push(unknown(
+                            "channel",
+                            ch,
+                            PLANNED_CHANNELS.iter().map(|c| c.as_str()),
+                        )),
+                    }
+                }
+            }
+        }
+        for cluster in Cluster::ALL {
+            let row = config.matrix.get(cluster.as_str()).or(default_row);
+            for (i, stage) in stages.iter().enumerate() {
+                if let Some(cell) = row.and_then(|r| r.get(&stage.name)) {
+                    let channels = cell
+                        .channels()
+                        .iter()
+                        .filter_map(|c| Channel::parse(c).ok())
+                        .collect();
+                    matrix.insert(
+                        (*cluster, i),
+                        (channels, cell.template().map(str::to_string)),
+                    );
+                }
+            }
+        }
+        let mut caps = BTreeMap::new();
+        for (ch, cap) in &config.policy.frequency_caps {
+            match Channel::parse(ch) {
+                Ok(c) => {
+                    caps.insert(c, *cap);
+                }
+                Err(_) => problems.push(unknown(
+                    "channel",
+                    ch,
+                    PLANNED_CHANNELS.iter().map(|c| c.as_str()),
+                )),
+            }
+        }
+        let w = &config.policy.contact_window;
+        let mut days = Vec::new();
+        for d in &w.days {
+            match d.parse::<Weekday>() {
+                Ok(day) => days.push(day),
+                Err(_) => problems.push(format!("policy.contact_window.days: `{d}` is not a day (expected mon, tue, wed, thu, fri, sat, sun)")),
+            }
+        }
+        let time = |t: &str, what: &str, problems: &mut Vec<String>| {
+            NaiveTime::parse_from_str(t, "%H:%M").unwrap_or_else(|_| {
+                problems.push(format!(
+                    "policy.contact_window.{what}: `{t}` is not a time (expected HH:MM, e.g. 09:00)"
+                ));
+                NaiveTime::MIN
+            })
+        };
+        let (from, to) = (
+            time(&w.from, "from", &mut problems),
+            time(&w.to, "to", &mut problems),
+        );
+        if from >= to {
+            problems.push(format!(
+                "policy.contact_window: `from` {} is not before `to` {}",
+                w.from, w.to
+            ));
+        }
+        if days.is_empty() {
+            problems
+                .push("policy.contact_window.days is empty: no message could ever be sent".into());
+        }
+        let send_from = DateTime::parse_from_rfc3339(&config.policy.send_from).map(|d| d.with_timezone(&Utc)).unwrap_or_else(|_| {
+            problems.push(format!("policy.send_from: `{}` is not a moment (expected RFC 3339, e.g. 2026-11-23T08:00:00Z)", config.policy.send_from));
+            DateTime::<Utc>::MIN_UTC
+        });
+        let default_tz = config.policy.default_timezone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            problems.push(format!("policy.default_timezone: unknown time zone `{}` (expected an IANA name such as Europe/Warsaw)", config.policy.default_timezone));
+            chrono_tz::UTC
+        });
+        if !problems.is_empty() {
+            return Err(Error::Config(
+                problems
+                    .into_iter()
+                    .map(|p| Diagnostic::whole_file(file, p))
+                    .collect(),
+            ));
+        }
+        Ok(Rules {
+            stages,
+            matrix,
+            min_amount: config.policy.min_amount.clone(),
+            caps,
+            days,
+            from,
+            to,
+            send_from,
+            default_tz,
+        })
+    }
+
+    pub fn stage_name(&self, i: usize) -> &str {
+        &self.stages[i].name
+    }
+
+    fn stage_for(&self, days_past_due: i64) -> Option<usize> {
+        self.stages
+            .iter()
+            .position(|s| days_past_due >= s.from && s.to.is_none_or(|to| days_past_due <= to))
+    }
+
+    /// The first moment at or after `send_from` inside the contact window, in `tz`.
+    pub fn schedule(&self, tz: chrono_tz::Tz) -> DateTime<chrono_tz::Tz> {
+        let local = self.send_from.with_timezone(&tz);
+        let mut day = local.date_naive();
+        let mut earliest = local.time();
+        for _ in 0..15 {
+            if self.days.contains(&day.weekday()) && earliest < self.to {
+                let t = earliest.max(self.from);
+                // Truncate to whole seconds: outputs are byte-stable.
+                let t = t.with_nanosecond(0).unwrap_or(t);
+                if let Some(at) = tz.from_local_datetime(&day.and_time(t)).earliest() {
+                    return at;
+                }
+            }
+            day = day.succ_opt().unwrap_or(day);
+            earliest = NaiveTime::MIN;
+        }
+        unreachable!("a week always holds an allowed day; Rules::new checks days is not empty")
+    }
+}
+
+fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {
+    let hint = did_you_mean(name, known.clone())
+        .map(|s| format!(" — did you mean `{s}`?"))
+        .unwrap_or_default();
+    format!(
+        "unknown {what} `{name}`{hint} (known: {})",
+        known.collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// One message to render: a customer, a channel, a stage, a moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    /// Index of the customer in the dataset.
+    pub customer: u32,
+    pub channel: Channel,
+    pub stage: usize,
+    pub template: Option<String>,
+    pub scheduled_at: DateTime<chrono_tz::Tz>,
+    /// What the message asks for: the invoices it covers (dataset positions) and their
+    /// open total, in one currency.
+    pub invoices: Vec<u32>,
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+/// A customer, or one channel of a customer, left out — and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exclusion {
+    pub customer: u32,
+    /// `None`: the whole customer.
+    pub channel: Option<Channel>,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub messages: Vec<Planned>,
+    pub exclusions: Vec<Exclusion>,
+    /// Customers with at least one message.
+    pub planned_customers: usize,
+    /// Customers with a whole-customer exclusion.
+    pub excluded_customers: usize,
+}
+
+/// Plans every segmented customer, in parallel; messages and exclusions come out in
+/// customer order, channels in matrix order, whatever the thread count.
+pub fn plan(
+    data: &crate::dataset::Dataset,
+    seg: &crate::segment::Segmentation,
+    rules: &Rules,
+    as_of: NaiveDate,
+) -> Plan {
+    use rayon::prelude::*;
+    let parts: Vec<(Vec<Planned>, Vec<Exclusion>)> = (0..data.len())
+        .into_par_iter()
+        .with_min_len(512)
+        .map(|i| match &seg.assignments[i] {
+            Some(a) => plan_customer(rules, i as u32, &data.view(i), &seg.features[i], a, as_of),
+            None => (Vec::new(), Vec::new()), // rejected by a failing rule: already in rejected.csv
+        })
+        .collect();
+    let mut out = Plan::default();
+    for (m, x) in parts {
+        out.planned_customers += usize::from(!m.is_empty());
+        out.excluded_customers += usize::from(x.iter().any(|e| e.channel.is_none()));
+        out.messages.extend(m);
+        out.exclusions.extend(x);
+    }
+    out
+}
+
+/// Plans one customer: their messages, or the reasons there are none.
+pub fn plan_customer(
+    rules: &Rules,
+    i: u32,
+    view: &CustomerView<'_>,
+    features: &Features,
+    a: &Assignment,
+    as_of: NaiveDate,
+) -> (Vec<Planned>, Vec<Exclusion>) {
+    let excluded = |reason: String| {
+        (
+            Vec::new(),
+            vec![Exclusion {
+                customer: i,
+                channel: None,
+                reason,
+            }],
+        )
+    };
+    let c = view.customer;
+    if let Some(hold) = c.hold {
+        return excluded(format!("hold:{hold}"));
+    }
+    let Some(currency) = features.currency else {
+        return excluded("nothing_open".into());
+    };
+    let base = view.invoice_base;
+    let open: Vec<(u32, &Invoice)> = view
+        .invoices
+        .iter()
+        .enumerate()
+        .filter(|(_, inv)| {
+            inv.status == InvoiceStatus::Open
+                && inv.currency == currency
+                && !inv.open_amount().is_zero()
+                && inv.issue_date <= as_of
+        })
+        .map(|(k, inv)| (base + k as u32, inv))
+        .collect();
+    let claimable: Vec<&(u32, &Invoice)> = open.iter().filter(|(_, inv)| !inv.disputed).collect();
+    if claimable.is_empty() {
+        return excluded(if open.is_empty() {
+            "nothing_open".into()
+        } else {
+            "all_disputed".into()
+        });
+    }
+    let dpd = claimable
+        .iter()
+        .map(|(_, inv)| (as_of - inv.due_date).num_days())
+        .max()
+        .unwrap_or(0);
+    let Some(stage) = rules.stage_for(dpd) else {
+        return excluded("no_stage".into());
+    };
+    // Before the due date the reminder covers what falls due; after it, what is overdue.
+    let covered: Vec<&(u32, &Invoice)> = if dpd < 0 {
+        claimable
+    } else {
+        claimable
+            .into_iter()
+            .filter(|(_, inv)| inv.due_date < as_of)
+            .collect()
+    };
+    let amount: Decimal = covered.iter().map(|(_, inv)| inv.open_amount()).sum();
+    if amount < rules.min_amount.for_currency(currency) {
+        return excluded("below_minimum".into());
+    }
+    let Some((channels, template)) = rules
+        .matrix
+        .get(&(a.cluster, stage))
+        .filter(|(ch, _)| !ch.is_empty())
+    else {
+        return excluded("no_channel_in_matrix".into());
+    };
+    let tz = c.timezone.unwrap_or(rules.default_tz);
+    let scheduled_at = rules.schedule(tz);
+    let mut messages = Vec::new();
+    let mut exclusions = Vec::new();
+    for &ch in channels {
+        match channel_block(rules, view, ch, as_of) {
+            Some(reason) => exclusions.push(Exclusion {
+                customer: i,
+                channel: Some(ch),
+                reason: format!("{reason}:{ch}"),
+            }),
+            None => messages.push(Planned {
+                customer: i,
+                channel: ch,
+                stage,
+                template: template.clone(),
+                scheduled_at,
+                invoices: covered.iter().map(|(k, _)| *k).collect(),
+                amount,
+                currency,
+            }),
+        }
+    }
+    if messages.is_empty() {
+        exclusions.push(Exclusion {
+            customer: i,
+            channel: None,
+            reason: "no_channel_left".into(),
+        });
+    }
+    (messages, exclusions)
+}
+
+/// Why a channel cannot be used for this customer, if it cannot.
+fn channel_block(
+    rules: &Rules,
+    view: &CustomerView<'_>,
+    ch: Channel,
+    as_of: NaiveDate,
+) -> Option<&'static str> {
+    let c = view.customer;
+    let (consent, contact, invalid) = match ch {
+        Channel::Email => (c.consent_email, c.email().is_some(), c.invalid_email),
+        Channel::Sms => (c.consent_sms, c.phone().is_some(), c.invalid_phone),
+        Channel::Letter => {
+            let address = c.get(Field::AddressLine1).is_some()
+                && (c.get(Field::City).is_some() || c.get(Field::PostalCode).is_some());
+            (c.consent_letter, address, false)
+        }
+        _ => (Some(true), true, false),
+    };
+    if consent == Some(false) {
+        return Some("no_consent");
+    }
+    if view
+        .events
+        .iter()
+        .any(|e| e.kind == EventKind::OptedOut && e.channel == ch && e.date <= as_of)
+    {
+        return Some("opted_out");
+    }
+    if invalid {
+        return Some("invalid_contact");
+    }
+    if !contact {
+        return Some("missing_contact");
+    }
+    if let Some(cap) = rules.caps.get(&ch) {
+        let recent = view
+            .events
+            .iter()
+            .filter(|e| {
+                e.kind == EventKind::ReminderSent
+                    && e.channel == ch
+                    && e.date <= as_of
+                    && (as_of - e.date).num_days() < cap.days
+            })
+            .count();
+        if recent >= cap.max as usize {
+            return Some("frequency_cap");
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Customer, Event, Hold};
+
+    fn config() -> PlanConfig {
+        crate::campaign::parse_yaml(
+            Path::new("c.yaml"),
+            r#"
+stages:
+  - {name: pre_due, from: -5, to: -1}
+  - {name: reminder, from: 1, to: 14}
+  - {name: final_notice, from: 15}
+matrix:
+  chronic_late: {pre_due: [email, sms], reminder: [email, sms], final_notice: [email, letter]}
+  default: {reminder: [email, sms], final_notice: {channels: [email, letter], template: firm}}
+policy:
+  min_amount: {EUR: 5, default: 1}
+  frequency_caps: {sms: {max: 1, days: 7}}
+  contact_window: {days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}
+  send_from: 2026-11-21T07:30:00Z
+  default_timezone: Europe/Rome
+"#,
+        )
+        .unwrap()
+    }
+
+    fn rules() -> Rules {
+        Rules::new(&config(), Path::new("c.yaml")).unwrap()
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn customer() -> Customer {
+        let mut f = [None; 11];
+        f[Field::Id as usize] = Some("C1");
+        f[Field::Name as usize] = Some("Anna");
+        f[Field::Email as usize] = Some("anna@example.com");
+        f[Field::Phone as usize] = Some("+48601234567");
+        f[Field::AddressLine1 as usize] = Some("ul. Długa 5");
+        f[Field::City as usize] = Some("Warszawa");
+        let mut c = Customer::with_text(f, []);
+        c.timezone = Some(chrono_tz::Europe::Warsaw);
+        c
+    }
+
+    fn invoice(due: &str, amount: i64, disputed: bool) -> Invoice {
+        Invoice {
+            id: format!("I-{due}").into(),
+            customer: 0,
+            issue_date: d(due) - chrono::Duration::days(30),
+            due_date: d(due),
+            amount: Decimal::from(amount),
+            amount_paid: Decimal::ZERO,
+            currency: Currency::parse("EUR").unwrap(),
+            status: InvoiceStatus::Open,
+            disputed,
+            line: 2,
+        }
+    }
+
+    fn run(
+        c: &Customer,
+        invoices: &[Invoice],
+        events: &[Event],
+        cluster: Cluster,
+    ) -> (Vec<Planned>, Vec<Exclusion>) {
+        let view = CustomerView {
+            customer: c,
+            invoices,
+            payments: &[],
+            events,
+            invoice_base: 0,
+        };
+        let f = crate::features::compute(&view, d("2026-11-20"));
+        plan_customer(
+            &rules(),
+            0,
+            &view,
+            &f,
+            &Assignment { cluster, rule: 0 },
+            d("2026-11-20"),
+        )
+    }
+
+    #[test]
+    fn one_message_per_channel_covering_every_overdue_invoice() {
+        let invs = [
+            invoice("2026-11-10", 100, false),
+            invoice("2026-11-01", 50, false),
+            invoice("2026-11-25", 70, false),
+        ];
+        let (m, x) = run(&customer(), &invs, &[], Cluster::Forgetful);
+        assert!(x.is_empty(), "{x:?}");
+        assert_eq!(
+            m.iter().map(|p| p.channel).collect::<Vec<_>>(),
+            [Channel::Email, Channel::Letter]
+        );
+        assert_eq!(
+            m[0].invoices,
+            [0, 1],
+            "the not-yet-due invoice is not claimed"
+        );
+        assert_eq!(m[0].amount, Decimal::from(150));
+        assert_eq!(rules().stage_name(m[0].stage), "final_notice");
+        assert_eq!(
+            m[0].template.as_deref(),
+            Some("firm"),
+            "the matrix cell's template override"
+        );
+        let (m, _) = run(
+            &customer(),
+            &[invoice("2026-11-15", 100, false)],
+            &[],
+            Cluster::Forgetful,
+        );
+        assert_eq!(rules().stage_name(m[0].stage), "reminder");
+        assert_eq!(m[0].template, None);
+    }
+
+    #[test]
+    fn pre_due_only_where_the_matrix_says() {
+        let invs = [invoice("2026-11-23", 100, false)];
+        let (m, _) = run(&customer(), &invs, &[], Cluster::ChronicLate);
+        assert_eq!((m.len(), rules().stage_name(m[0].stage)), (2, "pre_due"));
+        let (m, x) = run(&customer(), &invs, &[], Cluster::Forgetful);
+        assert!(m.is_empty());
+        assert_eq!(x[0].reason, "no_channel_in_matrix");
+    }
+
+    #[test]
+    fn policy_reasons() {
+        let invs = [invoice("2026-11-01", 100, false)];
+        let mut c = customer();
+        c.hold = Some(Hold::Hardship);
+        assert_eq!(
+            run(&c, &invs, &[], Cluster::Unable).1[0].reason,
+            "hold:hardship"
+        );
+        assert_eq!(
+            run(
+                &customer(),
+                &[invoice("2026-11-01", 100, true)],
+                &[],
+                Cluster::Unable
+            )
+            .1[0]
+                .reason,
+            "all_disputed"
+        );
+        assert_eq!(
+            run(
+                &customer(),
+                &[invoice("2026-11-01", 4, false)],
+                &[],
+                Cluster::Unable
+            )
+            .1[0]
+                .reason,
+            "below_minimum"
+        );
+        assert_eq!(
+            run(
+                &customer(),
+                &[invoice("2026-11-20", 40, false)],
+                &[],
+                Cluster::Unable
+            )
+            .1[0]
+                .reason,
+            "no_stage"
+        );
+        assert_eq!(
+            run(&customer(), &[], &[], Cluster::Unable).1[0].reason,
+            "nothing_open"
+        );
+
+        let mut c = customer();
+        c.consent_sms = Some(false);
+        c.invalid_email = true;
+        let (m, x) = run(&c, &invs, &[], Cluster::Unable);
+        assert_eq!(
+            m.iter().map(|p| p.channel).collect::<Vec<_>>(),
+            [Channel::Letter],
+            "final_notice: email, letter"
+        );
+        assert_eq!(
+            x,
+            [Exclusion {
+                customer: 0,
+                channel: Some(Channel::Email),
+                reason: "invalid_contact:email".into()
+            }]
+        );
+        let (_, x) = run(
+            &c,
+            &[invoice("2026-11-10", 100, false)],
+            &[],
+            Cluster::Unable,
+        );
+        let reasons: Vec<&str> = x.iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            ["invalid_contact:email", "no_consent:sms", "no_channel_left"]
+        );
+    }
+
+    #[test]
+    fn frequency_cap_from_events() {
+        let ev = Event {
+            customer: 0,
+            date: d("2026-11-18"),
+            channel: Channel::Sms,
+            kind: EventKind::ReminderSent,
+            reference: None,
+            note: None,
+        };
+        let (m, x) = run(
+            &customer(),
+            &[invoice("2026-11-10", 100, false)],
+            &[ev],
+            Cluster::Forgetful,
+        );
+        assert_eq!(m.len(), 1);
+        assert_eq!(x[0].reason, "frequency_cap:sms");
+    }
+
+    #[test]
+    fn scheduled_inside_the_window_in_the_customers_zone() {
+        let r = rules();
+        // Saturday 2026-11-21 07:30 UTC → Monday 09:00 local.
+        assert_eq!(
+            r.schedule(chrono_tz::Europe::Warsaw).to_rfc3339(),
+            "2026-11-23T09:00:00+01:00"
+        );
+        assert_eq!(
+            r.schedule(chrono_tz::Asia::Tokyo).to_rfc3339(),
+            "2026-11-23T09:00:00+09:00"
+        );
+        let mut cfg = config();
+        cfg.policy.send_from = "2026-11-23T10:15:00Z".into(); // a Monday
+        let r = Rules::new(&cfg, Path::new("c.yaml")).unwrap();
+        assert_eq!(
+            r.schedule(chrono_tz::Europe::Warsaw).to_rfc3339(),
+            "2026-11-23T11:15:00+01:00",
+            "inside the window: now"
+        );
+        assert_eq!(
+            r.schedule(chrono_tz::Asia::Tokyo).to_rfc3339(),
+            "2026-11-24T09:00:00+09:00",
+            "19:15 in Tokyo: next morning"
+        );
+        assert_eq!(
+            r.schedule(chrono_tz::America::Los_Angeles).to_rfc3339(),
+            "2026-11-23T09:00:00-08:00"
+        );
+    }
+
+    #[test]
+    fn config_mistakes_are_named() {
+        let mut cfg = config();
+        cfg.matrix.insert(
+            "forgetfull".into(),
+            BTreeMap::from([("reminderr".into(), Cell::Channels(vec!["fax".into()]))]),
+        );
+        cfg.policy.contact_window.from = "9am".into();
+        let Err(Error::Config(d)) = Rules::new(&cfg, Path::new("c.yaml")) else {
+            panic!()
+        };
+        let text: Vec<String> = d.iter().map(|d| d.message.clone()).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("unknown cluster `forgetfull` — did you mean `forgetful`?")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("unknown stage `reminderr` — did you mean `reminder`?")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("unknown channel `fax`")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("`9am` is not a time")),
+            "{text:?}"
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! The plan on the sample campaign: every customer planned, excluded or rejected —
+//! exactly one — and no message outside its contact window.
+
+use crate::util::root;
+use chrono::{Datelike, Timelike};
+use dunwell::campaign::{Campaign, Overrides};
+use dunwell::plan::{Rules, plan};
+use dunwell::segment::{RuleSet, segment};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[test]
+fn every_customer_ends_in_exactly_one_place_and_messages_respect_windows() {
+    let campaign =
+        Campaign::load(&root().join("samples/campaign.yaml"), &Overrides::default()).unwrap();
+    let config = campaign
+        .plan
+        .as_ref()
+        .expect("the sample campaign has a plan");
+    let rules = Rules::new(config, &campaign.path).unwrap();
+    let validated = dunwell::validate::validate(dunwell::load::load(&campaign.data).unwrap());
+    let data = &validated.dataset;
+    let seg = segment(
+        data,
+        &RuleSet::load(&campaign.segments).unwrap(),
+        campaign.as_of,
+    );
+    let p = plan(data, &seg, &rules, campaign.as_of);
+
+    let planned: BTreeSet<u32> = p.messages.iter().map(|m| m.customer).collect();
+    let excluded: BTreeSet<u32> = p
+        .exclusions
+        .iter()
+        .filter(|e| e.channel.is_none())
+        .map(|e| e.customer)
+        .collect();
+    assert!(planned.is_disjoint(&excluded));
+    assert_eq!(planned.len(), p.planned_customers);
+    assert_eq!(excluded.len(), p.excluded_customers);
+    let rejected = validated.intake.rejected_customers + seg.failures.len();
+    assert_eq!(
+        planned.len() + excluded.len() + rejected,
+        validated.intake.customers
+    );
+    assert!(
+        planned.len() > 150,
+        "most sample customers get a message: {}",
+        planned.len()
+    );
+
+    // One message per customer per channel.
+    let mut seen = BTreeMap::new();
+    for m in &p.messages {
+        assert!(
+            seen.insert((m.customer, m.channel), ()).is_none(),
+            "two {:?} messages for {}",
+            m.channel,
+            m.customer
+        );
+    }
+    // Mon–Fri, 09:00–19:00, in the customer's own zone.
+    for m in &p.messages {
+        let t = m.scheduled_at;
+        assert!(t.weekday().num_days_from_monday() < 5, "{t}");
+        assert!((9..19).contains(&t.hour()), "{t}");
+        let tz = data.customers[m.customer as usize].timezone.unwrap();
+        assert_eq!(t.timezone(), tz);
+    }
+    // Every reason is one of the documented codes.
+    let codes = [
+        "hold:",
+        "nothing_open",
+        "all_disputed",
+        "no_stage",
+        "below_minimum",
+        "no_channel_in_matrix",
+        "no_channel_left",
+        "no_consent:",
+        "opted_out:",
+        "invalid_contact:",
+        "missing_contact:",
+        "frequency_cap:",
+    ];
+    for e in &p.exclusions {
+        assert!(
+            codes.iter().any(|c| e.reason.starts_with(c)),
+            "{}",
+            e.reason
+        );
+    }
+    // Pre-due reminders go to the chronic late only (prevention).
+    for m in &p.messages {
+        if rules.stage_name(m.stage) == "pre_due" {
+            assert_eq!(
+                seg.assignments[m.customer as usize]
+                    .as_ref()
+                    .unwrap()
+                    .cluster
+                    .as_str(),
+                "chronic_late"
+            );
+        }
+    }
+    assert!(
+        p.messages
+            .iter()
+            .any(|m| rules.stage_name(m.stage) == "pre_due")
+    );
+}
