@@ -19,4 +19,5 @@ pub mod outbox;
 pub mod plan;
 pub mod segment;
 pub mod sms;
+pub mod templates;
 pub mod validate;
