@@ -28,6 +28,64 @@ struct RawCampaign {
     >,
     #[serde(default)]
     policy: Option<crate::plan::Policy>,
+    #[serde(default = "default_templates")]
+    templates: String,
+    #[serde(default)]
+    links: Option<Links>,
+    #[serde(default)]
+    sms: SmsConfig,
+}
+
+/// Payment links (SPEC §8).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Links {
+    /// Where the payment portal lives: links are `BASE_URL/TOKEN`.
+    pub base_url: String,
+    /// Days after `as_of` a link stays valid.
+    #[serde(default = "default_expiry")]
+    pub expires_after_days: u32,
+    /// The environment variable holding the signing secret.
+    #[serde(default = "default_secret_env")]
+    pub secret_env: String,
+}
+
+fn default_expiry() -> u32 {
+    30
+}
+
+fn default_secret_env() -> String {
+    crate::link::DEFAULT_SECRET_ENV.to_string()
+}
+
+/// SMS limits (SPEC §7).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// More segments than this is a template error (`check`) and an exclusion (`run`).
+    #[serde(default = "default_max_segments")]
+    pub max_segments: u32,
+    /// Languages whose SMS are transliterated into GSM-7 (`ą` → `a`): one 160-character
+    /// segment instead of 70-character UCS-2 ones.
+    #[serde(default)]
+    pub transliterate: Vec<String>,
+}
+
+fn default_max_segments() -> u32 {
+    3
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            max_segments: default_max_segments(),
+            transliterate: Vec::new(),
+        }
+    }
+}
+
+fn default_templates() -> String {
+    "templates".into()
 }
 
 fn default_segments() -> String {
@@ -135,7 +193,7 @@ impl DataSpec {
 }
 
 /// Who is owed the money: shown in every message and on the payment slip.
-#[derive(Clone, Debug, Deserialize, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Creditor {
     pub name: String,
@@ -192,6 +250,10 @@ pub struct Campaign {
     /// The stage ladder, matrix and policy; `None` when the file has none (enough for
     /// `segment`; `run` needs them).
     pub plan: Option<crate::plan::PlanConfig>,
+    pub links: Option<Links>,
+    pub sms: SmsConfig,
+    /// The templates folder.
+    pub templates: PathBuf,
 }
 
 /// Command-line values that take precedence over the campaign file (SPEC §3).
@@ -273,6 +335,9 @@ impl Campaign {
             creditor: raw.creditor,
             locales,
             plan,
+            links: raw.links,
+            sms: raw.sms,
+            templates: join(base, Path::new(&raw.templates)),
         })
     }
 }

@@ -10,5 +10,6 @@ mod generated;
 mod link;
 mod plan;
 mod rules;
+mod run;
 mod segment;
 mod sms;

@@ -1,0 +1,161 @@
+//! RFC 5322 messages: multipart/alternative (plain text + HTML), built with lettre.
+//!
+//! Byte-stable: the Date is the plan's `scheduled_at`, the Message-ID and the MIME
+//! boundary are derived from the message's content — the same inputs give the same
+//! bytes, whatever the machine or the thread. Header values are cleaned of control
+//! characters first, so a customer named `"X\r\nBcc: all@example.com"` stays a name.
+
+use chrono::{DateTime, TimeZone};
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart, SinglePart, header};
+use sha2::{Digest, Sha256};
+
+/// The three rendered parts of an e-mail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parts {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Who sends, who receives.
+#[derive(Clone, Debug)]
+pub struct Envelope<'a> {
+    pub from_name: &'a str,
+    pub from_address: &'a str,
+    pub reply_to: Option<&'a str>,
+    pub to_name: &'a str,
+    pub to_address: &'a str,
+}
+
+/// A header value with every control character (CR, LF, tab, …) turned into a space and
+/// runs of spaces folded: nothing a customer's data holds can start a new header.
+pub fn header_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if !(c == ' ' && (out.is_empty() || out.ends_with(' '))) {
+            out.push(c);
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// The message's bytes and its Message-ID (without angle brackets).
+pub fn build<Tz: TimeZone>(
+    env: &Envelope<'_>,
+    parts: &Parts,
+    date: &DateTime<Tz>,
+) -> Result<(Vec<u8>, String), String> {
+    let mut h = Sha256::new();
+    for field in [
+        env.from_address,
+        env.to_address,
+        env.to_name,
+        &parts.subject,
+        &parts.text,
+        &parts.html,
+        &date.to_rfc3339(),
+    ] {
+        h.update(field.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let domain = env
+        .from_address
+        .rsplit_once('@')
+        .map_or("dunwell.invalid", |(_, d)| d);
+    let message_id = format!("{}@{domain}", &hex[..32]);
+
+    let mailbox = |name: &str, address: &str| -> Result<Mailbox, String> {
+        let address = address
+            .trim()
+            .parse()
+            .map_err(|e| format!("`{address}` is not an e-mail address: {e}"))?;
+        let name = header_text(name);
+        Ok(Mailbox::new((!name.is_empty()).then_some(name), address))
+    };
+    let mut builder = Message::builder()
+        .from(mailbox(env.from_name, env.from_address)?)
+        .to(mailbox(env.to_name, env.to_address)?)
+        .subject(header_text(&parts.subject))
+        .date(std::time::SystemTime::from(date.to_utc()))
+        .message_id(Some(format!("<{message_id}>")));
+    if let Some(r) = env.reply_to {
+        builder = builder.reply_to(mailbox(env.from_name, r)?);
+    }
+    let body = MultiPart::alternative()
+        .boundary(format!("dunwell-{}", &hex[32..56]))
+        .singlepart(
+            SinglePart::builder()
+                .header(header::ContentType::TEXT_PLAIN)
+                .body(parts.text.clone()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(header::ContentType::TEXT_HTML)
+                .body(parts.html.clone()),
+        );
+    let message = builder.multipart(body).map_err(|e| e.to_string())?;
+    Ok((message.formatted(), message_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(to_name: &'a str) -> Envelope<'a> {
+        Envelope {
+            from_name: "Nordlicht Utilities",
+            from_address: "credit@nordlicht.example",
+            reply_to: Some("help@nordlicht.example"),
+            to_name,
+            to_address: "anna@example.com",
+        }
+    }
+
+    fn parts() -> Parts {
+        Parts {
+            subject: "Zapłata: 1 234,56 zł".into(),
+            text: "Dzień dobry".into(),
+            html: "<p>Dzień dobry</p>".into(),
+        }
+    }
+
+    #[test]
+    fn deterministic_bytes() {
+        let date = chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00+01:00").unwrap();
+        let (a, id_a) = build(&env("Anna"), &parts(), &date).unwrap();
+        let (b, id_b) = build(&env("Anna"), &parts(), &date).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(id_a, id_b);
+        assert!(id_a.ends_with("@nordlicht.example"));
+        let text = String::from_utf8(a).unwrap();
+        assert!(
+            text.contains("Date: Mon, 23 Nov 2026 08:00:00 +0000"),
+            "{text}"
+        );
+        assert!(text.contains("multipart/alternative"));
+        let (c, _) = build(&env("Anna B"), &parts(), &date).unwrap();
+        assert_ne!(
+            text.as_bytes(),
+            c.as_slice(),
+            "another recipient, another message"
+        );
+    }
+
+    #[test]
+    fn names_cannot_add_headers() {
+        assert_eq!(
+            header_text("Evil\r\nBcc: all@example.com"),
+            "Evil Bcc: all@example.com"
+        );
+        let date = chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00+01:00").unwrap();
+        let mut p = parts();
+        p.subject = "Hi\r\nBcc: victim@example.com".into();
+        let (bytes, _) = build(&env("X\r\nBcc: all@example.com"), &p, &date).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.lines().any(|l| l.starts_with("Bcc:")), "{text}");
+    }
+}

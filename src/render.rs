@@ -1,0 +1,410 @@
+//! One planned message → its bytes: the template context, the templates, the payment
+//! link, the e-mail or SMS around them.
+//!
+//! Templates see a documented context (`docs/templates.md`), not the internal model:
+//! amounts arrive already formatted for the customer's locale (`totals.amount`) next to
+//! their plain value (`totals.amount_plain`), so wording never does arithmetic.
+
+use crate::campaign::Campaign;
+use crate::dataset::{CustomerView, Field};
+use crate::diag::Diagnostic;
+use crate::email::{self, Envelope, Parts};
+use crate::features::feature;
+use crate::format::Formats;
+use crate::link::{Claims, Signer};
+use crate::plan::{Planned, Rules};
+use crate::segment::{Assignment, RuleSet};
+use crate::sms::{self, Sms};
+use crate::templates::Templates;
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+pub struct CustomerCtx<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub email: &'a str,
+    pub phone: &'a str,
+    /// Address lines, ready to print.
+    pub address: Vec<&'a str>,
+    pub language: &'a str,
+    /// Columns of the export dunwell does not know.
+    pub extra: BTreeMap<&'a str, &'a str>,
+}
+
+#[derive(Serialize)]
+pub struct InvoiceCtx<'a> {
+    pub id: &'a str,
+    pub issue_date: String,
+    pub due_date: String,
+    pub days_past_due: i64,
+    /// Formatted for the customer's locale; `*_plain` are `1234.50`.
+    pub amount: String,
+    pub open: String,
+    pub open_plain: String,
+}
+
+#[derive(Serialize)]
+pub struct Totals {
+    pub amount: String,
+    pub amount_plain: String,
+    pub currency: &'static str,
+    pub count: usize,
+    pub oldest_days_past_due: i64,
+}
+
+#[derive(Serialize)]
+pub struct Reasons<'a> {
+    pub rule: &'a str,
+    pub because: &'a str,
+    pub evidence: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+pub struct Payment {
+    pub link: String,
+    pub short_link: String,
+    /// The last day the link works, formatted for the customer.
+    pub expires: String,
+}
+
+#[derive(Serialize)]
+pub struct CampaignCtx<'a> {
+    pub name: &'a str,
+    pub as_of: String,
+}
+
+/// Everything a template can name.
+#[derive(Serialize)]
+pub struct Context<'a> {
+    pub customer: CustomerCtx<'a>,
+    pub invoices: Vec<InvoiceCtx<'a>>,
+    pub totals: Totals,
+    pub cluster: &'static str,
+    pub reasons: Reasons<'a>,
+    pub stage: &'a str,
+    pub payment: Payment,
+    pub creditor: &'a crate::campaign::Creditor,
+    pub campaign: CampaignCtx<'a>,
+    /// The date to pay by, formatted: `as_of` + 14 days.
+    pub pay_by: String,
+}
+
+/// A rendered message.
+#[derive(Debug, Clone)]
+pub enum Rendered {
+    Email {
+        bytes: Vec<u8>,
+        message_id: String,
+        subject: String,
+        to: String,
+    },
+    Sms {
+        to: String,
+        text: String,
+        info: Sms,
+    },
+}
+
+/// What rendering needs, built once per run and shared by every thread.
+pub struct Renderer<'a> {
+    pub campaign: &'a Campaign,
+    pub templates: &'a Templates,
+    pub formats: &'a Formats,
+    pub signer: &'a Signer,
+    pub rules: &'a Rules,
+    pub segment_rules: &'a RuleSet,
+    pub base_url: &'a str,
+    pub expires: NaiveDate,
+}
+
+/// A date as the locale writes it in a letter's body.
+pub fn date(d: NaiveDate, tag: &str) -> String {
+    match tag.split(['-', '_']).next().unwrap_or("") {
+        "en" => d.format("%-d %B %Y").to_string(),
+        "ja" | "zh" => d.format("%Y/%m/%d").to_string(),
+        "it" => d.format("%d/%m/%Y").to_string(),
+        "lv" => d.format("%d.%m.%Y.").to_string(),
+        _ => d.format("%d.%m.%Y").to_string(),
+    }
+}
+
+impl Renderer<'_> {
+    /// The locale a customer is written to in: theirs if templates exist for it, else
+    /// the campaign's default.
+    fn locale<'v>(&'v self, view: &CustomerView<'v>) -> &'v str {
+        let tag = view
+            .customer
+            .language()
+            .unwrap_or(&self.campaign.locales.default);
+        let lang = tag.split(['-', '_']).next().unwrap_or(tag);
+        if self
+            .campaign
+            .locales
+            .supported
+            .iter()
+            .any(|s| s == tag || s == lang)
+        {
+            tag
+        } else {
+            &self.campaign.locales.default
+        }
+    }
+
+    pub fn context<'v>(
+        &'v self,
+        m: &Planned,
+        view: &CustomerView<'v>,
+        a: &Assignment,
+        features: &crate::features::Features,
+        channel: &str,
+    ) -> Context<'v> {
+        let c = view.customer;
+        let locale = self.locale(view);
+        let as_of = self.campaign.as_of;
+        let money = |d| self.formats.money(d, m.currency, locale);
+        let invoices: Vec<InvoiceCtx> = m
+            .invoices
+            .iter()
+            .map(|&k| {
+                let inv = &view.invoices[(k - view.invoice_base) as usize];
+                InvoiceCtx {
+                    id: &inv.id,
+                    issue_date: date(inv.issue_date, locale),
+                    due_date: date(inv.due_date, locale),
+                    days_past_due: (as_of - inv.due_date).num_days(),
+                    amount: money(inv.amount),
+                    open: money(inv.open_amount()),
+                    open_plain: crate::money::plain(inv.open_amount(), m.currency),
+                }
+            })
+            .collect();
+        let rule = &self.segment_rules.rules[a.rule];
+        let claims = Claims::new(
+            &self.campaign.name,
+            c.id(),
+            m.amount,
+            m.currency,
+            self.expires,
+        );
+        let token = self.signer.sign(&claims);
+        let address: Vec<&str> = [
+            Field::AddressLine1,
+            Field::AddressLine2,
+            Field::PostalCode,
+            Field::City,
+            Field::Region,
+            Field::Country,
+        ]
+        .iter()
+        .filter_map(|f| c.get(*f))
+        .collect();
+        Context {
+            customer: CustomerCtx {
+                id: c.id(),
+                name: c.name(),
+                kind: c.kind.map_or("", |k| k.as_str()),
+                email: c.email().unwrap_or(""),
+                phone: c.phone().unwrap_or(""),
+                address,
+                language: locale,
+                extra: c.extras().collect(),
+            },
+            totals: Totals {
+                amount: money(m.amount),
+                amount_plain: crate::money::plain(m.amount, m.currency),
+                currency: m.currency.code(),
+                count: invoices.len(),
+                oldest_days_past_due: invoices.iter().map(|i| i.days_past_due).max().unwrap_or(0),
+            },
+            invoices,
+            cluster: a.cluster.as_str(),
+            reasons: Reasons {
+                rule: &rule.name,
+                because: &rule.because,
+                evidence: rule
+                    .features
+                    .iter()
+                    .map(|n| (*n, (feature(n).expect("checked").get)(features).to_string()))
+                    .collect(),
+            },
+            stage: self.rules.stage_name(m.stage),
+            payment: Payment {
+                link: crate::link::url(
+                    self.base_url,
+                    &token,
+                    &self.campaign.name,
+                    channel,
+                    a.cluster.as_str(),
+                ),
+                short_link: crate::link::short_url(self.base_url, &self.signer.short(&claims)),
+                expires: date(self.expires, locale),
+            },
+            creditor: &self.campaign.creditor,
+            campaign: CampaignCtx {
+                name: &self.campaign.name,
+                as_of: date(as_of, locale),
+            },
+            pay_by: date(as_of + chrono::Duration::days(14), locale),
+        }
+    }
+
+    fn template(
+        &self,
+        channel: &str,
+        a: &Assignment,
+        m: &Planned,
+        locale: &str,
+        ext: &str,
+    ) -> Result<&str, Diagnostic> {
+        let stage = m
+            .template
+            .as_deref()
+            .unwrap_or(self.rules.stage_name(m.stage));
+        self.templates.resolve(channel, a.cluster.as_str(), stage, locale, &self.campaign.locales.default, ext).ok_or_else(|| {
+            Diagnostic::whole_file(
+                "templates",
+                format!("no template for {channel} / {} / {stage} / {locale} (expected templates/{channel}/{}/{stage}.{locale}.{ext} or a fallback)", a.cluster, a.cluster),
+            )
+        })
+    }
+
+    pub fn render(
+        &self,
+        m: &Planned,
+        view: &CustomerView<'_>,
+        a: &Assignment,
+        features: &crate::features::Features,
+    ) -> Result<Rendered, Diagnostic> {
+        let locale = self.locale(view).to_string();
+        let channel = m.channel.as_str();
+        let ctx = self.context(m, view, a, features, channel);
+        let tctx = tera::Context::from_serialize(&ctx)
+            .map_err(|e| Diagnostic::whole_file("templates", e.to_string()))?;
+        match channel {
+            "email" => {
+                let name = self.template("email", a, m, &locale, "txt")?;
+                let full = self.templates.render(name, &tctx)?;
+                let (subject, text) = split_subject(&full).ok_or_else(|| {
+                    Diagnostic::error(name, 1, 1, "the first line is the subject, then a blank line, then the body (expected `Subject`, ``, `Dear …`)")
+                })?;
+                let html = match self.templates.resolve(
+                    "email",
+                    a.cluster.as_str(),
+                    self.rules.stage_name(m.stage),
+                    &locale,
+                    &self.campaign.locales.default,
+                    "html",
+                ) {
+                    Some(h) => self.templates.render(h, &tctx)?,
+                    None => {
+                        let mut with_body = tctx.clone();
+                        with_body.insert("subject", &subject);
+                        with_body.insert(
+                            "paragraphs",
+                            &text
+                                .split("\n\n")
+                                .map(str::trim)
+                                .filter(|p| !p.is_empty())
+                                .collect::<Vec<_>>(),
+                        );
+                        self.templates.render("email/layout.html", &with_body)?
+                    }
+                };
+                let creditor = &self.campaign.creditor;
+                let from = creditor
+                    .email
+                    .as_deref()
+                    .unwrap_or("noreply@dunwell.invalid");
+                let env = Envelope {
+                    from_name: &creditor.name,
+                    from_address: from,
+                    reply_to: None,
+                    to_name: view.customer.name(),
+                    to_address: view.customer.email().unwrap_or(""),
+                };
+                let (bytes, message_id) = email::build(
+                    &env,
+                    &Parts {
+                        subject: subject.clone(),
+                        text,
+                        html,
+                    },
+                    &m.scheduled_at,
+                )
+                .map_err(|e| Diagnostic::whole_file("email", e))?;
+                Ok(Rendered::Email {
+                    bytes,
+                    message_id,
+                    subject,
+                    to: view.customer.email().unwrap_or("").to_string(),
+                })
+            }
+            "sms" => {
+                let name = self.template("sms", a, m, &locale, "txt")?;
+                let mut text = self
+                    .templates
+                    .render(name, &tctx)?
+                    .replace("\r\n", "\n")
+                    .trim()
+                    .to_string();
+                let lang = locale.split(['-', '_']).next().unwrap_or("");
+                if self
+                    .campaign
+                    .sms
+                    .transliterate
+                    .iter()
+                    .any(|l| l == lang || *l == locale)
+                {
+                    text = sms::transliterate(&text);
+                }
+                let info = sms::analyse(&text);
+                Ok(Rendered::Sms {
+                    to: view.customer.phone().unwrap_or("").to_string(),
+                    text,
+                    info,
+                })
+            }
+            other => Err(Diagnostic::whole_file(
+                "templates",
+                format!(
+                    "the {other} channel is not rendered yet (letters and payment pages come with the letters issue)"
+                ),
+            )),
+        }
+    }
+}
+
+/// `Subject\n\nBody…` → (subject, body).
+fn split_subject(full: &str) -> Option<(String, String)> {
+    let full = full.trim_start_matches(['\n', '\r']);
+    let (first, rest) = full.split_once('\n')?;
+    let subject = first.trim().to_string();
+    let body = rest.trim_start_matches(['\r', '\n']).trim_end().to_string();
+    (!subject.is_empty() && !body.is_empty()).then_some((subject, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_then_body() {
+        assert_eq!(
+            split_subject("\nHello\n\nDear A,\n\nPay.\n"),
+            Some(("Hello".into(), "Dear A,\n\nPay.".into()))
+        );
+        assert_eq!(split_subject("Only a subject"), None);
+    }
+
+    #[test]
+    fn dates_per_locale() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(date(d, "en"), "4 December 2026");
+        assert_eq!(date(d, "pl"), "04.12.2026");
+        assert_eq!(date(d, "lv"), "04.12.2026.");
+        assert_eq!(date(d, "ja"), "2026/12/04");
+    }
+}
