@@ -868,9 +868,6 @@ fn cmd_run(args: RunArgs) -> Result<i32> {
                 .unwrap_or(&campaign.locales.default)
                 .to_string();
             let stage = rules.stage_name(m.stage).to_string();
-            let link_ctx = renderer
-                .context(m, &data.view(i), a, &seg.features[i], m.channel.as_str())
-                .payment;
             let scheduled_at = m.scheduled_at.to_rfc3339();
             let entry = match rendered {
                 Rendered::Email {
@@ -878,6 +875,7 @@ fn cmd_run(args: RunArgs) -> Result<i32> {
                     message_id,
                     subject,
                     to,
+                    link,
                 } => {
                     let (path, offset, length) = if args.eml {
                         let dir = out.join("email");
@@ -910,11 +908,16 @@ fn cmd_run(args: RunArgs) -> Result<i32> {
                         message_id: Some(message_id),
                         sms_encoding: None,
                         sms_segments: None,
-                        link: link_ctx.link,
+                        link,
                         scheduled_at,
                     }
                 }
-                Rendered::Sms { to, text, info } => {
+                Rendered::Sms {
+                    to,
+                    link,
+                    text,
+                    info,
+                } => {
                     if info.segments > campaign.sms.max_segments {
                         extra_exclusions.push((
                             m.customer,
@@ -949,7 +952,7 @@ fn cmd_run(args: RunArgs) -> Result<i32> {
                         message_id: None,
                         sms_encoding: Some(info.encoding.as_str().into()),
                         sms_segments: Some(info.segments),
-                        link: link_ctx.short_link,
+                        link,
                         scheduled_at,
                     }
                 }

@@ -92,7 +92,7 @@ pub struct Context<'a> {
     pub pay_by: String,
 }
 
-/// A rendered message.
+/// A rendered message, with the payment link it carries (the short form for SMS).
 #[derive(Debug, Clone)]
 pub enum Rendered {
     Email {
@@ -100,9 +100,11 @@ pub enum Rendered {
         message_id: String,
         subject: String,
         to: String,
+        link: String,
     },
     Sms {
         to: String,
+        link: String,
         text: String,
         info: Sms,
     },
@@ -340,6 +342,7 @@ impl Renderer<'_> {
                     message_id,
                     subject,
                     to: view.customer.email().unwrap_or("").to_string(),
+                    link: ctx.payment.link,
                 })
             }
             "sms" => {
@@ -363,6 +366,7 @@ impl Renderer<'_> {
                 let info = sms::analyse(&text);
                 Ok(Rendered::Sms {
                     to: view.customer.phone().unwrap_or("").to_string(),
+                    link: ctx.payment.short_link,
                     text,
                     info,
                 })
