@@ -668,39 +668,7 @@ where
     }
 }
 
-/// Which of N shards a customer belongs to: a hash of their id, stable across runs,
-/// machines and versions.
-fn shard_of(customer_id: &str, n: u64) -> u64 {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(customer_id.as_bytes());
-    u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) % n
-}
-
-#[derive(serde::Serialize, Default)]
-struct RunSummary {
-    campaign: String,
-    as_of: String,
-    shard: Option<String>,
-    messages: usize,
-    by_channel: BTreeMap<String, usize>,
-    by_cluster: BTreeMap<String, usize>,
-    by_stage: BTreeMap<String, usize>,
-    sms_segments: u64,
-    exclusions_by_reason: BTreeMap<String, usize>,
-    /// customers_in = planned + excluded + rejected (whole customers).
-    customers_in: usize,
-    planned_customers: usize,
-    excluded_customers: usize,
-    rejected_customers: usize,
-    balanced: bool,
-}
-
 fn cmd_run(args: RunArgs) -> Result<i32> {
-    use crate::outbox::{Entry, Mbox};
-    use crate::render::{Rendered, Renderer};
-    use rayon::prelude::*;
-    use std::io::Write;
-
     let p = prepare(&args.data)?;
     if args.data.strict && !p.validated.rejected.is_empty() {
         eprintln!(
@@ -709,398 +677,22 @@ fn cmd_run(args: RunArgs) -> Result<i32> {
         );
         return Ok(1);
     }
-    let campaign = &p.campaign;
-    let plan_config = campaign.plan.as_ref().ok_or_else(|| {
-        Error::Config(vec![crate::diag::Diagnostic::whole_file(
-            &campaign.path,
-            "`run` needs `stages`, `matrix` and `policy` (see docs/plan.md)",
-        )])
-    })?;
-    let links = campaign.links.as_ref().ok_or_else(|| {
-        Error::Config(vec![crate::diag::Diagnostic::whole_file(
-            &campaign.path,
-            "`run` needs `links: {base_url: …}` for payment links (see docs/links.md)",
-        )])
-    })?;
-    let rules = crate::plan::Rules::new(plan_config, &campaign.path)?;
-    let signer = crate::link::Signer::from_env(&links.secret_env)?;
-    let templates = crate::templates::Templates::load(&campaign.templates)?;
-    let formats =
-        crate::format::Formats::new(campaign.locales.supported.iter().map(String::as_str));
-    let channels: Vec<crate::dataset::Channel> = args
-        .channels
-        .iter()
-        .map(|c| {
-            crate::dataset::Channel::parse(c).map_err(|m| Error::Usage(format!("--channel {m}")))
-        })
-        .collect::<Result<_>>()?;
-    let only_cluster = args
-        .segment
-        .as_deref()
-        .map(|c| Cluster::parse(c).map_err(|m| Error::Usage(format!("--segment {m}"))))
-        .transpose()?;
-
-    let data = &p.validated.dataset;
-    let t = Instant::now();
-    let seg = segment(data, &p.rules, campaign.as_of);
-    let plan = crate::plan::plan(data, &seg, &rules, campaign.as_of);
-    log(&format!(
-        "planned {} messages for {} customers in {:.2} s",
-        plan.messages.len(),
-        plan.planned_customers,
-        t.elapsed().as_secs_f64()
-    ));
-
-    // Which customers this run covers.
-    let in_scope = |i: u32| -> bool {
-        let c = &data.customers[i as usize];
-        args.shard.is_none_or(|(k, n)| shard_of(c.id(), n) == k)
-            && only_cluster.is_none_or(|cl| {
-                seg.assignments[i as usize]
-                    .as_ref()
-                    .is_some_and(|a| a.cluster == cl)
-            })
+    let opts = crate::run::RunOptions {
+        out: args.out,
+        sample: args.sample,
+        segment: args.segment,
+        channels: args.channels,
+        shard: args.shard,
+        eml: args.eml,
     };
-    let mut messages: Vec<&crate::plan::Planned> = plan
-        .messages
-        .iter()
-        .filter(|m| in_scope(m.customer) && (channels.is_empty() || channels.contains(&m.channel)))
-        .collect();
-    if let Some(n) = args.sample {
-        let mut kept = std::collections::BTreeSet::new();
-        messages.retain(|m| {
-            if kept.len() < n || kept.contains(&m.customer) {
-                kept.insert(m.customer);
-                true
-            } else {
-                false
-            }
-        });
-    }
-
-    let renderer = Renderer {
-        campaign,
-        templates: &templates,
-        formats: &formats,
-        signer: &signer,
-        rules: &rules,
-        segment_rules: &p.rules,
-        base_url: &links.base_url,
-        expires: campaign.as_of + chrono::Duration::days(i64::from(links.expires_after_days)),
-    };
-    let render_one = |m: &crate::plan::Planned| {
-        let i = m.customer as usize;
-        renderer.render(
-            m,
-            &data.view(i),
-            seg.assignments[i]
-                .as_ref()
-                .expect("planned customers are segmented"),
-            &seg.features[i],
-        )
-    };
-
-    // Every template cell used is rendered once before anything is written: a template
-    // error stops the run with every problem listed, not after 40,000 messages.
-    let mut first_of_cell = BTreeMap::new();
-    for m in &messages {
-        let i = m.customer as usize;
-        let a = seg.assignments[i].as_ref().expect("planned");
-        let lang = data.customers[i].language().unwrap_or("").to_string();
-        first_of_cell
-            .entry((a.cluster, m.stage, m.channel, lang, m.template.clone()))
-            .or_insert(*m);
-    }
-    let mut problems: Vec<crate::diag::Diagnostic> = first_of_cell
-        .values()
-        .collect::<Vec<_>>()
-        .par_iter()
-        .filter_map(|m| render_one(m).err())
-        .collect();
-    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    problems.dedup();
-    if !problems.is_empty() {
-        return Err(Error::Config(problems));
-    }
-
-    let out = &args.out;
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let mut mbox = Mbox::new(&out.join("email"))?;
-    let manifest_path = out.join("manifest.jsonl");
-    let mut manifest = std::io::BufWriter::new(
-        std::fs::File::create(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?,
-    );
-    let sms_path = out.join("sms.jsonl");
-    let mut sms_out = std::io::BufWriter::new(
-        std::fs::File::create(&sms_path).map_err(|e| Error::io(&sms_path, e))?,
-    );
-    let mut summary = RunSummary {
-        campaign: campaign.name.clone(),
-        as_of: campaign.as_of.to_string(),
-        shard: args.shard.map(|(i, n)| format!("{i}/{n}")),
-        ..RunSummary::default()
-    };
-    let mut extra_exclusions: Vec<(u32, crate::dataset::Channel, String)> = Vec::new();
-    let t = Instant::now();
-    // Rendered in parallel, in blocks, written in plan order: memory holds one block.
-    for block in messages.chunks(4096) {
-        let rendered: Vec<std::result::Result<Rendered, crate::diag::Diagnostic>> =
-            block.par_iter().map(|m| render_one(m)).collect();
-        for (m, r) in block.iter().zip(rendered) {
-            let i = m.customer as usize;
-            let c = &data.customers[i];
-            let a = seg.assignments[i].as_ref().expect("planned");
-            let id = format!("{}-{}", c.id(), m.channel);
-            let rendered = match r {
-                Ok(r) => r,
-                Err(d) => {
-                    extra_exclusions.push((
-                        m.customer,
-                        m.channel,
-                        format!("render_failed:{}", m.channel),
-                    ));
-                    eprintln!("{id}: {d}");
-                    continue;
-                }
-            };
-            let locale = c
-                .language()
-                .unwrap_or(&campaign.locales.default)
-                .to_string();
-            let stage = rules.stage_name(m.stage).to_string();
-            let scheduled_at = m.scheduled_at.to_rfc3339();
-            let entry = match rendered {
-                Rendered::Email {
-                    bytes,
-                    message_id,
-                    subject,
-                    to,
-                    link,
-                } => {
-                    let (path, offset, length) = if args.eml {
-                        let dir = out.join("email");
-                        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                        let p = dir.join(format!("{id}.eml"));
-                        std::fs::write(&p, &bytes).map_err(|e| Error::io(&p, e))?;
-                        (format!("email/{id}.eml"), 0, bytes.len() as u64)
-                    } else {
-                        mbox.append(
-                            &bytes,
-                            &m.scheduled_at
-                                .to_utc()
-                                .format("%a %b %e %H:%M:%S %Y")
-                                .to_string(),
-                        )?
-                    };
-                    Entry {
-                        id,
-                        customer_id: c.id().to_string(),
-                        channel: "email".into(),
-                        cluster: a.cluster.to_string(),
-                        stage,
-                        locale,
-                        to,
-                        subject: Some(subject),
-                        path,
-                        offset,
-                        length,
-                        sha256: hex_sha256(&bytes),
-                        message_id: Some(message_id),
-                        sms_encoding: None,
-                        sms_segments: None,
-                        link,
-                        scheduled_at,
-                    }
-                }
-                Rendered::Sms {
-                    to,
-                    link,
-                    text,
-                    info,
-                } => {
-                    if info.segments > campaign.sms.max_segments {
-                        extra_exclusions.push((
-                            m.customer,
-                            m.channel,
-                            "too_many_segments:sms".into(),
-                        ));
-                        continue;
-                    }
-                    let line = serde_json::json!({
-                        "id": id, "to": to, "text": text, "encoding": info.encoding.as_str(),
-                        "segments": info.segments, "scheduled_at": scheduled_at,
-                    });
-                    let mut bytes = serde_json::to_vec(&line).expect("json");
-                    bytes.push(b'\n');
-                    sms_out
-                        .write_all(&bytes)
-                        .map_err(|e| Error::io(&sms_path, e))?;
-                    summary.sms_segments += u64::from(info.segments);
-                    Entry {
-                        id,
-                        customer_id: c.id().to_string(),
-                        channel: "sms".into(),
-                        cluster: a.cluster.to_string(),
-                        stage,
-                        locale,
-                        to,
-                        subject: None,
-                        path: "sms.jsonl".into(),
-                        offset: 0,
-                        length: text.len() as u64,
-                        sha256: hex_sha256(text.as_bytes()),
-                        message_id: None,
-                        sms_encoding: Some(info.encoding.as_str().into()),
-                        sms_segments: Some(info.segments),
-                        link,
-                        scheduled_at,
-                    }
-                }
-            };
-            *summary.by_channel.entry(entry.channel.clone()).or_default() += 1;
-            *summary.by_cluster.entry(entry.cluster.clone()).or_default() += 1;
-            *summary.by_stage.entry(entry.stage.clone()).or_default() += 1;
-            summary.messages += 1;
-            let mut line = serde_json::to_vec(&entry).expect("json");
-            line.push(b'\n');
-            manifest
-                .write_all(&line)
-                .map_err(|e| Error::io(&manifest_path, e))?;
-        }
-    }
-    mbox.finish()?;
-    manifest.flush().map_err(|e| Error::io(&manifest_path, e))?;
-    sms_out.flush().map_err(|e| Error::io(&sms_path, e))?;
-    log(&format!(
-        "rendered {} messages in {:.2} s",
-        summary.messages,
-        t.elapsed().as_secs_f64()
-    ));
-
-    // Exclusions (plan's, then rendering's) and the reconciliation, for this run's scope.
-    let mut rows: Vec<(u32, Option<crate::dataset::Channel>, String)> = plan
-        .exclusions
-        .iter()
-        .filter(|e| in_scope(e.customer))
-        .map(|e| (e.customer, e.channel, e.reason.clone()))
-        .collect();
-    let mut sent_to: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
-    for m in &messages {
-        sent_to.insert(m.customer);
-    }
-    for (c, ch, reason) in &extra_exclusions {
-        rows.push((*c, Some(*ch), reason.clone()));
-    }
-    let written: std::collections::BTreeSet<u32> = {
-        let failed: std::collections::BTreeSet<(u32, crate::dataset::Channel)> = extra_exclusions
-            .iter()
-            .map(|(c, ch, _)| (*c, *ch))
-            .collect();
-        messages
-            .iter()
-            .filter(|m| !failed.contains(&(m.customer, m.channel)))
-            .map(|m| m.customer)
-            .collect()
-    };
-    for c in sent_to.difference(&written) {
-        rows.push((*c, None, "no_channel_left".into()));
-    }
-    rows.sort_by_key(|r| (r.0, r.1.is_some()));
-    for (_, _, reason) in &rows {
-        *summary
-            .exclusions_by_reason
-            .entry(reason.clone())
-            .or_default() += 1;
-    }
-    crate::outbox::write_exclusions(
-        &out.join("exclusions.csv"),
-        rows.iter().map(|(c, ch, r)| {
-            (
-                data.customers[*c as usize].id(),
-                ch.map(|c| c.as_str()),
-                r.as_str(),
-            )
-        }),
-    )?;
-    let shard_keep = |id: &str| args.shard.is_none_or(|(k, n)| shard_of(id, n) == k);
-    outbox::write_rejected(
-        &out.join("rejected.csv"),
-        p.validated
-            .rejected
-            .iter()
-            .chain(&seg.failures)
-            .filter(|d| shard_keep(d.customer_id.as_deref().unwrap_or(""))),
-    )?;
-    outbox::write_segments(&out.join("segments.csv"), data, &p.rules, &seg)?;
-    let whole_excluded = rows
-        .iter()
-        .filter(|r| r.1.is_none())
-        .map(|r| r.0)
-        .collect::<std::collections::BTreeSet<_>>();
-    summary.planned_customers = written.len();
-    summary.excluded_customers = whole_excluded.len();
-    summary.rejected_customers = p.validated.intake.rejected_customers + seg.failures.len();
-    summary.customers_in = p.validated.intake.customers;
-    let unfiltered = args.shard.is_none()
-        && args.sample.is_none()
-        && args.segment.is_none()
-        && channels.is_empty();
-    summary.balanced = !unfiltered
-        || summary.planned_customers + summary.excluded_customers + summary.rejected_customers
-            == summary.customers_in;
-    outbox::write_json(&out.join("summary.json"), &summary)?;
-
-    out!(
-        "{} — as of {}{}",
-        campaign.name,
-        campaign.as_of,
-        summary
-            .shard
-            .as_ref()
-            .map(|s| format!(" — shard {s}"))
-            .unwrap_or_default()
-    );
-    out!(
-        "messages: {}   customers planned: {}   excluded: {}   rejected: {}",
-        summary.messages,
-        summary.planned_customers,
-        summary.excluded_customers,
-        summary.rejected_customers
-    );
-    out!(
-        "by channel: {}",
-        summary
-            .by_channel
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(" · ")
-    );
-    out!(
-        "by cluster: {}",
-        summary
-            .by_cluster
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(" · ")
-    );
-    out!(
-        "exclusions: {}",
-        summary
-            .exclusions_by_reason
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(" · ")
-    );
-    out!("outbox: {}", out.display());
-    if !summary.balanced {
+    let done = crate::run::run(&p, &opts)?;
+    print_run_summary(&done.summary, &opts.out);
+    if !done.summary.balanced {
         eprintln!("internal error: customers do not reconcile");
         return Ok(1);
     }
     Ok(
-        if summary.rejected_customers > 0 || !extra_exclusions.is_empty() {
+        if done.summary.rejected_customers > 0 || done.render_failures > 0 {
             3
         } else {
             0
@@ -1108,12 +700,59 @@ fn cmd_run(args: RunArgs) -> Result<i32> {
     )
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// What `run` did, as a credit manager reads it: a table of messages by cluster and
+/// channel, then the exclusions by reason.
+fn print_run_summary(summary: &crate::run::RunSummary, out: &std::path::Path) {
+    out!(
+        "{} — as of {}{}",
+        summary.campaign,
+        summary.as_of,
+        summary
+            .shard
+            .as_ref()
+            .map(|s| format!(" — shard {s}"))
+            .unwrap_or_default()
+    );
+    out!(
+        "customers: {} in = {} planned + {} excluded + {} rejected",
+        summary.customers_in,
+        summary.planned_customers,
+        summary.excluded_customers,
+        summary.rejected_customers
+    );
+    let channels: Vec<&String> = summary.by_channel.keys().collect();
+    out!();
+    out_part!("{:<16}", "messages");
+    for ch in &channels {
+        out_part!("{:>10}", ch);
+    }
+    out!("{:>10}", "total");
+    for (cluster, row) in &summary.by_cluster_channel {
+        out_part!("{:<16}", cluster);
+        for ch in &channels {
+            out_part!("{:>10}", row.get(*ch).copied().unwrap_or(0));
+        }
+        out!("{:>10}", row.values().sum::<usize>());
+    }
+    out_part!("{:<16}", "total");
+    for ch in &channels {
+        out_part!("{:>10}", summary.by_channel[*ch]);
+    }
+    out!("{:>10}", summary.messages);
+    if summary.sms_segments > 0 {
+        out!("sms segments: {}", summary.sms_segments);
+    }
+    out!();
+    if summary.exclusions_by_reason.is_empty() {
+        out!("exclusions: none");
+    } else {
+        out!("exclusions");
+        for (reason, n) in &summary.exclusions_by_reason {
+            out!("  {reason:<30}{n:>8}");
+        }
+    }
+    out!();
+    out!("outbox: {}", out.display());
 }
 
 fn cmd_outbox_show(outbox: &std::path::Path, id: &str) -> Result<i32> {

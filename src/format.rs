@@ -9,12 +9,21 @@
 //! symbol goes and which symbol a locale uses is a small table here — ICU4X's currency
 //! formatting is still experimental. Amounts are rounded half away from zero to the
 //! currency's minor units first (`money::round`): never banker's rounding.
+//!
+//! Dates (`icu_datetime`, Gregorian, CLDR's long/medium/short patterns) and plural
+//! categories (`icu_plurals`: Polish has `few` and `many`, Latvian `zero`) come from the
+//! same locale data, so a template never hard-codes `%d.%m.%Y` or an English `s`.
 
 use crate::money::{Currency, round};
+use chrono::Datelike;
+use icu_calendar::{Date, Gregorian};
+use icu_datetime::FixedCalendarDateTimeFormatter;
+use icu_datetime::fieldsets::YMD;
 use icu_decimal::DecimalFormatter;
 use icu_decimal::input::Decimal as IcuDecimal;
 use icu_decimal::options::GroupingStrategy;
 use icu_locale_core::Locale;
+use icu_plurals::{PluralCategory, PluralRules};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -23,11 +32,33 @@ use std::str::FromStr;
 /// line of its number.
 const NBSP: char = '\u{00A0}';
 
-/// A locale's formatter and its grouping separator.
+/// A locale's formatters and its grouping separator.
 struct Numbers {
     formatter: DecimalFormatter,
     /// What the locale puts between thousands (`.`, `,`, a no-break space).
     group: Option<char>,
+    /// Long, medium and short dates.
+    dates: [FixedCalendarDateTimeFormatter<Gregorian, YMD>; 3],
+    plurals: PluralRules,
+}
+
+/// How much of a date to spell out: `4 grudnia 2026` / `4 gru 2026` / `04.12.2026`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateLength {
+    Long,
+    Medium,
+    Short,
+}
+
+impl DateLength {
+    pub fn parse(s: &str) -> Option<DateLength> {
+        match s {
+            "long" => Some(DateLength::Long),
+            "medium" => Some(DateLength::Medium),
+            "short" => Some(DateLength::Short),
+            _ => None,
+        }
+    }
 }
 
 /// Formatters for a set of languages, built once and shared by every render thread.
@@ -52,7 +83,19 @@ fn formatter(tag: &str) -> Option<Numbers> {
         writeable::Writeable::write_to_string(&formatter.format(&IcuDecimal::from(1_000_000)))
             .into_owned();
     let group = million.chars().find(|c| !c.is_numeric());
-    Some(Numbers { formatter, group })
+    let date = |len| FixedCalendarDateTimeFormatter::try_new((&locale).into(), len).ok();
+    let dates = [
+        date(YMD::long())?,
+        date(YMD::medium())?,
+        date(YMD::short())?,
+    ];
+    let plurals = PluralRules::try_new_cardinal((&locale).into()).ok()?;
+    Some(Numbers {
+        formatter,
+        group,
+        dates,
+        plurals,
+    })
 }
 
 impl Formats {
@@ -126,6 +169,35 @@ impl Formats {
     }
 }
 
+impl Formats {
+    /// A date as `tag` writes it: `December 4, 2026`, `4 dicembre 2026`,
+    /// `2026. gada 4. decembris`, `2026年12月4日`.
+    pub fn date(&self, d: chrono::NaiveDate, length: DateLength, tag: &str) -> String {
+        let numbers = self.pick(tag).1;
+        let Ok(date) = Date::try_new_gregorian(d.year(), d.month() as u8, d.day() as u8) else {
+            return d.to_string();
+        };
+        let f = &numbers.dates[length as usize];
+        writeable::Writeable::write_to_string(&f.format(&date)).into_owned()
+    }
+
+    /// The CLDR plural category of `n` in `tag`: `one`, `few`, `many`, `other`, …
+    pub fn plural(&self, n: Decimal, tag: &str) -> &'static str {
+        let rules = &self.pick(tag).1.plurals;
+        let operands = IcuDecimal::from_str(&n.normalize().to_string())
+            .map(|d| rules.category_for(&d))
+            .unwrap_or(PluralCategory::Other);
+        match operands {
+            PluralCategory::Zero => "zero",
+            PluralCategory::One => "one",
+            PluralCategory::Two => "two",
+            PluralCategory::Few => "few",
+            PluralCategory::Many => "many",
+            PluralCategory::Other => "other",
+        }
+    }
+}
+
 /// The symbol a reader of `lang` expects; the ISO code where a symbol would be ambiguous.
 pub fn symbol(currency: Currency, lang: &str) -> &'static str {
     match (currency.code(), lang) {
@@ -184,6 +256,38 @@ mod tests {
         assert_eq!(money("2.345", "EUR", "en"), "€2.35");
         assert_eq!(money("2.5", "JPY", "ja"), "¥3");
         assert_eq!(money("0.125", "EUR", "it"), "0,13 €");
+    }
+
+    #[test]
+    fn dates_per_sample_locale() {
+        let f = fmt();
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let long = |tag| f.date(d, DateLength::Long, tag);
+        assert_eq!(long("en"), "December 4, 2026");
+        assert_eq!(long("it"), "4 dicembre 2026");
+        assert_eq!(long("pl"), "4 grudnia 2026");
+        assert_eq!(long("ro"), "4 decembrie 2026");
+        assert_eq!(long("lv"), "2026. gada 4. decembris");
+        assert_eq!(long("ja"), "2026年12月4日");
+        assert_eq!(long("zh"), "2026年12月4日");
+        assert_eq!(f.date(d, DateLength::Short, "pl"), "04.12.2026");
+    }
+
+    #[test]
+    fn plural_categories() {
+        let f = fmt();
+        let cat = |n: i64, tag| f.plural(Decimal::from(n), tag);
+        assert_eq!(
+            [1, 2, 5, 22, 25].map(|n| cat(n, "pl")),
+            ["one", "few", "many", "few", "many"]
+        );
+        assert_eq!([1, 2].map(|n| cat(n, "en")), ["one", "other"]);
+        assert_eq!(
+            [0, 1, 11, 21].map(|n| cat(n, "lv")),
+            ["zero", "one", "zero", "one"]
+        );
+        assert_eq!([1, 2, 20].map(|n| cat(n, "ro")), ["one", "few", "other"]);
+        assert_eq!(cat(1, "ja"), "other");
     }
 
     #[test]

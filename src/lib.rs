@@ -1,7 +1,8 @@
 //! dunwell turns an accounts-receivable export into a personalised dunning campaign.
 //!
 //! The pipeline, one module per stage:
-//! `load → validate → features → segment → plan → render → outbox → send → report`.
+//! `load → validate → features → segment → plan → render → outbox → send → report`;
+//! `run.rs` drives plan → render → outbox for `dunwell run`.
 //! Each stage is a plain function of the previous stage's output and the campaign,
 //! so `check`, `preview` and `serve` reuse them on a sample.
 
@@ -18,7 +19,9 @@ pub mod load;
 pub mod money;
 pub mod outbox;
 pub mod plan;
+pub mod progress;
 pub mod render;
+pub mod run;
 pub mod segment;
 pub mod sms;
 pub mod templates;

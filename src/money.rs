@@ -160,6 +160,26 @@ pub fn plain(amount: Decimal, currency: Currency) -> String {
     a.to_string()
 }
 
+/// `total` in `n` instalments of whole minor units that sum to it exactly: equal parts
+/// rounded down, the remainder on the first instalment (`100.00 / 3` → `33.34, 33.33,
+/// 33.33`). A debtor who pays every instalment has paid the debt, to the cent.
+pub fn split(total: Decimal, currency: Currency, n: usize) -> Vec<Decimal> {
+    let n = n.max(1);
+    let total = round(total, currency);
+    let scale = Decimal::from(10u64.pow(currency.minor_units()));
+    let minor = (total * scale).trunc();
+    let part = (minor / Decimal::from(n as u64)).trunc();
+    let first = minor - part * Decimal::from((n - 1) as u64);
+    std::iter::once(first)
+        .chain(std::iter::repeat_n(part, n - 1))
+        .map(|m| {
+            let mut v = m / scale;
+            v.rescale(currency.minor_units());
+            v
+        })
+        .collect()
+}
+
 /// Adds `amount` to a per-currency total, kept at the currency's minor units so that
 /// reports show `330.00 PLN` and `15500 JPY`.
 pub fn add_to(
@@ -175,6 +195,21 @@ pub fn add_to(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instalments_sum_to_the_debt() {
+        let eur = Currency::parse("EUR").unwrap();
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        let parts = split(d("100.00"), eur, 3);
+        assert_eq!(parts, [d("33.34"), d("33.33"), d("33.33")]);
+        for (total, n) in [("0.01", 3), ("1234.57", 4), ("999999.99", 7), ("5", 1)] {
+            let parts = split(d(total), eur, n);
+            assert_eq!(parts.len(), n);
+            assert_eq!(parts.iter().sum::<Decimal>(), d(total), "{total}/{n}");
+        }
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(split(d("10000"), jpy, 3), [d("3334"), d("3333"), d("3333")]);
+    }
 
     fn eur() -> Currency {
         Currency::parse("EUR").unwrap()

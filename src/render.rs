@@ -10,7 +10,7 @@ use crate::dataset::{CustomerView, Field};
 use crate::diag::Diagnostic;
 use crate::email::{self, Envelope, Parts};
 use crate::features::feature;
-use crate::format::Formats;
+use crate::format::{DateLength, Formats};
 use crate::link::{Claims, Signer};
 use crate::plan::{Planned, Rules};
 use crate::segment::{Assignment, RuleSet};
@@ -37,8 +37,10 @@ pub struct CustomerCtx<'a> {
 #[derive(Serialize)]
 pub struct InvoiceCtx<'a> {
     pub id: &'a str,
+    /// Long dates in the customer's language; `*_iso` are `2026-12-04` for the `date` filter.
     pub issue_date: String,
     pub due_date: String,
+    pub due_iso: String,
     pub days_past_due: i64,
     /// Formatted for the customer's locale; `*_plain` are `1234.50`.
     pub amount: String,
@@ -53,6 +55,8 @@ pub struct Totals {
     pub currency: &'static str,
     pub count: usize,
     pub oldest_days_past_due: i64,
+    /// The earliest due date among the invoices, formatted.
+    pub first_due: String,
 }
 
 #[derive(Serialize)]
@@ -68,6 +72,17 @@ pub struct Payment {
     pub short_link: String,
     /// The last day the link works, formatted for the customer.
     pub expires: String,
+}
+
+/// One instalment of the payment plan offered (to `unable` customers by the default
+/// templates): the instalments sum exactly to the debt.
+#[derive(Serialize)]
+pub struct Instalment {
+    pub number: usize,
+    pub due: String,
+    pub due_iso: String,
+    pub amount: String,
+    pub amount_plain: String,
 }
 
 #[derive(Serialize)]
@@ -90,6 +105,13 @@ pub struct Context<'a> {
     pub campaign: CampaignCtx<'a>,
     /// The date to pay by, formatted: `as_of` + 14 days.
     pub pay_by: String,
+    pub pay_by_iso: String,
+    /// A payment plan: three monthly instalments from `pay_by`.
+    pub instalments: Vec<Instalment>,
+    /// The customer's locale and the message's currency, read by the `money`, `date`
+    /// and `plural` filters.
+    pub locale: &'a str,
+    pub currency: &'static str,
 }
 
 /// A rendered message, with the payment link it carries (the short form for SMS).
@@ -120,17 +142,6 @@ pub struct Renderer<'a> {
     pub segment_rules: &'a RuleSet,
     pub base_url: &'a str,
     pub expires: NaiveDate,
-}
-
-/// A date as the locale writes it in a letter's body.
-pub fn date(d: NaiveDate, tag: &str) -> String {
-    match tag.split(['-', '_']).next().unwrap_or("") {
-        "en" => d.format("%-d %B %Y").to_string(),
-        "ja" | "zh" => d.format("%Y/%m/%d").to_string(),
-        "it" => d.format("%d/%m/%Y").to_string(),
-        "lv" => d.format("%d.%m.%Y.").to_string(),
-        _ => d.format("%d.%m.%Y").to_string(),
-    }
 }
 
 impl Renderer<'_> {
@@ -167,6 +178,7 @@ impl Renderer<'_> {
         let locale = self.locale(view);
         let as_of = self.campaign.as_of;
         let money = |d| self.formats.money(d, m.currency, locale);
+        let date = |d| self.formats.date(d, DateLength::Long, locale);
         let invoices: Vec<InvoiceCtx> = m
             .invoices
             .iter()
@@ -174,8 +186,9 @@ impl Renderer<'_> {
                 let inv = &view.invoices[(k - view.invoice_base) as usize];
                 InvoiceCtx {
                     id: &inv.id,
-                    issue_date: date(inv.issue_date, locale),
-                    due_date: date(inv.due_date, locale),
+                    issue_date: date(inv.issue_date),
+                    due_date: date(inv.due_date),
+                    due_iso: inv.due_date.to_string(),
                     days_past_due: (as_of - inv.due_date).num_days(),
                     amount: money(inv.amount),
                     open: money(inv.open_amount()),
@@ -192,6 +205,7 @@ impl Renderer<'_> {
             self.expires,
         );
         let token = self.signer.sign(&claims);
+        let pay_by = as_of + chrono::Duration::days(14);
         let address: Vec<&str> = [
             Field::AddressLine1,
             Field::AddressLine2,
@@ -220,6 +234,13 @@ impl Renderer<'_> {
                 currency: m.currency.code(),
                 count: invoices.len(),
                 oldest_days_past_due: invoices.iter().map(|i| i.days_past_due).max().unwrap_or(0),
+                first_due: m
+                    .invoices
+                    .iter()
+                    .map(|&k| view.invoices[(k - view.invoice_base) as usize].due_date)
+                    .min()
+                    .map(date)
+                    .unwrap_or_default(),
             },
             invoices,
             cluster: a.cluster.as_str(),
@@ -242,15 +263,41 @@ impl Renderer<'_> {
                     a.cluster.as_str(),
                 ),
                 short_link: crate::link::short_url(self.base_url, &self.signer.short(&claims)),
-                expires: date(self.expires, locale),
+                expires: date(self.expires),
             },
             creditor: &self.campaign.creditor,
             campaign: CampaignCtx {
                 name: &self.campaign.name,
-                as_of: date(as_of, locale),
+                as_of: date(as_of),
             },
-            pay_by: date(as_of + chrono::Duration::days(14), locale),
+            pay_by: date(pay_by),
+            pay_by_iso: pay_by.to_string(),
+            instalments: crate::money::split(m.amount, m.currency, 3)
+                .into_iter()
+                .enumerate()
+                .map(|(k, amount)| {
+                    let due = pay_by
+                        .checked_add_months(chrono::Months::new(k as u32))
+                        .unwrap_or(pay_by);
+                    Instalment {
+                        number: k + 1,
+                        due: date(due),
+                        due_iso: due.to_string(),
+                        amount: money(amount),
+                        amount_plain: crate::money::plain(amount, m.currency),
+                    }
+                })
+                .collect(),
+            locale,
+            currency: m.currency.code(),
         }
+    }
+
+    /// The template a cell names (`matrix: … template:`), else the stage's name.
+    fn stage_template<'m>(&'m self, m: &'m Planned) -> &'m str {
+        m.template
+            .as_deref()
+            .unwrap_or(self.rules.stage_name(m.stage))
     }
 
     fn template(
@@ -261,10 +308,7 @@ impl Renderer<'_> {
         locale: &str,
         ext: &str,
     ) -> Result<&str, Diagnostic> {
-        let stage = m
-            .template
-            .as_deref()
-            .unwrap_or(self.rules.stage_name(m.stage));
+        let stage = self.stage_template(m);
         self.templates.resolve(channel, a.cluster.as_str(), stage, locale, &self.campaign.locales.default, ext).ok_or_else(|| {
             Diagnostic::whole_file(
                 "templates",
@@ -295,7 +339,7 @@ impl Renderer<'_> {
                 let html = match self.templates.resolve(
                     "email",
                     a.cluster.as_str(),
-                    self.rules.stage_name(m.stage),
+                    self.stage_template(m),
                     &locale,
                     &self.campaign.locales.default,
                     "html",
@@ -401,14 +445,5 @@ mod tests {
             Some(("Hello".into(), "Dear A,\n\nPay.".into()))
         );
         assert_eq!(split_subject("Only a subject"), None);
-    }
-
-    #[test]
-    fn dates_per_locale() {
-        let d = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
-        assert_eq!(date(d, "en"), "4 December 2026");
-        assert_eq!(date(d, "pl"), "04.12.2026");
-        assert_eq!(date(d, "lv"), "04.12.2026.");
-        assert_eq!(date(d, "ja"), "2026/12/04");
     }
 }

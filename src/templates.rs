@@ -8,16 +8,31 @@
 //! Tera 2 is strict: a variable the context does not have is an error with the file,
 //! line, column and the names that do exist — reported before any message is sent.
 //! HTML (`.html`) is autoescaped; subjects, plain text and SMS are not.
+//!
+//! Filters for wording in any language: `money`, `date`, `plural` (CLDR rules through
+//! ICU4X, see `format.rs`) and `text_html` for the e-mail layout.
+//!
+//! CSS is inlined once, into the template's source when it is loaded, not into each of
+//! 100,000 rendered messages: a `<style>` in `email/base.html` reaches every template
+//! that extends it. If inlining would move a Tera tag (HTML parsers move text out of
+//! tables), that template is inlined after rendering instead — slower, never wrong.
 
 use crate::diag::{Diagnostic, Error, Result};
-use std::collections::BTreeSet;
+use crate::format::{DateLength, Formats};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use tera::{Kwargs, State, TeraResult, Value};
 
 /// Every template under a folder, parsed.
 pub struct Templates {
     root: PathBuf,
     tera: tera::Tera,
     names: BTreeSet<String>,
+    /// HTML templates whose CSS could not be inlined into the source: inlined per message.
+    inline_after: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -59,12 +74,11 @@ fn locate(root: &Path, err: &tera::Error) -> Diagnostic {
 impl Templates {
     /// Loads every file under `root` (names are paths relative to it, `/`-separated).
     /// Every syntax error is reported, not only the first.
-    pub fn load(root: &Path) -> Result<Templates> {
+    pub fn load(root: &Path, formats: Arc<Formats>) -> Result<Templates> {
         let mut files = Vec::new();
         collect(root, root, &mut files).map_err(|e| Error::io(root, e))?;
         files.sort();
-        let mut tera = tera::Tera::new();
-        tera.autoescape_on(vec![".html"]);
+        let mut tera = engine(&formats);
         let mut problems = Vec::new();
         let mut sources = Vec::new();
         for (name, path) in &files {
@@ -76,7 +90,7 @@ impl Templates {
         // Each file alone first, so that every syntax error is found, not the first one;
         // missing parents and includes are then found when all are added together.
         for (name, text) in &sources {
-            let mut single = tera::Tera::new();
+            let mut single = engine(&formats);
             if let Err(e) = single.add_raw_template(name, text) {
                 let msg = e.to_string();
                 if !(msg.contains("inheriting from")
@@ -90,6 +104,7 @@ impl Templates {
         if !problems.is_empty() {
             return Err(Error::Config(problems));
         }
+        let (sources, inline_after) = inline_css(root, sources)?;
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| Error::Config(vec![locate(root, &e)]))?;
         let names = files.into_iter().map(|(n, _)| n).collect();
@@ -97,6 +112,7 @@ impl Templates {
             root: root.to_path_buf(),
             tera,
             names,
+            inline_after,
         })
     }
 
@@ -132,14 +148,266 @@ impl Templates {
         name: &str,
         context: &tera::Context,
     ) -> std::result::Result<String, Diagnostic> {
-        self.tera
+        let out = self
+            .tera
             .render(name, context)
-            .map_err(|e| locate(&self.root, &e))
+            .map_err(|e| locate(&self.root, &e))?;
+        match self.inline_after.get(name) {
+            Some(css) => css_inliner()
+                .inline_fragment(&out, css)
+                .or_else(|_| css_inliner().inline(&out))
+                .map_err(|e| Diagnostic::whole_file(self.root.join(name), e.to_string())),
+            None => Ok(out),
+        }
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(String::as_str)
     }
+}
+
+/// A Tera engine with dunwell's filters; `locale` and `currency` come from the context.
+fn engine(formats: &Arc<Formats>) -> tera::Tera {
+    let mut tera = tera::Tera::new();
+    tera.autoescape_on(vec![".html"]);
+    let f = formats.clone();
+    tera.register_filter(
+        "money",
+        move |v: Value, kw: Kwargs, st: &State| -> TeraResult<String> {
+            let amount = decimal(&v, "money")?;
+            let code = match kw.get::<String>("currency")? {
+                Some(c) => c,
+                None => context_str(st, "currency", "money")?,
+            };
+            let currency = crate::money::Currency::parse(&code)
+                .map_err(|e| tera::Error::message(format!("money: {e}")))?;
+            Ok(f.money(amount, currency, &context_str(st, "locale", "money")?))
+        },
+    );
+    let f = formats.clone();
+    tera.register_filter(
+        "date",
+        move |v: String, kw: Kwargs, st: &State| -> TeraResult<String> {
+            let d = chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|_| {
+                tera::Error::message(format!(
+                    "date: `{v}` is not a date (expected YYYY-MM-DD, e.g. `invoice.due_iso`)"
+                ))
+            })?;
+            let length = match kw.get::<String>("length")? {
+                None => DateLength::Long,
+                Some(l) => DateLength::parse(&l).ok_or_else(|| {
+                    tera::Error::message(format!(
+                        "date: length `{l}` (expected long, medium or short)"
+                    ))
+                })?,
+            };
+            Ok(f.date(d, length, &context_str(st, "locale", "date")?))
+        },
+    );
+    let f = formats.clone();
+    tera.register_filter(
+        "plural",
+        move |v: Value, kw: Kwargs, st: &State| -> TeraResult<String> {
+            let n = decimal(&v, "plural")?;
+            let category = f.plural(n, &context_str(st, "locale", "plural")?);
+            match kw.get::<String>(category)? {
+                Some(word) => Ok(word),
+                None => kw.get::<String>("other")?.ok_or_else(|| {
+                    tera::Error::message(format!(
+                        "plural: no `{category}` or `other` form given for {n} (expected e.g. plural(one=\"invoice\", other=\"invoices\"))"
+                    ))
+                }),
+            }
+        },
+    );
+    tera.register_filter("text_html", |v: String, _: Kwargs, _: &State| {
+        Value::safe_string(&text_html(&v))
+    });
+    tera
+}
+
+fn context_str(st: &State, name: &str, filter: &str) -> TeraResult<String> {
+    st.get::<String>(name)?.ok_or_else(|| {
+        tera::Error::message(format!(
+            "{filter}: the context has no `{name}` (pass {name}=… to the filter)"
+        ))
+    })
+}
+
+/// A Tera value as a decimal: money never goes through a float.
+fn decimal(v: &Value, filter: &str) -> TeraResult<Decimal> {
+    if let Some(s) = v.as_str() {
+        return Decimal::from_str(s.trim()).map_err(|_| {
+            tera::Error::message(format!(
+                "{filter}: `{s}` is not a number (expected e.g. `1234.50`)"
+            ))
+        });
+    }
+    if let Some(i) = v.as_i128() {
+        return Decimal::try_from_i128_with_scale(i, 0)
+            .map_err(|e| tera::Error::message(format!("{filter}: {e}")));
+    }
+    Err(tera::Error::message(format!(
+        "{filter}: {v} is not an exact number (use the `*_plain` string fields: money is never a float)"
+    )))
+}
+
+/// Plain text as HTML: escaped, line breaks kept, web addresses made links.
+pub fn text_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text;
+    while let Some(at) = rest.find("https://").or_else(|| rest.find("http://")) {
+        escape_into(&mut out, &rest[..at]);
+        let url_len = rest[at..]
+            .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+            .unwrap_or(rest.len() - at);
+        let mut url = &rest[at..at + url_len];
+        // A sentence's full stop or closing bracket is not part of the address.
+        while url.ends_with(['.', ',', ')', ';', ':', '!', '?', '。', '，']) {
+            url = &url[..url.len() - url.chars().last().map_or(1, char::len_utf8)];
+        }
+        out.push_str("<a href=\"");
+        escape_into(&mut out, url);
+        out.push_str("\">");
+        escape_into(&mut out, url);
+        out.push_str("</a>");
+        rest = &rest[at + url.len()..];
+    }
+    escape_into(&mut out, rest);
+    out.replace('\n', "<br>\n")
+}
+
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn css_inliner() -> css_inline::CSSInliner<'static> {
+    css_inline::CSSInliner::options()
+        .keep_style_tags(false)
+        .keep_at_rules(true)
+        .load_remote_stylesheets(false)
+        .build()
+}
+
+/// The `{% extends "…" %}` parent of a template source, if any.
+fn parent(source: &str) -> Option<&str> {
+    let rest = source.trim_start().strip_prefix("{%")?.trim_start();
+    let rest = rest
+        .trim_start_matches('-')
+        .trim_start()
+        .strip_prefix("extends")?;
+    let rest = rest.trim_start();
+    let quote = rest.chars().next()?;
+    let rest = &rest[quote.len_utf8()..];
+    Some(&rest[..rest.find(quote)?])
+}
+
+/// The contents of every `<style>` element in a source.
+fn style_blocks(source: &str) -> String {
+    let mut css = String::new();
+    let mut rest = source;
+    while let Some(open) = rest.find("<style") {
+        let Some(body) = rest[open..].find('>') else {
+            break;
+        };
+        let from = open + body + 1;
+        let Some(len) = rest[from..].find("</style>") else {
+            break;
+        };
+        css.push_str(&rest[from..from + len]);
+        css.push('\n');
+        rest = &rest[from + len..];
+    }
+    css
+}
+
+/// The Tera tags of a source, in order: inlining must not move or change any.
+fn tera_tags(source: &str) -> Vec<&str> {
+    let mut tags = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find(['{']) {
+        let close = match rest[open..].get(..2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            Some("{#") => "#}",
+            _ => {
+                rest = &rest[open + 1..];
+                continue;
+            }
+        };
+        let Some(len) = rest[open..].find(close) else {
+            break;
+        };
+        tags.push(&rest[open..open + len + 2]);
+        rest = &rest[open + len + 2..];
+    }
+    tags
+}
+
+/// Inlines the CSS of every HTML template (its own `<style>`s and its parents') into its
+/// source. Templates where that would disturb a Tera tag are returned with their CSS, to
+/// be inlined after rendering.
+#[allow(clippy::type_complexity)]
+fn inline_css(
+    root: &Path,
+    sources: Vec<(String, String)>,
+) -> Result<(Vec<(String, String)>, BTreeMap<String, String>)> {
+    let by_name: BTreeMap<&str, &str> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let css_of = |name: &str| -> String {
+        // Parents first, so that a child's rules win, as in a browser.
+        let mut chain = Vec::new();
+        let mut at = Some(name);
+        while let Some(n) = at.filter(|n| !chain.contains(n) && chain.len() < 16) {
+            chain.push(n);
+            at = by_name.get(n).and_then(|s| parent(s));
+        }
+        chain
+            .iter()
+            .rev()
+            .filter_map(|n| by_name.get(n))
+            .map(|s| style_blocks(s))
+            .collect()
+    };
+    let mut out = Vec::with_capacity(sources.len());
+    let mut after = BTreeMap::new();
+    for (name, text) in &sources {
+        if !name.ends_with(".html") {
+            out.push((name.clone(), text.clone()));
+            continue;
+        }
+        let css = css_of(name);
+        if css.trim().is_empty() {
+            out.push((name.clone(), text.clone()));
+            continue;
+        }
+        let inliner = css_inliner();
+        let whole_document = text.contains("<html");
+        let inlined = if whole_document {
+            inliner.inline(text)
+        } else {
+            inliner.inline_fragment(text, &css)
+        }
+        .map_err(|e| Error::Config(vec![Diagnostic::whole_file(root.join(name), e.to_string())]))?;
+        if tera_tags(&inlined) == tera_tags(text) {
+            out.push((name.clone(), inlined));
+        } else {
+            out.push((name.clone(), text.clone()));
+            after.insert(name.clone(), css);
+        }
+    }
+    Ok((out, after))
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
@@ -184,7 +452,7 @@ mod tests {
                 ("sms/unable/final_notice.en.txt", "en unable final"),
             ],
         );
-        let t = Templates::load(dir.path()).unwrap();
+        let t = Templates::load(dir.path(), Arc::new(Formats::new(["en", "pl"]))).unwrap();
         let r = |cl, st, loc| t.resolve("sms", cl, st, loc, "en", "txt");
         assert_eq!(
             r("unable", "reminder", "pl-PL"),
@@ -221,7 +489,9 @@ mod tests {
                 ("sms/default/default.pl.txt", "ok"),
             ],
         );
-        let Err(Error::Config(d)) = Templates::load(dir.path()) else {
+        let Err(Error::Config(d)) =
+            Templates::load(dir.path(), Arc::new(Formats::new(["en", "pl"])))
+        else {
             panic!("expected errors")
         };
         assert_eq!(d.len(), 2, "{d:?}");
@@ -247,7 +517,7 @@ mod tests {
                 "Dear {{ customer.name }},\n{{ custmer.name }}",
             )],
         );
-        let t = Templates::load(dir.path()).unwrap();
+        let t = Templates::load(dir.path(), Arc::new(Formats::new(["en", "pl"]))).unwrap();
         let mut ctx = tera::Context::new();
         ctx.insert("customer", &serde_json::json!({"name": "Anna"}));
         let d = t.render("email/default/default.en.txt", &ctx).unwrap_err();
@@ -256,6 +526,83 @@ mod tests {
             d.message.contains("`custmer` is not defined") && d.message.contains("customer"),
             "{}",
             d.message
+        );
+    }
+
+    #[test]
+    fn css_is_inlined_into_the_source_once() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            &[
+                (
+                    "email/base.html",
+                    "<html><head><style>p.x { color: red } @media (max-width: 600px) { p.x { color: blue } }</style></head><body>{% block body %}{% endblock body %}</body></html>",
+                ),
+                (
+                    "email/a.html",
+                    "{% extends \"email/base.html\" %}{% block body %}{% for n in names %}<p class=\"x\">{{ n }}</p>{% endfor %}{% endblock body %}",
+                ),
+                (
+                    "email/table.html",
+                    "<html><head><style>td { color: red }</style></head><body><table>{% for n in names %}<tr><td>{{ n }}</td></tr>{% endfor %}</table></body></html>",
+                ),
+            ],
+        );
+        let t = Templates::load(dir.path(), Arc::new(Formats::new(["en"]))).unwrap();
+        assert!(
+            t.inline_after.contains_key("email/table.html"),
+            "text in a table moves"
+        );
+        assert!(!t.inline_after.contains_key("email/a.html"));
+        let mut ctx = tera::Context::new();
+        ctx.insert("names", &["<b>", "Zoë"]);
+        let a = t.render("email/a.html", &ctx).unwrap();
+        assert!(
+            a.contains(r#"<p class="x" style="color: red;">&lt;b&gt;</p>"#),
+            "{a}"
+        );
+        assert!(a.contains("@media"), "media queries stay in a <style>: {a}");
+        let table = t.render("email/table.html", &ctx).unwrap();
+        assert!(
+            table.contains(r#"<td style="color: red;">Zoë</td>"#),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn filters_follow_the_locale() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            &[(
+                "sms/default/default.pl.txt",
+                "{{ n }} {{ n | plural(one=\"faktura\", few=\"faktury\", many=\"faktur\", other=\"faktury\") }}, {{ \"1234.5\" | money }}, {{ \"2026-12-04\" | date }}",
+            )],
+        );
+        let t = Templates::load(dir.path(), Arc::new(Formats::new(["en", "pl"]))).unwrap();
+        let mut ctx = tera::Context::new();
+        ctx.insert("locale", "pl");
+        ctx.insert("currency", "PLN");
+        let r = |n: i64, ctx: &mut tera::Context| {
+            ctx.insert("n", &n);
+            t.render("sms/default/default.pl.txt", ctx)
+                .unwrap()
+                .replace('\u{a0}', " ")
+        };
+        assert_eq!(r(1, &mut ctx), "1 faktura, 1 234,50 zł, 4 grudnia 2026");
+        assert!(r(3, &mut ctx).starts_with("3 faktury"));
+        assert!(r(5, &mut ctx).starts_with("5 faktur,"));
+        ctx.insert("n", &1.5f64);
+        let err = t.render("sms/default/default.pl.txt", &ctx).unwrap_err();
+        assert!(err.message.contains("never a float"), "{}", err.message);
+    }
+
+    #[test]
+    fn text_html_escapes_and_links() {
+        assert_eq!(
+            text_html("Pay <now> at https://pay.example/p/x?a=1&b=2.\nThanks"),
+            "Pay &lt;now&gt; at <a href=\"https://pay.example/p/x?a=1&amp;b=2\">https://pay.example/p/x?a=1&amp;b=2</a>.<br>\nThanks"
         );
     }
 
@@ -276,7 +623,7 @@ mod tests {
                 ("email/default/default.en.txt", "Dear {{ name }}"),
             ],
         );
-        let t = Templates::load(dir.path()).unwrap();
+        let t = Templates::load(dir.path(), Arc::new(Formats::new(["en", "pl"]))).unwrap();
         let mut ctx = tera::Context::new();
         ctx.insert("name", "<script>alert(1)</script> & Co");
         let html = t.render("email/default/default.en.html", &ctx).unwrap();

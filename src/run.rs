@@ -1,0 +1,441 @@
+//! The run stage: plan → render → outbox, for `dunwell run`.
+//!
+//! Every template cell the plan uses is rendered once first, so a template error stops
+//! the run before anything is written. Then messages are rendered in parallel in blocks
+//! and written in plan order — memory holds one block, not the campaign, and the outbox
+//! is byte-identical for any thread count. The exclusions and the reconciliation cover
+//! exactly the customers this run was asked for (`--shard`, `--segment`, `--sample`).
+
+use crate::cli::Prepared;
+use crate::diag::{Error, Result};
+use crate::progress::Progress;
+use crate::segment::{Cluster, segment};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn log(line: &str) {
+    eprintln!("{line}");
+}
+
+/// Which of N shards a customer belongs to: a hash of their id, stable across runs,
+/// machines and versions.
+pub fn shard_of(customer_id: &str, n: u64) -> u64 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(customer_id.as_bytes());
+    u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) % n
+}
+
+/// `summary.json`: what was written and why the rest was not.
+#[derive(serde::Serialize, Default, Debug)]
+pub struct RunSummary {
+    pub campaign: String,
+    pub as_of: String,
+    pub shard: Option<String>,
+    pub messages: usize,
+    pub by_channel: BTreeMap<String, usize>,
+    pub by_cluster: BTreeMap<String, usize>,
+    pub by_stage: BTreeMap<String, usize>,
+    /// cluster → channel → messages.
+    pub by_cluster_channel: BTreeMap<String, BTreeMap<String, usize>>,
+    pub by_locale: BTreeMap<String, usize>,
+    pub sms_segments: u64,
+    pub exclusions_by_reason: BTreeMap<String, usize>,
+    /// customers_in = planned + excluded + rejected (whole customers).
+    pub customers_in: usize,
+    pub planned_customers: usize,
+    pub excluded_customers: usize,
+    pub rejected_customers: usize,
+    pub balanced: bool,
+}
+
+/// What `dunwell run` was asked for, besides the data.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub out: PathBuf,
+    pub sample: Option<usize>,
+    pub segment: Option<String>,
+    pub channels: Vec<String>,
+    pub shard: Option<(u64, u64)>,
+    pub eml: bool,
+}
+
+/// The outcome of a run: its summary and how many messages failed to render.
+#[derive(Debug)]
+pub struct Done {
+    pub summary: RunSummary,
+    pub render_failures: usize,
+}
+
+/// Plans, renders (in parallel, in plan order) and writes the outbox.
+pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
+    use crate::outbox::{Entry, Mbox};
+    use crate::render::{Rendered, Renderer};
+    use rayon::prelude::*;
+    use std::io::Write;
+
+    let campaign = &p.campaign;
+    let plan_config = campaign.plan.as_ref().ok_or_else(|| {
+        Error::Config(vec![crate::diag::Diagnostic::whole_file(
+            &campaign.path,
+            "`run` needs `stages`, `matrix` and `policy` (see docs/plan.md)",
+        )])
+    })?;
+    let links = campaign.links.as_ref().ok_or_else(|| {
+        Error::Config(vec![crate::diag::Diagnostic::whole_file(
+            &campaign.path,
+            "`run` needs `links: {base_url: …}` for payment links (see docs/links.md)",
+        )])
+    })?;
+    let rules = crate::plan::Rules::new(plan_config, &campaign.path)?;
+    let signer = crate::link::Signer::from_env(&links.secret_env)?;
+    let formats = std::sync::Arc::new(crate::format::Formats::new(
+        campaign.locales.supported.iter().map(String::as_str),
+    ));
+    let templates = crate::templates::Templates::load(&campaign.templates, formats.clone())?;
+    let channels: Vec<crate::dataset::Channel> = args
+        .channels
+        .iter()
+        .map(|c| {
+            crate::dataset::Channel::parse(c).map_err(|m| Error::Usage(format!("--channel {m}")))
+        })
+        .collect::<Result<_>>()?;
+    let only_cluster = args
+        .segment
+        .as_deref()
+        .map(|c| Cluster::parse(c).map_err(|m| Error::Usage(format!("--segment {m}"))))
+        .transpose()?;
+
+    let data = &p.validated.dataset;
+    let t = Instant::now();
+    let seg = segment(data, &p.rules, campaign.as_of);
+    let plan = crate::plan::plan(data, &seg, &rules, campaign.as_of);
+    log(&format!(
+        "planned {} messages for {} customers in {:.2} s",
+        plan.messages.len(),
+        plan.planned_customers,
+        t.elapsed().as_secs_f64()
+    ));
+
+    // Which customers this run covers.
+    let in_scope = |i: u32| -> bool {
+        let c = &data.customers[i as usize];
+        args.shard.is_none_or(|(k, n)| shard_of(c.id(), n) == k)
+            && only_cluster.is_none_or(|cl| {
+                seg.assignments[i as usize]
+                    .as_ref()
+                    .is_some_and(|a| a.cluster == cl)
+            })
+    };
+    let mut messages: Vec<&crate::plan::Planned> = plan
+        .messages
+        .iter()
+        .filter(|m| in_scope(m.customer) && (channels.is_empty() || channels.contains(&m.channel)))
+        .collect();
+    if let Some(n) = args.sample {
+        let mut kept = std::collections::BTreeSet::new();
+        messages.retain(|m| {
+            if kept.len() < n || kept.contains(&m.customer) {
+                kept.insert(m.customer);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    let renderer = Renderer {
+        campaign,
+        templates: &templates,
+        formats: &formats,
+        signer: &signer,
+        rules: &rules,
+        segment_rules: &p.rules,
+        base_url: &links.base_url,
+        expires: campaign.as_of + chrono::Duration::days(i64::from(links.expires_after_days)),
+    };
+    let render_one = |m: &crate::plan::Planned| {
+        let i = m.customer as usize;
+        renderer.render(
+            m,
+            &data.view(i),
+            seg.assignments[i]
+                .as_ref()
+                .expect("planned customers are segmented"),
+            &seg.features[i],
+        )
+    };
+
+    // Every template cell used is rendered once before anything is written: a template
+    // error stops the run with every problem listed, not after 40,000 messages.
+    let mut first_of_cell = BTreeMap::new();
+    for m in &messages {
+        let i = m.customer as usize;
+        let a = seg.assignments[i].as_ref().expect("planned");
+        let lang = data.customers[i].language().unwrap_or("").to_string();
+        first_of_cell
+            .entry((a.cluster, m.stage, m.channel, lang, m.template.clone()))
+            .or_insert(*m);
+    }
+    let mut problems: Vec<crate::diag::Diagnostic> = first_of_cell
+        .values()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .filter_map(|m| render_one(m).err())
+        .collect();
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    problems.dedup();
+    if !problems.is_empty() {
+        return Err(Error::Config(problems));
+    }
+
+    let out = &args.out;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut mbox = Mbox::new(&out.join("email"))?;
+    let manifest_path = out.join("manifest.jsonl");
+    let mut manifest = std::io::BufWriter::new(
+        std::fs::File::create(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?,
+    );
+    let sms_path = out.join("sms.jsonl");
+    let mut sms_out = std::io::BufWriter::new(
+        std::fs::File::create(&sms_path).map_err(|e| Error::io(&sms_path, e))?,
+    );
+    let mut summary = RunSummary {
+        campaign: campaign.name.clone(),
+        as_of: campaign.as_of.to_string(),
+        shard: args.shard.map(|(i, n)| format!("{i}/{n}")),
+        ..RunSummary::default()
+    };
+    let mut extra_exclusions: Vec<(u32, crate::dataset::Channel, String)> = Vec::new();
+    let t = Instant::now();
+    // Rendered in parallel, in blocks, written in plan order: memory holds one block.
+    let mut progress = Progress::new("rendered", messages.len() as u64);
+    for block in messages.chunks(4096) {
+        let rendered: Vec<std::result::Result<Rendered, crate::diag::Diagnostic>> =
+            block.par_iter().map(|m| render_one(m)).collect();
+        progress.advance(block.len() as u64);
+        for (m, r) in block.iter().zip(rendered) {
+            let i = m.customer as usize;
+            let c = &data.customers[i];
+            let a = seg.assignments[i].as_ref().expect("planned");
+            let id = format!("{}-{}", c.id(), m.channel);
+            let rendered = match r {
+                Ok(r) => r,
+                Err(d) => {
+                    extra_exclusions.push((
+                        m.customer,
+                        m.channel,
+                        format!("render_failed:{}", m.channel),
+                    ));
+                    eprintln!("{id}: {d}");
+                    continue;
+                }
+            };
+            let locale = c
+                .language()
+                .unwrap_or(&campaign.locales.default)
+                .to_string();
+            let stage = rules.stage_name(m.stage).to_string();
+            let scheduled_at = m.scheduled_at.to_rfc3339();
+            let entry = match rendered {
+                Rendered::Email {
+                    bytes,
+                    message_id,
+                    subject,
+                    to,
+                    link,
+                } => {
+                    let (path, offset, length) = if args.eml {
+                        let dir = out.join("email");
+                        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                        let p = dir.join(format!("{id}.eml"));
+                        std::fs::write(&p, &bytes).map_err(|e| Error::io(&p, e))?;
+                        (format!("email/{id}.eml"), 0, bytes.len() as u64)
+                    } else {
+                        mbox.append(
+                            &bytes,
+                            &m.scheduled_at
+                                .to_utc()
+                                .format("%a %b %e %H:%M:%S %Y")
+                                .to_string(),
+                        )?
+                    };
+                    Entry {
+                        id,
+                        customer_id: c.id().to_string(),
+                        channel: "email".into(),
+                        cluster: a.cluster.to_string(),
+                        stage,
+                        locale,
+                        to,
+                        subject: Some(subject),
+                        path,
+                        offset,
+                        length,
+                        sha256: hex_sha256(&bytes),
+                        message_id: Some(message_id),
+                        sms_encoding: None,
+                        sms_segments: None,
+                        link,
+                        scheduled_at,
+                    }
+                }
+                Rendered::Sms {
+                    to,
+                    link,
+                    text,
+                    info,
+                } => {
+                    if info.segments > campaign.sms.max_segments {
+                        extra_exclusions.push((
+                            m.customer,
+                            m.channel,
+                            "too_many_segments:sms".into(),
+                        ));
+                        continue;
+                    }
+                    let line = serde_json::json!({
+                        "id": id, "to": to, "text": text, "encoding": info.encoding.as_str(),
+                        "segments": info.segments, "scheduled_at": scheduled_at,
+                    });
+                    let mut bytes = serde_json::to_vec(&line).expect("json");
+                    bytes.push(b'\n');
+                    sms_out
+                        .write_all(&bytes)
+                        .map_err(|e| Error::io(&sms_path, e))?;
+                    summary.sms_segments += u64::from(info.segments);
+                    Entry {
+                        id,
+                        customer_id: c.id().to_string(),
+                        channel: "sms".into(),
+                        cluster: a.cluster.to_string(),
+                        stage,
+                        locale,
+                        to,
+                        subject: None,
+                        path: "sms.jsonl".into(),
+                        offset: 0,
+                        length: text.len() as u64,
+                        sha256: hex_sha256(text.as_bytes()),
+                        message_id: None,
+                        sms_encoding: Some(info.encoding.as_str().into()),
+                        sms_segments: Some(info.segments),
+                        link,
+                        scheduled_at,
+                    }
+                }
+            };
+            *summary.by_channel.entry(entry.channel.clone()).or_default() += 1;
+            *summary.by_cluster.entry(entry.cluster.clone()).or_default() += 1;
+            *summary.by_stage.entry(entry.stage.clone()).or_default() += 1;
+            *summary.by_locale.entry(entry.locale.clone()).or_default() += 1;
+            *summary
+                .by_cluster_channel
+                .entry(entry.cluster.clone())
+                .or_default()
+                .entry(entry.channel.clone())
+                .or_default() += 1;
+            summary.messages += 1;
+            let mut line = serde_json::to_vec(&entry).expect("json");
+            line.push(b'\n');
+            manifest
+                .write_all(&line)
+                .map_err(|e| Error::io(&manifest_path, e))?;
+        }
+    }
+    progress.finish();
+    mbox.finish()?;
+    manifest.flush().map_err(|e| Error::io(&manifest_path, e))?;
+    sms_out.flush().map_err(|e| Error::io(&sms_path, e))?;
+    log(&format!(
+        "rendered {} messages in {:.2} s",
+        summary.messages,
+        t.elapsed().as_secs_f64()
+    ));
+
+    // Exclusions (plan's, then rendering's) and the reconciliation, for this run's scope.
+    let mut rows: Vec<(u32, Option<crate::dataset::Channel>, String)> = plan
+        .exclusions
+        .iter()
+        .filter(|e| in_scope(e.customer))
+        .map(|e| (e.customer, e.channel, e.reason.clone()))
+        .collect();
+    let mut sent_to: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
+    for m in &messages {
+        sent_to.insert(m.customer);
+    }
+    for (c, ch, reason) in &extra_exclusions {
+        rows.push((*c, Some(*ch), reason.clone()));
+    }
+    let written: std::collections::BTreeSet<u32> = {
+        let failed: std::collections::BTreeSet<(u32, crate::dataset::Channel)> = extra_exclusions
+            .iter()
+            .map(|(c, ch, _)| (*c, *ch))
+            .collect();
+        messages
+            .iter()
+            .filter(|m| !failed.contains(&(m.customer, m.channel)))
+            .map(|m| m.customer)
+            .collect()
+    };
+    for c in sent_to.difference(&written) {
+        rows.push((*c, None, "no_channel_left".into()));
+    }
+    rows.sort_by_key(|r| (r.0, r.1.is_some()));
+    for (_, _, reason) in &rows {
+        *summary
+            .exclusions_by_reason
+            .entry(reason.clone())
+            .or_default() += 1;
+    }
+    crate::outbox::write_exclusions(
+        &out.join("exclusions.csv"),
+        rows.iter().map(|(c, ch, r)| {
+            (
+                data.customers[*c as usize].id(),
+                ch.map(|c| c.as_str()),
+                r.as_str(),
+            )
+        }),
+    )?;
+    let shard_keep = |id: &str| args.shard.is_none_or(|(k, n)| shard_of(id, n) == k);
+    crate::outbox::write_rejected(
+        &out.join("rejected.csv"),
+        p.validated
+            .rejected
+            .iter()
+            .chain(&seg.failures)
+            .filter(|d| shard_keep(d.customer_id.as_deref().unwrap_or(""))),
+    )?;
+    crate::outbox::write_segments(&out.join("segments.csv"), data, &p.rules, &seg)?;
+    let whole_excluded = rows
+        .iter()
+        .filter(|r| r.1.is_none())
+        .map(|r| r.0)
+        .collect::<std::collections::BTreeSet<_>>();
+    summary.planned_customers = written.len();
+    summary.excluded_customers = whole_excluded.len();
+    summary.rejected_customers = p.validated.intake.rejected_customers + seg.failures.len();
+    summary.customers_in = p.validated.intake.customers;
+    let unfiltered = args.shard.is_none()
+        && args.sample.is_none()
+        && args.segment.is_none()
+        && channels.is_empty();
+    summary.balanced = !unfiltered
+        || summary.planned_customers + summary.excluded_customers + summary.rejected_customers
+            == summary.customers_in;
+    crate::outbox::write_json(&out.join("summary.json"), &summary)?;
+
+    Ok(Done {
+        summary,
+        render_failures: extra_exclusions.len(),
+    })
+}
+
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
