@@ -11,5 +11,6 @@ mod link;
 mod plan;
 mod rules;
 mod run;
+mod render;
 mod segment;
 mod sms;
