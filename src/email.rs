@@ -61,7 +61,7 @@ pub fn build<Tz: TimeZone>(
         h.update([0u8]);
     }
     let digest = h.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::outbox::hex(&digest);
     let domain = env
         .from_address
         .rsplit_once('@')

@@ -114,17 +114,21 @@ impl Formats {
     }
 
     /// The language and formatter for `tag`: its own, else its language's (`pt-BR` →
-    /// `pt`), else English.
-    fn pick(&self, tag: &str) -> (String, &Numbers) {
+    /// `pt`), else English. No allocation for a tag as the campaign lists it — this
+    /// runs a dozen times per message.
+    fn pick(&self, tag: &str) -> (&str, &Numbers) {
+        if let Some((key, f)) = self.by_language.get_key_value(tag) {
+            return (key.split('-').next().unwrap_or(key), f);
+        }
         let tag = tag.to_ascii_lowercase().replace('_', "-");
-        let lang = tag.split('-').next().unwrap_or("").to_string();
+        let lang = tag.split('-').next().unwrap_or("");
         match self
             .by_language
-            .get(&tag)
-            .or_else(|| self.by_language.get(&lang))
+            .get_key_value(tag.as_str())
+            .or_else(|| self.by_language.get_key_value(lang))
         {
-            Some(f) => (lang, f),
-            None => ("en".to_string(), &self.fallback),
+            Some((key, f)) => (key.split('-').next().unwrap_or(key), f),
+            None => ("en", &self.fallback),
         }
     }
 
@@ -159,8 +163,8 @@ impl Formats {
     pub fn money(&self, amount: Decimal, currency: Currency, tag: &str) -> String {
         let (lang, _) = self.pick(tag);
         let digits = self.amount(round(amount, currency), currency.minor_units(), tag);
-        let symbol = symbol(currency, &lang);
-        let symbol_first = matches!(lang.as_str(), "en" | "ja" | "zh" | "ko" | "he");
+        let symbol = symbol(currency, lang);
+        let symbol_first = matches!(lang, "en" | "ja" | "zh" | "ko" | "he");
         match (symbol_first, symbol.chars().all(|c| c.is_ascii_uppercase())) {
             (true, false) => format!("{symbol}{digits}"),
             (true, true) => format!("{symbol}{NBSP}{digits}"),

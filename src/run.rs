@@ -211,15 +211,33 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     // Rendered in parallel, in blocks, written in plan order: memory holds one block.
     let mut progress = Progress::new("rendered", messages.len() as u64);
     for block in messages.chunks(4096) {
-        let rendered: Vec<std::result::Result<Rendered, crate::diag::Diagnostic>> =
-            block.par_iter().map(|m| render_one(m)).collect();
+        // Hashing and mbox quoting happen on the render threads; the writer only writes.
+        let rendered: Vec<std::result::Result<(Rendered, String, Vec<u8>), _>> = block
+            .par_iter()
+            .map(|m| {
+                render_one(m).map(|r| {
+                    let (sha, escaped) = match &r {
+                        Rendered::Email { bytes, .. } => (
+                            hex_sha256(bytes),
+                            if args.eml {
+                                Vec::new()
+                            } else {
+                                crate::outbox::mboxrd_escape(bytes)
+                            },
+                        ),
+                        Rendered::Sms { text, .. } => (hex_sha256(text.as_bytes()), Vec::new()),
+                    };
+                    (r, sha, escaped)
+                })
+            })
+            .collect();
         progress.advance(block.len() as u64);
         for (m, r) in block.iter().zip(rendered) {
             let i = m.customer as usize;
             let c = &data.customers[i];
             let a = seg.assignments[i].as_ref().expect("planned");
             let id = format!("{}-{}", c.id(), m.channel);
-            let rendered = match r {
+            let (rendered, sha256, escaped) = match r {
                 Ok(r) => r,
                 Err(d) => {
                     extra_exclusions.push((
@@ -252,8 +270,8 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         std::fs::write(&p, &bytes).map_err(|e| Error::io(&p, e))?;
                         (format!("email/{id}.eml"), 0, bytes.len() as u64)
                     } else {
-                        mbox.append(
-                            &bytes,
+                        mbox.append_escaped(
+                            &escaped,
                             &m.scheduled_at
                                 .to_utc()
                                 .format("%a %b %e %H:%M:%S %Y")
@@ -272,7 +290,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         path,
                         offset,
                         length,
-                        sha256: hex_sha256(&bytes),
+                        sha256,
                         message_id: Some(message_id),
                         sms_encoding: None,
                         sms_segments: None,
@@ -316,7 +334,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         path: "sms.jsonl".into(),
                         offset: 0,
                         length: text.len() as u64,
-                        sha256: hex_sha256(text.as_bytes()),
+                        sha256,
                         message_id: None,
                         sms_encoding: Some(info.encoding.as_str().into()),
                         sms_segments: Some(info.segments),
@@ -415,12 +433,25 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
         .collect::<std::collections::BTreeSet<_>>();
     summary.planned_customers = written.len();
     summary.excluded_customers = whole_excluded.len();
-    summary.rejected_customers = p.validated.intake.rejected_customers + seg.failures.len();
-    summary.customers_in = p.validated.intake.customers;
-    let unfiltered = args.shard.is_none()
-        && args.sample.is_none()
-        && args.segment.is_none()
-        && channels.is_empty();
+    // A shard accounts for its own customers, so that each shard's summary reconciles
+    // on its own and the shards' counts add up to the export's.
+    let quarantined = p
+        .validated
+        .rejected_customers
+        .iter()
+        .filter(|id| shard_keep(id))
+        .count();
+    let failed = seg
+        .failures
+        .iter()
+        .filter(|d| shard_keep(d.customer_id.as_deref().unwrap_or("")))
+        .count();
+    summary.rejected_customers = quarantined + failed;
+    summary.customers_in = match args.shard {
+        None => p.validated.intake.customers,
+        Some(_) => data.customers.iter().filter(|c| shard_keep(c.id())).count() + quarantined,
+    };
+    let unfiltered = args.sample.is_none() && args.segment.is_none() && channels.is_empty();
     summary.balanced = !unfiltered
         || summary.planned_customers + summary.excluded_customers + summary.rejected_customers
             == summary.customers_in;
@@ -434,8 +465,5 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
 
 pub fn hex_sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::outbox::hex(&sha2::Sha256::digest(bytes))
 }

@@ -45,7 +45,29 @@ pub struct Sms {
     pub non_gsm: Vec<String>,
 }
 
+/// Bits per ASCII character (0: not in GSM-7); most SMS text is ASCII.
+static ASCII_BITS: std::sync::LazyLock<[u8; 128]> = std::sync::LazyLock::new(|| {
+    let mut t = [0u8; 128];
+    for (i, bits) in t.iter_mut().enumerate() {
+        let c = char::from(i as u8);
+        *bits = if BASIC.contains(c) {
+            7
+        } else if EXTENDED.contains(c) {
+            14
+        } else {
+            0
+        };
+    }
+    t
+});
+
 fn gsm_bits(c: char) -> Option<u32> {
+    if c.is_ascii() {
+        return match ASCII_BITS[c as usize] {
+            0 => None,
+            b => Some(u32::from(b)),
+        };
+    }
     if BASIC.contains(c) {
         Some(7)
     } else if EXTENDED.contains(c) {
@@ -57,13 +79,8 @@ fn gsm_bits(c: char) -> Option<u32> {
 
 /// Graphemes as carriers see them: `\r\n` is two characters.
 fn characters(text: &str) -> impl Iterator<Item = &str> {
-    text.graphemes(true).flat_map(|g| {
-        if g == "\r\n" {
-            vec!["\r", "\n"]
-        } else {
-            vec![g]
-        }
-    })
+    // Only `\r\n` holds a `\r` among graphemes: splitting after it yields `\r`, `\n`.
+    text.graphemes(true).flat_map(|g| g.split_inclusive('\r'))
 }
 
 fn single_gsm_char(g: &str) -> Option<u32> {

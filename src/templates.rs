@@ -278,16 +278,21 @@ pub fn text_html(text: &str) -> String {
 }
 
 fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    let mut copied = 0;
+    for (at, c) in s.bytes().enumerate() {
+        let entity = match c {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&s[copied..at]);
+        out.push_str(entity);
+        copied = at + 1;
     }
+    out.push_str(&s[copied..]);
 }
 
 fn css_inliner() -> css_inline::CSSInliner<'static> {

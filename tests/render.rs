@@ -157,7 +157,10 @@ fn money_dates_and_plurals_in_the_customers_language() {
         assert!(ja.contains(want), "Japanese e-mail lacks {want:?}:\n{ja}");
     }
     let en = s(&mail["H1-email"], "text");
-    assert!(en.contains("€1,234.56") && en.contains("October 1, 2026"), "{en}");
+    assert!(
+        en.contains("€1,234.56") && en.contains("October 1, 2026"),
+        "{en}"
+    );
     assert!(
         s(&mail["H1-email"], "html").contains("Pay €1,234.56"),
         "the button"
@@ -242,7 +245,10 @@ fn the_sample_speaks_seven_languages_in_every_cluster() {
         let t = &texts[s(m, "id")];
         let locale = s(m, "locale");
         assert!(t["segments"].as_u64().unwrap() <= 3, "{t}");
-        assert!(s(t, "text").contains(s(m, "link")), "every SMS has its link");
+        assert!(
+            s(t, "text").contains(s(m, "link")),
+            "every SMS has its link"
+        );
         let want = if matches!(locale, "ja" | "zh") {
             "UCS-2"
         } else {

@@ -133,6 +133,8 @@ fn byte_identical_for_1_and_2_threads_and_shards_partition_the_run() {
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect();
     let mut union = BTreeSet::new();
+    let whole = read_json(&one.path().join("summary.json"));
+    let mut sums = [0u64; 4];
     for i in 0..3 {
         let s = run(&["--shard", &format!("{i}/3")]);
         for e in manifest(s.path()) {
@@ -141,6 +143,33 @@ fn byte_identical_for_1_and_2_threads_and_shards_partition_the_run() {
                 "a message in two shards"
             );
         }
+        let summary = read_json(&s.path().join("summary.json"));
+        assert_eq!(
+            summary["balanced"], true,
+            "each shard reconciles on its own"
+        );
+        for (k, key) in [
+            "customers_in",
+            "planned_customers",
+            "excluded_customers",
+            "rejected_customers",
+        ]
+        .iter()
+        .enumerate()
+        {
+            sums[k] += summary[key].as_u64().unwrap();
+        }
     }
     assert_eq!(union, all);
+    assert_eq!(
+        sums,
+        [
+            "customers_in",
+            "planned_customers",
+            "excluded_customers",
+            "rejected_customers"
+        ]
+        .map(|k| whole[k].as_u64().unwrap()),
+        "the shards' counts add up to the whole run's"
+    );
 }
