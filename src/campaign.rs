@@ -201,6 +201,9 @@ pub struct Creditor {
     pub address: Vec<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// Where replies go, when not to `email` (a shared inbox of the credit team).
+    #[serde(default)]
+    pub reply_to: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
     #[serde(default)]

@@ -367,7 +367,7 @@ impl Renderer<'_> {
                 let env = Envelope {
                     from_name: &creditor.name,
                     from_address: from,
-                    reply_to: None,
+                    reply_to: creditor.reply_to.as_deref(),
                     to_name: view.customer.name(),
                     to_address: view.customer.email().unwrap_or(""),
                 };

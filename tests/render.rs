@@ -119,6 +119,7 @@ fn a_crlf_in_a_name_does_not_start_a_header() {
             "Subject",
             "Date",
             "Message-ID",
+            "Reply-To",
             "MIME-Version",
             "Content-Type"
         ]
