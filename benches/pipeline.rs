@@ -1,5 +1,6 @@
-//! `cargo bench`: the first stages on a generated export of 20,000 customers.
-//! For the million-customer run with peak memory, see `bench/segment.py`.
+//! `cargo bench`: the stages on a generated export of 20,000 customers, up to rendering
+//! every planned message. For whole runs with peak memory and the Python baseline, see
+//! `bench/segment.py` and `bench/render.py`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dunwell::campaign::DataSpec;
@@ -37,6 +38,61 @@ fn pipeline(c: &mut Criterion) {
     let data = dunwell::validate::validate(dunwell::load::load(&spec).unwrap()).dataset;
     g.bench_function("features+segment", |b| {
         b.iter(|| black_box(segment(&data, &rules, as_of)))
+    });
+    g.finish();
+
+    // Plan and render with the sample campaign's matrix, templates and policy.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let campaign = dunwell::campaign::Campaign::load(
+        &root.join("samples/campaign.yaml"),
+        &dunwell::campaign::Overrides {
+            data: Some(dir.path().to_path_buf()),
+            as_of: None,
+            rules: None,
+        },
+    )
+    .unwrap();
+    let plan_rules =
+        dunwell::plan::Rules::new(campaign.plan.as_ref().unwrap(), &campaign.path).unwrap();
+    let seg = segment(&data, &rules, as_of);
+    let plan = dunwell::plan::plan(&data, &seg, &plan_rules, as_of);
+    let formats = std::sync::Arc::new(dunwell::format::Formats::new(
+        campaign.locales.supported.iter().map(String::as_str),
+    ));
+    let templates =
+        dunwell::templates::Templates::load(&campaign.templates, formats.clone()).unwrap();
+    let signer =
+        dunwell::link::Signer::new(b"bench secret, long enough to sign: 0123456789").unwrap();
+    let links = campaign.links.as_ref().unwrap();
+    let renderer = dunwell::render::Renderer {
+        campaign: &campaign,
+        templates: &templates,
+        formats: &formats,
+        signer: &signer,
+        rules: &plan_rules,
+        segment_rules: &rules,
+        base_url: &links.base_url,
+        expires: as_of + chrono::Duration::days(30),
+    };
+    let mut g = c.benchmark_group("render");
+    g.throughput(Throughput::Elements(plan.messages.len() as u64));
+    g.sample_size(10);
+    g.bench_function("plan", |b| {
+        b.iter(|| black_box(dunwell::plan::plan(&data, &seg, &plan_rules, as_of)))
+    });
+    g.bench_function("render every message", |b| {
+        use rayon::prelude::*;
+        b.iter(|| {
+            plan.messages.par_iter().for_each(|m| {
+                let i = m.customer as usize;
+                let a = seg.assignments[i].as_ref().unwrap();
+                black_box(
+                    renderer
+                        .render(m, &data.view(i), a, &seg.features[i])
+                        .unwrap(),
+                );
+            })
+        })
     });
     g.finish();
 }
