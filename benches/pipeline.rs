@@ -64,7 +64,10 @@ fn pipeline(c: &mut Criterion) {
     let signer =
         dunwell::link::Signer::new(b"bench secret, long enough to sign: 0123456789").unwrap();
     let links = campaign.links.as_ref().unwrap();
+    let letters =
+        dunwell::letter::Letters::load(&campaign.templates, campaign.letters.clone()).unwrap();
     let renderer = dunwell::render::Renderer {
+        letters: Some(&letters),
         campaign: &campaign,
         templates: &templates,
         formats: &formats,
@@ -84,6 +87,31 @@ fn pipeline(c: &mut Criterion) {
         use rayon::prelude::*;
         b.iter(|| {
             plan.messages.par_iter().for_each(|m| {
+                let i = m.customer as usize;
+                let a = seg.assignments[i].as_ref().unwrap();
+                black_box(
+                    renderer
+                        .render(m, &data.view(i), a, &seg.features[i])
+                        .unwrap(),
+                );
+            })
+        })
+    });
+    g.finish();
+
+    // Letters alone: Markdown, layout, fonts subset per letter, PDF written.
+    let only_letters: Vec<_> = plan
+        .messages
+        .iter()
+        .filter(|m| m.channel == dunwell::dataset::Channel::Letter)
+        .collect();
+    let mut g = c.benchmark_group("letters");
+    g.throughput(Throughput::Elements(only_letters.len() as u64));
+    g.sample_size(10);
+    g.bench_function("render every letter", |b| {
+        use rayon::prelude::*;
+        b.iter(|| {
+            only_letters.par_iter().for_each(|m| {
                 let i = m.customer as usize;
                 let a = seg.assignments[i].as_ref().unwrap();
                 black_box(

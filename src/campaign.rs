@@ -34,6 +34,8 @@ struct RawCampaign {
     links: Option<Links>,
     #[serde(default)]
     sms: SmsConfig,
+    #[serde(default)]
+    letters: crate::letter::LetterConfig,
 }
 
 /// Payment links (SPEC §8).
@@ -255,6 +257,8 @@ pub struct Campaign {
     pub plan: Option<crate::plan::PlanConfig>,
     pub links: Option<Links>,
     pub sms: SmsConfig,
+    /// Letter layout: the envelope window and marks.
+    pub letters: crate::letter::LetterConfig,
     /// The templates folder.
     pub templates: PathBuf,
 }
@@ -340,6 +344,7 @@ impl Campaign {
             plan,
             links: raw.links,
             sms: raw.sms,
+            letters: raw.letters,
             templates: join(base, Path::new(&raw.templates)),
         })
     }

@@ -1,4 +1,5 @@
-//! RFC 5322 messages: multipart/alternative (plain text + HTML), built with lettre.
+//! RFC 5322 messages: multipart/alternative (plain text + HTML), built with lettre;
+//! multipart/mixed around it when the letter rides along as a PDF.
 //!
 //! Byte-stable: the Date is the plan's `scheduled_at`, the Message-ID and the MIME
 //! boundary are derived from the message's content — the same inputs give the same
@@ -16,6 +17,8 @@ pub struct Parts {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// A PDF attached: (file name, bytes).
+    pub attachment: Option<(String, Vec<u8>)>,
 }
 
 /// Who sends, who receives.
@@ -60,6 +63,10 @@ pub fn build<Tz: TimeZone>(
         h.update(field.as_bytes());
         h.update([0u8]);
     }
+    if let Some((name, bytes)) = &parts.attachment {
+        h.update(name.as_bytes());
+        h.update(Sha256::digest(bytes));
+    }
     let digest = h.finalize();
     let hex = crate::outbox::hex(&digest);
     let domain = env
@@ -97,7 +104,19 @@ pub fn build<Tz: TimeZone>(
                 .header(header::ContentType::TEXT_HTML)
                 .body(parts.html.clone()),
         );
-    let message = builder.multipart(body).map_err(|e| e.to_string())?;
+    let message = match &parts.attachment {
+        None => builder.multipart(body),
+        Some((name, bytes)) => builder.multipart(
+            MultiPart::mixed()
+                .boundary(format!("dunwell-m-{}", &hex[32..56]))
+                .multipart(body)
+                .singlepart(lettre::message::Attachment::new(header_text(name)).body(
+                    bytes.clone(),
+                    header::ContentType::parse("application/pdf").expect("valid"),
+                )),
+        ),
+    }
+    .map_err(|e| e.to_string())?;
     Ok((message.formatted(), message_id))
 }
 
@@ -120,6 +139,7 @@ mod tests {
             subject: "Zapłata: 1 234,56 zł".into(),
             text: "Dzień dobry".into(),
             html: "<p>Dzień dobry</p>".into(),
+            attachment: None,
         }
     }
 

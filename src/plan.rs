@@ -37,6 +37,9 @@ pub enum Cell {
         channels: Vec<String>,
         #[serde(default)]
         template: Option<String>,
+        /// The e-mail carries the letter as a PDF attachment.
+        #[serde(default)]
+        attach_letter: bool,
     },
 }
 
@@ -52,6 +55,16 @@ impl Cell {
             Cell::Channels(_) => None,
             Cell::Full { template, .. } => template.as_deref(),
         }
+    }
+
+    fn attach_letter(&self) -> bool {
+        matches!(
+            self,
+            Cell::Full {
+                attach_letter: true,
+                ..
+            }
+        )
     }
 }
 
@@ -157,8 +170,7 @@ pub struct PlanConfig {
 #[derive(Clone, Debug)]
 pub struct Rules {
     stages: Vec<Stage>,
-    /// (cluster, stage index) → (channels, template override)
-    matrix: BTreeMap<(Cluster, usize), (Vec<Channel>, Option<String>)>,
+    matrix: BTreeMap<(Cluster, usize), MatrixCell>,
     min_amount: MinAmount,
     caps: BTreeMap<Channel, Cap>,
     days: Vec<Weekday>,
@@ -167,6 +179,9 @@ pub struct Rules {
     send_from: DateTime<Utc>,
     default_tz: chrono_tz::Tz,
 }
+
+/// Channels, template override, letter attached to the e-mail.
+type MatrixCell = (Vec<Channel>, Option<String>, bool);
 
 const PLANNED_CHANNELS: [Channel; 4] =
     [Channel::Email, Channel::Sms, Channel::Letter, Channel::Web];
@@ -234,7 +249,11 @@ impl Rules {
                         .collect();
                     matrix.insert(
                         (*cluster, i),
-                        (channels, cell.template().map(str::to_string)),
+                        (
+                            channels,
+                            cell.template().map(str::to_string),
+                            cell.attach_letter(),
+                        ),
                     );
                 }
             }
@@ -360,6 +379,8 @@ pub struct Planned {
     pub channel: Channel,
     pub stage: usize,
     pub template: Option<String>,
+    /// An e-mail that carries the letter as a PDF.
+    pub attach_letter: bool,
     pub scheduled_at: DateTime<chrono_tz::Tz>,
     /// What the message asks for: the invoices it covers (dataset positions) and their
     /// open total, in one currency.
@@ -482,10 +503,10 @@ pub fn plan_customer(
     if amount < rules.min_amount.for_currency(currency) {
         return excluded("below_minimum".into());
     }
-    let Some((channels, template)) = rules
+    let Some((channels, template, attach)) = rules
         .matrix
         .get(&(a.cluster, stage))
-        .filter(|(ch, _)| !ch.is_empty())
+        .filter(|(ch, _, _)| !ch.is_empty())
     else {
         return excluded("no_channel_in_matrix".into());
     };
@@ -505,6 +526,7 @@ pub fn plan_customer(
                 channel: ch,
                 stage,
                 template: template.clone(),
+                attach_letter: *attach && ch == Channel::Email,
                 scheduled_at,
                 invoices: covered.iter().map(|(k, _)| *k).collect(),
                 amount,

@@ -17,6 +17,7 @@ use crate::segment::{Assignment, RuleSet};
 use crate::sms::{self, Sms};
 use crate::templates::Templates;
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -72,6 +73,19 @@ pub struct Payment {
     pub short_link: String,
     /// The last day the link works, formatted for the customer.
     pub expires: String,
+    /// The link's token: the payment page is `web/TOKEN/index.html`.
+    pub token: String,
+    /// Where the payment page sends a card payment (the portal checks the token).
+    pub card_link: String,
+    /// What the payer quotes on a bank transfer: an ISO 11649 `RF…` reference made from
+    /// the customer id, or the id itself when it cannot make one.
+    pub reference: String,
+    pub iban: Option<String>,
+    pub bic: Option<String>,
+    /// What the QR code holds: the EPC (SEPA credit transfer) payload for euro debts
+    /// with an IBAN, the payment link otherwise.
+    pub qr: String,
+    pub qr_is_epc: bool,
 }
 
 /// One instalment of the payment plan offered (to `unable` customers by the default
@@ -108,6 +122,8 @@ pub struct Context<'a> {
     pub pay_by_iso: String,
     /// A payment plan: three monthly instalments from `pay_by`.
     pub instalments: Vec<Instalment>,
+    /// Whether the cluster calls for a payment-plan offer (`unable`).
+    pub plan_offer: bool,
     /// The customer's locale and the message's currency, read by the `money`, `date`
     /// and `plural` filters.
     pub locale: &'a str,
@@ -130,6 +146,19 @@ pub enum Rendered {
         text: String,
         info: Sms,
     },
+    Letter {
+        bytes: Vec<u8>,
+        pages: usize,
+        subject: String,
+        /// The address, one line.
+        to: String,
+        link: String,
+    },
+    Web {
+        token: String,
+        html: String,
+        link: String,
+    },
 }
 
 /// What rendering needs, built once per run and shared by every thread.
@@ -142,6 +171,8 @@ pub struct Renderer<'a> {
     pub segment_rules: &'a RuleSet,
     pub base_url: &'a str,
     pub expires: NaiveDate,
+    /// Fonts and labels, when the run has letters (or e-mails that carry one).
+    pub letters: Option<&'a crate::letter::Letters>,
 }
 
 impl Renderer<'_> {
@@ -206,6 +237,25 @@ impl Renderer<'_> {
         );
         let token = self.signer.sign(&claims);
         let pay_by = as_of + chrono::Duration::days(14);
+        let link = crate::link::url(
+            self.base_url,
+            &token,
+            &self.campaign.name,
+            channel,
+            a.cluster.as_str(),
+        );
+        let creditor = &self.campaign.creditor;
+        let reference = crate::letter::qr::Reference::for_customer(c.id());
+        let epc = match (m.currency.code(), creditor.iban.as_deref()) {
+            ("EUR", Some(iban)) => crate::letter::qr::epc_payload(
+                &creditor.name,
+                iban,
+                creditor.bic.as_deref(),
+                m.amount,
+                &reference,
+            ),
+            _ => None,
+        };
         let address: Vec<&str> = [
             Field::AddressLine1,
             Field::AddressLine2,
@@ -255,15 +305,16 @@ impl Renderer<'_> {
             },
             stage: self.rules.stage_name(m.stage),
             payment: Payment {
-                link: crate::link::url(
-                    self.base_url,
-                    &token,
-                    &self.campaign.name,
-                    channel,
-                    a.cluster.as_str(),
-                ),
                 short_link: crate::link::short_url(self.base_url, &self.signer.short(&claims)),
                 expires: date(self.expires),
+                card_link: format!("{}/{token}/card", self.base_url.trim_end_matches('/')),
+                reference: reference.as_str().to_string(),
+                iban: creditor.iban.clone(),
+                bic: creditor.bic.clone(),
+                qr_is_epc: epc.is_some(),
+                qr: epc.unwrap_or_else(|| link.clone()),
+                link,
+                token,
             },
             creditor: &self.campaign.creditor,
             campaign: CampaignCtx {
@@ -288,6 +339,7 @@ impl Renderer<'_> {
                     }
                 })
                 .collect(),
+            plan_offer: a.cluster == crate::segment::Cluster::Unable,
             locale,
             currency: m.currency.code(),
         }
@@ -371,12 +423,22 @@ impl Renderer<'_> {
                     to_name: view.customer.name(),
                     to_address: view.customer.email().unwrap_or(""),
                 };
+                let attachment = if m.attach_letter {
+                    let (composed, _) = self.letter(m, view, a, &ctx, &tctx, &locale)?;
+                    Some((
+                        format!("{}.pdf", letter_file_name(view.customer.id())),
+                        composed.bytes,
+                    ))
+                } else {
+                    None
+                };
                 let (bytes, message_id) = email::build(
                     &env,
                     &Parts {
                         subject: subject.clone(),
                         text,
                         html,
+                        attachment,
                     },
                     &m.scheduled_at,
                 )
@@ -415,14 +477,157 @@ impl Renderer<'_> {
                     info,
                 })
             }
+            "letter" => {
+                let (composed, subject) = self.letter(m, view, a, &ctx, &tctx, &locale)?;
+                Ok(Rendered::Letter {
+                    bytes: composed.bytes,
+                    pages: composed.pages,
+                    subject,
+                    to: ctx.customer.address.join(", "),
+                    link: ctx.payment.link,
+                })
+            }
+            "web" => {
+                let name = self.template("web", a, m, &locale, "html")?;
+                let mut with_qr = tctx;
+                with_qr.insert(
+                    "qr_svg",
+                    &crate::letter::qr::svg(&ctx.payment.qr).unwrap_or_default(),
+                );
+                let html = self.templates.render(name, &with_qr)?;
+                Ok(Rendered::Web {
+                    token: ctx.payment.token,
+                    html,
+                    link: ctx.payment.link,
+                })
+            }
             other => Err(Diagnostic::whole_file(
                 "templates",
-                format!(
-                    "the {other} channel is not rendered yet (letters and payment pages come with the letters issue)"
-                ),
+                format!("the {other} channel has no renderer"),
             )),
         }
     }
+
+    /// The letter: its Markdown body rendered, laid out with the invoice table and the
+    /// payment slip, written as a PDF. Returns it with its subject (the first heading).
+    fn letter(
+        &self,
+        m: &Planned,
+        view: &CustomerView<'_>,
+        a: &Assignment,
+        ctx: &Context<'_>,
+        tctx: &tera::Context,
+        locale: &str,
+    ) -> Result<(crate::letter::Composed, String), Diagnostic> {
+        use crate::letter::layout::Table;
+        let letters = self.letters.ok_or_else(|| {
+            Diagnostic::whole_file(
+                "templates/fonts",
+                "letters need the fonts in templates/fonts/",
+            )
+        })?;
+        let name = self.template("letter", a, m, locale, "md")?;
+        let markdown = self.templates.render(name, tctx)?;
+        let subject = markdown
+            .lines()
+            .find_map(|l| l.trim().strip_prefix('#'))
+            .map(|h| h.trim_start_matches('#').trim().replace('\\', ""))
+            .unwrap_or_default();
+        let labels = letters.labels(locale);
+        let short = |d| self.formats.date(d, DateLength::Short, locale);
+        let money = |d| self.formats.money(d, m.currency, locale);
+        let (mut amount, mut paid, mut open) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        let rows = m
+            .invoices
+            .iter()
+            .map(|&k| {
+                let inv = &view.invoices[(k - view.invoice_base) as usize];
+                let o = inv.open_amount();
+                amount += inv.amount;
+                paid += inv.amount - o;
+                open += o;
+                vec![
+                    inv.id.to_string(),
+                    short(inv.issue_date),
+                    short(inv.due_date),
+                    (self.campaign.as_of - inv.due_date).num_days().to_string(),
+                    money(inv.amount),
+                    money(inv.amount - o),
+                    money(o),
+                ]
+            })
+            .collect();
+        let table = Table {
+            header: [
+                &labels.invoice,
+                &labels.issued,
+                &labels.due,
+                &labels.days,
+                &labels.amount,
+                &labels.paid,
+                &labels.open,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows,
+            total: vec![
+                labels.total.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+                money(amount),
+                money(paid),
+                money(open),
+            ],
+            widths: vec![2.2, 1.4, 1.4, 1.15, 1.75, 1.45, 1.75],
+            first_number: 3,
+        };
+        let p = &ctx.payment;
+        let id = format!("{}-letter", view.customer.id());
+        let recipient: Vec<&str> = std::iter::once(ctx.customer.name)
+            .chain(ctx.customer.address.iter().copied())
+            .collect();
+        let letter = crate::letter::Letter {
+            id: &id,
+            locale,
+            markdown: &markdown,
+            creditor: &self.campaign.creditor,
+            recipient,
+            customer_id: view.customer.id(),
+            date: ctx.campaign.as_of.clone(),
+            date_unix: self
+                .campaign
+                .as_of
+                .and_hms_opt(0, 0, 0)
+                .map_or(0, |t| t.and_utc().timestamp()),
+            table,
+            slip: crate::letter::Slip {
+                beneficiary: self.campaign.creditor.name.clone(),
+                iban: p.iban.clone(),
+                bic: p.bic.clone(),
+                amount: ctx.totals.amount.clone(),
+                pay_by: ctx.pay_by.clone(),
+                reference: p.reference.clone(),
+                qr: p.qr.clone(),
+                epc: p.qr_is_epc,
+            },
+            title: subject.clone(),
+        };
+        let composed = letters
+            .compose(&letter)
+            .map_err(|e| Diagnostic::whole_file(self.templates_root().join(name), e))?;
+        Ok((composed, subject))
+    }
+
+    fn templates_root(&self) -> &std::path::Path {
+        &self.campaign.templates
+    }
+}
+
+/// A customer id as a file name (ids are already checked to hold no separators).
+pub fn letter_file_name(customer_id: &str) -> String {
+    format!("{customer_id}-letter")
 }
 
 /// `Subject\n\nBody…` → (subject, body).

@@ -40,6 +40,9 @@ pub struct RunSummary {
     pub by_cluster_channel: BTreeMap<String, BTreeMap<String, usize>>,
     pub by_locale: BTreeMap<String, usize>,
     pub sms_segments: u64,
+    /// Pages of all letters, and of `letters/print.pdf` (with the blank backs).
+    pub letter_pages: u64,
+    pub print_pages: u64,
     pub exclusions_by_reason: BTreeMap<String, usize>,
     /// customers_in = planned + excluded + rejected (whole customers).
     pub customers_in: usize,
@@ -144,7 +147,19 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
         });
     }
 
+    let wants_letters = messages
+        .iter()
+        .any(|m| m.channel == crate::dataset::Channel::Letter || m.attach_letter);
+    let letters = if wants_letters {
+        Some(crate::letter::Letters::load(
+            &campaign.templates,
+            campaign.letters.clone(),
+        )?)
+    } else {
+        None
+    };
     let renderer = Renderer {
+        letters: letters.as_ref(),
         campaign,
         templates: &templates,
         formats: &formats,
@@ -207,37 +222,81 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
         ..RunSummary::default()
     };
     let mut extra_exclusions: Vec<(u32, crate::dataset::Channel, String)> = Vec::new();
+    let mut binder = if messages
+        .iter()
+        .any(|m| m.channel == crate::dataset::Channel::Letter)
+    {
+        Some(crate::letter::print::Binder::create(&out.join("letters"))?)
+    } else {
+        None
+    };
+    let mut web_dirs = false;
     let t = Instant::now();
     // Rendered in parallel, in blocks, written in plan order: memory holds one block.
     let mut progress = Progress::new("rendered", messages.len() as u64);
     for block in messages.chunks(4096) {
-        // Hashing and mbox quoting happen on the render threads; the writer only writes.
-        let rendered: Vec<std::result::Result<(Rendered, String, Vec<u8>), _>> = block
+        // Hashing, mbox quoting and parsing letters for print.pdf happen on the render
+        // threads; the writer only writes.
+        type Done = (
+            Rendered,
+            String,
+            Vec<u8>,
+            Option<crate::letter::print::Prepared>,
+        );
+        let mut rendered: Vec<std::result::Result<Done, crate::diag::Diagnostic>> = block
             .par_iter()
             .map(|m| {
-                render_one(m).map(|r| {
-                    let (sha, escaped) = match &r {
-                        Rendered::Email { bytes, .. } => (
-                            hex_sha256(bytes),
-                            if args.eml {
-                                Vec::new()
-                            } else {
-                                crate::outbox::mboxrd_escape(bytes)
-                            },
-                        ),
-                        Rendered::Sms { text, .. } => (hex_sha256(text.as_bytes()), Vec::new()),
-                    };
-                    (r, sha, escaped)
+                let r = render_one(m)?;
+                Ok(match &r {
+                    Rendered::Email { bytes, .. } => {
+                        let escaped = if args.eml {
+                            Vec::new()
+                        } else {
+                            crate::outbox::mboxrd_escape(bytes)
+                        };
+                        (hex_sha256(bytes), escaped, None)
+                    }
+                    Rendered::Sms { text, .. } => (hex_sha256(text.as_bytes()), Vec::new(), None),
+                    Rendered::Letter { bytes, .. } => {
+                        let prepared = crate::letter::print::prepare(bytes).map_err(|e| {
+                            crate::diag::Diagnostic::whole_file("letters/print.pdf", e)
+                        })?;
+                        (hex_sha256(bytes), Vec::new(), Some(prepared))
+                    }
+                    Rendered::Web { html, .. } => (hex_sha256(html.as_bytes()), Vec::new(), None),
                 })
+                .map(|(sha, escaped, prepared)| (r, sha, escaped, prepared))
             })
             .collect();
+        // Letters join print.pdf in plan order: ids are handed out in order, the
+        // renumbering runs in parallel.
+        let serialized: Vec<Option<crate::letter::print::Serialized>> = match binder.as_mut() {
+            Some(b) => {
+                let bases: Vec<Option<u32>> = rendered
+                    .iter()
+                    .map(|r| match r {
+                        Ok((_, _, _, Some(p))) => Some(b.reserve(p.ids_needed())),
+                        _ => None,
+                    })
+                    .collect();
+                rendered
+                    .par_iter_mut()
+                    .zip(bases)
+                    .map(|(r, base)| match (r, base) {
+                        (Ok((_, _, _, p)), Some(base)) => p.take().map(|p| p.serialize(base)),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            None => rendered.iter().map(|_| None).collect(),
+        };
         progress.advance(block.len() as u64);
-        for (m, r) in block.iter().zip(rendered) {
+        for ((m, r), bound) in block.iter().zip(rendered).zip(serialized) {
             let i = m.customer as usize;
             let c = &data.customers[i];
             let a = seg.assignments[i].as_ref().expect("planned");
             let id = format!("{}-{}", c.id(), m.channel);
-            let (rendered, sha256, escaped) = match r {
+            let (rendered, sha256, escaped, _) = match r {
                 Ok(r) => r,
                 Err(d) => {
                     extra_exclusions.push((
@@ -342,6 +401,70 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         scheduled_at,
                     }
                 }
+                Rendered::Letter {
+                    bytes,
+                    pages,
+                    subject,
+                    to,
+                    link,
+                } => {
+                    let dir = out.join("letters");
+                    let path = dir.join(format!("{id}.pdf"));
+                    std::fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;
+                    if let (Some(b), Some(s)) = (binder.as_mut(), bound) {
+                        b.append(s, &id, c.id(), pages)?;
+                    }
+                    summary.letter_pages += pages as u64;
+                    Entry {
+                        id: id.clone(),
+                        customer_id: c.id().to_string(),
+                        channel: "letter".into(),
+                        cluster: a.cluster.to_string(),
+                        stage,
+                        locale,
+                        to,
+                        subject: Some(subject),
+                        path: format!("letters/{id}.pdf"),
+                        offset: 0,
+                        length: bytes.len() as u64,
+                        sha256,
+                        message_id: None,
+                        sms_encoding: None,
+                        sms_segments: None,
+                        link,
+                        scheduled_at,
+                    }
+                }
+                Rendered::Web { token, html, link } => {
+                    let dir = out.join("web").join(&token);
+                    if !web_dirs {
+                        std::fs::create_dir_all(out.join("web"))
+                            .map_err(|e| Error::io(&out.join("web"), e))?;
+                        web_dirs = true;
+                    }
+                    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                    let path = dir.join("index.html");
+                    std::fs::write(&path, html.as_bytes()).map_err(|e| Error::io(&path, e))?;
+                    Entry {
+                        id,
+                        customer_id: c.id().to_string(),
+                        channel: "web".into(),
+                        cluster: a.cluster.to_string(),
+                        stage,
+                        locale,
+                        to: String::new(),
+                        subject: None,
+                        path: format!("web/{token}/index.html"),
+                        offset: 0,
+                        length: html.len() as u64,
+                        sha256,
+                        message_id: None,
+                        sms_encoding: None,
+                        sms_segments: None,
+                        link,
+                        scheduled_at,
+                    }
+                }
             };
             *summary.by_channel.entry(entry.channel.clone()).or_default() += 1;
             *summary.by_cluster.entry(entry.cluster.clone()).or_default() += 1;
@@ -363,6 +486,9 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     }
     progress.finish();
     mbox.finish()?;
+    if let Some(b) = binder {
+        summary.print_pages = b.finish()? as u64;
+    }
     manifest.flush().map_err(|e| Error::io(&manifest_path, e))?;
     sms_out.flush().map_err(|e| Error::io(&sms_path, e))?;
     log(&format!(

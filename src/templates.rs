@@ -7,7 +7,9 @@
 //!
 //! Tera 2 is strict: a variable the context does not have is an error with the file,
 //! line, column and the names that do exist — reported before any message is sent.
-//! HTML (`.html`) is autoescaped; subjects, plain text and SMS are not.
+//! HTML (`.html`) is autoescaped; subjects, plain text and SMS are not. Letter bodies
+//! (`letter/**.md`) live in an engine of their own whose escaping is Markdown's: a value
+//! cannot start a heading or turn a name italic.
 //!
 //! Filters for wording in any language: `money`, `date`, `plural` (CLDR rules through
 //! ICU4X, see `format.rs`) and `text_html` for the e-mail layout.
@@ -30,6 +32,8 @@ use tera::{Kwargs, State, TeraResult, Value};
 pub struct Templates {
     root: PathBuf,
     tera: tera::Tera,
+    /// Markdown letter bodies, escaped for Markdown.
+    md: tera::Tera,
     names: BTreeSet<String>,
     /// HTML templates whose CSS could not be inlined into the source: inlined per message.
     inline_after: BTreeMap<String, String>,
@@ -90,7 +94,11 @@ impl Templates {
         // Each file alone first, so that every syntax error is found, not the first one;
         // missing parents and includes are then found when all are added together.
         for (name, text) in &sources {
-            let mut single = engine(&formats);
+            let mut single = if name.ends_with(".md") {
+                md_engine(&formats)
+            } else {
+                engine(&formats)
+            };
             if let Err(e) = single.add_raw_template(name, text) {
                 let msg = e.to_string();
                 if !(msg.contains("inheriting from")
@@ -104,13 +112,19 @@ impl Templates {
         if !problems.is_empty() {
             return Err(Error::Config(problems));
         }
+        let (markdown, sources): (Vec<_>, Vec<_>) =
+            sources.into_iter().partition(|(n, _)| n.ends_with(".md"));
         let (sources, inline_after) = inline_css(root, sources)?;
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .map_err(|e| Error::Config(vec![locate(root, &e)]))?;
+        let mut md = md_engine(&formats);
+        md.add_raw_templates(markdown.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| Error::Config(vec![locate(root, &e)]))?;
         let names = files.into_iter().map(|(n, _)| n).collect();
         Ok(Templates {
             root: root.to_path_buf(),
             tera,
+            md,
             names,
             inline_after,
         })
@@ -148,8 +162,12 @@ impl Templates {
         name: &str,
         context: &tera::Context,
     ) -> std::result::Result<String, Diagnostic> {
-        let out = self
-            .tera
+        let engine = if name.ends_with(".md") {
+            &self.md
+        } else {
+            &self.tera
+        };
+        let out = engine
             .render(name, context)
             .map_err(|e| locate(&self.root, &e))?;
         match self.inline_after.get(name) {
@@ -222,6 +240,18 @@ fn engine(formats: &Arc<Formats>) -> tera::Tera {
     );
     tera.register_filter("text_html", |v: String, _: Kwargs, _: &State| {
         Value::safe_string(&text_html(&v))
+    });
+    tera
+}
+
+/// The letter engine: the same filters, Markdown escaping, and `invoice_table()`, which
+/// leaves a marker the letter layout replaces with the paginated table.
+fn md_engine(formats: &Arc<Formats>) -> tera::Tera {
+    let mut tera = engine(formats);
+    tera.set_escape_fn(crate::letter::escape_markdown);
+    tera.autoescape_on(vec![".md"]);
+    tera.register_function("invoice_table", |_: Kwargs, _: &State| {
+        Value::safe_string(&format!("\n\n{}\n\n", crate::letter::layout::TABLE_MARKER))
     });
     tera
 }
@@ -388,7 +418,8 @@ fn inline_css(
     let mut out = Vec::with_capacity(sources.len());
     let mut after = BTreeMap::new();
     for (name, text) in &sources {
-        if !name.ends_with(".html") {
+        // E-mail clients drop `<style>`; browsers (payment pages) keep it.
+        if !name.ends_with(".html") || !name.starts_with("email/") {
             out.push((name.clone(), text.clone()));
             continue;
         }
@@ -420,14 +451,18 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io
         let path = entry?.path();
         if path.is_dir() {
             collect(root, &path, out)?;
-        } else if path.extension().is_some_and(|e| e != "md") {
+        } else {
             let rel = path.strip_prefix(root).unwrap_or(&path);
             let name = rel
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
-            out.push((name, path));
+            // Templates only: not the fonts, label files or READMEs beside them.
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if matches!(ext, "html" | "txt") || (ext == "md" && name.starts_with("letter/")) {
+                out.push((name, path));
+            }
         }
     }
     Ok(())

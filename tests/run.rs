@@ -42,11 +42,20 @@ import mailbox, sys, json
 from email.header import decode_header, make_header
 rows = []
 for msg in mailbox.mbox(sys.argv[1]):
+    pdf = None
+    head = msg
+    if msg.get_content_type() == "multipart/mixed":
+        alt, att = msg.get_payload()
+        assert att.get_content_type() == "application/pdf", att.get_content_type()
+        assert att.get_filename().endswith("-letter.pdf"), att.get_filename()
+        pdf = att.get_payload(decode=True)
+        assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+        msg = alt
     assert msg.get_content_type() == "multipart/alternative", msg.get_content_type()
     types = [p.get_content_type() for p in msg.get_payload()]
     assert types == ["text/plain", "text/html"], types
     text = msg.get_payload()[0].get_payload(decode=True).decode("utf-8")
-    rows.append({"to": str(make_header(decode_header(msg["To"]))), "subject": str(make_header(decode_header(msg["Subject"]))), "bcc": msg["Bcc"], "text": text})
+    rows.append({"to": str(make_header(decode_header(head["To"]))), "subject": str(make_header(decode_header(head["Subject"]))), "bcc": head["Bcc"], "text": text, "pdf": pdf is not None})
 print(json.dumps(rows))
 "#;
     let o = std::process::Command::new("python3")
@@ -58,6 +67,10 @@ print(json.dumps(rows))
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let parsed: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(parsed.len(), emails.len());
+    // The sample attaches the letter for `unable` and `unwilling` final notices.
+    let with_pdf = parsed.iter().filter(|p| p["pdf"] == true).count();
+    assert!(with_pdf > 10, "{with_pdf} e-mails carry the letter");
+    assert!(with_pdf < parsed.len());
     for (p, e) in parsed.iter().zip(&emails) {
         assert!(
             p["to"]

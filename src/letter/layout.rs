@@ -1,0 +1,752 @@
+//! Text set on A4 pages: line breaking by real glyph widths, Markdown blocks, the
+//! invoice table that repeats its header on every page it spans.
+//!
+//! Coordinates are PDF points from the bottom-left corner. Break opportunities come
+//! from the Unicode line breaking algorithm (UAX #14, `unicode-linebreak`): between
+//! words in Latin text, between characters in Japanese and Chinese, never before a
+//! closing bracket or `、。` and never after an opening one.
+
+use super::fonts::{Chain, FaceId, FontBook, Style, is_invisible};
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+pub const MM: f32 = 72.0 / 25.4;
+pub const PAGE_W: f32 = 210.0 * MM;
+pub const PAGE_H: f32 = 297.0 * MM;
+
+/// What a Tera `invoice_table()` call leaves in the Markdown: a private-use character
+/// no one types by accident, alone in its paragraph.
+pub const TABLE_MARKER: &str = "\u{E000}dunwell:invoice-table\u{E000}";
+
+#[derive(Debug, Clone)]
+pub struct Glyphs {
+    pub face: FaceId,
+    /// Bold asked of a face that has no bold (CJK): drawn with a thin outline.
+    pub fake_bold: bool,
+    pub size: f32,
+    pub x: f32,
+    pub y: f32,
+    pub text: String,
+    pub gray: f32,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Text(Glyphs),
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        gray: f32,
+    },
+    Rule {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        width: f32,
+        gray: f32,
+        dashed: bool,
+    },
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Page {
+    pub items: Vec<Item>,
+}
+
+/// A run of text in one style.
+#[derive(Debug, Clone)]
+pub struct Span {
+    pub text: String,
+    pub style: Style,
+}
+
+impl Span {
+    pub fn new(text: impl Into<String>, style: Style) -> Span {
+        Span {
+            text: text.into(),
+            style,
+        }
+    }
+}
+
+/// One set line: pieces of text in one face each, at x offsets from the line's start.
+#[derive(Debug, Default, Clone)]
+pub struct Line {
+    pub pieces: Vec<(String, FaceId, bool, f32)>,
+    pub width: f32,
+}
+
+#[derive(Clone, Copy)]
+pub enum Align {
+    Left,
+    Right,
+    Center,
+}
+
+/// Measures and breaks text for one locale.
+pub struct Typesetter<'b> {
+    pub book: &'b FontBook,
+    chains: [Chain; 4],
+    /// Characters no font could draw; the letter is refused if any.
+    pub missing: Vec<char>,
+}
+
+struct Cell {
+    at: usize,
+    ch: char,
+    face: FaceId,
+    fake_bold: bool,
+    adv: f32,
+}
+
+impl<'b> Typesetter<'b> {
+    pub fn new(book: &'b FontBook, locale: &str) -> Typesetter<'b> {
+        let style = |bold, italic| Style { bold, italic };
+        Typesetter {
+            book,
+            chains: [
+                book.chain(locale, style(false, false)),
+                book.chain(locale, style(true, false)),
+                book.chain(locale, style(false, true)),
+                book.chain(locale, style(true, true)),
+            ],
+            missing: Vec::new(),
+        }
+    }
+
+    fn chain(&self, s: Style) -> &Chain {
+        &self.chains[usize::from(s.bold) + 2 * usize::from(s.italic)]
+    }
+
+    fn cells(&mut self, spans: &[Span], size: f32) -> (String, Vec<Cell>) {
+        let mut text = String::new();
+        let mut cells = Vec::new();
+        for span in spans {
+            for ch in span.text.chars() {
+                let at = text.len();
+                text.push(ch);
+                if ch == '\n' || is_invisible(ch) {
+                    cells.push(Cell {
+                        at,
+                        ch,
+                        face: FaceId(0),
+                        fake_bold: false,
+                        adv: 0.0,
+                    });
+                    continue;
+                }
+                let ch = if ch.is_control() { ' ' } else { ch };
+                match self.book.pick(self.chain(span.style), ch) {
+                    Some((face, em)) => cells.push(Cell {
+                        at,
+                        ch,
+                        face,
+                        fake_bold: span.style.bold && !self.book.face(face).bold,
+                        adv: em * size,
+                    }),
+                    None => {
+                        if !self.missing.contains(&ch) {
+                            self.missing.push(ch);
+                        }
+                    }
+                }
+            }
+        }
+        (text, cells)
+    }
+
+    /// Width of text on one line.
+    pub fn width(&mut self, spans: &[Span], size: f32) -> f32 {
+        let (_, cells) = self.cells(spans, size);
+        cells.iter().map(|c| c.adv).sum()
+    }
+
+    /// Breaks the spans into lines no wider than `width`.
+    pub fn wrap(&mut self, spans: &[Span], size: f32, width: f32) -> Vec<Line> {
+        let (text, cells) = self.cells(spans, size);
+        if cells.is_empty() {
+            return Vec::new();
+        }
+        // Break opportunities as cell indices: a line may end before cell k.
+        let mut breaks: Vec<(usize, bool)> = Vec::new();
+        let mut k = 0;
+        for (byte, opp) in unicode_linebreak::linebreaks(&text) {
+            while k < cells.len() && cells[k].at < byte {
+                k += 1;
+            }
+            breaks.push((k, opp == unicode_linebreak::BreakOpportunity::Mandatory));
+        }
+        let mut lines = Vec::new();
+        let mut start = 0; // first cell of the current line
+        let mut last_fit: Option<usize> = None; // best break so far
+        let mut seg_start = 0;
+        for &(end, mandatory) in &breaks {
+            let w = visible_width(&cells[start..end]);
+            if w > width && end > start {
+                match last_fit {
+                    Some(b) if b > start => {
+                        lines.push(self.line(&cells, start, b));
+                        start = b;
+                    }
+                    _ => {}
+                }
+                // A segment wider than the line on its own (a long link): cut by characters.
+                while visible_width(&cells[start..end]) > width {
+                    let mut cut = start + 1;
+                    let mut acc = cells[start].adv;
+                    while cut < end && acc + cells[cut].adv <= width {
+                        acc += cells[cut].adv;
+                        cut += 1;
+                    }
+                    if cut >= end {
+                        break;
+                    }
+                    lines.push(self.line(&cells, start, cut));
+                    start = cut;
+                }
+            }
+            last_fit = Some(end);
+            seg_start = end;
+            if mandatory && end > start {
+                lines.push(self.line(&cells, start, end));
+                start = end;
+                last_fit = None;
+            } else if mandatory {
+                // An empty line from two hard breaks in a row.
+                lines.push(Line::default());
+            }
+        }
+        let _ = seg_start;
+        if start < cells.len() {
+            lines.push(self.line(&cells, start, cells.len()));
+        }
+        // A text ending in a hard break does not add an empty last line.
+        while lines.len() > 1 && lines.last().is_some_and(|l| l.pieces.is_empty()) {
+            lines.pop();
+        }
+        lines
+    }
+
+    fn line(&self, cells: &[Cell], mut a: usize, mut b: usize) -> Line {
+        while b > a && (cells[b - 1].ch.is_whitespace()) {
+            b -= 1;
+        }
+        while a < b && cells[a].ch == ' ' {
+            a += 1;
+        }
+        let mut line = Line::default();
+        let mut x = 0.0;
+        for c in &cells[a..b] {
+            if c.ch == '\n' || is_invisible(c.ch) {
+                continue;
+            }
+            match line.pieces.last_mut() {
+                Some((s, f, fb, _)) if *f == c.face && *fb == c.fake_bold => s.push(c.ch),
+                _ => line.pieces.push((c.ch.to_string(), c.face, c.fake_bold, x)),
+            }
+            x += c.adv;
+        }
+        line.width = x;
+        line
+    }
+}
+
+fn visible_width(cells: &[Cell]) -> f32 {
+    let mut end = cells.len();
+    while end > 0 && cells[end - 1].ch.is_whitespace() {
+        end -= 1;
+    }
+    cells[..end].iter().map(|c| c.adv).sum()
+}
+
+/// Pages being filled top to bottom.
+pub struct Flow {
+    pub pages: Vec<Page>,
+    /// Top of the next line.
+    pub y: f32,
+    pub left: f32,
+    pub width: f32,
+    /// Where text starts on pages after the first.
+    pub top_next: f32,
+    pub bottom: f32,
+}
+
+impl Flow {
+    pub fn page(&mut self) -> &mut Page {
+        self.pages.last_mut().expect("a page")
+    }
+
+    pub fn new_page(&mut self) {
+        self.pages.push(Page::default());
+        self.y = PAGE_H - self.top_next;
+    }
+
+    /// Starts a new page unless `h` more points fit on this one.
+    pub fn ensure(&mut self, h: f32) -> bool {
+        if self.y - h < self.bottom {
+            self.new_page();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Sets one line with its top at `y`.
+    pub fn put_line(&mut self, line: &Line, x: f32, y: f32, size: f32, gray: f32) {
+        let baseline = y - size * 0.93;
+        for (text, face, fake_bold, dx) in &line.pieces {
+            self.page().items.push(Item::Text(Glyphs {
+                face: *face,
+                fake_bold: *fake_bold,
+                size,
+                x: x + dx,
+                y: baseline,
+                text: text.clone(),
+                gray,
+            }));
+        }
+    }
+}
+
+/// Puts `spans` into a box `width` wide at (x, y-top), aligned; returns the height used.
+#[allow(clippy::too_many_arguments)]
+pub fn text_box(
+    ts: &mut Typesetter,
+    page: &mut Page,
+    spans: &[Span],
+    size: f32,
+    leading: f32,
+    x: f32,
+    y: f32,
+    width: f32,
+    align: Align,
+    gray: f32,
+) -> f32 {
+    let lines = ts.wrap(spans, size, width);
+    for (k, line) in lines.iter().enumerate() {
+        let dx = match align {
+            Align::Left => 0.0,
+            Align::Right => width - line.width,
+            Align::Center => (width - line.width) / 2.0,
+        };
+        let top = y - k as f32 * leading;
+        for (text, face, fake_bold, px) in &line.pieces {
+            page.items.push(Item::Text(Glyphs {
+                face: *face,
+                fake_bold: *fake_bold,
+                size,
+                x: x + dx + px,
+                y: top - size * 0.93,
+                text: text.clone(),
+                gray,
+            }));
+        }
+    }
+    lines.len() as f32 * leading
+}
+
+/// The invoice table's cells, already formatted for the locale.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub total: Vec<String>,
+    /// Share of the width per column; numbers (right-aligned) from `first_number`.
+    pub widths: Vec<f32>,
+    pub first_number: usize,
+}
+
+const BODY: f32 = 10.0;
+const LEADING: f32 = 13.6;
+const TABLE_SIZE: f32 = 8.2;
+const TABLE_LEADING: f32 = 10.6;
+
+/// Lays Markdown out into the flow; the table marker becomes `table`.
+pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
+    let mut spans: Vec<Span> = Vec::new();
+    let mut bold = 0u32;
+    let mut italic = 0u32;
+    let mut heading: Option<HeadingLevel> = None;
+    // Nested lists: the next number (None: bullets).
+    let mut lists: Vec<Option<u64>> = Vec::new();
+    let mut marker: Option<String> = None;
+    let mut link: Option<String> = None;
+    let mut link_text = String::new();
+    let mut first_block = true;
+
+    let style = |bold: u32, italic: u32| Style {
+        bold: bold > 0,
+        italic: italic > 0,
+    };
+
+    let flush = |ts: &mut Typesetter,
+                 flow: &mut Flow,
+                 spans: &mut Vec<Span>,
+                 heading: Option<HeadingLevel>,
+                 marker: &mut Option<String>,
+                 depth: usize,
+                 first_block: &mut bool| {
+        if spans.iter().all(|s| s.text.trim().is_empty()) && marker.is_none() {
+            spans.clear();
+            return;
+        }
+        let whole: String = spans.iter().map(|s| s.text.as_str()).collect();
+        if whole.trim() == TABLE_MARKER {
+            spans.clear();
+            if !*first_block {
+                flow.y -= 4.0;
+            }
+            invoice_table(ts, flow, table);
+            flow.y -= 8.0;
+            *first_block = false;
+            return;
+        }
+        let (size, leading, before, after) = match heading {
+            Some(HeadingLevel::H1) => (12.0, 15.0, 4.0, 8.0),
+            Some(HeadingLevel::H2) => (11.0, 14.0, 6.0, 5.0),
+            Some(_) => (10.0, LEADING, 4.0, 3.0),
+            None => (BODY, LEADING, 0.0, 7.0),
+        };
+        if heading.is_some() {
+            for s in spans.iter_mut() {
+                s.style.bold = true;
+            }
+        }
+        let indent = depth as f32 * 6.0 * MM;
+        let lines = ts.wrap(spans, size, flow.width - indent);
+        if !*first_block {
+            flow.y -= before;
+        }
+        // Headings keep their first line with them: no heading alone at a page's foot.
+        let keep = if heading.is_some() {
+            lines.len() as f32 * leading + 2.0 * LEADING
+        } else {
+            leading.min(lines.len() as f32 * leading)
+        };
+        flow.ensure(keep);
+        for (k, line) in lines.iter().enumerate() {
+            flow.ensure(leading);
+            if k == 0
+                && let Some(m) = marker.take()
+            {
+                let mline = ts.wrap(&[Span::new(m, Style::REGULAR)], size, indent);
+                if let Some(ml) = mline.first() {
+                    let x = flow.left + indent - ml.width - 1.8 * MM;
+                    let y = flow.y;
+                    flow.put_line(ml, x, y, size, 0.0);
+                }
+            }
+            let (x, y) = (flow.left + indent, flow.y);
+            flow.put_line(line, x, y, size, 0.0);
+            flow.y -= leading;
+        }
+        flow.y -= if depth > 0 { 2.5 } else { after };
+        spans.clear();
+        *marker = None;
+        *first_block = false;
+    };
+
+    for ev in Parser::new_ext(md, Options::empty()) {
+        match ev {
+            Event::Start(Tag::Heading { level, .. }) => heading = Some(level),
+            Event::End(TagEnd::Heading(_)) => {
+                flush(
+                    ts,
+                    flow,
+                    &mut spans,
+                    heading,
+                    &mut marker,
+                    lists.len(),
+                    &mut first_block,
+                );
+                heading = None;
+            }
+            Event::Start(Tag::Paragraph) => {}
+            Event::End(TagEnd::Paragraph) => flush(
+                ts,
+                flow,
+                &mut spans,
+                None,
+                &mut marker,
+                lists.len(),
+                &mut first_block,
+            ),
+            Event::Start(Tag::List(first)) => {
+                flush(
+                    ts,
+                    flow,
+                    &mut spans,
+                    None,
+                    &mut marker,
+                    lists.len(),
+                    &mut first_block,
+                );
+                lists.push(first);
+            }
+            Event::End(TagEnd::List(_)) => {
+                lists.pop();
+                if lists.is_empty() {
+                    flow.y -= 4.5;
+                }
+            }
+            Event::Start(Tag::Item) => {
+                marker = Some(match lists.last_mut() {
+                    Some(Some(n)) => {
+                        let m = format!("{n}.");
+                        *n += 1;
+                        m
+                    }
+                    _ => "•".to_string(),
+                });
+            }
+            Event::End(TagEnd::Item) => flush(
+                ts,
+                flow,
+                &mut spans,
+                None,
+                &mut marker,
+                lists.len(),
+                &mut first_block,
+            ),
+            Event::Start(Tag::Strong) => bold += 1,
+            Event::End(TagEnd::Strong) => bold = bold.saturating_sub(1),
+            Event::Start(Tag::Emphasis) => italic += 1,
+            Event::End(TagEnd::Emphasis) => italic = italic.saturating_sub(1),
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                link = Some(dest_url.to_string());
+                link_text.clear();
+            }
+            Event::End(TagEnd::Link) => {
+                // Paper has no links: an address that is not already the text is printed.
+                if let Some(url) = link.take()
+                    && link_text.trim() != url
+                    && !url.is_empty()
+                {
+                    spans.push(Span::new(format!(" ({url})"), style(bold, italic)));
+                }
+            }
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                if link.is_some() {
+                    link_text.push_str(&t);
+                }
+                spans.push(Span::new(t.to_string(), style(bold, italic)));
+            }
+            Event::SoftBreak => {
+                // Japanese and Chinese join source lines without a space.
+                let cjk = spans
+                    .last()
+                    .and_then(|s| s.text.chars().last())
+                    .is_some_and(|c| c >= '\u{2E80}');
+                if !cjk {
+                    spans.push(Span::new(" ", style(bold, italic)));
+                }
+            }
+            Event::HardBreak => spans.push(Span::new("\n", style(bold, italic))),
+            Event::Rule => {
+                flow.ensure(10.0);
+                let y = flow.y - 4.0;
+                let (l, w) = (flow.left, flow.width);
+                flow.page().items.push(Item::Rule {
+                    x1: l,
+                    y1: y,
+                    x2: l + w,
+                    y2: y,
+                    width: 0.5,
+                    gray: 0.6,
+                    dashed: false,
+                });
+                flow.y -= 10.0;
+            }
+            _ => {}
+        }
+    }
+    flush(
+        ts,
+        flow,
+        &mut spans,
+        None,
+        &mut marker,
+        lists.len(),
+        &mut first_block,
+    );
+}
+
+/// The invoice table: header on every page it spans, zebra rows, a bold total row.
+pub fn invoice_table(ts: &mut Typesetter, flow: &mut Flow, t: &Table) {
+    let share: f32 = t.widths.iter().sum();
+    let widths: Vec<f32> = t.widths.iter().map(|w| w / share * flow.width).collect();
+    let pad = 1.4 * MM;
+    let cell_lines = |ts: &mut Typesetter, row: &[String], style: Style| -> Vec<Vec<Line>> {
+        row.iter()
+            .zip(&widths)
+            .map(|(c, w)| ts.wrap(&[Span::new(c.clone(), style)], TABLE_SIZE, w - 2.0 * pad))
+            .collect()
+    };
+    let header = cell_lines(ts, &t.header, Style::BOLD);
+    let header_h = header.iter().map(Vec::len).max().unwrap_or(1) as f32 * TABLE_LEADING + 4.0;
+    let draw_row = |flow: &mut Flow, cells: &[Vec<Line>], h: f32, shade: Option<f32>| {
+        let top = flow.y;
+        if let Some(gray) = shade {
+            let (l, w) = (flow.left, flow.width);
+            flow.page().items.push(Item::Rect {
+                x: l,
+                y: top - h,
+                w,
+                h,
+                gray,
+            });
+        }
+        let mut x = flow.left;
+        for (k, (lines, w)) in cells.iter().zip(&widths).enumerate() {
+            for (n, line) in lines.iter().enumerate() {
+                let dx = if k >= t.first_number {
+                    w - pad - line.width
+                } else {
+                    pad
+                };
+                flow.put_line(
+                    line,
+                    x + dx,
+                    top - 2.0 - n as f32 * TABLE_LEADING,
+                    TABLE_SIZE,
+                    0.0,
+                );
+            }
+            x += w;
+        }
+        flow.y -= h;
+    };
+    let draw_header = |flow: &mut Flow| {
+        draw_row(flow, &header, header_h, Some(0.86));
+    };
+    flow.ensure(header_h + 2.0 * TABLE_LEADING + 8.0);
+    draw_header(flow);
+    for (i, row) in t.rows.iter().enumerate() {
+        let cells = cell_lines(ts, row, Style::REGULAR);
+        let h = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * TABLE_LEADING + 4.0;
+        if flow.ensure(h) {
+            draw_header(flow);
+        }
+        draw_row(flow, &cells, h, (i % 2 == 1).then_some(0.955));
+    }
+    let cells = cell_lines(ts, &t.total, Style::BOLD);
+    let h = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * TABLE_LEADING + 5.0;
+    if flow.ensure(h) {
+        draw_header(flow);
+    }
+    let (l, w, y) = (flow.left, flow.width, flow.y);
+    flow.page().items.push(Item::Rule {
+        x1: l,
+        y1: y,
+        x2: l + w,
+        y2: y,
+        width: 0.8,
+        gray: 0.0,
+        dashed: false,
+    });
+    flow.y -= 1.0;
+    draw_row(flow, &cells, h, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn book() -> FontBook {
+        FontBook::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/fonts")).unwrap()
+    }
+
+    fn texts(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.pieces.iter().map(|p| p.0.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn latin_wraps_between_words_within_the_width() {
+        let b = book();
+        let mut ts = Typesetter::new(&b, "en");
+        let text = "The quick brown fox jumps over the lazy dog and keeps on running";
+        let lines = ts.wrap(&[Span::new(text, Style::REGULAR)], 10.0, 100.0);
+        assert!(lines.len() > 2);
+        for l in &lines {
+            assert!(l.width <= 100.0 + 0.01, "{}", l.width);
+        }
+        assert_eq!(texts(&lines).join(" "), text);
+        // Wider glyphs take more room: bold wraps no later than regular.
+        let bold = ts.wrap(&[Span::new(text, Style::BOLD)], 10.0, 100.0);
+        assert!(bold.len() >= lines.len());
+    }
+
+    #[test]
+    fn cjk_breaks_between_characters_but_not_before_closing_punctuation() {
+        let b = book();
+        let mut ts = Typesetter::new(&b, "ja");
+        let text = "お客様各位、いつも格別のお引き立てを賜り、誠にありがとうございます。";
+        // 10 pt glyphs, ~7.5 per line: a break lands right before a 、 unless forbidden.
+        for width in [60.0, 65.0, 70.0, 75.0, 80.0, 95.0] {
+            let lines = ts.wrap(&[Span::new(text, Style::REGULAR)], 10.0, width);
+            assert!(lines.len() > 1);
+            for l in texts(&lines) {
+                assert!(!l.starts_with('、') && !l.starts_with('。'), "{width}: {l}");
+            }
+            assert_eq!(texts(&lines).concat(), text);
+        }
+    }
+
+    #[test]
+    fn a_long_link_is_cut_rather_than_overflowing() {
+        let b = book();
+        let mut ts = Typesetter::new(&b, "en");
+        let url = "https://pay.example/p/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOp";
+        let lines = ts.wrap(&[Span::new(url, Style::REGULAR)], 10.0, 120.0);
+        assert!(lines.len() > 1);
+        assert!(lines.iter().all(|l| l.width <= 120.01));
+        assert_eq!(texts(&lines).concat(), url);
+    }
+
+    #[test]
+    fn missing_glyphs_are_reported_not_boxed() {
+        let b = book();
+        let mut ts = Typesetter::new(&b, "en");
+        ts.wrap(&[Span::new("ok \u{10FFFD}", Style::REGULAR)], 10.0, 100.0);
+        assert_eq!(ts.missing, vec!['\u{10FFFD}']);
+    }
+
+    #[test]
+    fn table_repeats_its_header_on_each_page() {
+        let b = book();
+        let mut ts = Typesetter::new(&b, "en");
+        let mut flow = Flow {
+            pages: vec![Page::default()],
+            y: PAGE_H - 100.0 * MM,
+            left: 25.0 * MM,
+            width: 165.0 * MM,
+            top_next: 25.0 * MM,
+            bottom: 30.0 * MM,
+        };
+        let table = Table {
+            header: vec!["Invoice".into(), "Open".into()],
+            rows: (0..80)
+                .map(|i| vec![format!("INV-{i}"), "1.00".into()])
+                .collect(),
+            total: vec!["Total".into(), "80.00".into()],
+            widths: vec![3.0, 1.0],
+            first_number: 1,
+        };
+        invoice_table(&mut ts, &mut flow, &table);
+        assert!(flow.pages.len() >= 2);
+        for p in &flow.pages {
+            let headers = p
+                .items
+                .iter()
+                .filter(|i| matches!(i, Item::Text(g) if g.text == "Invoice"))
+                .count();
+            assert_eq!(headers, 1);
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! The letter channel: a Markdown body (written by the credit team, rendered by Tera)
+//! laid out as a print-ready A4 letter — letterhead, the address in the envelope window
+//! (DIN 5008 form B, DIN 676 window by default), date and reference, the wording, the
+//! invoice table, a payment slip with a QR code, page numbers — and written as a PDF
+//! with its fonts embedded and subset.
+//!
+//! `fonts` picks a face per character, `layout` breaks lines and fills pages, `qr` makes
+//! the EPC payload, `pdf` writes the file, `print` binds all letters for the print shop.
+
+pub mod fonts;
+pub mod layout;
+pub mod pdf;
+pub mod print;
+pub mod qr;
+
+use crate::diag::{Diagnostic, Error, Result};
+use fonts::{FontBook, Style};
+use layout::{Align, Flow, Item, MM, PAGE_H, Page, Span, Table, Typesetter, text_box};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Where the address goes, in millimetres from the sheet's top-left corner. The default
+/// is DIN 5008 form B in a DIN 676 window envelope (C4/C5/C6/DL with a left window).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Window {
+    pub left_mm: f32,
+    pub top_mm: f32,
+    pub width_mm: f32,
+    pub height_mm: f32,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            left_mm: 20.0,
+            top_mm: 45.0,
+            width_mm: 85.0,
+            height_mm: 45.0,
+        }
+    }
+}
+
+/// `letters:` in the campaign file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LetterConfig {
+    pub window: Window,
+    /// Fold marks (105 and 210 mm) and the hole-punch mark (148.5 mm) on page 1.
+    pub fold_marks: bool,
+    /// Where body text starts on page 1 (DIN 5008 form B: about 98 mm).
+    pub body_top_mm: f32,
+}
+
+impl Default for LetterConfig {
+    fn default() -> Self {
+        LetterConfig {
+            window: Window::default(),
+            fold_marks: true,
+            body_top_mm: 98.4,
+        }
+    }
+}
+
+/// The words on a letter that are not the template's: table headings, slip labels.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Labels {
+    pub date: String,
+    pub customer: String,
+    pub reference: String,
+    pub invoice: String,
+    pub issued: String,
+    pub due: String,
+    pub days: String,
+    pub amount: String,
+    pub paid: String,
+    pub open: String,
+    pub total: String,
+    pub slip: String,
+    pub beneficiary: String,
+    pub iban: String,
+    pub bic: String,
+    pub pay_by: String,
+    pub scan_bank: String,
+    pub scan_link: String,
+}
+
+/// Everything a run needs to make letters: fonts and labels, loaded once.
+pub struct Letters {
+    pub book: FontBook,
+    labels: BTreeMap<String, Labels>,
+    pub config: LetterConfig,
+}
+
+impl std::fmt::Debug for Letters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Letters")
+            .field("fonts", &self.book)
+            .finish()
+    }
+}
+
+/// The payment slip's contents, formatted.
+#[derive(Debug, Clone)]
+pub struct Slip {
+    pub beneficiary: String,
+    pub iban: Option<String>,
+    pub bic: Option<String>,
+    pub amount: String,
+    pub pay_by: String,
+    pub reference: String,
+    /// What the QR code holds: the EPC payload (`epc`) or the payment link.
+    pub qr: String,
+    pub epc: bool,
+}
+
+/// One letter, ready to lay out.
+#[derive(Debug, Clone)]
+pub struct Letter<'a> {
+    /// Names the file and seeds its IDs.
+    pub id: &'a str,
+    pub locale: &'a str,
+    pub markdown: &'a str,
+    pub creditor: &'a crate::campaign::Creditor,
+    /// Name first, then the address lines.
+    pub recipient: Vec<&'a str>,
+    pub customer_id: &'a str,
+    pub date: String,
+    pub date_unix: i64,
+    pub table: Table,
+    pub slip: Slip,
+    pub title: String,
+}
+
+#[derive(Debug)]
+pub struct Composed {
+    pub bytes: Vec<u8>,
+    pub pages: usize,
+}
+
+const FOOTER_SIZE: f32 = 7.0;
+
+impl Letters {
+    /// Fonts from `templates/fonts/`, labels from `templates/letter/labels.yaml`.
+    pub fn load(templates: &Path, config: LetterConfig) -> Result<Letters> {
+        let book = FontBook::load(&templates.join("fonts"))?;
+        let path = templates.join("letter/labels.yaml");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let labels: BTreeMap<String, Labels> = serde_saphyr::from_str(&text).map_err(|e| {
+            Error::Config(vec![Diagnostic::whole_file(
+                &path,
+                format!("{e} (expected locale: {{date: …, customer: …, …}})"),
+            )])
+        })?;
+        if !labels.contains_key("en") {
+            return Err(Error::Config(vec![Diagnostic::whole_file(
+                &path,
+                "needs `en` labels, the last fallback",
+            )]));
+        }
+        Ok(Letters {
+            book,
+            labels,
+            config,
+        })
+    }
+
+    /// The labels for a locale: its own, its language's, else English.
+    pub fn labels(&self, locale: &str) -> &Labels {
+        let lang = locale.split(['-', '_']).next().unwrap_or(locale);
+        self.labels
+            .get(locale)
+            .or_else(|| self.labels.get(lang))
+            .unwrap_or(&self.labels["en"])
+    }
+
+    /// Lays out and writes one letter. Fails, naming the characters, if a character has
+    /// no glyph in any font: a letter never prints an empty box.
+    pub fn compose(&self, l: &Letter) -> std::result::Result<Composed, String> {
+        let mut ts = Typesetter::new(&self.book, l.locale);
+        let labels = self.labels(l.locale);
+        let cfg = &self.config;
+        let top = |mm: f32| PAGE_H - mm * MM;
+        let mut flow = Flow {
+            pages: vec![Page::default()],
+            y: top(cfg.body_top_mm),
+            left: 25.0 * MM,
+            width: 165.0 * MM,
+            top_next: 22.0 * MM,
+            bottom: 24.0 * MM,
+        };
+        self.first_page(&mut ts, &mut flow.pages[0], l, labels);
+        layout::markdown(&mut ts, &mut flow, l.markdown, &l.table);
+        self.slip(&mut ts, &mut flow, &l.slip, labels);
+        let n = flow.pages.len();
+        for (k, page) in flow.pages.iter_mut().enumerate() {
+            self.furniture(&mut ts, page, l, k + 1, n);
+        }
+        if !ts.missing.is_empty() {
+            let list: Vec<String> = ts
+                .missing
+                .iter()
+                .map(|c| format!("`{c}` (U+{:04X})", *c as u32))
+                .collect();
+            return Err(format!(
+                "no font in templates/fonts/ has a glyph for {} (add a font that covers it)",
+                list.join(", ")
+            ));
+        }
+        let bytes = pdf::write(
+            &self.book,
+            &flow.pages,
+            &pdf::Meta {
+                title: &l.title,
+                author: &l.creditor.name,
+                seed: l.id,
+                date_unix: l.date_unix,
+            },
+        );
+        Ok(Composed { bytes, pages: n })
+    }
+
+    /// Letterhead, return address and recipient in the window, the information block.
+    fn first_page(&self, ts: &mut Typesetter, page: &mut Page, l: &Letter, labels: &Labels) {
+        let top = |mm: f32| PAGE_H - mm * MM;
+        let c = l.creditor;
+        text_box(
+            ts,
+            page,
+            &[Span::new(c.name.clone(), Style::BOLD)],
+            14.0,
+            17.0,
+            25.0 * MM,
+            top(14.0),
+            100.0 * MM,
+            Align::Left,
+            0.0,
+        );
+        let contact: Vec<&str> = c
+            .address
+            .iter()
+            .map(String::as_str)
+            .chain(c.phone.as_deref())
+            .chain(c.email.as_deref())
+            .chain(c.website.as_deref())
+            .collect();
+        for (k, line) in contact.iter().enumerate() {
+            text_box(
+                ts,
+                page,
+                &[Span::new(*line, Style::REGULAR)],
+                8.0,
+                10.0,
+                125.0 * MM,
+                top(14.0) - k as f32 * 10.0,
+                65.0 * MM,
+                Align::Right,
+                0.3,
+            );
+        }
+
+        // The window: a return line (so the post office can send it back), then the
+        // recipient from 17.7 mm down (DIN 5008: 5 + 9 lines).
+        let w = &self.config.window;
+        let x = (w.left_mm + 5.0) * MM;
+        let width = (w.width_mm - 10.0) * MM;
+        let ret = std::iter::once(c.name.as_str())
+            .chain(c.address.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let h = text_box(
+            ts,
+            page,
+            &[Span::new(ret, Style::REGULAR)],
+            6.5,
+            7.5,
+            x,
+            top(w.top_mm + 9.0),
+            width,
+            Align::Left,
+            0.25,
+        );
+        let under = top(w.top_mm + 9.0) - h - 0.5;
+        page.items.push(Item::Rule {
+            x1: x,
+            y1: under,
+            x2: x + width,
+            y2: under,
+            width: 0.3,
+            gray: 0.4,
+            dashed: false,
+        });
+        let mut y = top(w.top_mm + 17.7);
+        let floor = top(w.top_mm + w.height_mm);
+        for (k, line) in l.recipient.iter().enumerate() {
+            let style = if k == 0 { Style::BOLD } else { Style::REGULAR };
+            let lines = ts.wrap(&[Span::new(*line, style)], 10.0, width);
+            for ln in &lines {
+                if y - 11.5 < floor {
+                    break; // the window ends here; the rest would be hidden
+                }
+                let baseline = y - 10.0 * 0.93;
+                for (text, face, fb, dx) in &ln.pieces {
+                    page.items.push(Item::Text(layout::Glyphs {
+                        face: *face,
+                        fake_bold: *fb,
+                        size: 10.0,
+                        x: x + dx,
+                        y: baseline,
+                        text: text.clone(),
+                        gray: 0.0,
+                    }));
+                }
+                y -= 11.5;
+            }
+        }
+
+        // The information block, right of the window.
+        let rows = [
+            (&labels.date, l.date.as_str()),
+            (&labels.customer, l.customer_id),
+            (&labels.reference, l.slip.reference.as_str()),
+        ];
+        let mut y = top(w.top_mm + 5.0);
+        for (label, value) in rows {
+            text_box(
+                ts,
+                page,
+                &[Span::new(label.clone(), Style::REGULAR)],
+                7.5,
+                9.0,
+                125.0 * MM,
+                y,
+                65.0 * MM,
+                Align::Left,
+                0.35,
+            );
+            let h = text_box(
+                ts,
+                page,
+                &[Span::new(value, Style::REGULAR)],
+                9.0,
+                11.0,
+                125.0 * MM,
+                y - 9.0,
+                65.0 * MM,
+                Align::Left,
+                0.0,
+            );
+            y -= 9.0 + h + 3.0;
+        }
+
+        if self.config.fold_marks {
+            for (mm, len) in [(105.0, 5.0), (148.5, 8.0), (210.0, 5.0)] {
+                page.items.push(Item::Rule {
+                    x1: 3.0 * MM,
+                    y1: top(mm),
+                    x2: (3.0 + len) * MM,
+                    y2: top(mm),
+                    width: 0.4,
+                    gray: 0.5,
+                    dashed: false,
+                });
+            }
+        }
+    }
+
+    /// The payment slip: after the wording, on a new page if it does not fit.
+    fn slip(&self, ts: &mut Typesetter, flow: &mut Flow, s: &Slip, labels: &Labels) {
+        let height = 54.0 * MM;
+        flow.y -= 4.0 * MM;
+        flow.ensure(height);
+        let y0 = flow.y;
+        let (l, w) = (flow.left, flow.width);
+        let page = flow.page();
+        page.items.push(Item::Rule {
+            x1: l - 5.0 * MM,
+            y1: y0,
+            x2: l + w + 5.0 * MM,
+            y2: y0,
+            width: 0.5,
+            gray: 0.45,
+            dashed: true,
+        });
+        text_box(
+            ts,
+            page,
+            &[Span::new(labels.slip.clone(), Style::BOLD)],
+            11.0,
+            13.0,
+            l,
+            y0 - 5.0 * MM,
+            110.0 * MM,
+            Align::Left,
+            0.0,
+        );
+        let mut rows: Vec<(&str, &str, bool)> = vec![(&labels.beneficiary, &s.beneficiary, false)];
+        if let Some(iban) = &s.iban {
+            rows.push((&labels.iban, iban, false));
+        }
+        if let Some(bic) = &s.bic {
+            rows.push((&labels.bic, bic, false));
+        }
+        rows.push((&labels.amount, &s.amount, true));
+        rows.push((&labels.pay_by, &s.pay_by, false));
+        rows.push((&labels.reference, &s.reference, true));
+        let mut y = y0 - 12.0 * MM;
+        for (label, value, strong) in rows {
+            text_box(
+                ts,
+                page,
+                &[Span::new(label, Style::REGULAR)],
+                8.5,
+                11.0,
+                l,
+                y,
+                32.0 * MM,
+                Align::Left,
+                0.35,
+            );
+            let style = if strong { Style::BOLD } else { Style::REGULAR };
+            let h = text_box(
+                ts,
+                page,
+                &[Span::new(value, style)],
+                10.0,
+                12.0,
+                l + 34.0 * MM,
+                y,
+                80.0 * MM,
+                Align::Left,
+                0.0,
+            );
+            y -= h.max(12.0) + 1.2 * MM;
+        }
+        // The QR with its quiet zone (4 modules) on white, 34 mm square.
+        if let Some((n, dark)) = qr::matrix(&s.qr) {
+            let size = 34.0 * MM;
+            let module = size / (n as f32 + 8.0);
+            let qx = l + w - size;
+            let qy = y0 - 4.0 * MM;
+            for r in 0..n {
+                let mut c = 0;
+                while c < n {
+                    if dark[r * n + c] {
+                        let start = c;
+                        while c < n && dark[r * n + c] {
+                            c += 1;
+                        }
+                        page.items.push(Item::Rect {
+                            x: qx + (4 + start) as f32 * module,
+                            y: qy - (4 + r + 1) as f32 * module,
+                            w: (c - start) as f32 * module,
+                            h: module,
+                            gray: 0.0,
+                        });
+                    } else {
+                        c += 1;
+                    }
+                }
+            }
+            let caption = if s.epc {
+                &labels.scan_bank
+            } else {
+                &labels.scan_link
+            };
+            text_box(
+                ts,
+                page,
+                &[Span::new(caption.clone(), Style::REGULAR)],
+                7.5,
+                9.0,
+                qx,
+                qy - size,
+                size,
+                Align::Center,
+                0.3,
+            );
+        }
+        flow.y = y0 - height;
+    }
+
+    /// On every page: the creditor's bank line and the page number; a running head
+    /// from page 2 on so a loose sheet finds its letter.
+    fn furniture(&self, ts: &mut Typesetter, page: &mut Page, l: &Letter, k: usize, n: usize) {
+        let c = l.creditor;
+        let mut parts: Vec<String> = vec![c.name.clone()];
+        if let Some(iban) = &c.iban {
+            parts.push(format!("IBAN {iban}"));
+        }
+        if let Some(bic) = &c.bic {
+            parts.push(format!("BIC {bic}"));
+        }
+        if let Some(vat) = &c.vat_id {
+            parts.push(vat.clone());
+        }
+        let y = 15.0 * MM;
+        page.items.push(Item::Rule {
+            x1: 25.0 * MM,
+            y1: y + 2.0 * MM,
+            x2: 190.0 * MM,
+            y2: y + 2.0 * MM,
+            width: 0.3,
+            gray: 0.6,
+            dashed: false,
+        });
+        text_box(
+            ts,
+            page,
+            &[Span::new(parts.join(" · "), Style::REGULAR)],
+            FOOTER_SIZE,
+            8.5,
+            25.0 * MM,
+            y,
+            140.0 * MM,
+            Align::Left,
+            0.35,
+        );
+        text_box(
+            ts,
+            page,
+            &[Span::new(format!("{k} / {n}"), Style::REGULAR)],
+            8.0,
+            9.0,
+            165.0 * MM,
+            y,
+            25.0 * MM,
+            Align::Right,
+            0.2,
+        );
+        if k > 1 {
+            let head = format!(
+                "{} · {} · {}",
+                l.recipient.first().copied().unwrap_or(""),
+                l.customer_id,
+                l.date
+            );
+            text_box(
+                ts,
+                page,
+                &[Span::new(head, Style::REGULAR)],
+                7.5,
+                9.0,
+                25.0 * MM,
+                PAGE_H - 12.0 * MM,
+                165.0 * MM,
+                Align::Left,
+                0.35,
+            );
+        }
+    }
+}
+
+/// Markdown escaping for values put into a letter body: a customer called `*Ltd*` is
+/// printed with its asterisks, never in italics; line breaks in data do not start blocks.
+pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut buf = [0u8; 4];
+    for c in input.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '<' | '>' | '(' | ')' | '#' | '+'
+            | '-' | '.' | '!' | '|' | '~' | '&' => {
+                out.write_all(b"\\")?;
+                out.write_all(c.encode_utf8(&mut buf).as_bytes())?;
+            }
+            '\n' | '\r' => out.write_all(b" ")?,
+            _ => out.write_all(c.encode_utf8(&mut buf).as_bytes())?,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! Laid-out pages → PDF bytes with printpdf: fonts embedded and subset to the glyphs the
+//! letter uses, and nothing taken from the clock or a random source, so the same letter
+//! is the same file on every run and every thread count.
+
+use super::fonts::{FaceId, FontBook};
+use super::layout::{Item, PAGE_H, PAGE_W, Page};
+use printpdf::{
+    Color, FontId, Greyscale, Line, LineDashPattern, LinePoint, Mm, Op, PaintMode, PdfDocument,
+    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, TextItem, TextMatrix,
+    TextRenderingMode,
+};
+use sha2::Digest;
+use std::collections::BTreeMap;
+
+fn gray(g: f32) -> Color {
+    Color::Greyscale(Greyscale {
+        percent: g,
+        icc_profile: None,
+    })
+}
+
+/// Six capital letters for the subset tag (`ABCDEF+NotoSans-Regular`), from the letter
+/// and the face: stable, and different for different subsets.
+fn subset_tag(seed: &str, face: FaceId) -> String {
+    let d = sha2::Sha256::digest(format!("{seed}\0{}", face.0).as_bytes());
+    d[..6].iter().map(|b| char::from(b'A' + b % 26)).collect()
+}
+
+pub struct Meta<'a> {
+    pub title: &'a str,
+    pub author: &'a str,
+    /// Names the letter: seeds the font tags and the document ID.
+    pub seed: &'a str,
+    /// The letter's date, as seconds since 1970 (the campaign's `as_of`).
+    pub date_unix: i64,
+}
+
+pub fn write(book: &FontBook, pages: &[Page], meta: &Meta) -> Vec<u8> {
+    let mut doc = PdfDocument::new(meta.title);
+    if let Ok(d) = printpdf::OffsetDateTime::from_unix_timestamp(meta.date_unix) {
+        doc.metadata.info.creation_date = d;
+        doc.metadata.info.modification_date = d;
+        doc.metadata.info.metadata_date = d;
+    }
+    doc.metadata.info.author = meta.author.to_string();
+    doc.metadata.info.creator = "dunwell".into();
+    doc.metadata.info.producer = "dunwell (printpdf)".into();
+
+    let mut ids: BTreeMap<FaceId, FontId> = BTreeMap::new();
+    for p in pages {
+        for it in &p.items {
+            if let Item::Text(g) = it {
+                ids.entry(g.face)
+                    .or_insert_with(|| FontId(subset_tag(meta.seed, g.face)));
+            }
+        }
+    }
+    for (face, id) in &ids {
+        doc.resources.fonts.map.insert(
+            id.clone(),
+            printpdf::PdfFont::new(book.face(*face).font.clone()),
+        );
+    }
+
+    let pdf_pages = pages
+        .iter()
+        .map(|p| PdfPage::new(Mm(210.0), Mm(297.0), ops(p, &ids)))
+        .collect();
+    let opts = PdfSaveOptions {
+        subset_fonts: true,
+        ..PdfSaveOptions::default()
+    };
+    let mut bytes = doc.with_pages(pdf_pages).save(&opts, &mut Vec::new());
+    stable_id(&mut bytes);
+    bytes
+}
+
+fn ops(page: &Page, ids: &BTreeMap<FaceId, FontId>) -> Vec<Op> {
+    let mut out = Vec::new();
+    // Shapes first, then all text in one text object.
+    for it in &page.items {
+        match it {
+            Item::Rect {
+                x,
+                y,
+                w,
+                h,
+                gray: g,
+            } => {
+                out.push(Op::SetFillColor { col: gray(*g) });
+                out.push(Op::DrawRectangle {
+                    rectangle: Rect {
+                        x: Pt(*x),
+                        y: Pt(*y),
+                        width: Pt(*w),
+                        height: Pt(*h),
+                        mode: Some(PaintMode::Fill),
+                        winding_order: None,
+                    },
+                });
+            }
+            Item::Rule {
+                x1,
+                y1,
+                x2,
+                y2,
+                width,
+                gray: g,
+                dashed,
+            } => {
+                out.push(Op::SetOutlineColor { col: gray(*g) });
+                out.push(Op::SetOutlineThickness { pt: Pt(*width) });
+                out.push(Op::SetLineDashPattern {
+                    dash: if *dashed {
+                        LineDashPattern::new(0.0, &[3.0, 2.0])
+                    } else {
+                        LineDashPattern::new(0.0, &[])
+                    },
+                });
+                let pt = |x: f32, y: f32| LinePoint {
+                    p: Point { x: Pt(x), y: Pt(y) },
+                    bezier: false,
+                };
+                out.push(Op::DrawLine {
+                    line: Line {
+                        points: vec![pt(*x1, *y1), pt(*x2, *y2)],
+                        is_closed: false,
+                    },
+                });
+            }
+            Item::Text(_) => {}
+        }
+    }
+    out.push(Op::StartTextSection);
+    let mut font: Option<(FaceId, f32)> = None;
+    let mut fill: Option<f32> = None;
+    let mut fake = false;
+    for it in &page.items {
+        let Item::Text(g) = it else { continue };
+        if font != Some((g.face, g.size)) {
+            out.push(Op::SetFont {
+                font: PdfFontHandle::External(ids[&g.face].clone()),
+                size: Pt(g.size),
+            });
+            font = Some((g.face, g.size));
+        }
+        if fill != Some(g.gray) {
+            out.push(Op::SetFillColor { col: gray(g.gray) });
+            out.push(Op::SetOutlineColor { col: gray(g.gray) });
+            fill = Some(g.gray);
+        }
+        if g.fake_bold != fake {
+            out.push(Op::SetTextRenderingMode {
+                mode: if g.fake_bold {
+                    TextRenderingMode::FillStroke
+                } else {
+                    TextRenderingMode::Fill
+                },
+            });
+            if g.fake_bold {
+                out.push(Op::SetOutlineThickness {
+                    pt: Pt(g.size * 0.035),
+                });
+            }
+            fake = g.fake_bold;
+        }
+        out.push(Op::SetTextMatrix {
+            matrix: TextMatrix::Translate(Pt(g.x), Pt(g.y)),
+        });
+        out.push(Op::ShowText {
+            items: vec![TextItem::Text(g.text.clone())],
+        });
+    }
+    out.push(Op::EndTextSection);
+    let _ = (PAGE_W, PAGE_H);
+    out
+}
+
+/// printpdf draws the trailer's `/ID` from a process-wide counter; it is replaced, in
+/// place and at the same length, by a hash of the file.
+fn stable_id(bytes: &mut [u8]) {
+    let tail_from = bytes.len().saturating_sub(1024);
+    let Some(at) = memchr::memmem::rfind(&bytes[tail_from..], b"/ID[(") else {
+        return;
+    };
+    let start = tail_from + at + 5;
+    let Some(len) = bytes[start..].iter().position(|b| *b == b')') else {
+        return;
+    };
+    let mut h = sha2::Sha256::new();
+    h.update(&bytes[..start]);
+    let hex = crate::outbox::hex(&h.finalize());
+    let id = hex.as_bytes();
+    for k in 0..len {
+        bytes[start + k] = id[k % id.len()].to_ascii_uppercase();
+    }
+    // The second string (instance id) is the same for a file never edited.
+    let second = start + len + 2;
+    if bytes.get(second - 1) == Some(&b'(') {
+        for k in 0..len {
+            if bytes.get(second + k) == Some(&b')') {
+                break;
+            }
+            bytes[second + k] = id[k % id.len()].to_ascii_uppercase();
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! `letters/print.pdf` and `letters/print.csv`: every letter of the run bound into one
+//! file in plan order for the print shop, each letter starting on an odd page so that
+//! duplex printing never puts two customers on one sheet.
+//!
+//! The file is streamed, not held: each letter's objects are renumbered into the
+//! growing file and written at once; only the page list and the cross-reference
+//! offsets stay in memory (a few bytes per page). Parsing and renumbering run on the
+//! render threads (`prepare`, `serialize`); the writer only appends.
+
+use crate::diag::{Error, Result};
+use lopdf::{Object, ObjectId};
+use sha2::Digest;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A letter's objects, parsed: what its pages need, without its catalog and page tree.
+pub struct Prepared {
+    objects: Vec<(ObjectId, Object)>,
+    pages: Vec<ObjectId>,
+    /// The letter's own page count (before padding to an even count).
+    pub pages_in_letter: usize,
+}
+
+/// A letter's objects renumbered from `base`, serialized.
+pub struct Serialized {
+    bytes: Vec<u8>,
+    /// Offset of each object within `bytes`, in id order from `base`.
+    offsets: Vec<u64>,
+    kids: Vec<u32>,
+}
+
+const PAGES_ID: u32 = 2;
+const A4: [f32; 4] = [0.0, 0.0, 595.2756, 841.8898];
+
+/// Parses one letter and keeps what its pages reach (not following `/Parent`).
+pub fn prepare(pdf: &[u8]) -> std::result::Result<Prepared, String> {
+    let doc = lopdf::Document::load_mem(pdf).map_err(|e| format!("letter PDF unreadable: {e}"))?;
+    let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
+    let inherited: Vec<(&[u8], Object)> =
+        match doc.catalog().ok().and_then(|c| c.get(b"Pages").ok()) {
+            Some(Object::Reference(root)) => doc
+                .get_dictionary(*root)
+                .map(|d| {
+                    [b"MediaBox".as_slice(), b"Resources".as_slice()]
+                        .into_iter()
+                        .filter_map(|k| d.get(k).ok().map(|v| (k, v.clone())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+    let mut seen: BTreeMap<ObjectId, ()> = BTreeMap::new();
+    let mut order: Vec<ObjectId> = Vec::new();
+    let mut stack: Vec<ObjectId> = pages.iter().rev().copied().collect();
+    while let Some(id) = stack.pop() {
+        if seen.insert(id, ()).is_some() {
+            continue;
+        }
+        order.push(id);
+        if let Ok(obj) = doc.get_object(id) {
+            let mut refs = Vec::new();
+            references(obj, &mut refs);
+            stack.extend(refs.into_iter().rev());
+        }
+    }
+    let mut objects = Vec::with_capacity(order.len());
+    for id in order {
+        let Ok(obj) = doc.get_object(id) else {
+            continue;
+        };
+        let mut obj = obj.clone();
+        if pages.contains(&id)
+            && let Object::Dictionary(d) = &mut obj
+        {
+            for (k, v) in &inherited {
+                if !d.has(k) {
+                    d.set(k.to_vec(), v.clone());
+                }
+            }
+        }
+        objects.push((id, obj));
+    }
+    let n = pages.len();
+    Ok(Prepared {
+        objects,
+        pages,
+        pages_in_letter: n,
+    })
+}
+
+fn references(obj: &Object, out: &mut Vec<ObjectId>) {
+    match obj {
+        Object::Reference(id) => out.push(*id),
+        Object::Array(a) => a.iter().for_each(|o| references(o, out)),
+        Object::Dictionary(d) => {
+            for (k, v) in d.iter() {
+                if k.as_slice() != b"Parent" {
+                    references(v, out);
+                }
+            }
+        }
+        Object::Stream(s) => {
+            for (k, v) in s.dict.iter() {
+                if k.as_slice() != b"Parent" {
+                    references(v, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn remap(obj: &mut Object, map: &HashMap<ObjectId, u32>) {
+    match obj {
+        Object::Reference(id) => {
+            // A dangling reference becomes null rather than pointing into another letter.
+            match map.get(id) {
+                Some(n) => *id = (*n, 0),
+                None => *obj = Object::Null,
+            }
+        }
+        Object::Array(a) => a.iter_mut().for_each(|o| remap(o, map)),
+        Object::Dictionary(d) => d.iter_mut().for_each(|(_, v)| remap(v, map)),
+        Object::Stream(s) => s.dict.iter_mut().for_each(|(_, v)| remap(v, map)),
+        _ => {}
+    }
+}
+
+impl Prepared {
+    /// Object ids the letter takes in the bound file, with the blank page that makes
+    /// its page count even.
+    pub fn ids_needed(&self) -> u32 {
+        (self.objects.len() + self.pages_in_letter % 2) as u32
+    }
+
+    pub fn serialize(mut self, base: u32) -> Serialized {
+        let map: HashMap<ObjectId, u32> = self
+            .objects
+            .iter()
+            .enumerate()
+            .map(|(k, (id, _))| (*id, base + k as u32))
+            .collect();
+        let mut bytes = Vec::new();
+        let mut offsets = Vec::new();
+        let pages: Vec<ObjectId> = std::mem::take(&mut self.pages);
+        for (k, (old, obj)) in self.objects.iter_mut().enumerate() {
+            remap(obj, &map);
+            if pages.contains(old)
+                && let Object::Dictionary(d) = obj
+            {
+                d.set("Parent", Object::Reference((PAGES_ID, 0)));
+            }
+            offsets.push(bytes.len() as u64);
+            write_obj(&mut bytes, base + k as u32, obj);
+        }
+        let mut kids: Vec<u32> = pages.iter().map(|p| map[p]).collect();
+        if self.pages_in_letter % 2 == 1 {
+            let id = base + self.objects.len() as u32;
+            offsets.push(bytes.len() as u64);
+            write_obj(&mut bytes, id, &blank_page());
+            kids.push(id);
+        }
+        Serialized {
+            bytes,
+            offsets,
+            kids,
+        }
+    }
+}
+
+fn blank_page() -> Object {
+    let mut d = lopdf::Dictionary::new();
+    d.set("Type", Object::Name(b"Page".to_vec()));
+    d.set("Parent", Object::Reference((PAGES_ID, 0)));
+    d.set(
+        "MediaBox",
+        Object::Array(A4.iter().map(|v| Object::Real(*v)).collect()),
+    );
+    d.set("Resources", Object::Dictionary(lopdf::Dictionary::new()));
+    Object::Dictionary(d)
+}
+
+fn write_obj(out: &mut Vec<u8>, id: u32, obj: &Object) {
+    let _ = writeln!(out, "{id} 0 obj");
+    serialize(out, obj);
+    out.extend_from_slice(b"\nendobj\n");
+}
+
+/// PDF object syntax (ISO 32000-1 §7.3); lopdf parses but keeps its writer private.
+fn serialize(out: &mut Vec<u8>, obj: &Object) {
+    match obj {
+        Object::Null => out.extend_from_slice(b"null"),
+        Object::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Object::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Object::Real(r) => {
+            let _ = write!(out, "{r}");
+        }
+        Object::Name(n) => name(out, n),
+        Object::String(bytes, _) => {
+            out.push(b'<');
+            for b in bytes {
+                let _ = write!(out, "{b:02X}");
+            }
+            out.push(b'>');
+        }
+        Object::Array(a) => {
+            out.push(b'[');
+            for (k, o) in a.iter().enumerate() {
+                if k > 0 {
+                    out.push(b' ');
+                }
+                serialize(out, o);
+            }
+            out.push(b']');
+        }
+        Object::Dictionary(d) => dict(out, d.iter()),
+        Object::Stream(s) => {
+            let mut d = s.dict.clone();
+            d.set("Length", Object::Integer(s.content.len() as i64));
+            dict(out, d.iter());
+            out.extend_from_slice(b"\nstream\n");
+            out.extend_from_slice(&s.content);
+            out.extend_from_slice(b"\nendstream");
+        }
+        Object::Reference((id, generation)) => {
+            let _ = write!(out, "{id} {generation} R");
+        }
+    }
+}
+
+fn dict<'a>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'a Vec<u8>, &'a Object)>) {
+    out.extend_from_slice(b"<<");
+    for (k, v) in entries {
+        name(out, k);
+        out.push(b' ');
+        serialize(out, v);
+    }
+    out.extend_from_slice(b">>");
+}
+
+fn name(out: &mut Vec<u8>, n: &[u8]) {
+    out.push(b'/');
+    for &b in n {
+        if b.is_ascii_alphanumeric() || b"-_.+".contains(&b) {
+            out.push(b);
+        } else {
+            let _ = write!(out, "#{b:02X}");
+        }
+    }
+}
+
+/// The bound file being written.
+pub struct Binder {
+    path: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    hash: sha2::Sha256,
+    written: u64,
+    next_id: u32,
+    offsets: Vec<u64>,
+    kids: Vec<u32>,
+    csv: csv::Writer<std::fs::File>,
+    csv_path: PathBuf,
+    pub letters: usize,
+}
+
+impl Binder {
+    pub fn create(dir: &Path) -> Result<Binder> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let path = dir.join("print.pdf");
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let csv_path = dir.join("print.csv");
+        let mut csv =
+            csv::Writer::from_path(&csv_path).map_err(|e| Error::io(&csv_path, e.into()))?;
+        csv.write_record(["letter_id", "first_page", "pages", "customer_id"])
+            .map_err(|e| Error::io(&csv_path, e.into()))?;
+        let mut b = Binder {
+            path,
+            file: std::io::BufWriter::with_capacity(1 << 20, file),
+            hash: sha2::Sha256::new(),
+            written: 0,
+            next_id: 3,
+            offsets: vec![0, 0],
+            kids: Vec::new(),
+            csv,
+            csv_path,
+            letters: 0,
+        };
+        b.put(b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n")?;
+        Ok(b)
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.hash.update(bytes);
+        self.written += bytes.len() as u64;
+        self.file
+            .write_all(bytes)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// The first object id for a letter needing `n` ids.
+    pub fn reserve(&mut self, n: u32) -> u32 {
+        let base = self.next_id;
+        self.next_id += n;
+        base
+    }
+
+    /// Appends a letter serialized from the id `reserve` gave it, in plan order.
+    pub fn append(
+        &mut self,
+        s: Serialized,
+        letter_id: &str,
+        customer_id: &str,
+        pages: usize,
+    ) -> Result<()> {
+        let at = self.written;
+        self.offsets.extend(s.offsets.iter().map(|o| at + o));
+        let first_page = self.kids.len() + 1;
+        self.kids.extend(&s.kids);
+        self.put(&s.bytes)?;
+        self.letters += 1;
+        self.csv
+            .write_record([
+                letter_id,
+                &first_page.to_string(),
+                &pages.to_string(),
+                customer_id,
+            ])
+            .map_err(|e| Error::io(&self.csv_path, e.into()))
+    }
+
+    /// Writes the page tree, catalog, cross-reference table and trailer.
+    pub fn finish(mut self) -> Result<usize> {
+        let mut tail = Vec::new();
+        self.offsets[1] = self.written;
+        let kids: Vec<String> = self.kids.iter().map(|k| format!("{k} 0 R")).collect();
+        let _ = write!(
+            tail,
+            "2 0 obj\n<</Type/Pages/Count {}/Kids[{}]>>\nendobj\n",
+            self.kids.len(),
+            kids.join(" ")
+        );
+        self.offsets[0] = self.written + tail.len() as u64;
+        tail.extend_from_slice(b"1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n");
+        self.put(&tail)?;
+        let id = crate::outbox::hex(&self.hash.clone().finalize());
+        let xref_at = self.written;
+        let mut x = Vec::with_capacity(20 * (self.offsets.len() + 2));
+        let _ = write!(
+            x,
+            "xref\n0 {}\n0000000000 65535 f \n",
+            self.offsets.len() + 1
+        );
+        for o in &self.offsets {
+            let _ = writeln!(x, "{o:010} 00000 n ");
+        }
+        let _ = write!(
+            x,
+            "trailer\n<</Size {}/Root 1 0 R/ID[<{}><{}>]>>\nstartxref\n{xref_at}\n%%EOF\n",
+            self.offsets.len() + 1,
+            &id[..32],
+            &id[..32]
+        );
+        self.put(&x)?;
+        self.file.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.csv.flush().map_err(|e| Error::io(&self.csv_path, e))?;
+        Ok(self.kids.len())
+    }
+}
