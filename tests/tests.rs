@@ -7,6 +7,7 @@ mod util;
 mod bad_input;
 mod formats;
 mod generated;
+mod letters;
 mod link;
 mod plan;
 mod render;
