@@ -149,6 +149,8 @@ pub enum Rendered {
     Letter {
         bytes: Vec<u8>,
         pages: usize,
+        /// Its objects, for print.pdf.
+        objects: Box<lopdf::Document>,
         subject: String,
         /// The address, one line.
         to: String,
@@ -482,6 +484,7 @@ impl Renderer<'_> {
                 Ok(Rendered::Letter {
                     bytes: composed.bytes,
                     pages: composed.pages,
+                    objects: Box::new(composed.objects),
                     subject,
                     to: ctx.customer.address.join(", "),
                     link: ctx.payment.link,

@@ -134,10 +134,20 @@ pub struct Letter<'a> {
     pub title: String,
 }
 
-#[derive(Debug)]
 pub struct Composed {
     pub bytes: Vec<u8>,
     pub pages: usize,
+    /// The same letter as PDF objects, for binding into print.pdf.
+    pub objects: lopdf::Document,
+}
+
+impl std::fmt::Debug for Composed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Composed")
+            .field("bytes", &self.bytes.len())
+            .field("pages", &self.pages)
+            .finish()
+    }
 }
 
 const FOOTER_SIZE: f32 = 7.0;
@@ -209,7 +219,7 @@ impl Letters {
                 list.join(", ")
             ));
         }
-        let bytes = pdf::write(
+        let (bytes, objects) = pdf::write(
             &self.book,
             &flow.pages,
             &pdf::Meta {
@@ -219,7 +229,11 @@ impl Letters {
                 date_unix: l.date_unix,
             },
         );
-        Ok(Composed { bytes, pages: n })
+        Ok(Composed {
+            bytes,
+            pages: n,
+            objects,
+        })
     }
 
     /// Letterhead, return address and recipient in the window, the information block.

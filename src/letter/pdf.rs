@@ -35,7 +35,9 @@ pub struct Meta<'a> {
     pub date_unix: i64,
 }
 
-pub fn write(book: &FontBook, pages: &[Page], meta: &Meta) -> Vec<u8> {
+/// The letter's bytes, and its objects for `print::prepare` (already compressed, so
+/// print.pdf does not parse or compress again).
+pub fn write(book: &FontBook, pages: &[Page], meta: &Meta) -> (Vec<u8>, lopdf::Document) {
     let mut doc = PdfDocument::new(meta.title);
     if let Ok(d) = printpdf::OffsetDateTime::from_unix_timestamp(meta.date_unix) {
         doc.metadata.info.creation_date = d;
@@ -70,9 +72,41 @@ pub fn write(book: &FontBook, pages: &[Page], meta: &Meta) -> Vec<u8> {
         subset_fonts: true,
         ..PdfSaveOptions::default()
     };
-    let mut bytes = doc.with_pages(pdf_pages).save(&opts, &mut Vec::new());
+    let doc = doc.with_pages(pdf_pages);
+    let mut lo = printpdf::serialize::to_lopdf_doc(doc, &opts, &mut Vec::new());
+    compress(&mut lo);
+    let mut bytes = Vec::with_capacity(64 * 1024);
+    lo.save_to(&mut bytes).expect("writing to memory");
     stable_id(&mut bytes);
-    bytes
+    (bytes, lo)
+}
+
+/// Deflate at zlib's default level: printpdf asks lopdf for level 9, which costs a fifth
+/// of a letter's time for about 1 % smaller files.
+fn compress(doc: &mut lopdf::Document) {
+    use std::io::Write;
+    for obj in doc.objects.values_mut() {
+        let lopdf::Object::Stream(s) = obj else {
+            continue;
+        };
+        if !s.allows_compression || s.dict.has(b"Filter") || s.content.len() < 64 {
+            continue;
+        }
+        let mut e = flate2::write::ZlibEncoder::new(
+            Vec::with_capacity(s.content.len() / 2),
+            flate2::Compression::default(),
+        );
+        if e.write_all(&s.content).is_err() {
+            continue;
+        }
+        if let Ok(packed) = e.finish()
+            && packed.len() < s.content.len()
+        {
+            s.dict
+                .set("Filter", lopdf::Object::Name(b"FlateDecode".to_vec()));
+            s.set_content(packed);
+        }
+    }
 }
 
 fn ops(page: &Page, ids: &BTreeMap<FaceId, FontId>) -> Vec<Op> {

@@ -4,8 +4,9 @@
 //!
 //! The file is streamed, not held: each letter's objects are renumbered into the
 //! growing file and written at once; only the page list and the cross-reference
-//! offsets stay in memory (a few bytes per page). Parsing and renumbering run on the
-//! render threads (`prepare`, `serialize`); the writer only appends.
+//! offsets stay in memory (a few bytes per page). Renumbering runs on the render
+//! threads (`prepare`, `serialize`), on the objects the letter was written from — no
+//! PDF is parsed back; the writer only appends.
 
 use crate::diag::{Error, Result};
 use lopdf::{Object, ObjectId};
@@ -33,9 +34,8 @@ pub struct Serialized {
 const PAGES_ID: u32 = 2;
 const A4: [f32; 4] = [0.0, 0.0, 595.2756, 841.8898];
 
-/// Parses one letter and keeps what its pages reach (not following `/Parent`).
-pub fn prepare(pdf: &[u8]) -> std::result::Result<Prepared, String> {
-    let doc = lopdf::Document::load_mem(pdf).map_err(|e| format!("letter PDF unreadable: {e}"))?;
+/// Keeps what a letter's pages reach (not following `/Parent`).
+pub fn prepare(mut doc: lopdf::Document) -> Prepared {
     let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
     let inherited: Vec<(&[u8], Object)> =
         match doc.catalog().ok().and_then(|c| c.get(b"Pages").ok()) {
@@ -66,10 +66,9 @@ pub fn prepare(pdf: &[u8]) -> std::result::Result<Prepared, String> {
     }
     let mut objects = Vec::with_capacity(order.len());
     for id in order {
-        let Ok(obj) = doc.get_object(id) else {
+        let Some(mut obj) = doc.objects.remove(&id) else {
             continue;
         };
-        let mut obj = obj.clone();
         if pages.contains(&id)
             && let Object::Dictionary(d) = &mut obj
         {
@@ -82,11 +81,11 @@ pub fn prepare(pdf: &[u8]) -> std::result::Result<Prepared, String> {
         objects.push((id, obj));
     }
     let n = pages.len();
-    Ok(Prepared {
+    Prepared {
         objects,
         pages,
         pages_in_letter: n,
-    })
+    }
 }
 
 fn references(obj: &Object, out: &mut Vec<ObjectId>) {
