@@ -492,12 +492,7 @@ impl Renderer<'_> {
             }
             "web" => {
                 let name = self.template("web", a, m, &locale, "html")?;
-                let mut with_qr = tctx;
-                with_qr.insert(
-                    "qr_svg",
-                    &crate::letter::qr::svg(&ctx.payment.qr).unwrap_or_default(),
-                );
-                let html = self.templates.render(name, &with_qr)?;
+                let html = crate::web::page(self.templates, name, tctx, &ctx.payment.qr)?;
                 Ok(Rendered::Web {
                     token: ctx.payment.token,
                     html,
