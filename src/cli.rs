@@ -66,6 +66,11 @@ enum Command {
         after_help = "Examples:\n  DUNWELL_LINK_SECRET=… dunwell run samples/campaign.yaml --out out/\n  dunwell run samples/campaign.yaml --sample 20 --channel email --eml\n  dunwell run campaign.yaml --shard 2/8 --out /data/outbox-2   # one of 8 machines"
     )]
     Run(RunArgs),
+    /// Deliver an outbox's e-mails exactly once (journaled, resumable, rate-limited).
+    #[command(
+        after_help = "The SMTP server comes from DUNWELL_SMTP_URL (smtp://host:port for a local relay,\nsmtp+starttls://host:587, smtps://host:465; user and password in the URL or in\nDUNWELL_SMTP_USER / DUNWELL_SMTP_PASSWORD). DKIM: DUNWELL_DKIM_KEY (PEM file),\nDUNWELL_DKIM_SELECTOR, DUNWELL_DKIM_DOMAIN.\n\nExamples:\n  dunwell send out/ --dry-run                        # every check, the health check, nothing sent\n  dunwell send out/ --to-override me@example.com --limit 20   # a test send to one inbox\n  dunwell send out/ --rate 6000/min --concurrency 16\n  dunwell send out/                                  # again after a crash: resumes"
+    )]
+    Send(SendArgs),
     /// Print one message of an outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -108,6 +113,43 @@ struct SegmentArgs {
     /// Another rule file: print how customers would move between clusters under it.
     #[arg(long, value_name = "OTHER.yaml")]
     rules: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct SendArgs {
+    /// The outbox `dunwell run` wrote.
+    outbox: PathBuf,
+    /// Messages per second, minute or hour, evenly spaced: 100/s, 6000/min, 50000/h.
+    #[arg(long)]
+    rate: Option<String>,
+    /// SMTP connections working at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Send as of this time instead of now (RFC 3339; for tests and rehearsals).
+    #[arg(long)]
+    now: Option<String>,
+    /// Every message to this address instead; the real recipient in the subject and in
+    /// an X-Dunwell-Original-To header.
+    #[arg(long, value_name = "ADDR")]
+    to_override: Option<String>,
+    /// Send at most N messages in this run.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Only this cluster's messages.
+    #[arg(long, value_name = "CLUSTER")]
+    only_cluster: Option<String>,
+    /// Every check and the server health check; nothing is sent.
+    #[arg(long)]
+    dry_run: bool,
+    /// Send again the messages whose fate is unknown (in flight when a send was killed).
+    #[arg(long)]
+    resend_unknown: bool,
+    /// Tries per message before a 4xx or a lost connection counts as a failure.
+    #[arg(long, default_value_t = 6)]
+    max_attempts: u32,
+    /// Wait before the first retry, doubled for each next one (with ±20 % jitter).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    retry_after: String,
 }
 
 #[derive(Args, Debug)]
@@ -229,11 +271,108 @@ pub fn main() -> i32 {
     }
 }
 
+fn duration(s: &str) -> Result<std::time::Duration> {
+    let (n, unit) = s
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map_or((s, "s"), |k| (&s[..k], &s[k..]));
+    let n: f64 = n.trim().parse().map_err(|_| {
+        Error::Usage(format!(
+            "`{s}` is not a duration (expected e.g. 250ms, 30s, 5min)"
+        ))
+    })?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        u => {
+            return Err(Error::Usage(format!(
+                "unknown unit `{u}` in `{s}` (expected ms, s, min or h)"
+            )));
+        }
+    };
+    Ok(std::time::Duration::from_secs_f64(secs.max(0.0)))
+}
+
+fn cmd_send(args: SendArgs) -> Result<i32> {
+    let opts = crate::send::SendOptions {
+        outbox: args.outbox.clone(),
+        rate: args
+            .rate
+            .as_deref()
+            .map(crate::send::parse_rate)
+            .transpose()
+            .map_err(|m| Error::Usage(format!("--rate {m}")))?,
+        concurrency: args.concurrency,
+        now: args
+            .now
+            .as_deref()
+            .map(|s| {
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .map(|d| d.to_utc())
+                    .map_err(|e| {
+                        Error::Usage(format!(
+                            "--now `{s}`: {e} (expected e.g. 2026-11-23T09:00:00Z)"
+                        ))
+                    })
+            })
+            .transpose()?,
+        to_override: args.to_override,
+        limit: args.limit,
+        only_cluster: args.only_cluster,
+        dry_run: args.dry_run,
+        resend_unknown: args.resend_unknown,
+        max_attempts: args.max_attempts.max(1),
+        retry_base: duration(&args.retry_after)?,
+    };
+    let t = Instant::now();
+    let r = crate::send::send(&opts)?;
+    let count = |k: &str| r.states.get(k).copied().unwrap_or(0);
+    if r.dry_run {
+        out!(
+            "dry run: {} e-mail(s) due, {} scheduled later; health check passed; nothing sent",
+            count("pending") + count("deferred") - r.scheduled_later.min(count("pending")),
+            r.scheduled_later
+        );
+    } else {
+        out!(
+            "delivered {} in {:.2} s ({} attempts); journal: {}",
+            r.delivered_now,
+            t.elapsed().as_secs_f64(),
+            r.attempts_now,
+            r.states
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if r.scheduled_later > 0 {
+        out!(
+            "{} message(s) are scheduled later (first at {}): run send again then",
+            r.scheduled_later,
+            r.next_scheduled.as_deref().unwrap_or("?")
+        );
+    }
+    for (id, reply) in &r.unknown {
+        out!("unknown: {id}: {reply}");
+    }
+    for (id, reply) in &r.rejected {
+        out!("rejected: {id}: {reply}");
+    }
+    Ok(if r.unknown.is_empty() && r.rejected.is_empty() {
+        0
+    } else {
+        3
+    })
+}
+
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Segment(args) => cmd_segment(args),
         Command::Link(cmd) => cmd_link(cmd),
         Command::Run(args) => cmd_run(args),
+        Command::Send(args) => cmd_send(args),
         Command::Outbox(OutboxCommand::Show { outbox, id }) => cmd_outbox_show(&outbox, &id),
         Command::Gen(args) => {
             let t = Instant::now();

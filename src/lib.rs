@@ -24,6 +24,7 @@ pub mod progress;
 pub mod render;
 pub mod run;
 pub mod segment;
+pub mod send;
 pub mod sms;
 pub mod templates;
 pub mod validate;

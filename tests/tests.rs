@@ -14,4 +14,5 @@ mod render;
 mod rules;
 mod run;
 mod segment;
+mod send;
 mod sms;

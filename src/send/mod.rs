@@ -1,0 +1,588 @@
+//! The send stage, `dunwell send OUTBOX`: delivers exactly what `run` wrote — the
+//! reviewed bytes, checked against their SHA-256 — once.
+//!
+//! Every message has a row in the journal (`journal.rs`); a message is claimed in a
+//! committed transaction before it goes out and its outcome is committed after, so a
+//! send killed at any moment resumes without sending anything twice: delivered messages
+//! are skipped, messages that were in flight are `unknown` and listed (resent only with
+//! `--resend-unknown`). Many SMTP connections work at once (`--concurrency`), paced by
+//! `--rate`; 4xx replies and lost connections are retried with exponential backoff and
+//! jitter, 5xx replies are final. One `send` per outbox at a time (`send.lock`).
+
+pub mod dkim;
+pub mod journal;
+pub mod smtp;
+
+use crate::diag::{Diagnostic, Error, Result};
+use crate::outbox::Entry;
+use journal::{Journal, Outcome};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What `dunwell send` was asked for.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    pub outbox: PathBuf,
+    /// Messages per second; `None` is as fast as the server takes them.
+    pub rate: Option<f64>,
+    pub concurrency: usize,
+    /// The time to send as of (tests); the clock otherwise. It advances with the run.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    pub to_override: Option<String>,
+    pub limit: Option<usize>,
+    pub only_cluster: Option<String>,
+    pub dry_run: bool,
+    pub resend_unknown: bool,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+}
+
+/// What a send did, for the summary and the exit code.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SendReport {
+    /// Messages per journal state after this run.
+    pub states: BTreeMap<String, u64>,
+    pub delivered_now: u64,
+    pub attempts_now: u64,
+    pub unknown: Vec<(String, String)>,
+    pub rejected: Vec<(String, String)>,
+    pub scheduled_later: u64,
+    pub next_scheduled: Option<String>,
+    pub dry_run: bool,
+}
+
+/// Parses `100/s`, `6000/min`, `50000/h` (or a bare number per second).
+pub fn parse_rate(s: &str) -> std::result::Result<f64, String> {
+    let (n, unit) = s.split_once('/').unwrap_or((s, "s"));
+    let n: f64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a rate (expected e.g. 100/s, 6000/min, 50000/h)"))?;
+    let per = match unit.trim() {
+        "s" | "sec" | "second" => 1.0,
+        "m" | "min" | "minute" => 60.0,
+        "h" | "hour" => 3600.0,
+        u => {
+            return Err(format!(
+                "unknown unit `{u}` in `{s}` (expected s, min or h)"
+            ));
+        }
+    };
+    if n <= 0.0 || !n.is_finite() {
+        return Err(format!("`{s}`: the rate must be above zero"));
+    }
+    Ok(n / per)
+}
+
+/// Holds `send.lock` for the life of the send.
+struct Lock {
+    _file: std::fs::File,
+}
+
+impl Lock {
+    fn take(outbox: &std::path::Path) -> Result<Lock> {
+        use std::io::{Read, Seek, Write};
+        let path = outbox.join("send.lock");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        if file.try_lock().is_err() {
+            let mut who = String::new();
+            let _ = file.read_to_string(&mut who);
+            return Err(Error::Usage(format!(
+                "another `dunwell send` is already sending {} ({}); wait for it or stop it — two senders on one outbox could deliver twice",
+                outbox.display(),
+                who.trim()
+            )));
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(file, "pid {}", std::process::id());
+        Ok(Lock { _file: file })
+    }
+}
+
+/// The clock of a send: `--now` moves forward with the run, so retries come due.
+#[derive(Clone, Copy)]
+struct Clock {
+    start: Instant,
+    base_ms: i64,
+}
+
+impl Clock {
+    fn new(now: Option<chrono::DateTime<chrono::Utc>>) -> Clock {
+        let base = now.unwrap_or_else(|| chrono::DateTime::from(std::time::SystemTime::now()));
+        Clock {
+            start: Instant::now(),
+            base_ms: base.timestamp_millis(),
+        }
+    }
+
+    fn ms(&self) -> i64 {
+        self.base_ms + self.start.elapsed().as_millis() as i64
+    }
+}
+
+/// Reads messages back from the outbox, as `run` wrote them.
+struct Store {
+    root: PathBuf,
+    files: std::sync::Mutex<HashMap<String, Arc<std::fs::File>>>,
+}
+
+impl Store {
+    fn bytes(&self, e: &Entry) -> std::result::Result<Vec<u8>, String> {
+        use std::os::unix::fs::FileExt;
+        let file = {
+            let mut files = self.files.lock().expect("not poisoned");
+            match files.get(&e.path) {
+                Some(f) => f.clone(),
+                None => {
+                    let f = Arc::new(
+                        std::fs::File::open(self.root.join(&e.path))
+                            .map_err(|err| format!("{}: {err}", e.path))?,
+                    );
+                    files.insert(e.path.clone(), f.clone());
+                    f
+                }
+            }
+        };
+        let mut buf = vec![0; e.length as usize];
+        file.read_exact_at(&mut buf, e.offset)
+            .map_err(|err| format!("{}: {err}", e.path))?;
+        let bytes = if e.path.ends_with(".mbox") {
+            crate::outbox::mboxrd_unescape(&buf)
+        } else {
+            buf
+        };
+        // What is sent is what was reviewed.
+        if crate::run::hex_sha256(&bytes) != e.sha256 {
+            return Err(format!(
+                "{} changed since `dunwell run` wrote it (SHA-256 differs): not sent",
+                e.id
+            ));
+        }
+        Ok(bytes)
+    }
+}
+
+/// The value of a header (first occurrence, unfolded), from raw message bytes.
+fn header<'a>(message: &'a [u8], name: &str) -> Option<&'a str> {
+    let head_end = memchr::memmem::find(message, b"\r\n\r\n").unwrap_or(message.len());
+    let head = std::str::from_utf8(&message[..head_end]).ok()?;
+    let mut lines = head.split("\r\n").peekable();
+    while let Some(line) = lines.next() {
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case(name)
+        {
+            let _ = lines.peek();
+            return Some(v.trim());
+        }
+    }
+    None
+}
+
+/// The address in a header value (`Name <a@b>` or `a@b`).
+fn address_in(value: &str) -> Option<lettre::Address> {
+    let raw = match (value.rfind('<'), value.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &value[a + 1..b],
+        _ => value,
+    };
+    raw.trim().parse().ok()
+}
+
+/// A test send: every message to one inbox, the real recipient shown.
+fn redirect(message: &[u8], original: &str) -> Vec<u8> {
+    let original = crate::email::header_text(original);
+    let mut out = Vec::with_capacity(message.len() + 128);
+    out.extend_from_slice(format!("X-Dunwell-Original-To: {original}\r\n").as_bytes());
+    let head_end = memchr::memmem::find(message, b"\r\n\r\n").unwrap_or(message.len());
+    let mut done = false;
+    let mut start = 0;
+    while start < head_end {
+        let end = memchr::memmem::find(&message[start..head_end], b"\r\n")
+            .map_or(head_end, |k| start + k);
+        let line = &message[start..end];
+        if !done && line.len() > 8 && line[..8].eq_ignore_ascii_case(b"Subject:") {
+            out.extend_from_slice(b"Subject: [TEST for ");
+            out.extend_from_slice(original.as_bytes());
+            out.extend_from_slice(b"]");
+            out.extend_from_slice(&line[8..]);
+            done = true;
+        } else {
+            out.extend_from_slice(line);
+        }
+        out.extend_from_slice(b"\r\n");
+        start = end + 2;
+    }
+    if head_end < message.len() {
+        out.extend_from_slice(&message[head_end + 2..]);
+    }
+    out
+}
+
+struct Job {
+    id: String,
+    from: lettre::Address,
+    to: lettre::Address,
+    bytes: Vec<u8>,
+    attempts: u32,
+}
+
+/// Delay before the next try: base × 2^(attempt-1), at most an hour, ±20 % jitter
+/// (from the id, so that a thousand deferred messages do not come back at once).
+fn backoff(base: Duration, attempts: u32, id: &str) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempts.saturating_sub(1).min(16));
+    let capped = exp.min(Duration::from_secs(3600));
+    let h = crate::run::shard_of(&format!("{id}/{attempts}"), 1000) as f64 / 1000.0;
+    capped.mul_f64(0.8 + 0.4 * h)
+}
+
+pub fn send(opts: &SendOptions) -> Result<SendReport> {
+    let outbox = &opts.outbox;
+    let manifest_path = outbox.join("manifest.jsonl");
+    let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
+    let mut entries: Vec<Entry> = Vec::new();
+    for (k, line) in text.lines().enumerate() {
+        let e: Entry = serde_json::from_str(line).map_err(|err| {
+            Error::Config(vec![Diagnostic::error(
+                &manifest_path,
+                k + 1,
+                1,
+                format!("not a manifest line: {err}"),
+            )])
+        })?;
+        if e.channel == "email" {
+            entries.push(e);
+        }
+    }
+    let _lock = Lock::take(outbox)?;
+    let clock = Clock::new(opts.now);
+    let mut journal = Journal::open(outbox)?;
+    let seeded: Vec<(usize, &Entry, i64)> = entries
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let at = chrono::DateTime::parse_from_rfc3339(&e.scheduled_at)
+                .map(|d| d.timestamp_millis())
+                .unwrap_or(0);
+            (k, e, at)
+        })
+        .collect();
+    journal.seed(seeded.into_iter())?;
+    let orphans = journal.orphans_to_unknown(clock.ms())?;
+    if orphans > 0 {
+        eprintln!(
+            "{orphans} message(s) were in flight when the last send stopped: marked unknown (see `--resend-unknown`)"
+        );
+    }
+    if opts.resend_unknown {
+        let n = journal.release_unknown()?;
+        eprintln!("{n} unknown message(s) will be sent again (--resend-unknown)");
+    }
+    let by_id: HashMap<&str, &Entry> = entries.iter().map(|e| (e.id.as_str(), e)).collect();
+    let store = Store {
+        root: outbox.clone(),
+        files: Default::default(),
+    };
+    let override_to: Option<lettre::Address> = match &opts.to_override {
+        Some(a) => Some(
+            a.parse()
+                .map_err(|e| Error::Usage(format!("--to-override `{a}`: {e}")))?,
+        ),
+        None => None,
+    };
+
+    let due_now = journal
+        .counts()?
+        .iter()
+        .filter(|(k, _)| k.as_str() == "pending" || k.as_str() == "deferred")
+        .map(|(_, v)| *v)
+        .sum::<u64>();
+    let first_from = entries
+        .first()
+        .and_then(|e| store.bytes(e).ok())
+        .and_then(|b| header(&b, "From").and_then(address_in));
+    let dkim = dkim::Dkim::from_env(first_from.as_ref().map_or("", |a| a.domain()))?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let cfg = if due_now > 0 {
+        let cfg = smtp::Config::from_env()?;
+        // The health check: connect, EHLO, STARTTLS/AUTH as configured, QUIT.
+        rt.block_on(async {
+            let mut c = smtp::connect(&cfg).await?;
+            let _ = c.quit().await;
+            Ok::<_, String>(())
+        })
+        .map_err(|m| {
+            Error::Config(vec![Diagnostic::whole_file(
+                "DUNWELL_SMTP_URL",
+                format!(
+                    "SMTP health check failed for {}:{}: {m}",
+                    cfg.host, cfg.port
+                ),
+            )])
+        })?;
+        Some(cfg)
+    } else {
+        None
+    };
+
+    let mut report = SendReport {
+        dry_run: opts.dry_run,
+        ..SendReport::default()
+    };
+    if let (Some(cfg), false) = (cfg, opts.dry_run) {
+        let concurrency = opts.concurrency.max(1);
+        let (job_tx, job_rx) = tokio::sync::mpsc::channel::<Job>(concurrency);
+        let job_rx = Arc::new(tokio::sync::Mutex::new(job_rx));
+        let (res_tx, mut res_rx) =
+            tokio::sync::mpsc::unbounded_channel::<(String, u32, smtp::Sent)>();
+        let cfg = Arc::new(cfg);
+        rt.block_on(async {
+            let mut workers = Vec::new();
+            for _ in 0..concurrency {
+                let rx = job_rx.clone();
+                let tx = res_tx.clone();
+                let cfg = cfg.clone();
+                workers.push(tokio::spawn(async move {
+                    let mut conn: Option<lettre::transport::smtp::client::AsyncSmtpConnection> =
+                        None;
+                    loop {
+                        let job = { rx.lock().await.recv().await };
+                        let Some(job) = job else { break };
+                        if conn.is_none() {
+                            match smtp::connect(&cfg).await {
+                                Ok(c) => conn = Some(c),
+                                Err(m) => {
+                                    let _ =
+                                        tx.send((job.id, job.attempts, smtp::Sent::Transient(m)));
+                                    continue;
+                                }
+                            }
+                        }
+                        let c = conn.as_mut().expect("connected");
+                        let sent =
+                            smtp::transaction(c, &job.from, &job.to, &job.bytes, cfg.timeout).await;
+                        if !matches!(sent, smtp::Sent::Accepted(_))
+                            && let Some(mut c) = conn.take()
+                        {
+                            c.abort().await;
+                        }
+                        let _ = tx.send((job.id, job.attempts, sent));
+                    }
+                    if let Some(mut c) = conn {
+                        let _ = c.quit().await;
+                    }
+                }));
+            }
+            drop(res_tx);
+            let mut ticker = opts.rate.map(|r| {
+                let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
+            let mut in_flight = 0usize;
+            let mut claimed = 0usize;
+            let mut outcomes: Vec<(String, Outcome)> = Vec::new();
+            let burst = if opts.rate.is_some() { 1 } else { concurrency };
+            loop {
+                while let Ok((id, attempts, sent)) = res_rx.try_recv() {
+                    in_flight -= 1;
+                    report.attempts_now += 1;
+                    outcomes.push((id.clone(), outcome(&id, attempts, sent, opts, clock.ms())));
+                }
+                // Outcomes are committed as soon as they arrive (in whatever batch the
+                // loop found): an outcome not yet committed is `unknown` after a crash.
+                if !outcomes.is_empty() {
+                    journal.record(&outcomes, clock.ms())?;
+                    report.delivered_now += outcomes
+                        .iter()
+                        .filter(|(_, o)| matches!(o, Outcome::Delivered { .. }))
+                        .count() as u64;
+                    outcomes.clear();
+                }
+                // Claim only what a connection is about to take (plus a couple queued):
+                // everything claimed and not yet answered is `unknown` after a crash.
+                let room = (concurrency + 2)
+                    .saturating_sub(in_flight)
+                    .min(burst)
+                    .min(opts.limit.map_or(usize::MAX, |l| l.saturating_sub(claimed)));
+                let rows = if room > 0 {
+                    if let Some(t) = ticker.as_mut() {
+                        t.tick().await;
+                    }
+                    journal.claim(
+                        clock.ms(),
+                        room,
+                        opts.max_attempts,
+                        opts.only_cluster.as_deref(),
+                    )?
+                } else {
+                    Vec::new()
+                };
+                for row in &rows {
+                    claimed += 1;
+                    let e = by_id[row.id.as_str()];
+                    let prepared = store.bytes(e).and_then(|bytes| {
+                        let from = header(&bytes, "From")
+                            .and_then(address_in)
+                            .ok_or_else(|| format!("{}: no From address", e.id))?;
+                        let (to, bytes) = match &override_to {
+                            Some(o) => (o.clone(), redirect(&bytes, &e.to)),
+                            None => (
+                                e.to.parse::<lettre::Address>().map_err(|err| {
+                                    format!("{}: recipient `{}`: {err}", e.id, e.to)
+                                })?,
+                                bytes,
+                            ),
+                        };
+                        let bytes = match &dkim {
+                            Some(d) => d.sign(&bytes)?,
+                            None => bytes,
+                        };
+                        Ok((from, to, bytes))
+                    });
+                    match prepared {
+                        Ok((from, to, bytes)) => {
+                            in_flight += 1;
+                            if job_tx
+                                .send(Job {
+                                    id: row.id.clone(),
+                                    from,
+                                    to,
+                                    bytes,
+                                    attempts: row.attempts,
+                                })
+                                .await
+                                .is_err()
+                            {
+                                break;
+                            }
+                        }
+                        Err(m) => outcomes.push((row.id.clone(), Outcome::Rejected { reply: m })),
+                    }
+                }
+                if rows.is_empty() {
+                    if in_flight > 0 {
+                        if let Ok(Some((id, attempts, sent))) =
+                            tokio::time::timeout(Duration::from_millis(20), res_rx.recv()).await
+                        {
+                            in_flight -= 1;
+                            report.attempts_now += 1;
+                            outcomes
+                                .push((id.clone(), outcome(&id, attempts, sent, opts, clock.ms())));
+                        }
+                        continue;
+                    }
+                    if !outcomes.is_empty() {
+                        continue; // flush first
+                    }
+                    if opts.limit.is_some_and(|l| claimed >= l) {
+                        break;
+                    }
+                    // Deferred messages come due within this run when their backoff is short.
+                    match journal.next_retry(opts.max_attempts)? {
+                        Some(at) if at - clock.ms() <= 10 * 60 * 1000 => {
+                            let wait = (at - clock.ms()).max(1) as u64;
+                            tokio::time::sleep(Duration::from_millis(wait)).await;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            drop(job_tx);
+            for w in workers {
+                let _ = w.await;
+            }
+            Ok::<_, Error>(())
+        })?;
+    }
+    let now = clock.ms();
+    journal.give_up(opts.max_attempts, now)?;
+    report.states = journal.counts()?;
+    report.unknown = journal.ids_in("unknown")?;
+    report.rejected = journal.ids_in("rejected")?;
+    let (later, next) = journal.later(now)?;
+    report.scheduled_later = later;
+    report.next_scheduled =
+        next.and_then(|ms| chrono::DateTime::from_timestamp_millis(ms).map(|d| d.to_rfc3339()));
+    if !opts.dry_run {
+        write_delivery(outbox, &report)?;
+    }
+    Ok(report)
+}
+
+fn outcome(id: &str, attempts: u32, sent: smtp::Sent, opts: &SendOptions, now: i64) -> Outcome {
+    match sent {
+        smtp::Sent::Accepted(reply) => Outcome::Delivered {
+            server_id: smtp::server_id(&reply),
+            reply,
+        },
+        smtp::Sent::Permanent(reply) => Outcome::Rejected { reply },
+        smtp::Sent::Unknown(reply) => Outcome::Unknown { reply },
+        smtp::Sent::Transient(reply) => Outcome::Deferred {
+            reply,
+            retry_at: now + backoff(opts.retry_base, attempts, id).as_millis() as i64,
+        },
+    }
+}
+
+/// `summary.json` gains `delivery`: messages per state.
+fn write_delivery(outbox: &std::path::Path, report: &SendReport) -> Result<()> {
+    let path = outbox.join("summary.json");
+    let mut summary: serde_json::Value = match std::fs::read_to_string(&path) {
+        Ok(t) => serde_json::from_str(&t).unwrap_or(serde_json::json!({})),
+        Err(_) => serde_json::json!({}),
+    };
+    summary["delivery"] = serde_json::json!({
+        "states": report.states,
+        "unknown": report.unknown.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+        "rejected": report.rejected.iter().map(|(id, r)| serde_json::json!({"id": id, "reply": r})).collect::<Vec<_>>(),
+    });
+    crate::outbox::write_json(&path, &summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("100/s").unwrap(), 100.0);
+        assert_eq!(parse_rate("6000/min").unwrap(), 100.0);
+        assert_eq!(parse_rate("3600/h").unwrap(), 1.0);
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("fast").is_err());
+    }
+
+    #[test]
+    fn redirect_keeps_the_message_and_names_the_recipient() {
+        let m = b"From: A <a@x.example>\r\nTo: B <b@y.example>\r\nSubject: =?utf-8?b?WmFwxYJhdGE=?=\r\n\r\nbody\r\n";
+        let r = String::from_utf8(redirect(m, "b@y.example")).unwrap();
+        assert!(r.starts_with("X-Dunwell-Original-To: b@y.example\r\n"));
+        assert!(r.contains("\r\nSubject: [TEST for b@y.example] =?utf-8?b?WmFwxYJhdGE=?=\r\n"));
+        assert!(r.ends_with("\r\n\r\nbody\r\n"));
+        assert_eq!(header(m, "from"), Some("A <a@x.example>"));
+        assert_eq!(
+            address_in("A <a@x.example>").unwrap().to_string(),
+            "a@x.example"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let b = Duration::from_secs(10);
+        assert!(backoff(b, 1, "x") < backoff(b, 3, "x"));
+        assert!(backoff(b, 30, "x") <= Duration::from_secs(4320));
+    }
+}

@@ -1,0 +1,423 @@
+//! `dunwell send` against a real SMTP server on loopback: aiosmtpd in its own process
+//! (tests/smtp/server.py), counting what it received. Crashes are real SIGKILLs.
+
+use crate::util::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: (&str, &str) = (
+    "DUNWELL_LINK_SECRET",
+    "send secret, long enough to sign: 0123456789",
+);
+/// After every message's scheduled time.
+const NOW: &str = "2026-12-01T00:00:00Z";
+
+struct Server {
+    child: Child,
+    port: u16,
+    received: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let dir = tempdir();
+        let received = dir.path().join("received.jsonl");
+        let port_file = dir.path().join("port");
+        let child = Command::new("python3")
+            .arg(root().join("tests/smtp/server.py"))
+            .arg(&received)
+            .arg("--port-file")
+            .arg(&port_file)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (scripts/test installs it)");
+        let t = Instant::now();
+        let port = loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                break p.trim().parse().unwrap();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "the SMTP server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Server {
+            child,
+            port,
+            received,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// What the server took: Message-ID → how many times, and the raw records.
+    fn received(&self) -> (BTreeMap<String, usize>, Vec<serde_json::Value>) {
+        let text = std::fs::read_to_string(&self.received).unwrap_or_default();
+        let rows: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let mut count = BTreeMap::new();
+        for r in &rows {
+            let id = r["message_id"]
+                .as_str()
+                .unwrap()
+                .trim_matches(['<', '>'])
+                .to_string();
+            *count.entry(id).or_default() += 1;
+        }
+        (count, rows)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn outbox(extra: &[&str]) -> tempfile::TempDir {
+    let out = tempdir();
+    let mut args = vec![
+        "run",
+        "samples/campaign.yaml",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--channel",
+        "email",
+    ];
+    args.extend_from_slice(extra);
+    let r = dunwell_env(&args, &[SECRET]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    out
+}
+
+/// Message-IDs of the outbox's e-mails, with their recipients.
+fn emails(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(dir.join("manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["channel"] == "email")
+        .map(|e| {
+            (
+                e["message_id"].as_str().unwrap().to_string(),
+                e["to"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn send(dir: &Path, server: &Server, extra: &[&str]) -> Run {
+    let mut args = vec!["send", dir.to_str().unwrap(), "--now", NOW];
+    args.extend_from_slice(extra);
+    let url = server.url();
+    dunwell_env(&args, &[("DUNWELL_SMTP_URL", url.as_str())])
+}
+
+/// The journal's state per message id, read with sqlite through Python.
+fn journal(dir: &Path) -> BTreeMap<String, String> {
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]); print(json.dumps(dict(c.execute('select id, state from messages'))))",
+        ])
+        .arg(dir.join("journal.sqlite"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn every_email_arrives_once_and_a_second_send_sends_nothing() {
+    let out = outbox(&[]);
+    let server = Server::start(&[]);
+    let expected = emails(out.path());
+    assert!(expected.len() > 200);
+    let r = send(out.path(), &server, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let (got, rows) = server.received();
+    assert_eq!(
+        got.keys().cloned().collect::<BTreeSet<_>>(),
+        expected.keys().cloned().collect::<BTreeSet<_>>()
+    );
+    assert!(got.values().all(|n| *n == 1));
+    // Each went to its own recipient, from the creditor.
+    for row in &rows {
+        let id = row["message_id"].as_str().unwrap().trim_matches(['<', '>']);
+        assert_eq!(row["rcpt"][0].as_str().unwrap(), expected[id]);
+        assert_eq!(row["from"], "credit@nordlicht.example");
+    }
+    let again = send(out.path(), &server, &[]);
+    assert_eq!(again.code, 0);
+    assert!(again.stdout.contains("delivered 0"), "{}", again.stdout);
+    assert_eq!(server.received().1.len(), expected.len());
+    let summary = read_json(&out.path().join("summary.json"));
+    assert_eq!(
+        summary["delivery"]["states"]["delivered"].as_u64().unwrap() as usize,
+        expected.len()
+    );
+}
+
+#[test]
+fn killed_ten_times_then_finished_nothing_is_sent_twice_or_lost() {
+    // About 2,000 e-mails from a generated export.
+    let data = tempdir();
+    let g = dunwell([
+        "gen",
+        "--customers",
+        "2400",
+        "--seed",
+        "7",
+        "--out",
+        data.path().to_str().unwrap(),
+    ]);
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    let out = outbox(&["--data", data.path().to_str().unwrap()]);
+    let expected = emails(out.path());
+    assert!(expected.len() >= 1900, "{} e-mails", expected.len());
+    // A slow server, so that kills land mid-campaign.
+    let server = Server::start(&["--delay-ms", "2"]);
+    let url = server.url();
+    let mut kills = 0;
+    for k in 0..10u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
+            .args([
+                "send",
+                out.path().to_str().unwrap(),
+                "--now",
+                NOW,
+                "--concurrency",
+                "8",
+            ])
+            .env("DUNWELL_SMTP_URL", &url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(120 + 37 * k));
+        if child.try_wait().unwrap().is_none() {
+            kills += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    assert!(
+        kills >= 5,
+        "only {kills} sends were still running when killed"
+    );
+    eprintln!("{kills} sends killed mid-campaign");
+    let r = send(out.path(), &server, &[]);
+    assert!(r.code == 0 || r.code == 3, "{}{}", r.stdout, r.stderr);
+    let states = journal(out.path());
+    let (got, _) = server.received();
+    let dup: Vec<_> = got.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dup.is_empty(), "delivered twice: {dup:?}");
+    let unknown: BTreeSet<String> = states
+        .iter()
+        .filter(|(_, s)| s.as_str() == "unknown")
+        .map(|(id, _)| id.clone())
+        .collect();
+    // Unknown messages are listed by the send.
+    for id in &unknown {
+        assert!(
+            r.stdout.contains(&format!("unknown: {id}")),
+            "{id} not listed"
+        );
+    }
+    eprintln!("{} unknown after the kills", unknown.len());
+    // At most what was in flight at each kill: concurrency + 2 claimed (here 10), with
+    // room to spare.
+    assert!(unknown.len() <= 10 * 16, "{} unknown", unknown.len());
+    let by_id: BTreeMap<String, String> =
+        std::fs::read_to_string(out.path().join("manifest.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|e| {
+                (
+                    e["id"].as_str().unwrap().to_string(),
+                    e["message_id"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+    for (id, state) in &states {
+        let mid = &by_id[id];
+        if state == "unknown" {
+            continue; // arrived once or not at all: the operator decides
+        }
+        assert_eq!(state, "delivered", "{id}");
+        assert_eq!(got.get(mid), Some(&1), "{id} ({mid}) missing");
+    }
+    assert_eq!(states.len(), expected.len());
+}
+
+#[test]
+fn transient_failures_and_dropped_connections_are_retried_and_a_550_is_rejected() {
+    let out = outbox(&[]);
+    let expected = emails(out.path());
+    let victim = expected.values().nth(17).unwrap().clone();
+    let server = Server::start(&[
+        "--transient-every",
+        "5",
+        "--drop-every",
+        "7",
+        "--reject",
+        &victim,
+    ]);
+    let r = send(out.path(), &server, &["--retry-after", "50ms"]);
+    assert_eq!(
+        r.code, 3,
+        "a rejection is a partial send: {}{}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        r.stdout.contains("rejected:") && r.stdout.contains("550"),
+        "{}",
+        r.stdout
+    );
+    let (got, _) = server.received();
+    let states = journal(out.path());
+    let rejected: Vec<_> = states.iter().filter(|(_, s)| *s == "rejected").collect();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    for (mid, to) in &expected {
+        if *to == victim {
+            assert_eq!(got.get(mid), None);
+        } else {
+            assert_eq!(got.get(mid), Some(&1), "{mid} to {to}");
+        }
+    }
+    assert!(states.values().all(|s| s == "delivered" || s == "rejected"));
+}
+
+#[test]
+fn test_sends_go_to_one_inbox_and_dry_run_sends_nothing() {
+    let out = outbox(&[]);
+    let server = Server::start(&[]);
+    let dry = send(out.path(), &server, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.contains("nothing sent"), "{}", dry.stdout);
+    assert_eq!(server.received().1.len(), 0);
+
+    let r = send(
+        out.path(),
+        &server,
+        &[
+            "--to-override",
+            "qa@example.com",
+            "--limit",
+            "5",
+            "--only-cluster",
+            "unable",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let (_, rows) = server.received();
+    assert_eq!(rows.len(), 5);
+    for row in &rows {
+        assert_eq!(row["rcpt"][0], "qa@example.com");
+    }
+    // Nothing but those five is marked delivered; the cluster filter held.
+    let states = journal(out.path());
+    assert_eq!(states.values().filter(|s| *s == "delivered").count(), 5);
+
+    // A server that is not there: a clear error before anything is claimed.
+    let down = dunwell_env(
+        ["send", out.path().to_str().unwrap(), "--now", NOW],
+        &[("DUNWELL_SMTP_URL", "smtp://127.0.0.1:1")],
+    );
+    assert_eq!(down.code, 1);
+    assert!(
+        down.stderr.contains("SMTP health check failed"),
+        "{}",
+        down.stderr
+    );
+}
+
+#[test]
+fn a_second_sender_on_the_same_outbox_is_refused() {
+    let out = outbox(&["--sample", "5"]);
+    let server = Server::start(&[]);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.path().join("send.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let r = send(out.path(), &server, &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("another `dunwell send`"), "{}", r.stderr);
+    drop(lock);
+    assert_eq!(send(out.path(), &server, &[]).code, 0);
+}
+
+#[test]
+fn dkim_signatures_verify_with_dkimpy() {
+    let out = outbox(&["--sample", "12"]);
+    let keys = tempdir();
+    let key = keys.path().join("dkim.pem");
+    let o = Command::new("openssl")
+        .args(["genrsa", "-out", key.to_str().unwrap(), "2048"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let server = Server::start(&["--keep-raw"]);
+    let url = server.url();
+    let r = dunwell_env(
+        ["send", out.path().to_str().unwrap(), "--now", NOW],
+        &[
+            ("DUNWELL_SMTP_URL", url.as_str()),
+            ("DUNWELL_DKIM_KEY", key.to_str().unwrap()),
+            ("DUNWELL_DKIM_SELECTOR", "dunwell"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let script = r#"
+import base64, json, subprocess, sys, dkim
+pub = subprocess.run(["openssl", "rsa", "-in", sys.argv[2], "-pubout", "-outform", "DER"], capture_output=True, check=True).stdout
+record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(pub)
+def dns(name, timeout=5):
+    assert name == b"dunwell._domainkey.nordlicht.example.", name
+    return record
+n = 0
+for line in open(sys.argv[1]):
+    raw = base64.b64decode(json.loads(line)["raw"])
+    assert raw.startswith(b"DKIM-Signature:"), raw[:60]
+    sig = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    first = [sig[0]] + [l for l in sig[1:] if l[:1] in (b" ", b"\t")][:0]
+    header = b""
+    for l in sig:
+        if header and not l[:1] in (b" ", b"\t"):
+            break
+        header += l.strip()
+    tags = dict(t.strip().split(b"=", 1) for t in header.split(b":", 1)[1].split(b";") if b"=" in t)
+    assert tags[b"c"] == b"relaxed/relaxed" and tags[b"a"] == b"rsa-sha256", tags
+    signed = tags[b"h"].lower().split(b":")
+    assert b"content-type" not in signed and b"from" in signed, signed
+    assert dkim.verify(raw, dnsfunc=dns), "signature does not verify"
+    n += 1
+print(n)
+"#;
+    let v = Command::new("python3")
+        .args(["-c", script])
+        .arg(&server.received)
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    let n: usize = String::from_utf8_lossy(&v.stdout).trim().parse().unwrap();
+    assert_eq!(n, emails(out.path()).len());
+    assert!(n > 0);
+}
