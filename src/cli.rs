@@ -68,7 +68,7 @@ enum Command {
     Run(RunArgs),
     /// Deliver an outbox's e-mails exactly once (journaled, resumable, rate-limited).
     #[command(
-        after_help = "The SMTP server comes from DUNWELL_SMTP_URL (smtp://host:port for a local relay,\nsmtp+starttls://host:587, smtps://host:465; user and password in the URL or in\nDUNWELL_SMTP_USER / DUNWELL_SMTP_PASSWORD). DKIM: DUNWELL_DKIM_KEY (PEM file),\nDUNWELL_DKIM_SELECTOR, DUNWELL_DKIM_DOMAIN.\n\nExamples:\n  dunwell send out/ --dry-run                        # every check, the health check, nothing sent\n  dunwell send out/ --to-override me@example.com --limit 20   # a test send to one inbox\n  dunwell send out/ --rate 6000/min --concurrency 16\n  dunwell send out/                                  # again after a crash: resumes"
+        after_help = "The SMTP server comes from DUNWELL_SMTP_URL (smtp://host:port for a local relay,\nsmtp+starttls://host:587, smtps://host:465; user and password in the URL or in\nDUNWELL_SMTP_USER / DUNWELL_SMTP_PASSWORD). DKIM: DUNWELL_DKIM_KEY (PEM file),\nDUNWELL_DKIM_SELECTOR, DUNWELL_DKIM_DOMAIN. SMS: DUNWELL_SMS_URL, DUNWELL_SMS_KIND (json or\ntwilio), DUNWELL_SMS_FROM, DUNWELL_SMS_AUTH or DUNWELL_SMS_USER/PASSWORD, DUNWELL_SMS_TEMPLATE.\n\nExamples:\n  dunwell send out/ --dry-run                        # every check, the health check, nothing sent\n  dunwell send out/ --to-override me@example.com --limit 20   # a test send to one inbox\n  dunwell send out/ --rate 6000/min --concurrency 16\n  dunwell send out/                                  # again after a crash: resumes"
     )]
     Send(SendArgs),
     /// Print one message of an outbox.
@@ -132,6 +132,9 @@ struct SendArgs {
     /// an X-Dunwell-Original-To header.
     #[arg(long, value_name = "ADDR")]
     to_override: Option<String>,
+    /// Every SMS to this number instead; the real number at the start of the text.
+    #[arg(long, value_name = "PHONE")]
+    sms_to_override: Option<String>,
     /// Send at most N messages in this run.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -318,6 +321,7 @@ fn cmd_send(args: SendArgs) -> Result<i32> {
             })
             .transpose()?,
         to_override: args.to_override,
+        sms_to_override: args.sms_to_override,
         limit: args.limit,
         only_cluster: args.only_cluster,
         dry_run: args.dry_run,
@@ -330,8 +334,8 @@ fn cmd_send(args: SendArgs) -> Result<i32> {
     let count = |k: &str| r.states.get(k).copied().unwrap_or(0);
     if r.dry_run {
         out!(
-            "dry run: {} e-mail(s) due, {} scheduled later; health check passed; nothing sent",
-            count("pending") + count("deferred") - r.scheduled_later.min(count("pending")),
+            "dry run: {} message(s) waiting, {} of them scheduled later; health check passed; nothing sent",
+            count("pending") + count("deferred"),
             r.scheduled_later
         );
     } else {
@@ -352,6 +356,12 @@ fn cmd_send(args: SendArgs) -> Result<i32> {
             "{} message(s) are scheduled later (first at {}): run send again then",
             r.scheduled_later,
             r.next_scheduled.as_deref().unwrap_or("?")
+        );
+    }
+    if r.sms_without_gateway > 0 {
+        out!(
+            "{} SMS not sent: no gateway configured (set DUNWELL_SMS_URL)",
+            r.sms_without_gateway
         );
     }
     for (id, reply) in &r.unknown {

@@ -421,3 +421,239 @@ print(n)
     assert_eq!(n, emails(out.path()).len());
     assert!(n > 0);
 }
+
+struct Gateway {
+    child: Child,
+    port: u16,
+    received: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    fn start(args: &[&str]) -> Gateway {
+        let dir = tempdir();
+        let received = dir.path().join("sms.jsonl");
+        let port_file = dir.path().join("port");
+        let child = Command::new("python3")
+            .arg(root().join("tests/sms/gateway.py"))
+            .arg(&received)
+            .arg("--port-file")
+            .arg(&port_file)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        let port = loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                break p.trim().parse().unwrap();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "the gateway did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Gateway {
+            child,
+            port,
+            received,
+            _dir: dir,
+        }
+    }
+
+    fn received(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.received)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sms_lines(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("sms.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn sms_go_through_a_json_gateway_once_with_retries_and_a_final_400() {
+    let out = tempdir();
+    let r = dunwell_env(
+        [
+            "run",
+            "samples/campaign.yaml",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--channel",
+            "sms",
+        ],
+        &[SECRET],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sms = sms_lines(out.path());
+    let victim = sms[9]["to"].as_str().unwrap().to_string();
+    let gw = Gateway::start(&["--fail-every", "4", "--reject", &victim]);
+    let url = format!("http://127.0.0.1:{}/v1/messages", gw.port);
+    let r = dunwell_env(
+        [
+            "send",
+            out.path().to_str().unwrap(),
+            "--now",
+            NOW,
+            "--retry-after",
+            "50ms",
+        ],
+        &[
+            ("DUNWELL_SMS_URL", url.as_str()),
+            ("DUNWELL_SMS_AUTH", "Bearer test-token"),
+            ("DUNWELL_SMS_FROM", "Nordlicht"),
+        ],
+    );
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("rejected:") && r.stdout.contains("400"));
+    let got = gw.received();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for g in &got {
+        assert_eq!(g["auth"], "Bearer test-token");
+        assert_eq!(g["body"]["from"], "Nordlicht");
+        *seen
+            .entry(g["body"]["reference"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    for s in &sms {
+        let id = s["id"].as_str().unwrap();
+        if s["to"] == victim.as_str() {
+            assert_eq!(seen.get(id), None);
+        } else {
+            assert_eq!(seen.get(id), Some(&1), "{id}");
+            let body = &got.iter().find(|g| g["body"]["reference"] == id).unwrap()["body"];
+            assert_eq!(body["text"], s["text"], "the text run wrote, unchanged");
+            assert_eq!(body["to"], s["to"]);
+        }
+    }
+}
+
+#[test]
+fn sms_through_a_twilio_compatible_form_post() {
+    let out = tempdir();
+    let r = dunwell_env(
+        [
+            "run",
+            "samples/campaign.yaml",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--channel",
+            "sms",
+            "--sample",
+            "10",
+        ],
+        &[SECRET],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sms = sms_lines(out.path());
+    let gw = Gateway::start(&[]);
+    let url = format!(
+        "http://127.0.0.1:{}/2010-04-01/Accounts/AC123/Messages.json",
+        gw.port
+    );
+    let r = dunwell_env(
+        ["send", out.path().to_str().unwrap(), "--now", NOW],
+        &[
+            ("DUNWELL_SMS_URL", url.as_str()),
+            ("DUNWELL_SMS_KIND", "twilio"),
+            ("DUNWELL_SMS_USER", "AC123"),
+            ("DUNWELL_SMS_PASSWORD", "secret"),
+            ("DUNWELL_SMS_FROM", "+3197010250000"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let got = gw.received();
+    assert_eq!(got.len(), sms.len());
+    for g in &got {
+        assert!(
+            g["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("application/x-www-form-urlencoded")
+        );
+        // Basic AC123:secret
+        assert_eq!(g["auth"], "Basic QUMxMjM6c2VjcmV0");
+        assert_eq!(g["body"]["From"], "+3197010250000");
+        assert!(
+            sms.iter()
+                .any(|s| s["to"] == g["body"]["To"] && s["text"] == g["body"]["Body"])
+        );
+    }
+}
+
+#[test]
+fn rate_limited_sends_are_evenly_spaced() {
+    let out = outbox(&[]);
+    let server = Server::start(&[]);
+    let r = send(
+        out.path(),
+        &server,
+        &["--rate", "1200/min", "--limit", "30"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let (_, rows) = server.received();
+    assert_eq!(rows.len(), 30);
+    let mut t: Vec<f64> = rows.iter().map(|r| r["t"].as_f64().unwrap()).collect();
+    t.sort_by(f64::total_cmp);
+    // 20 per second: 29 gaps of 50 ms, not a burst and a pause.
+    let span = t[29] - t[0];
+    assert!((1.2..2.5).contains(&span), "30 messages over {span:.2} s");
+    let max_in_any_quarter_second = (0..30)
+        .map(|i| {
+            t.iter()
+                .filter(|x| **x >= t[i] && **x < t[i] + 0.25)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        max_in_any_quarter_second <= 7,
+        "{max_in_any_quarter_second} within 250 ms"
+    );
+}
+
+#[test]
+fn nothing_goes_out_before_its_scheduled_time() {
+    let out = outbox(&["--sample", "20"]);
+    let server = Server::start(&[]);
+    let url = server.url();
+    // The sample is scheduled from Monday 2026-11-23 07:00 UTC in each customer's window.
+    let early = dunwell_env(
+        [
+            "send",
+            out.path().to_str().unwrap(),
+            "--now",
+            "2026-11-22T12:00:00Z",
+        ],
+        &[("DUNWELL_SMTP_URL", url.as_str())],
+    );
+    assert_eq!(early.code, 0, "{}", early.stderr);
+    assert!(
+        early
+            .stdout
+            .contains("scheduled later (first at 2026-11-23"),
+        "{}",
+        early.stdout
+    );
+    assert_eq!(server.received().1.len(), 0);
+    let r = send(out.path(), &server, &[]);
+    assert_eq!(r.code, 0);
+    assert_eq!(server.received().1.len(), emails(out.path()).len());
+}

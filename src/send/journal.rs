@@ -140,6 +140,7 @@ impl Journal {
         limit: usize,
         max_attempts: u32,
         only_cluster: Option<&str>,
+        channels: (bool, bool),
     ) -> Result<Vec<Row>> {
         let tx = self
             .conn
@@ -153,12 +154,20 @@ impl Journal {
                      WHERE state IN ('pending','deferred') AND scheduled_at <= ?1
                        AND (next_at IS NULL OR next_at <= ?1) AND attempts < ?2
                        AND (?4 IS NULL OR cluster = ?4)
+                       AND ((channel = 'email' AND ?5) OR (channel = 'sms' AND ?6))
                      ORDER BY seq LIMIT ?3",
                 )
                 .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
             let found = q
                 .query_map(
-                    params![now, max_attempts, limit as i64, only_cluster],
+                    params![
+                        now,
+                        max_attempts,
+                        limit as i64,
+                        only_cluster,
+                        channels.0,
+                        channels.1
+                    ],
                     |r| {
                         Ok((
                             r.get::<_, String>(0)?,
@@ -278,6 +287,19 @@ impl Journal {
             .map_err(|e| self.err(e))?;
         let rows = q
             .query_map(params![state], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Messages waiting to be sent (pending or deferred), per channel.
+    pub fn waiting(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT channel, COUNT(*) FROM messages WHERE state IN ('pending','deferred') GROUP BY channel")
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<_, _>>()
             .map_err(|e| self.err(e))

@@ -10,6 +10,7 @@
 //! jitter, 5xx replies are final. One `send` per outbox at a time (`send.lock`).
 
 pub mod dkim;
+pub mod gateway;
 pub mod journal;
 pub mod smtp;
 
@@ -31,6 +32,8 @@ pub struct SendOptions {
     /// The time to send as of (tests); the clock otherwise. It advances with the run.
     pub now: Option<chrono::DateTime<chrono::Utc>>,
     pub to_override: Option<String>,
+    /// Every SMS to this number instead, the real one named in the text.
+    pub sms_to_override: Option<String>,
     pub limit: Option<usize>,
     pub only_cluster: Option<String>,
     pub dry_run: bool,
@@ -51,6 +54,8 @@ pub struct SendReport {
     pub scheduled_later: u64,
     pub next_scheduled: Option<String>,
     pub dry_run: bool,
+    /// SMS left pending because no gateway is configured.
+    pub sms_without_gateway: u64,
 }
 
 /// Parses `100/s`, `6000/min`, `50000/h` (or a bare number per second).
@@ -226,11 +231,21 @@ fn redirect(message: &[u8], original: &str) -> Vec<u8> {
     out
 }
 
+enum Payload {
+    Email {
+        from: lettre::Address,
+        to: lettre::Address,
+        bytes: Vec<u8>,
+    },
+    Sms {
+        to: String,
+        text: String,
+    },
+}
+
 struct Job {
     id: String,
-    from: lettre::Address,
-    to: lettre::Address,
-    bytes: Vec<u8>,
+    payload: Payload,
     attempts: u32,
 }
 
@@ -257,8 +272,25 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 format!("not a manifest line: {err}"),
             )])
         })?;
-        if e.channel == "email" {
+        if e.channel == "email" || e.channel == "sms" {
             entries.push(e);
+        }
+    }
+    // The SMS texts, by id, checked against the manifest's hashes.
+    let mut sms_texts: HashMap<String, (String, String)> = HashMap::new();
+    if entries.iter().any(|e| e.channel == "sms") {
+        let path = outbox.join("sms.jsonl");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| Error::Config(vec![Diagnostic::whole_file(&path, e.to_string())]))?;
+            sms_texts.insert(
+                v["id"].as_str().unwrap_or("").to_string(),
+                (
+                    v["to"].as_str().unwrap_or("").to_string(),
+                    v["text"].as_str().unwrap_or("").to_string(),
+                ),
+            );
         }
     }
     let _lock = Lock::take(outbox)?;
@@ -298,14 +330,17 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         None => None,
     };
 
-    let due_now = journal
-        .counts()?
-        .iter()
-        .filter(|(k, _)| k.as_str() == "pending" || k.as_str() == "deferred")
-        .map(|(_, v)| *v)
-        .sum::<u64>();
+    let waiting = journal.waiting()?;
+    let emails_waiting = waiting.get("email").copied().unwrap_or(0);
+    let sms_waiting = waiting.get("sms").copied().unwrap_or(0);
+    let sms_cfg = if sms_waiting > 0 {
+        gateway::Config::from_env()?
+    } else {
+        None
+    };
     let first_from = entries
-        .first()
+        .iter()
+        .find(|e| e.channel == "email")
         .and_then(|e| store.bytes(e).ok())
         .and_then(|b| header(&b, "From").and_then(address_in));
     let dkim = dkim::Dkim::from_env(first_from.as_ref().map_or("", |a| a.domain()))?;
@@ -315,7 +350,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let cfg = if due_now > 0 {
+    let cfg = if emails_waiting > 0 {
         let cfg = smtp::Config::from_env()?;
         // The health check: connect, EHLO, STARTTLS/AUTH as configured, QUIT.
         rt.block_on(async {
@@ -339,9 +374,19 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
 
     let mut report = SendReport {
         dry_run: opts.dry_run,
+        sms_without_gateway: if sms_cfg.is_none() { sms_waiting } else { 0 },
         ..SendReport::default()
     };
-    if let (Some(cfg), false) = (cfg, opts.dry_run) {
+    let channels = (cfg.is_some(), sms_cfg.is_some());
+    if (channels.0 || channels.1) && !opts.dry_run {
+        let http = match &sms_cfg {
+            Some(c) => {
+                Some(gateway::client(c).map_err(|m| Error::Usage(format!("SMS gateway: {m}")))?)
+            }
+            None => None,
+        };
+        let sms_cfg = Arc::new(sms_cfg);
+        let http = Arc::new(http);
         let concurrency = opts.concurrency.max(1);
         let (job_tx, job_rx) = tokio::sync::mpsc::channel::<Job>(concurrency);
         let job_rx = Arc::new(tokio::sync::Mutex::new(job_rx));
@@ -354,30 +399,47 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 let rx = job_rx.clone();
                 let tx = res_tx.clone();
                 let cfg = cfg.clone();
+                let sms_cfg = sms_cfg.clone();
+                let http = http.clone();
                 workers.push(tokio::spawn(async move {
                     let mut conn: Option<lettre::transport::smtp::client::AsyncSmtpConnection> =
                         None;
                     loop {
                         let job = { rx.lock().await.recv().await };
                         let Some(job) = job else { break };
-                        if conn.is_none() {
-                            match smtp::connect(&cfg).await {
-                                Ok(c) => conn = Some(c),
-                                Err(m) => {
-                                    let _ =
-                                        tx.send((job.id, job.attempts, smtp::Sent::Transient(m)));
-                                    continue;
-                                }
-                            }
-                        }
-                        let c = conn.as_mut().expect("connected");
                         let sent =
-                            smtp::transaction(c, &job.from, &job.to, &job.bytes, cfg.timeout).await;
-                        if !matches!(sent, smtp::Sent::Accepted(_))
-                            && let Some(mut c) = conn.take()
-                        {
-                            c.abort().await;
-                        }
+                            match (&job.payload, cfg.as_ref(), sms_cfg.as_ref(), http.as_ref()) {
+                                (Payload::Email { from, to, bytes }, Some(cfg), _, _) => {
+                                    if conn.is_none() {
+                                        match smtp::connect(cfg).await {
+                                            Ok(c) => conn = Some(c),
+                                            Err(m) => {
+                                                let _ = tx.send((
+                                                    job.id,
+                                                    job.attempts,
+                                                    smtp::Sent::Transient(m),
+                                                ));
+                                                continue;
+                                            }
+                                        }
+                                    }
+                                    let c = conn.as_mut().expect("connected");
+                                    let sent =
+                                        smtp::transaction(c, from, to, bytes, cfg.timeout).await;
+                                    if !matches!(sent, smtp::Sent::Accepted(_))
+                                        && let Some(mut c) = conn.take()
+                                    {
+                                        c.abort().await;
+                                    }
+                                    sent
+                                }
+                                (Payload::Sms { to, text }, _, Some(g), Some(client)) => {
+                                    gateway::send(client, g, &job.id, to, text).await
+                                }
+                                _ => smtp::Sent::Transient(
+                                    "no transport configured for this channel".into(),
+                                ),
+                            };
                         let _ = tx.send((job.id, job.attempts, sent));
                     }
                     if let Some(mut c) = conn {
@@ -426,6 +488,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                         room,
                         opts.max_attempts,
                         opts.only_cluster.as_deref(),
+                        channels,
                     )?
                 } else {
                     Vec::new()
@@ -433,34 +496,36 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 for row in &rows {
                     claimed += 1;
                     let e = by_id[row.id.as_str()];
-                    let prepared = store.bytes(e).and_then(|bytes| {
-                        let from = header(&bytes, "From")
-                            .and_then(address_in)
-                            .ok_or_else(|| format!("{}: no From address", e.id))?;
-                        let (to, bytes) = match &override_to {
-                            Some(o) => (o.clone(), redirect(&bytes, &e.to)),
-                            None => (
-                                e.to.parse::<lettre::Address>().map_err(|err| {
-                                    format!("{}: recipient `{}`: {err}", e.id, e.to)
-                                })?,
-                                bytes,
-                            ),
-                        };
-                        let bytes = match &dkim {
-                            Some(d) => d.sign(&bytes)?,
-                            None => bytes,
-                        };
-                        Ok((from, to, bytes))
-                    });
+                    let prepared = if e.channel == "sms" {
+                        sms_payload(e, &sms_texts, opts.sms_to_override.as_deref())
+                    } else {
+                        store.bytes(e).and_then(|bytes| {
+                            let from = header(&bytes, "From")
+                                .and_then(address_in)
+                                .ok_or_else(|| format!("{}: no From address", e.id))?;
+                            let (to, bytes) = match &override_to {
+                                Some(o) => (o.clone(), redirect(&bytes, &e.to)),
+                                None => (
+                                    e.to.parse::<lettre::Address>().map_err(|err| {
+                                        format!("{}: recipient `{}`: {err}", e.id, e.to)
+                                    })?,
+                                    bytes,
+                                ),
+                            };
+                            let bytes = match &dkim {
+                                Some(d) => d.sign(&bytes)?,
+                                None => bytes,
+                            };
+                            Ok(Payload::Email { from, to, bytes })
+                        })
+                    };
                     match prepared {
-                        Ok((from, to, bytes)) => {
+                        Ok(payload) => {
                             in_flight += 1;
                             if job_tx
                                 .send(Job {
                                     id: row.id.clone(),
-                                    from,
-                                    to,
-                                    bytes,
+                                    payload,
                                     attempts: row.attempts,
                                 })
                                 .await
@@ -520,6 +585,33 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         write_delivery(outbox, &report)?;
     }
     Ok(report)
+}
+
+/// An SMS as run wrote it, checked against the manifest's hash.
+fn sms_payload(
+    e: &Entry,
+    texts: &HashMap<String, (String, String)>,
+    redirect_to: Option<&str>,
+) -> std::result::Result<Payload, String> {
+    let (to, text) = texts
+        .get(&e.id)
+        .ok_or_else(|| format!("{}: not in sms.jsonl", e.id))?;
+    if crate::run::hex_sha256(text.as_bytes()) != e.sha256 {
+        return Err(format!(
+            "{} changed since `dunwell run` wrote it (SHA-256 differs): not sent",
+            e.id
+        ));
+    }
+    Ok(match redirect_to {
+        Some(r) => Payload::Sms {
+            to: r.to_string(),
+            text: format!("[TEST for {to}] {text}"),
+        },
+        None => Payload::Sms {
+            to: to.clone(),
+            text: text.clone(),
+        },
+    })
 }
 
 fn outcome(id: &str, attempts: u32, sent: smtp::Sent, opts: &SendOptions, now: i64) -> Outcome {

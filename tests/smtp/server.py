@@ -21,6 +21,7 @@ import base64
 import json
 import os
 import sys
+import time
 import zlib
 
 from aiosmtpd.controller import Controller
@@ -67,7 +68,8 @@ class Handler:
             return "451 4.3.0 Temporary failure, try again later"
         if self.args.delay_ms:
             await asyncio.sleep(self.args.delay_ms / 1000)
-        rec = {"message_id": mid, "rcpt": envelope.rcpt_tos, "from": envelope.mail_from, "bytes": len(raw)}
+        rec = {"message_id": mid, "rcpt": envelope.rcpt_tos, "from": envelope.mail_from, "bytes": len(raw),
+               "t": time.time()}
         if self.args.keep_raw:
             rec["raw"] = base64.b64encode(raw).decode()
         self.out.write(json.dumps(rec) + "\n")

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""An SMS gateway for the send tests: a real HTTP server in its own process.
+
+Usage: gateway.py RECEIVED.jsonl --port-file F [--fail-every N] [--reject NUMBER]
+
+Every accepted POST is appended to RECEIVED.jsonl as {"path", "type", "auth", "body"}
+(JSON bodies parsed, form bodies as a dict). Faults per recipient so a retry succeeds:
+the first attempt for every N-th number gets 503; NUMBER always gets 400.
+"""
+import argparse
+import json
+import os
+import socket
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+ap = argparse.ArgumentParser()
+ap.add_argument("received")
+ap.add_argument("--port-file", required=True)
+ap.add_argument("--fail-every", type=int, default=0)
+ap.add_argument("--reject")
+args = ap.parse_args()
+out = open(args.received, "a", buffering=1)
+seen = {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        ctype = self.headers.get("Content-Type", "")
+        if ctype.startswith("application/json"):
+            body = json.loads(raw)
+            to = body.get("to") or body.get("msisdn")
+        else:
+            body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            to = body.get("To")
+        if args.reject and to == args.reject:
+            return self.reply(400, {"error": "invalid number"})
+        n = seen.get(to, 0)
+        seen[to] = n + 1
+        if n == 0 and args.fail_every and zlib.crc32(to.encode()) % args.fail_every == 0:
+            return self.reply(503, {"error": "busy, try later"})
+        out.write(json.dumps({"path": self.path, "type": ctype, "auth": self.headers.get("Authorization"),
+                              "body": body}) + "\n")
+        self.reply(201, {"sid": "SM%08x" % zlib.crc32(raw)})
+
+
+probe = socket.socket()
+probe.bind(("127.0.0.1", 0))
+port = probe.getsockname()[1]
+probe.close()
+server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+with open(args.port_file + ".tmp", "w") as f:
+    f.write(str(port))
+os.replace(args.port_file + ".tmp", args.port_file)
+server.serve_forever()
