@@ -657,3 +657,105 @@ fn nothing_goes_out_before_its_scheduled_time() {
     assert_eq!(r.code, 0);
     assert_eq!(server.received().1.len(), emails(out.path()).len());
 }
+
+#[test]
+fn starttls_and_auth_with_a_private_ca() {
+    let out = outbox(&["--sample", "8"]);
+    // A private CA and a server certificate it signed (webpki refuses a self-signed
+    // certificate used as its own CA).
+    let certs = tempdir();
+    let p = |n: &str| certs.path().join(n).to_str().unwrap().to_string();
+    let (ca, ca_key, cert, key, csr) = (
+        p("ca.pem"),
+        p("ca.key"),
+        p("cert.pem"),
+        p("key.pem"),
+        p("req.csr"),
+    );
+    let ext = p("ext.cnf");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    for args in [
+        vec![
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=dunwell test CA",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+        ],
+        vec![
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &cert,
+        ],
+    ] {
+        let o = Command::new("openssl").args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let server = Server::start(&[
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--auth",
+        "dunning:s3cret",
+    ]);
+    let go = |url: String| {
+        dunwell_env(
+            ["send", out.path().to_str().unwrap(), "--now", NOW],
+            &[
+                ("DUNWELL_SMTP_URL", url.as_str()),
+                ("DUNWELL_SMTP_CA", ca.as_str()),
+            ],
+        )
+    };
+    // A wrong password fails the health check, before anything is claimed.
+    let bad = go(format!(
+        "smtp+starttls://dunning:nope@127.0.0.1:{}",
+        server.port
+    ));
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("AUTH as dunning"), "{}", bad.stderr);
+    assert_eq!(server.received().1.len(), 0);
+    let ok = go(format!(
+        "smtp+starttls://dunning:s3cret@127.0.0.1:{}",
+        server.port
+    ));
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    assert_eq!(server.received().1.len(), emails(out.path()).len());
+}

@@ -36,6 +36,8 @@ pub struct Config {
     pub credentials: Option<(String, String)>,
     pub hello: String,
     pub timeout: Duration,
+    /// An extra trusted CA (PEM) for a relay with a private certificate.
+    pub ca: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -92,6 +94,7 @@ impl Config {
             credentials,
             hello: "dunwell.localhost".into(),
             timeout: Duration::from_secs(30),
+            ca: None,
         })
     }
 
@@ -108,6 +111,10 @@ impl Config {
             std::env::var("DUNWELL_SMTP_PASSWORD"),
         ) {
             cfg.credentials = Some((u, p));
+        }
+        if let Ok(path) = std::env::var("DUNWELL_SMTP_CA") {
+            cfg.ca =
+                Some(std::fs::read(&path).map_err(|e| Error::io(std::path::Path::new(&path), e))?);
         }
         Ok(cfg)
     }
@@ -132,12 +139,35 @@ fn pct_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Connects, greets, upgrades to TLS and authenticates as configured.
+fn tls(cfg: &Config) -> std::result::Result<TlsParameters, String> {
+    let mut b = TlsParameters::builder(cfg.host.clone());
+    if let Some(pem) = &cfg.ca {
+        b = b.add_root_certificate(
+            lettre::transport::smtp::client::Certificate::from_pem(pem)
+                .map_err(|e| format!("DUNWELL_SMTP_CA: {e}"))?,
+        );
+    }
+    b.build_rustls().map_err(|e| e.to_string())
+}
+
+/// Connects, greets, upgrades to TLS and authenticates as configured — all within the
+/// timeout: a server that stops answering half-way does not hang the send.
 pub async fn connect(cfg: &Config) -> std::result::Result<AsyncSmtpConnection, String> {
+    tokio::time::timeout(cfg.timeout, connect_steps(cfg))
+        .await
+        .map_err(|_| {
+            format!(
+                "{}:{} did not finish greeting, TLS and AUTH within {:?}",
+                cfg.host, cfg.port, cfg.timeout
+            )
+        })?
+}
+
+async fn connect_steps(cfg: &Config) -> std::result::Result<AsyncSmtpConnection, String> {
     let hello = ClientId::Domain(cfg.hello.clone());
     let mut conn = match cfg.security {
         Security::Tls => {
-            let tls = TlsParameters::new(cfg.host.clone()).map_err(|e| e.to_string())?;
+            let tls = tls(cfg)?;
             AsyncSmtpConnection::connect_tokio1(
                 (cfg.host.as_str(), cfg.port),
                 Some(cfg.timeout),
@@ -170,8 +200,7 @@ pub async fn connect(cfg: &Config) -> std::result::Result<AsyncSmtpConnection, S
             .map_err(|_| "the server did not greet in time".to_string())?
             .map_err(|e| e.to_string())?;
             if cfg.security == Security::StartTls {
-                let tls = TlsParameters::new(cfg.host.clone()).map_err(|e| e.to_string())?;
-                conn.starttls(tls, &hello)
+                conn.starttls(tls(cfg)?, &hello)
                     .await
                     .map_err(|e| format!("STARTTLS: {e}"))?;
             }

@@ -85,6 +85,9 @@ def main():
     ap.add_argument("--reject")
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--keep-raw", action="store_true")
+    ap.add_argument("--tls-cert", help="PEM certificate (and --tls-key): STARTTLS required")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--auth", help="USER:PASSWORD required (over TLS)")
     args = ap.parse_args()
     handler = Handler(args)
 
@@ -93,8 +96,22 @@ def main():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
+    kwargs = {}
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        kwargs.update(tls_context=ctx, require_starttls=True)
+    if args.auth:
+        from aiosmtpd.smtp import AuthResult
+        want_user, want_pass = args.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login.decode() == want_user and auth_data.password.decode() == want_pass
+            return AuthResult(success=ok, handled=False)
+        kwargs.update(authenticator=authenticator, auth_required=True)
     controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False,
-                            enable_SMTPUTF8=True, data_size_limit=0)
+                            enable_SMTPUTF8=True, data_size_limit=0, **kwargs)
     controller.start()
     if args.port_file:
         tmp = args.port_file + ".tmp"
