@@ -2,16 +2,16 @@
 """A real SMTP server for the send tests (aiosmtpd), in its own process.
 
 Usage: server.py RECEIVED.jsonl [--port-file F] [--transient-every N] [--drop-every N]
-                 [--reject ADDRESS] [--delay-ms D]
+                 [--reject ADDRESS] [--delay-ms D] [--keep-raw]
+                 [--tls-cert PEM --tls-key PEM] [--auth USER:PASSWORD]
 
 Every accepted message is appended to RECEIVED.jsonl as {"message_id", "rcpt", "from",
-"bytes", "dkim"} (the last: the raw message, when --keep-raw). Faults, decided per
+"bytes", "t"} (+ "raw", base64, with --keep-raw). Faults, decided per
 Message-ID and attempt so that a retry can succeed:
   --transient-every N  the first attempt of every N-th message gets 451 at DATA end
-                       (before anything is queued), every 2N-th a 421 and a closed
-                       connection at MAIL
-  --drop-every N       the connection is dropped at RCPT for the first attempt of every
-                       N-th recipient
+                       (before anything is queued)
+  --drop-every N       the first RCPT for every N-th recipient gets 421 and the
+                       connection is closed
   --reject ADDRESS     RCPT TO that address gets 550
 The port is written to --port-file once the server listens.
 """
