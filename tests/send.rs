@@ -21,37 +21,44 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
+/// Starts one of the test servers (a Python script that writes its port to a file and
+/// what it received to a JSONL file): (process, port, that file, its folder).
+fn spawn(script: &str, args: &[&str]) -> (Child, u16, PathBuf, tempfile::TempDir) {
+    let dir = tempdir();
+    let received = dir.path().join("received.jsonl");
+    let port_file = dir.path().join("port");
+    let child = Command::new("python3")
+        .arg(root().join(script))
+        .arg(&received)
+        .arg("--port-file")
+        .arg(&port_file)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with aiosmtpd (scripts/test installs it)");
+    let t = Instant::now();
+    let port = loop {
+        if let Ok(p) = std::fs::read_to_string(&port_file) {
+            break p.trim().parse().unwrap();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{script} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (child, port, received, dir)
+}
+
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let dir = tempdir();
-        let received = dir.path().join("received.jsonl");
-        let port_file = dir.path().join("port");
-        let child = Command::new("python3")
-            .arg(root().join("tests/smtp/server.py"))
-            .arg(&received)
-            .arg("--port-file")
-            .arg(&port_file)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 with aiosmtpd (scripts/test installs it)");
-        let t = Instant::now();
-        let port = loop {
-            if let Ok(p) = std::fs::read_to_string(&port_file) {
-                break p.trim().parse().unwrap();
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "the SMTP server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let (child, port, received, _dir) = spawn("tests/smtp/server.py", args);
         Server {
             child,
             port,
             received,
-            _dir: dir,
+            _dir,
         }
     }
 
@@ -431,35 +438,12 @@ struct Gateway {
 
 impl Gateway {
     fn start(args: &[&str]) -> Gateway {
-        let dir = tempdir();
-        let received = dir.path().join("sms.jsonl");
-        let port_file = dir.path().join("port");
-        let child = Command::new("python3")
-            .arg(root().join("tests/sms/gateway.py"))
-            .arg(&received)
-            .arg("--port-file")
-            .arg(&port_file)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let t = Instant::now();
-        let port = loop {
-            if let Ok(p) = std::fs::read_to_string(&port_file) {
-                break p.trim().parse().unwrap();
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "the gateway did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let (child, port, received, _dir) = spawn("tests/sms/gateway.py", args);
         Gateway {
             child,
             port,
             received,
-            _dir: dir,
+            _dir,
         }
     }
 
