@@ -363,44 +363,38 @@ const LEADING: f32 = 13.6;
 const TABLE_SIZE: f32 = 8.2;
 const TABLE_LEADING: f32 = 10.6;
 
-/// Lays Markdown out into the flow; the table marker becomes `table`.
-pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
-    let mut spans: Vec<Span> = Vec::new();
-    let mut bold = 0u32;
-    let mut italic = 0u32;
-    let mut heading: Option<HeadingLevel> = None;
-    // Nested lists: the next number (None: bullets).
-    let mut lists: Vec<Option<u64>> = Vec::new();
-    let mut marker: Option<String> = None;
-    let mut link: Option<String> = None;
-    let mut link_text = String::new();
-    let mut first_block = true;
+/// The block being collected from Markdown events, set when it ends.
+#[derive(Default)]
+struct Block {
+    spans: Vec<Span>,
+    /// A list item's bullet or number, set beside its first line.
+    marker: Option<String>,
+    /// Nothing set yet: no space before this block.
+    first: bool,
+}
 
-    let style = |bold: u32, italic: u32| Style {
-        bold: bold > 0,
-        italic: italic > 0,
-    };
-
-    let flush = |ts: &mut Typesetter,
-                 flow: &mut Flow,
-                 spans: &mut Vec<Span>,
-                 heading: Option<HeadingLevel>,
-                 marker: &mut Option<String>,
-                 depth: usize,
-                 first_block: &mut bool| {
-        if spans.iter().all(|s| s.text.trim().is_empty()) && marker.is_none() {
-            spans.clear();
+impl Block {
+    fn flush(
+        &mut self,
+        ts: &mut Typesetter,
+        flow: &mut Flow,
+        table: &Table,
+        heading: Option<HeadingLevel>,
+        depth: usize,
+    ) {
+        if self.spans.iter().all(|s| s.text.trim().is_empty()) && self.marker.is_none() {
+            self.spans.clear();
             return;
         }
-        let whole: String = spans.iter().map(|s| s.text.as_str()).collect();
+        let whole: String = self.spans.iter().map(|s| s.text.as_str()).collect();
         if whole.trim() == TABLE_MARKER {
-            spans.clear();
-            if !*first_block {
+            self.spans.clear();
+            if !self.first {
                 flow.y -= 4.0;
             }
             invoice_table(ts, flow, table);
             flow.y -= 8.0;
-            *first_block = false;
+            self.first = false;
             return;
         }
         let (size, leading, before, after) = match heading {
@@ -410,13 +404,13 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
             None => (BODY, LEADING, 0.0, 7.0),
         };
         if heading.is_some() {
-            for s in spans.iter_mut() {
+            for s in self.spans.iter_mut() {
                 s.style.bold = true;
             }
         }
         let indent = depth as f32 * 6.0 * MM;
-        let lines = ts.wrap(spans, size, flow.width - indent);
-        if !*first_block {
+        let lines = ts.wrap(&self.spans, size, flow.width - indent);
+        if !self.first {
             flow.y -= before;
         }
         // Headings keep their first line with them: no heading alone at a page's foot.
@@ -429,7 +423,7 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
         for (k, line) in lines.iter().enumerate() {
             flow.ensure(leading);
             if k == 0
-                && let Some(m) = marker.take()
+                && let Some(m) = self.marker.take()
             {
                 let mline = ts.wrap(&[Span::new(m, Style::REGULAR)], size, indent);
                 if let Some(ml) = mline.first() {
@@ -443,46 +437,42 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
             flow.y -= leading;
         }
         flow.y -= if depth > 0 { 2.5 } else { after };
-        spans.clear();
-        *marker = None;
-        *first_block = false;
+        self.spans.clear();
+        self.marker = None;
+        self.first = false;
+    }
+}
+
+/// Lays Markdown out into the flow; the table marker becomes `table`.
+pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
+    let mut block = Block {
+        first: true,
+        ..Block::default()
+    };
+    let mut bold = 0u32;
+    let mut italic = 0u32;
+    let mut heading: Option<HeadingLevel> = None;
+    // Nested lists: the next number (None: bullets).
+    let mut lists: Vec<Option<u64>> = Vec::new();
+    let mut link: Option<String> = None;
+    let mut link_text = String::new();
+
+    let style = |bold: u32, italic: u32| Style {
+        bold: bold > 0,
+        italic: italic > 0,
     };
 
     for ev in Parser::new_ext(md, Options::empty()) {
         match ev {
             Event::Start(Tag::Heading { level, .. }) => heading = Some(level),
             Event::End(TagEnd::Heading(_)) => {
-                flush(
-                    ts,
-                    flow,
-                    &mut spans,
-                    heading,
-                    &mut marker,
-                    lists.len(),
-                    &mut first_block,
-                );
+                block.flush(ts, flow, table, heading, lists.len());
                 heading = None;
             }
             Event::Start(Tag::Paragraph) => {}
-            Event::End(TagEnd::Paragraph) => flush(
-                ts,
-                flow,
-                &mut spans,
-                None,
-                &mut marker,
-                lists.len(),
-                &mut first_block,
-            ),
+            Event::End(TagEnd::Paragraph) => block.flush(ts, flow, table, None, lists.len()),
             Event::Start(Tag::List(first)) => {
-                flush(
-                    ts,
-                    flow,
-                    &mut spans,
-                    None,
-                    &mut marker,
-                    lists.len(),
-                    &mut first_block,
-                );
+                block.flush(ts, flow, table, None, lists.len());
                 lists.push(first);
             }
             Event::End(TagEnd::List(_)) => {
@@ -492,7 +482,7 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
                 }
             }
             Event::Start(Tag::Item) => {
-                marker = Some(match lists.last_mut() {
+                block.marker = Some(match lists.last_mut() {
                     Some(Some(n)) => {
                         let m = format!("{n}.");
                         *n += 1;
@@ -501,15 +491,7 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
                     _ => "•".to_string(),
                 });
             }
-            Event::End(TagEnd::Item) => flush(
-                ts,
-                flow,
-                &mut spans,
-                None,
-                &mut marker,
-                lists.len(),
-                &mut first_block,
-            ),
+            Event::End(TagEnd::Item) => block.flush(ts, flow, table, None, lists.len()),
             Event::Start(Tag::Strong) => bold += 1,
             Event::End(TagEnd::Strong) => bold = bold.saturating_sub(1),
             Event::Start(Tag::Emphasis) => italic += 1,
@@ -524,26 +506,31 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
                     && link_text.trim() != url
                     && !url.is_empty()
                 {
-                    spans.push(Span::new(format!(" ({url})"), style(bold, italic)));
+                    block
+                        .spans
+                        .push(Span::new(format!(" ({url})"), style(bold, italic)));
                 }
             }
             Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
                 if link.is_some() {
                     link_text.push_str(&t);
                 }
-                spans.push(Span::new(t.to_string(), style(bold, italic)));
+                block
+                    .spans
+                    .push(Span::new(t.to_string(), style(bold, italic)));
             }
             Event::SoftBreak => {
                 // Japanese and Chinese join source lines without a space.
-                let cjk = spans
+                let cjk = block
+                    .spans
                     .last()
                     .and_then(|s| s.text.chars().last())
                     .is_some_and(|c| c >= '\u{2E80}');
                 if !cjk {
-                    spans.push(Span::new(" ", style(bold, italic)));
+                    block.spans.push(Span::new(" ", style(bold, italic)));
                 }
             }
-            Event::HardBreak => spans.push(Span::new("\n", style(bold, italic))),
+            Event::HardBreak => block.spans.push(Span::new("\n", style(bold, italic))),
             Event::Rule => {
                 flow.ensure(10.0);
                 let y = flow.y - 4.0;
@@ -562,15 +549,7 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
             _ => {}
         }
     }
-    flush(
-        ts,
-        flow,
-        &mut spans,
-        None,
-        &mut marker,
-        lists.len(),
-        &mut first_block,
-    );
+    block.flush(ts, flow, table, None, lists.len());
 }
 
 /// The invoice table: header on every page it spans, zebra rows, a bold total row.
