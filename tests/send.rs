@@ -195,7 +195,7 @@ fn killed_ten_times_then_finished_nothing_is_sent_twice_or_lost() {
     let expected = emails(out.path());
     assert!(expected.len() >= 1900, "{} e-mails", expected.len());
     // A slow server, so that kills land mid-campaign.
-    let server = Server::start(&["--delay-ms", "2"]);
+    let server = Server::start(&["--delay-ms", "5"]);
     let url = server.url();
     let mut kills = 0;
     for k in 0..10u64 {
