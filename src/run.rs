@@ -205,6 +205,14 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     }
 
     let out = &args.out;
+    // Re-rendering an outbox that `send` has started on would give its ids new bytes
+    // behind the journal's back.
+    if out.join("journal.sqlite").exists() {
+        return Err(Error::Usage(format!(
+            "{} has already been sent from (it has a journal.sqlite); write this run to a new outbox",
+            out.display()
+        )));
+    }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let mut mbox = Mbox::new(&out.join("email"))?;
     let manifest_path = out.join("manifest.jsonl");

@@ -743,3 +743,42 @@ fn starttls_and_auth_with_a_private_ca() {
     assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
     assert_eq!(server.received().1.len(), emails(out.path()).len());
 }
+
+#[test]
+fn an_outbox_that_was_sent_from_cannot_be_rendered_again_or_swapped() {
+    let out = outbox(&["--sample", "6"]);
+    let server = Server::start(&[]);
+    assert_eq!(send(out.path(), &server, &[]).code, 0);
+    // `run` refuses to overwrite it…
+    let again = dunwell_env(
+        [
+            "run",
+            "samples/campaign.yaml",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--channel",
+            "email",
+        ],
+        &[SECRET],
+    );
+    assert_eq!(again.code, 2);
+    assert!(
+        again.stderr.contains("already been sent from"),
+        "{}",
+        again.stderr
+    );
+    // …and `send` notices bytes that are not the ones it journaled.
+    let other = outbox(&["--sample", "6", "--as-of", "2026-11-27"]);
+    std::fs::copy(
+        out.path().join("journal.sqlite"),
+        other.path().join("journal.sqlite"),
+    )
+    .unwrap();
+    let r = send(other.path(), &server, &[]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("rendered again after sending began"),
+        "{}",
+        r.stderr
+    );
+}

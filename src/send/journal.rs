@@ -56,6 +56,7 @@ impl Journal {
                recipient   TEXT NOT NULL,
                cluster     TEXT NOT NULL,
                message_id  TEXT,
+               sha256      TEXT,                  -- of the bytes: the outbox must not change
                scheduled_at INTEGER NOT NULL,     -- unix milliseconds, like every time here
                state       TEXT NOT NULL DEFAULT 'pending'
                            CHECK (state IN ('pending','sending','delivered','deferred','rejected','unknown')),
@@ -89,8 +90,8 @@ impl Journal {
         {
             let mut ins = tx
                 .prepare(
-                    "INSERT OR IGNORE INTO messages (id, seq, channel, recipient, cluster, message_id, scheduled_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT OR IGNORE INTO messages (id, seq, channel, recipient, cluster, message_id, sha256, scheduled_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
             for (seq, e, at) in rows {
@@ -102,6 +103,7 @@ impl Journal {
                         e.to,
                         e.cluster,
                         e.message_id,
+                        e.sha256,
                         at
                     ])
                     .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
@@ -109,6 +111,28 @@ impl Journal {
         }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(added)
+    }
+
+    /// Messages of the journal whose bytes in the outbox are not the ones it recorded
+    /// (the outbox was rendered again after sending began).
+    pub fn changed<'a>(
+        &self,
+        entries: impl Iterator<Item = &'a crate::outbox::Entry>,
+    ) -> Result<Vec<String>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT sha256 FROM messages WHERE id=?1")
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for e in entries {
+            let sha: Option<String> = q
+                .query_row(params![e.id], |r| r.get(0))
+                .map_err(|e| self.err(e))?;
+            if sha.as_deref().is_some_and(|s| s != e.sha256) {
+                out.push(e.id.clone());
+            }
+        }
+        Ok(out)
     }
 
     /// Rows left `sending` by a process that died: their fate is unknown.

@@ -307,6 +307,15 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         })
         .collect();
     journal.seed(seeded.into_iter())?;
+    let changed = journal.changed(entries.iter())?;
+    if !changed.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} message(s) in {} differ from what this outbox's journal recorded (e.g. {}): the outbox was rendered again after sending began; send a new outbox instead",
+            changed.len(),
+            outbox.display(),
+            changed[0]
+        )));
+    }
     let orphans = journal.orphans_to_unknown(clock.ms())?;
     if orphans > 0 {
         eprintln!(
