@@ -52,31 +52,14 @@ fn pipeline(c: &mut Criterion) {
         },
     )
     .unwrap();
-    let plan_rules =
-        dunwell::plan::Rules::new(campaign.plan.as_ref().unwrap(), &campaign.path).unwrap();
-    let seg = segment(&data, &rules, as_of);
-    let plan = dunwell::plan::plan(&data, &seg, &plan_rules, as_of);
-    let formats = std::sync::Arc::new(dunwell::format::Formats::new(
-        campaign.locales.supported.iter().map(String::as_str),
-    ));
-    let templates =
-        dunwell::templates::Templates::load(&campaign.templates, formats.clone()).unwrap();
     let signer =
         dunwell::link::Signer::new(b"bench secret, long enough to sign: 0123456789").unwrap();
-    let links = campaign.links.as_ref().unwrap();
-    let letters =
-        dunwell::letter::Letters::load(&campaign.templates, campaign.letters.clone()).unwrap();
-    let renderer = dunwell::render::Renderer {
-        letters: Some(&letters),
-        campaign: &campaign,
-        templates: &templates,
-        formats: &formats,
-        signer: &signer,
-        rules: &plan_rules,
-        segment_rules: &rules,
-        base_url: &links.base_url,
-        expires: as_of + chrono::Duration::days(30),
-    };
+    let mut kit = dunwell::render::Kit::load(&campaign, signer).unwrap();
+    kit.load_letters(&campaign).unwrap();
+    let plan_rules = &kit.rules;
+    let seg = segment(&data, &rules, as_of);
+    let plan = dunwell::plan::plan(&data, &seg, plan_rules, as_of);
+    let renderer = kit.renderer(&campaign, &rules);
     // E-mail and SMS here; letters have their own group below.
     let messages: Vec<_> = plan
         .messages
@@ -92,7 +75,7 @@ fn pipeline(c: &mut Criterion) {
     g.throughput(Throughput::Elements(messages.len() as u64));
     g.sample_size(10);
     g.bench_function("plan", |b| {
-        b.iter(|| black_box(dunwell::plan::plan(&data, &seg, &plan_rules, as_of)))
+        b.iter(|| black_box(dunwell::plan::plan(&data, &seg, plan_rules, as_of)))
     });
     g.bench_function("render every message", |b| {
         use rayon::prelude::*;

@@ -163,6 +163,82 @@ pub enum Rendered {
     },
 }
 
+/// What rendering a campaign needs, loaded once: the plan rules, the link signer, the
+/// locale formats, the templates, and the letter fonts when the run has letters. `run`
+/// builds one (and `cargo bench`; `check` and `preview` will).
+pub struct Kit {
+    pub rules: Rules,
+    pub signer: Signer,
+    pub formats: std::sync::Arc<Formats>,
+    pub templates: Templates,
+    pub letters: Option<crate::letter::Letters>,
+    base_url: String,
+    expires: NaiveDate,
+}
+
+impl Kit {
+    /// Checks the campaign has what rendering needs and loads it (templates are parsed
+    /// and checked here).
+    pub fn load(campaign: &Campaign, signer: Signer) -> crate::diag::Result<Kit> {
+        use crate::diag::Error;
+        let plan = campaign.plan.as_ref().ok_or_else(|| {
+            Error::Config(vec![Diagnostic::whole_file(
+                &campaign.path,
+                "`run` needs `stages`, `matrix` and `policy` (see docs/plan.md)",
+            )])
+        })?;
+        let links = campaign.links.as_ref().ok_or_else(|| {
+            Error::Config(vec![Diagnostic::whole_file(
+                &campaign.path,
+                "`run` needs `links: {base_url: …}` for payment links (see docs/links.md)",
+            )])
+        })?;
+        let rules = Rules::new(plan, &campaign.path)?;
+        let formats = std::sync::Arc::new(Formats::new(
+            campaign.locales.supported.iter().map(String::as_str),
+        ));
+        let templates = Templates::load(&campaign.templates, formats.clone())?;
+        Ok(Kit {
+            rules,
+            signer,
+            formats,
+            templates,
+            letters: None,
+            base_url: links.base_url.clone(),
+            expires: campaign.as_of + chrono::Duration::days(i64::from(links.expires_after_days)),
+        })
+    }
+
+    /// Loads the letter fonts and labels (only runs with letters pay for them).
+    pub fn load_letters(&mut self, campaign: &Campaign) -> crate::diag::Result<()> {
+        if self.letters.is_none() {
+            self.letters = Some(crate::letter::Letters::load(
+                &campaign.templates,
+                campaign.letters.clone(),
+            )?);
+        }
+        Ok(())
+    }
+
+    pub fn renderer<'a>(
+        &'a self,
+        campaign: &'a Campaign,
+        segment_rules: &'a RuleSet,
+    ) -> Renderer<'a> {
+        Renderer {
+            campaign,
+            templates: &self.templates,
+            formats: &self.formats,
+            signer: &self.signer,
+            rules: &self.rules,
+            segment_rules,
+            base_url: &self.base_url,
+            expires: self.expires,
+            letters: self.letters.as_ref(),
+        }
+    }
+}
+
 /// What rendering needs, built once per run and shared by every thread.
 pub struct Renderer<'a> {
     pub campaign: &'a Campaign,

@@ -73,29 +73,16 @@ pub struct Done {
 /// Plans, renders (in parallel, in plan order) and writes the outbox.
 pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     use crate::outbox::{Entry, Mbox};
-    use crate::render::{Rendered, Renderer};
+    use crate::render::Rendered;
     use rayon::prelude::*;
     use std::io::Write;
 
     let campaign = &p.campaign;
-    let plan_config = campaign.plan.as_ref().ok_or_else(|| {
-        Error::Config(vec![crate::diag::Diagnostic::whole_file(
-            &campaign.path,
-            "`run` needs `stages`, `matrix` and `policy` (see docs/plan.md)",
-        )])
-    })?;
-    let links = campaign.links.as_ref().ok_or_else(|| {
-        Error::Config(vec![crate::diag::Diagnostic::whole_file(
-            &campaign.path,
-            "`run` needs `links: {base_url: …}` for payment links (see docs/links.md)",
-        )])
-    })?;
-    let rules = crate::plan::Rules::new(plan_config, &campaign.path)?;
-    let signer = crate::link::Signer::from_env(&links.secret_env)?;
-    let formats = std::sync::Arc::new(crate::format::Formats::new(
-        campaign.locales.supported.iter().map(String::as_str),
-    ));
-    let templates = crate::templates::Templates::load(&campaign.templates, formats.clone())?;
+    let secret_env = campaign
+        .links
+        .as_ref()
+        .map_or(crate::link::DEFAULT_SECRET_ENV, |l| l.secret_env.as_str());
+    let mut kit = crate::render::Kit::load(campaign, crate::link::Signer::from_env(secret_env)?)?;
     let channels: Vec<crate::dataset::Channel> = args
         .channels
         .iter()
@@ -112,7 +99,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     let data = &p.validated.dataset;
     let t = Instant::now();
     let seg = segment(data, &p.rules, campaign.as_of);
-    let plan = crate::plan::plan(data, &seg, &rules, campaign.as_of);
+    let plan = crate::plan::plan(data, &seg, &kit.rules, campaign.as_of);
     log(&format!(
         "planned {} messages for {} customers in {:.2} s",
         plan.messages.len(),
@@ -150,25 +137,12 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     let wants_letters = messages
         .iter()
         .any(|m| m.channel == crate::dataset::Channel::Letter || m.attach_letter);
-    let letters = if wants_letters {
-        Some(crate::letter::Letters::load(
-            &campaign.templates,
-            campaign.letters.clone(),
-        )?)
-    } else {
-        None
-    };
-    let renderer = Renderer {
-        letters: letters.as_ref(),
-        campaign,
-        templates: &templates,
-        formats: &formats,
-        signer: &signer,
-        rules: &rules,
-        segment_rules: &p.rules,
-        base_url: &links.base_url,
-        expires: campaign.as_of + chrono::Duration::days(i64::from(links.expires_after_days)),
-    };
+    if wants_letters {
+        kit.load_letters(campaign)?;
+    }
+    let kit = kit;
+    let rules = &kit.rules;
+    let renderer = kit.renderer(campaign, &p.rules);
     let render_one = |m: &crate::plan::Planned| {
         let i = m.customer as usize;
         renderer.render(
