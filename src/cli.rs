@@ -66,6 +66,11 @@ enum Command {
         after_help = "Examples:\n  DUNWELL_LINK_SECRET=… dunwell run samples/campaign.yaml --out out/\n  dunwell run samples/campaign.yaml --sample 20 --channel email --eml\n  dunwell run campaign.yaml --shard 2/8 --out /data/outbox-2   # one of 8 machines"
     )]
     Run(RunArgs),
+    /// Render every cell of the matrix with a real customer and report every problem.
+    #[command(
+        after_help = "Exit 1 on any error, 0 with warnings only. Needs no secret: links are signed with a throw-away key.\n\nExamples:\n  dunwell check samples/campaign.yaml\n  dunwell check campaign.yaml --data exports/2026-11-27"
+    )]
+    Check(CheckArgs),
     /// Deliver an outbox's e-mails exactly once (journaled, resumable, rate-limited).
     #[command(
         after_help = "The SMTP server comes from DUNWELL_SMTP_URL (smtp://host:port for a local relay,\nsmtp+starttls://host:587, smtps://host:465; user and password in the URL or in\nDUNWELL_SMTP_USER / DUNWELL_SMTP_PASSWORD). DKIM: DUNWELL_DKIM_KEY (PEM file),\nDUNWELL_DKIM_SELECTOR, DUNWELL_DKIM_DOMAIN. SMS: DUNWELL_SMS_URL, DUNWELL_SMS_KIND (json or\ntwilio), DUNWELL_SMS_FROM, DUNWELL_SMS_AUTH or DUNWELL_SMS_USER/PASSWORD, DUNWELL_SMS_TEMPLATE.\n\nExamples:\n  dunwell send out/ --dry-run                        # every check, the health check, nothing sent\n  dunwell send out/ --to-override me@example.com --limit 20   # a test send to one inbox\n  dunwell send out/ --rate 6000/min --concurrency 16\n  dunwell send out/                                  # again after a crash: resumes"
@@ -113,6 +118,12 @@ struct SegmentArgs {
     /// Another rule file: print how customers would move between clusters under it.
     #[arg(long, value_name = "OTHER.yaml")]
     rules: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(Args, Debug)]
@@ -297,6 +308,27 @@ fn duration(s: &str) -> Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs_f64(secs.max(0.0)))
 }
 
+fn cmd_check(args: CheckArgs) -> Result<i32> {
+    let p = prepare(&args.data)?;
+    // Links in a check are never sent: a throw-away key, so no secret is needed.
+    let signer = crate::link::Signer::new(b"dunwell check: these links are never sent, 0123")
+        .map_err(Error::Usage)?;
+    let (mut kit, syntax) = crate::render::Kit::load_lenient(&p.campaign, signer)?;
+    let mut report = crate::check::check(&p, &mut kit)?;
+    report.findings.splice(0..0, syntax);
+    for d in &report.findings {
+        out!("{}\n", d.render(None));
+    }
+    let errors = report.errors();
+    out!(
+        "{} cells rendered: {} error(s), {} warning(s)",
+        report.cells,
+        errors,
+        report.findings.len() - errors
+    );
+    Ok(if errors > 0 { 1 } else { 0 })
+}
+
 fn cmd_send(args: SendArgs) -> Result<i32> {
     let opts = crate::send::SendOptions {
         outbox: args.outbox.clone(),
@@ -383,6 +415,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Link(cmd) => cmd_link(cmd),
         Command::Run(args) => cmd_run(args),
         Command::Send(args) => cmd_send(args),
+        Command::Check(args) => cmd_check(args),
         Command::Outbox(OutboxCommand::Show { outbox, id }) => cmd_outbox_show(&outbox, &id),
         Command::Gen(args) => {
             let t = Instant::now();

@@ -7,6 +7,7 @@
 //! so `check`, `preview` and `serve` reuse them on a sample.
 
 pub mod campaign;
+pub mod check;
 pub mod cli;
 pub mod dataset;
 pub mod diag;

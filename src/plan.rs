@@ -334,6 +334,17 @@ impl Rules {
         &self.stages[i].name
     }
 
+    pub fn stage_count(&self) -> usize {
+        self.stages.len()
+    }
+
+    /// A matrix cell: channels, template override, letter attached to the e-mail.
+    pub fn cell(&self, cluster: Cluster, stage: usize) -> Option<(&[Channel], Option<&str>, bool)> {
+        self.matrix
+            .get(&(cluster, stage))
+            .map(|(ch, t, a)| (ch.as_slice(), t.as_deref(), *a))
+    }
+
     fn stage_for(&self, days_past_due: i64) -> Option<usize> {
         self.stages
             .iter()

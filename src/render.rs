@@ -139,6 +139,8 @@ pub enum Rendered {
         subject: String,
         to: String,
         link: String,
+        /// The plain-text part, before MIME encoding (for `check`).
+        text: String,
     },
     Sms {
         to: String,
@@ -180,6 +182,20 @@ impl Kit {
     /// Checks the campaign has what rendering needs and loads it (templates are parsed
     /// and checked here).
     pub fn load(campaign: &Campaign, signer: Signer) -> crate::diag::Result<Kit> {
+        let (kit, problems) = Self::load_lenient(campaign, signer)?;
+        if problems.is_empty() {
+            Ok(kit)
+        } else {
+            Err(crate::diag::Error::Config(problems))
+        }
+    }
+
+    /// Like `load`, with templates that have syntax errors left out and their problems
+    /// returned (for `check`, which reports everything at once).
+    pub fn load_lenient(
+        campaign: &Campaign,
+        signer: Signer,
+    ) -> crate::diag::Result<(Kit, Vec<Diagnostic>)> {
         use crate::diag::Error;
         let plan = campaign.plan.as_ref().ok_or_else(|| {
             Error::Config(vec![Diagnostic::whole_file(
@@ -197,16 +213,20 @@ impl Kit {
         let formats = std::sync::Arc::new(Formats::new(
             campaign.locales.supported.iter().map(String::as_str),
         ));
-        let templates = Templates::load(&campaign.templates, formats.clone())?;
-        Ok(Kit {
-            rules,
-            signer,
-            formats,
-            templates,
-            letters: None,
-            base_url: links.base_url.clone(),
-            expires: campaign.as_of + chrono::Duration::days(i64::from(links.expires_after_days)),
-        })
+        let (templates, problems) = Templates::load_lenient(&campaign.templates, formats.clone())?;
+        Ok((
+            Kit {
+                rules,
+                signer,
+                formats,
+                templates,
+                letters: None,
+                base_url: links.base_url.clone(),
+                expires: campaign.as_of
+                    + chrono::Duration::days(i64::from(links.expires_after_days)),
+            },
+            problems,
+        ))
     }
 
     /// Loads the letter fonts and labels (only runs with letters pay for them).
@@ -514,7 +534,7 @@ impl Renderer<'_> {
                     &env,
                     &Parts {
                         subject: subject.clone(),
-                        text,
+                        text: text.clone(),
                         html,
                         attachment,
                     },
@@ -524,6 +544,7 @@ impl Renderer<'_> {
                 Ok(Rendered::Email {
                     bytes,
                     message_id,
+                    text,
                     subject,
                     to: view.customer.email().unwrap_or("").to_string(),
                     link: ctx.payment.link,

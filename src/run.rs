@@ -305,6 +305,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                     subject,
                     to,
                     link,
+                    ..
                 } => {
                     let (path, offset, length) = if args.eml {
                         let dir = out.join("email");

@@ -79,11 +79,26 @@ impl Templates {
     /// Loads every file under `root` (names are paths relative to it, `/`-separated).
     /// Every syntax error is reported, not only the first.
     pub fn load(root: &Path, formats: Arc<Formats>) -> Result<Templates> {
+        let (templates, problems) = Self::load_lenient(root, formats)?;
+        if problems.is_empty() {
+            Ok(templates)
+        } else {
+            Err(Error::Config(problems))
+        }
+    }
+
+    /// Like `load`, but a file with a syntax error is left out and its problems returned
+    /// beside the rest, so that `check` can go on and render everything else.
+    pub fn load_lenient(
+        root: &Path,
+        formats: Arc<Formats>,
+    ) -> Result<(Templates, Vec<Diagnostic>)> {
         let mut files = Vec::new();
         collect(root, root, &mut files).map_err(|e| Error::io(root, e))?;
         files.sort();
         let mut tera = engine(&formats);
         let mut problems = Vec::new();
+        let mut broken = BTreeSet::new();
         let mut sources = Vec::new();
         for (name, path) in &files {
             match std::fs::read_to_string(path) {
@@ -106,28 +121,35 @@ impl Templates {
                     || msg.contains("doesn't exist"))
                 {
                     problems.push(locate(root, &e));
+                    broken.insert(name.clone());
                 }
             }
         }
-        if !problems.is_empty() {
-            return Err(Error::Config(problems));
-        }
-        let (markdown, sources): (Vec<_>, Vec<_>) =
-            sources.into_iter().partition(|(n, _)| n.ends_with(".md"));
+        let (markdown, sources): (Vec<_>, Vec<_>) = sources
+            .into_iter()
+            .filter(|(n, _)| !broken.contains(n))
+            .partition(|(n, _)| n.ends_with(".md"));
         let (sources, inline_after) = inline_css(root, sources)?;
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| Error::Config(vec![locate(root, &e)]))?;
         let mut md = md_engine(&formats);
         md.add_raw_templates(markdown.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| Error::Config(vec![locate(root, &e)]))?;
-        let names = files.into_iter().map(|(n, _)| n).collect();
-        Ok(Templates {
-            root: root.to_path_buf(),
-            tera,
-            md,
-            names,
-            inline_after,
-        })
+        let names = files
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| !broken.contains(n))
+            .collect();
+        Ok((
+            Templates {
+                root: root.to_path_buf(),
+                tera,
+                md,
+                names,
+                inline_after,
+            },
+            problems,
+        ))
     }
 
     /// The template for a message part, by the fallback chain; `None` if there is none.

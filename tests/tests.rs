@@ -5,6 +5,7 @@
 mod util;
 
 mod bad_input;
+mod check;
 mod formats;
 mod generated;
 mod letters;
