@@ -77,20 +77,20 @@ fn pipeline(c: &mut Criterion) {
     g.bench_function("plan", |b| {
         b.iter(|| black_box(dunwell::plan::plan(&data, &seg, plan_rules, as_of)))
     });
-    g.bench_function("render every message", |b| {
+    // Every message of a list, on all threads, as `run` renders them.
+    let render_all = |list: &[&dunwell::plan::Planned]| {
         use rayon::prelude::*;
-        b.iter(|| {
-            messages.par_iter().for_each(|m| {
-                let i = m.customer as usize;
-                let a = seg.assignments[i].as_ref().unwrap();
-                black_box(
-                    renderer
-                        .render(m, &data.view(i), a, &seg.features[i])
-                        .unwrap(),
-                );
-            })
+        list.par_iter().for_each(|m| {
+            let i = m.customer as usize;
+            let a = seg.assignments[i].as_ref().unwrap();
+            black_box(
+                renderer
+                    .render(m, &data.view(i), a, &seg.features[i])
+                    .unwrap(),
+            );
         })
-    });
+    };
+    g.bench_function("render every message", |b| b.iter(|| render_all(&messages)));
     g.finish();
 
     // Letters alone: Markdown, layout, fonts subset per letter, PDF written. 500 of
@@ -105,18 +105,7 @@ fn pipeline(c: &mut Criterion) {
     g.throughput(Throughput::Elements(only_letters.len() as u64));
     g.sample_size(10);
     g.bench_function("render every letter", |b| {
-        use rayon::prelude::*;
-        b.iter(|| {
-            only_letters.par_iter().for_each(|m| {
-                let i = m.customer as usize;
-                let a = seg.assignments[i].as_ref().unwrap();
-                black_box(
-                    renderer
-                        .render(m, &data.view(i), a, &seg.features[i])
-                        .unwrap(),
-                );
-            })
-        })
+        b.iter(|| render_all(&only_letters))
     });
     g.finish();
 }

@@ -171,6 +171,9 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
         .collect::<Vec<_>>()
         .par_iter()
         .filter_map(|m| render_one(m).err())
+        // A glyph missing from the fonts belongs to that customer's data: the letter is
+        // excluded below (render_failed), the campaign goes on.
+        .filter(|d| !d.message.starts_with(crate::letter::MISSING_GLYPH))
         .collect();
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     problems.dedup();
@@ -212,7 +215,6 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     } else {
         None
     };
-    let mut web_dirs = false;
     let t = Instant::now();
     // Rendered in parallel, in blocks, written in plan order: memory holds one block.
     let mut progress = Progress::new("rendered", messages.len() as u64);
@@ -292,12 +294,29 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                     continue;
                 }
             };
-            let locale = c
-                .language()
-                .unwrap_or(&campaign.locales.default)
-                .to_string();
-            let stage = rules.stage_name(m.stage).to_string();
-            let scheduled_at = m.scheduled_at.to_rfc3339();
+            // What every manifest line has; each channel fills in the rest.
+            let base = Entry {
+                id: id.clone(),
+                customer_id: c.id().to_string(),
+                channel: String::new(),
+                cluster: a.cluster.to_string(),
+                stage: rules.stage_name(m.stage).to_string(),
+                locale: c
+                    .language()
+                    .unwrap_or(&campaign.locales.default)
+                    .to_string(),
+                to: String::new(),
+                subject: None,
+                path: String::new(),
+                offset: 0,
+                length: 0,
+                sha256,
+                message_id: None,
+                sms_encoding: None,
+                sms_segments: None,
+                link: String::new(),
+                scheduled_at: m.scheduled_at.to_rfc3339(),
+            };
             let entry = match rendered {
                 Rendered::Email {
                     bytes,
@@ -323,23 +342,15 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         )?
                     };
                     Entry {
-                        id,
-                        customer_id: c.id().to_string(),
                         channel: "email".into(),
-                        cluster: a.cluster.to_string(),
-                        stage,
-                        locale,
                         to,
                         subject: Some(subject),
                         path,
                         offset,
                         length,
-                        sha256,
                         message_id: Some(message_id),
-                        sms_encoding: None,
-                        sms_segments: None,
                         link,
-                        scheduled_at,
+                        ..base
                     }
                 }
                 Rendered::Sms {
@@ -358,7 +369,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                     }
                     let line = serde_json::json!({
                         "id": id, "to": to, "text": text, "encoding": info.encoding.as_str(),
-                        "segments": info.segments, "scheduled_at": scheduled_at,
+                        "segments": info.segments, "scheduled_at": base.scheduled_at,
                     });
                     let mut bytes = serde_json::to_vec(&line).expect("json");
                     bytes.push(b'\n');
@@ -367,23 +378,14 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         .map_err(|e| Error::io(&sms_path, e))?;
                     summary.sms_segments += u64::from(info.segments);
                     Entry {
-                        id,
-                        customer_id: c.id().to_string(),
                         channel: "sms".into(),
-                        cluster: a.cluster.to_string(),
-                        stage,
-                        locale,
                         to,
-                        subject: None,
                         path: "sms.jsonl".into(),
-                        offset: 0,
                         length: text.len() as u64,
-                        sha256,
-                        message_id: None,
                         sms_encoding: Some(info.encoding.as_str().into()),
                         sms_segments: Some(info.segments),
                         link,
-                        scheduled_at,
+                        ..base
                     }
                 }
                 Rendered::Letter {
@@ -402,53 +404,26 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                     }
                     summary.letter_pages += pages as u64;
                     Entry {
-                        id: id.clone(),
-                        customer_id: c.id().to_string(),
                         channel: "letter".into(),
-                        cluster: a.cluster.to_string(),
-                        stage,
-                        locale,
                         to,
                         subject: Some(subject),
                         path: format!("letters/{id}.pdf"),
-                        offset: 0,
                         length: bytes.len() as u64,
-                        sha256,
-                        message_id: None,
-                        sms_encoding: None,
-                        sms_segments: None,
                         link,
-                        scheduled_at,
+                        ..base
                     }
                 }
                 Rendered::Web { token, html, link } => {
                     let dir = out.join("web").join(&token);
-                    if !web_dirs {
-                        std::fs::create_dir_all(out.join("web"))
-                            .map_err(|e| Error::io(&out.join("web"), e))?;
-                        web_dirs = true;
-                    }
                     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
                     let path = dir.join("index.html");
                     std::fs::write(&path, html.as_bytes()).map_err(|e| Error::io(&path, e))?;
                     Entry {
-                        id,
-                        customer_id: c.id().to_string(),
                         channel: "web".into(),
-                        cluster: a.cluster.to_string(),
-                        stage,
-                        locale,
-                        to: String::new(),
-                        subject: None,
                         path: format!("web/{token}/index.html"),
-                        offset: 0,
                         length: html.len() as u64,
-                        sha256,
-                        message_id: None,
-                        sms_encoding: None,
-                        sms_segments: None,
                         link,
-                        scheduled_at,
+                        ..base
                     }
                 }
             };

@@ -59,14 +59,6 @@ fn pages(pdf: &Path) -> usize {
         .unwrap()
 }
 
-fn manifest(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("manifest.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn letter(out: &Path, customer: &str) -> PathBuf {
     out.join(format!("letters/{customer}-letter.pdf"))
 }
@@ -433,4 +425,35 @@ fn the_sample_writes_letters_in_all_seven_languages() {
         summary["by_channel"]["letter"].as_u64().unwrap() as usize,
         by_locale.values().sum::<usize>()
     );
+}
+
+#[test]
+fn a_character_no_font_has_excludes_that_letter_and_the_campaign_goes_on() {
+    let dir = tempdir();
+    let src = root().join("tests/fixtures/letters");
+    for f in ["campaign.yaml", "customers.csv", "invoices.csv"] {
+        let text = std::fs::read_to_string(src.join(f))
+            .unwrap()
+            .replace("../../../", &format!("{}/", root().display()))
+            .replace("Margaret O'Brien", "Margaret 🙂 O'Brien");
+        std::fs::write(dir.path().join(f), text).unwrap();
+    }
+    let out = tempdir();
+    let r = dunwell_env(
+        [
+            "run",
+            dir.path().join("campaign.yaml").to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        &[SECRET],
+    );
+    assert!(r.code == 0 || r.code == 3, "{}", r.stderr);
+    assert!(r.stderr.contains("U+1F642"), "{}", r.stderr);
+    let excluded = read_csv(&out.path().join("exclusions.csv"));
+    assert!(excluded.iter().any(|e| e["customer_id"] == "L-EN"
+        && e["channel"] == "letter"
+        && e["reason"] == "render_failed:letter"));
+    assert!(!letter(out.path(), "L-EN").exists());
+    assert!(letter(out.path(), "L-JA").exists() && letter(out.path(), "L-MANY").exists());
 }

@@ -23,14 +23,6 @@ fn run(extra: &[&str]) -> tempfile::TempDir {
     out
 }
 
-fn manifest(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("manifest.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn emails_parse_back_as_multipart_alternative() {
     let out = run(&[]);

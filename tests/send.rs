@@ -68,11 +68,7 @@ impl Server {
 
     /// What the server took: Message-ID → how many times, and the raw records.
     fn received(&self) -> (BTreeMap<String, usize>, Vec<serde_json::Value>) {
-        let text = std::fs::read_to_string(&self.received).unwrap_or_default();
-        let rows: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let rows = read_jsonl(&self.received);
         let mut count = BTreeMap::new();
         for r in &rows {
             let id = r["message_id"]
@@ -93,7 +89,12 @@ impl Drop for Server {
     }
 }
 
+/// The sample campaign's e-mails rendered into a fresh outbox.
 fn outbox(extra: &[&str]) -> tempfile::TempDir {
+    outbox_of("email", extra)
+}
+
+fn outbox_of(channel: &str, extra: &[&str]) -> tempfile::TempDir {
     let out = tempdir();
     let mut args = vec![
         "run",
@@ -101,7 +102,7 @@ fn outbox(extra: &[&str]) -> tempfile::TempDir {
         "--out",
         out.path().to_str().unwrap(),
         "--channel",
-        "email",
+        channel,
     ];
     args.extend_from_slice(extra);
     let r = dunwell_env(&args, &[SECRET]);
@@ -111,10 +112,8 @@ fn outbox(extra: &[&str]) -> tempfile::TempDir {
 
 /// Message-IDs of the outbox's e-mails, with their recipients.
 fn emails(dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read_to_string(dir.join("manifest.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    manifest(dir)
+        .into_iter()
         .filter(|e| e["channel"] == "email")
         .map(|e| {
             (
@@ -247,18 +246,15 @@ fn killed_ten_times_then_finished_nothing_is_sent_twice_or_lost() {
     // At most what was in flight at each kill: concurrency + 2 claimed (here 10), with
     // room to spare.
     assert!(unknown.len() <= 10 * 16, "{} unknown", unknown.len());
-    let by_id: BTreeMap<String, String> =
-        std::fs::read_to_string(out.path().join("manifest.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .map(|e| {
-                (
-                    e["id"].as_str().unwrap().to_string(),
-                    e["message_id"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect();
+    let by_id: BTreeMap<String, String> = manifest(out.path())
+        .into_iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_string(),
+                e["message_id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
     for (id, state) in &states {
         let mid = &by_id[id];
         if state == "unknown" {
@@ -448,11 +444,7 @@ impl Gateway {
     }
 
     fn received(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.received)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        read_jsonl(&self.received)
     }
 }
 
@@ -464,28 +456,12 @@ impl Drop for Gateway {
 }
 
 fn sms_lines(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("sms.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    read_jsonl(&dir.join("sms.jsonl"))
 }
 
 #[test]
 fn sms_go_through_a_json_gateway_once_with_retries_and_a_final_400() {
-    let out = tempdir();
-    let r = dunwell_env(
-        [
-            "run",
-            "samples/campaign.yaml",
-            "--out",
-            out.path().to_str().unwrap(),
-            "--channel",
-            "sms",
-        ],
-        &[SECRET],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = outbox_of("sms", &[]);
     let sms = sms_lines(out.path());
     let victim = sms[9]["to"].as_str().unwrap().to_string();
     let gw = Gateway::start(&["--fail-every", "4", "--reject", &victim]);
@@ -531,21 +507,7 @@ fn sms_go_through_a_json_gateway_once_with_retries_and_a_final_400() {
 
 #[test]
 fn sms_through_a_twilio_compatible_form_post() {
-    let out = tempdir();
-    let r = dunwell_env(
-        [
-            "run",
-            "samples/campaign.yaml",
-            "--out",
-            out.path().to_str().unwrap(),
-            "--channel",
-            "sms",
-            "--sample",
-            "10",
-        ],
-        &[SECRET],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = outbox_of("sms", &["--sample", "10"]);
     let sms = sms_lines(out.path());
     let gw = Gateway::start(&[]);
     let url = format!(

@@ -152,6 +152,11 @@ impl std::fmt::Debug for Composed {
 
 const FOOTER_SIZE: f32 = 7.0;
 
+/// How a letter refused for a character no font has begins: a fact about one
+/// customer's data (an emoji in a name), not about the template, so `run` excludes that
+/// letter instead of stopping the campaign.
+pub const MISSING_GLYPH: &str = "no font in templates/fonts/ has a glyph for";
+
 impl Letters {
     /// Fonts from `templates/fonts/`, labels from `templates/letter/labels.yaml`.
     pub fn load(templates: &Path, config: LetterConfig) -> Result<Letters> {
@@ -215,7 +220,7 @@ impl Letters {
                 .map(|c| format!("`{c}` (U+{:04X})", *c as u32))
                 .collect();
             return Err(format!(
-                "no font in templates/fonts/ has a glyph for {} (add a font that covers it)",
+                "{MISSING_GLYPH} {} (add a font that covers it)",
                 list.join(", ")
             ));
         }

@@ -80,6 +80,21 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     .unwrap()
 }
 
+/// The lines of a JSON-lines file (manifest.jsonl, sms.jsonl, what a test server got);
+/// a missing file is empty.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display())))
+        .collect()
+}
+
+/// An outbox's manifest.jsonl.
+pub fn manifest(outbox: &Path) -> Vec<serde_json::Value> {
+    read_jsonl(&outbox.join("manifest.jsonl"))
+}
+
 /// Runs `segment` on a campaign into a fresh folder; returns the run and the folder.
 pub fn segment(campaign: &str, extra: &[&str]) -> (Run, tempfile::TempDir) {
     let out = tempdir();
