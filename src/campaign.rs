@@ -71,6 +71,22 @@ pub struct SmsConfig {
     /// segment instead of 70-character UCS-2 ones.
     #[serde(default)]
     pub transliterate: Vec<String>,
+    /// What a segment costs, for the report's estimate.
+    #[serde(default)]
+    pub cost: Option<SmsPrice>,
+}
+
+/// SMS prices per segment: one default and per destination country (the customer's
+/// ISO 3166 country), in one currency. `cost: {currency: EUR, per_segment: 0.06,
+/// by_country: {GB: 0.035}}`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SmsPrice {
+    pub currency: String,
+    #[serde(default)]
+    pub per_segment: Option<crate::plan::Amount>,
+    #[serde(default)]
+    pub by_country: std::collections::BTreeMap<String, crate::plan::Amount>,
 }
 
 fn default_max_segments() -> u32 {
@@ -82,6 +98,7 @@ impl Default for SmsConfig {
         SmsConfig {
             max_segments: default_max_segments(),
             transliterate: Vec::new(),
+            cost: None,
         }
     }
 }

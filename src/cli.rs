@@ -76,6 +76,14 @@ enum Command {
         after_help = "The SMTP server comes from DUNWELL_SMTP_URL (smtp://host:port for a local relay,\nsmtp+starttls://host:587, smtps://host:465; user and password in the URL or in\nDUNWELL_SMTP_USER / DUNWELL_SMTP_PASSWORD). DKIM: DUNWELL_DKIM_KEY (PEM file),\nDUNWELL_DKIM_SELECTOR, DUNWELL_DKIM_DOMAIN. SMS: DUNWELL_SMS_URL, DUNWELL_SMS_KIND (json or\ntwilio), DUNWELL_SMS_FROM, DUNWELL_SMS_AUTH or DUNWELL_SMS_USER/PASSWORD, DUNWELL_SMS_TEMPLATE.\n\nExamples:\n  dunwell send out/ --dry-run                        # every check, the health check, nothing sent\n  dunwell send out/ --to-override me@example.com --limit 20   # a test send to one inbox\n  dunwell send out/ --rate 6000/min --concurrency 16\n  dunwell send out/                                  # again after a crash: resumes"
     )]
     Send(SendArgs),
+    /// Write the campaign report (report.html with charts, summary.json) for an outbox.
+    #[command(
+        after_help = "`run` writes report.html too; after `send`, this adds the delivery outcomes.\n\nExample:\n  dunwell report out/"
+    )]
+    Report {
+        /// The outbox `dunwell run` wrote.
+        outbox: PathBuf,
+    },
     /// Print one message of an outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -416,6 +424,11 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => cmd_run(args),
         Command::Send(args) => cmd_send(args),
         Command::Check(args) => cmd_check(args),
+        Command::Report { outbox } => {
+            let path = crate::report::report(&outbox)?;
+            out!("report: {}", path.display());
+            Ok(0)
+        }
         Command::Outbox(OutboxCommand::Show { outbox, id }) => cmd_outbox_show(&outbox, &id),
         Command::Gen(args) => {
             let t = Instant::now();

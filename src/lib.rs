@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod plan;
 pub mod progress;
 pub mod render;
+pub mod report;
 pub mod run;
 pub mod segment;
 pub mod send;

@@ -50,6 +50,10 @@ pub struct RunSummary {
     pub excluded_customers: usize,
     pub rejected_customers: usize,
     pub balanced: bool,
+    /// The campaign's stages in order (the report lists them so).
+    pub stages: Vec<String>,
+    #[serde(flatten)]
+    pub figures: crate::report::Figures,
 }
 
 /// What `dunwell run` was asked for, besides the data.
@@ -377,6 +381,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         .write_all(&bytes)
                         .map_err(|e| Error::io(&sms_path, e))?;
                     summary.sms_segments += u64::from(info.segments);
+                    crate::report::count_sms(&mut summary.figures, data, m.customer, info.segments);
                     Entry {
                         channel: "sms".into(),
                         to,
@@ -542,7 +547,22 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     summary.balanced = !unfiltered
         || summary.planned_customers + summary.excluded_customers + summary.rejected_customers
             == summary.customers_in;
+    summary.stages = (0..rules.stage_count())
+        .map(|s| rules.stage_name(s).to_string())
+        .collect();
+    let sms_by_country = std::mem::take(&mut summary.figures.sms_segments_by_country);
+    summary.figures = crate::report::figures(
+        data,
+        &seg,
+        &summary.stages,
+        &messages,
+        campaign.as_of,
+        &in_scope,
+    );
+    summary.figures.sms_segments_by_country = sms_by_country;
+    crate::report::price_sms(&mut summary.figures, campaign.sms.cost.as_ref());
     crate::outbox::write_json(&out.join("summary.json"), &summary)?;
+    crate::report::write_html(out, &summary)?;
 
     Ok(Done {
         summary,

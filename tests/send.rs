@@ -174,6 +174,19 @@ fn every_email_arrives_once_and_a_second_send_sends_nothing() {
         summary["delivery"]["states"]["delivered"].as_u64().unwrap() as usize,
         expected.len()
     );
+    // The report shows the outcomes per channel once a send ends.
+    assert_eq!(
+        summary["delivery"]["by_channel"]["email"]["delivered"]
+            .as_u64()
+            .unwrap() as usize,
+        expected.len()
+    );
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(!html.contains("Not sent yet"));
+    assert!(
+        html.contains(&format!(">\n{}\n</text>", expected.len())),
+        "the delivered count is in the delivery chart"
+    );
 }
 
 #[test]

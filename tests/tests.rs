@@ -12,6 +12,7 @@ mod letters;
 mod link;
 mod plan;
 mod render;
+mod report;
 mod rules;
 mod run;
 mod segment;

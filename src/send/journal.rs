@@ -340,3 +340,32 @@ impl Journal {
             .map_err(|e| self.err(e))
     }
 }
+/// Delivery outcomes per channel and state, read-only (a running `send` may hold the
+/// journal); `None` when the outbox has not been sent from.
+pub fn outcomes(outbox: &Path) -> Result<Option<crate::report::Delivery>> {
+    let path = outbox.join("journal.sqlite");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let err = |e: rusqlite::Error| Error::io(&path, std::io::Error::other(e.to_string()));
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(err)?;
+    let mut q = conn
+        .prepare("SELECT channel, state, COUNT(*) FROM messages GROUP BY channel, state")
+        .map_err(err)?;
+    let rows = q
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u64>(2)?,
+            ))
+        })
+        .map_err(err)?;
+    let mut out = crate::report::Delivery::new();
+    for r in rows {
+        let (channel, state, n) = r.map_err(err)?;
+        out.entry(channel).or_default().insert(state, n);
+    }
+    Ok(Some(out))
+}

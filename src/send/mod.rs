@@ -592,6 +592,8 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         next.and_then(|ms| chrono::DateTime::from_timestamp_millis(ms).map(|d| d.to_rfc3339()));
     if !opts.dry_run {
         write_delivery(outbox, &report)?;
+        // The report shows the outcomes as soon as a send ends (or is resumed).
+        crate::report::report(outbox)?;
     }
     Ok(report)
 }

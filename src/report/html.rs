@@ -1,0 +1,493 @@
+//! `report.html`: one self-contained page (inline CSS and SVG, no scripts, no external
+//! assets) read from `summary.json`, so that `dunwell report` can rebuild it from the
+//! outbox alone.
+
+use super::charts::{Bar, color, hbars, small};
+use super::{CHANNELS, grouped, money};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::fmt::Write;
+use std::str::FromStr;
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn count(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+fn dec(v: &Value) -> Decimal {
+    match v {
+        Value::String(s) => Decimal::from_str(s).unwrap_or_default(),
+        Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap_or_default(),
+        _ => Decimal::ZERO,
+    }
+}
+
+fn f64_of(d: Decimal) -> f64 {
+    // Bar lengths only; every number printed is the decimal itself.
+    d.to_string().parse().unwrap_or(0.0)
+}
+
+fn entries(v: &Value) -> Vec<(&str, &Value)> {
+    v.as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.as_str(), v)).collect())
+        .unwrap_or_default()
+}
+
+/// The stages in campaign order when the summary knows it, else alphabetical.
+fn stage_order<'a>(s: &'a Value, by_stage: &'a Value) -> Vec<&'a str> {
+    let mut names: Vec<&str> = entries(by_stage).into_iter().map(|(k, _)| k).collect();
+    if let Some(order) = s["stages"].as_array() {
+        let pos = |n: &str| order.iter().position(|o| o.as_str() == Some(n));
+        names.sort_by_key(|n| pos(n).unwrap_or(usize::MAX));
+    }
+    names
+}
+
+fn section(out: &mut String, id: &str, title: &str, note: &str) {
+    let _ = write!(out, "<section id=\"{id}\"><h2>{}</h2>", esc(title));
+    if !note.is_empty() {
+        let _ = write!(out, "<p class=\"note\">{}</p>", esc(note));
+    }
+}
+
+fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
+    out.push_str("<table><thead><tr>");
+    for (k, h) in head.iter().enumerate() {
+        let class = if k == 0 { "" } else { " class=\"num\"" };
+        let _ = write!(out, "<th{class}>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for r in rows {
+        out.push_str("<tr>");
+        for (k, c) in r.iter().enumerate() {
+            let class = if k == 0 { "" } else { " class=\"num\"" };
+            let _ = write!(out, "<td{class}>{}</td>", esc(c));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+}
+
+fn figure(out: &mut String, svg: &str, caption: &str) {
+    let _ = write!(
+        out,
+        "<figure>{svg}<figcaption>{}</figcaption></figure>",
+        esc(caption)
+    );
+}
+
+fn counts_chart(pairs: &[(&str, u64)], key_color: bool) -> String {
+    hbars(
+        &pairs
+            .iter()
+            .enumerate()
+            .map(|(k, (label, n))| Bar {
+                label: label.to_string(),
+                value: *n as f64,
+                text: grouped(&n.to_string()),
+                color: color(if key_color { label } else { "" }, k),
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn groups(out: &mut String, s: &Value, key: &str, order: &[&str], what: &str) {
+    let g = &s[key];
+    let pairs: Vec<(&str, u64)> = order
+        .iter()
+        .map(|k| (*k, count(&g[*k]["customers"])))
+        .collect();
+    figure(
+        out,
+        &counts_chart(&pairs, true),
+        &format!("customers by {what}"),
+    );
+    // Amounts per currency: a column and a chart each (currencies are never added up).
+    let mut currencies: Vec<&str> = Vec::new();
+    for k in order {
+        for (c, _) in entries(&g[*k]["overdue"]) {
+            if !currencies.contains(&c) {
+                currencies.push(c);
+            }
+        }
+    }
+    currencies.sort();
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .map(|k| {
+            let mut r = vec![
+                k.to_string(),
+                grouped(&count(&g[*k]["customers"]).to_string()),
+            ];
+            for cur in &currencies {
+                let v = &g[*k]["overdue"][*cur];
+                r.push(if v.is_null() {
+                    "–".into()
+                } else {
+                    money(dec(v), cur)
+                });
+            }
+            r
+        })
+        .collect();
+    let overdue: Vec<String> = currencies.iter().map(|c| format!("overdue {c}")).collect();
+    let mut head = vec![what, "customers"];
+    head.extend(overdue.iter().map(String::as_str));
+    table(out, &head, &rows);
+    if !currencies.is_empty() {
+        out.push_str("<div class=\"multiples\">");
+        for cur in currencies {
+            let bars: Vec<Bar> = order
+                .iter()
+                .enumerate()
+                .map(|(n, k)| {
+                    let a = dec(&g[*k]["overdue"][cur]);
+                    Bar {
+                        label: k.to_string(),
+                        value: f64_of(a),
+                        text: money(a, cur),
+                        color: color(k, n),
+                    }
+                })
+                .collect();
+            figure(out, &small(&bars), &format!("overdue {cur} by {what}"));
+        }
+        out.push_str("</div>");
+    }
+}
+
+/// The whole page.
+pub fn page(s: &Value) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    let name = s["campaign"].as_str().unwrap_or("campaign");
+    let as_of = s["as_of"].as_str().unwrap_or("");
+    let _ = write!(
+        out,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} — dunning report</title><style>{CSS}</style></head><body>",
+        esc(name)
+    );
+    let _ = write!(
+        out,
+        "<header><h1>{}</h1><p>as of {}{}</p></header><main>",
+        esc(name),
+        esc(as_of),
+        s["shard"]
+            .as_str()
+            .map(|sh| format!(" · shard {}", esc(sh)))
+            .unwrap_or_default()
+    );
+
+    // Headline numbers and the reconciliation.
+    out.push_str("<section id=\"overview\"><div class=\"cards\">");
+    for (label, key) in [
+        ("customers in the export", "customers_in"),
+        ("with a message", "planned_customers"),
+        ("excluded", "excluded_customers"),
+        ("rejected (bad data)", "rejected_customers"),
+        ("messages", "messages"),
+    ] {
+        let _ = write!(
+            out,
+            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
+            grouped(&count(&s[key]).to_string()),
+            esc(label)
+        );
+    }
+    out.push_str("</div>");
+    let balanced = s["balanced"].as_bool().unwrap_or(false);
+    let _ = write!(
+        out,
+        "<p class=\"{}\">{}</p></section>",
+        if balanced { "ok" } else { "warn" },
+        if balanced {
+            "Every customer is in the plan, the exclusions or the rejects: the counts reconcile."
+        } else {
+            "The counts cover a filtered run (--sample, --segment or --channel) or do not reconcile: see summary.json."
+        }
+    );
+
+    // Clusters.
+    let clusters: Vec<&str> = [
+        "forgetful",
+        "chronic_late",
+        "unable",
+        "unwilling",
+        "no_history",
+    ]
+    .into_iter()
+    .filter(|c| !s["customers_by_cluster"][*c].is_null())
+    .collect();
+    section(
+        &mut out,
+        "clusters",
+        "Customers and overdue amounts by cluster",
+        "Segmented customers of this run; overdue = open amount of invoices past their due date.",
+    );
+    groups(&mut out, s, "customers_by_cluster", &clusters, "cluster");
+    out.push_str("</section>");
+
+    let stages = stage_order(s, &s["customers_by_stage"]);
+    section(
+        &mut out,
+        "stages",
+        "Customers and overdue amounts by stage",
+        "Customers with at least one message, by the stage of their messages.",
+    );
+    groups(&mut out, s, "customers_by_stage", &stages, "stage");
+    out.push_str("</section>");
+
+    // Channel mix.
+    section(
+        &mut out,
+        "channels",
+        "Channel mix",
+        "Messages written, by channel.",
+    );
+    let mix: Vec<(&str, u64)> = CHANNELS
+        .iter()
+        .map(|c| (c.as_str(), count(&s["by_channel"][c.as_str()])))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    figure(&mut out, &counts_chart(&mix, false), "messages by channel");
+    let rows: Vec<Vec<String>> = clusters
+        .iter()
+        .map(|cl| {
+            let mut r = vec![cl.to_string()];
+            for (c, _) in &mix {
+                r.push(grouped(
+                    &count(&s["by_cluster_channel"][*cl][*c]).to_string(),
+                ));
+            }
+            r
+        })
+        .collect();
+    let mut head = vec!["cluster"];
+    head.extend(mix.iter().map(|(c, _)| *c));
+    table(&mut out, &head, &rows);
+    out.push_str("</section>");
+
+    // Exclusions.
+    section(
+        &mut out,
+        "exclusions",
+        "Exclusions by reason",
+        "A whole customer or one channel of a customer left out (exclusions.csv has each one).",
+    );
+    let mut reasons: Vec<(&str, u64)> = entries(&s["exclusions_by_reason"])
+        .into_iter()
+        .map(|(k, v)| (k, count(v)))
+        .collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if reasons.is_empty() {
+        out.push_str("<p>No exclusions.</p>");
+    } else {
+        figure(
+            &mut out,
+            &counts_chart(&reasons, false),
+            "exclusions by reason",
+        );
+    }
+    out.push_str("</section>");
+
+    // Ageing and DSO.
+    section(
+        &mut out,
+        "ageing",
+        "Ageing of open invoices",
+        "Open invoices by days past due, per currency.",
+    );
+    out.push_str("<div class=\"multiples\">");
+    for (cur, buckets) in entries(&s["ageing"]) {
+        let list = buckets.as_array().cloned().unwrap_or_default();
+        let bars: Vec<Bar> = list
+            .iter()
+            .enumerate()
+            .map(|(k, b)| {
+                let a = dec(&b["amount"]);
+                Bar {
+                    label: b["bucket"].as_str().unwrap_or("").to_string(),
+                    value: f64_of(a),
+                    text: format!("{} · {} inv.", money(a, cur), count(&b["invoices"])),
+                    color: AGEING[k.min(4)],
+                }
+            })
+            .collect();
+        figure(
+            &mut out,
+            &small(&bars),
+            &format!("{cur}: open amount by days past due"),
+        );
+    }
+    out.push_str("</div>");
+    let dso: Vec<(&str, Option<Decimal>)> = entries(&s["dso_days"])
+        .into_iter()
+        .map(|(c, v)| (c, (!v.is_null()).then(|| dec(v))))
+        .collect();
+    let _ = write!(
+        out,
+        "<h3>DSO (days sales outstanding)</h3><p class=\"note\">Open receivables ÷ amount invoiced in the {} days up to {} × {}.</p>",
+        super::DSO_PERIOD_DAYS,
+        esc(as_of),
+        super::DSO_PERIOD_DAYS
+    );
+    let bars: Vec<Bar> = dso
+        .iter()
+        .enumerate()
+        .map(|(k, (c, d))| Bar {
+            label: c.to_string(),
+            value: d.map(f64_of).unwrap_or(0.0),
+            text: d.map_or("nothing invoiced".into(), |d| format!("{d} days")),
+            color: color("", k),
+        })
+        .collect();
+    figure(&mut out, &hbars(&bars), "DSO per currency");
+    out.push_str("</section>");
+
+    // SMS.
+    section(
+        &mut out,
+        "sms",
+        "SMS segments and estimated cost",
+        "Segments as the operator bills them (GSM-7: 160/153 characters, UCS-2: 70/67).",
+    );
+    let sms_messages = count(&s["by_channel"]["sms"]);
+    let segments = count(&s["sms_segments"]);
+    let cost = &s["sms_cost"];
+    let _ = write!(
+        out,
+        "<div class=\"cards\"><div class=\"card\"><b>{}</b><span>SMS</span></div><div class=\"card\"><b>{}</b><span>segments</span></div><div class=\"card\"><b>{}</b><span>estimated cost</span></div></div>",
+        grouped(&sms_messages.to_string()),
+        grouped(&segments.to_string()),
+        if cost.is_null() {
+            "no prices set (sms.cost)".to_string()
+        } else {
+            money(dec(&cost["total"]), cost["currency"].as_str().unwrap_or(""))
+        }
+    );
+    if count(&cost["unpriced_segments"]) > 0 {
+        let _ = write!(
+            out,
+            "<p class=\"warn\">{} segments go to countries without a price and are not in the estimate.</p>",
+            count(&cost["unpriced_segments"])
+        );
+    }
+    let by_country: Vec<(&str, u64)> = entries(&s["sms_segments_by_country"])
+        .into_iter()
+        .map(|(k, v)| (k, count(v)))
+        .collect();
+    if !by_country.is_empty() {
+        figure(
+            &mut out,
+            &counts_chart(&by_country, false),
+            "SMS segments by the customer's country",
+        );
+    }
+    out.push_str("</section>");
+
+    // Delivery.
+    section(
+        &mut out,
+        "delivery",
+        "Delivery",
+        "From the send journal (journal.sqlite).",
+    );
+    let delivery = &s["delivery"];
+    if delivery.is_null() {
+        out.push_str("<p>Not sent yet: run <code>dunwell send</code>, then <code>dunwell report</code> to add the outcomes.</p>");
+    } else {
+        let order = [
+            "delivered",
+            "deferred",
+            "pending",
+            "sending",
+            "unknown",
+            "rejected",
+        ];
+        let states: Vec<(&str, u64)> = order
+            .iter()
+            .map(|k| (*k, count(&delivery["states"][*k])))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        figure(
+            &mut out,
+            &counts_chart(&states, true),
+            "messages by delivery state",
+        );
+        let by_channel = entries(&delivery["by_channel"]);
+        if !by_channel.is_empty() {
+            let rows: Vec<Vec<String>> = by_channel
+                .iter()
+                .map(|(ch, per)| {
+                    let mut r = vec![ch.to_string()];
+                    r.extend(order.iter().map(|k| count(&per[*k]).to_string()));
+                    r
+                })
+                .collect();
+            let mut head = vec!["channel"];
+            head.extend(order);
+            table(&mut out, &head, &rows);
+        }
+        for (key, title) in [("unknown", "Fate unknown"), ("rejected", "Rejected")] {
+            let list = delivery[key].as_array().cloned().unwrap_or_default();
+            if list.is_empty() {
+                continue;
+            }
+            let _ = write!(out, "<h3>{title} ({})</h3><ul class=\"ids\">", list.len());
+            for item in list.iter().take(100) {
+                let text = match item {
+                    Value::String(id) => id.clone(),
+                    v => format!(
+                        "{}: {}",
+                        v["id"].as_str().unwrap_or(""),
+                        v["reply"].as_str().unwrap_or("")
+                    ),
+                };
+                let _ = write!(out, "<li>{}</li>", esc(&text));
+            }
+            out.push_str("</ul>");
+        }
+    }
+    out.push_str("</section></main></body></html>\n");
+    out
+}
+
+const AGEING: [plotters::style::RGBColor; 5] = [
+    plotters::style::RGBColor(0x8a, 0x93, 0x9e),
+    plotters::style::RGBColor(0xe9, 0xc4, 0x6a),
+    plotters::style::RGBColor(0xf4, 0xa2, 0x61),
+    plotters::style::RGBColor(0xe7, 0x6f, 0x51),
+    plotters::style::RGBColor(0xc8, 0x3e, 0x3e),
+];
+
+const CSS: &str = "
+body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',sans-serif;color:#333a45;background:#f4f5f7}
+header{background:#1f2a37;color:#fff;padding:18px 28px}header h1{margin:0;font-size:22px}header p{margin:2px 0 0;opacity:.8}
+main{max-width:1100px;margin:0 auto;padding:12px 20px 40px}
+section{background:#fff;border-radius:8px;padding:14px 20px;margin:16px 0;box-shadow:0 1px 2px rgba(0,0,0,.06)}
+h2{font-size:18px;margin:4px 0 8px}h3{font-size:15px;margin:16px 0 4px}
+.note{color:#66707c;margin:0 0 8px;font-size:13px}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin:6px 0}
+.card{background:#f4f5f7;border-radius:6px;padding:8px 14px;min-width:120px}.card b{display:block;font-size:22px}.card span{font-size:12px;color:#66707c}
+.ok{color:#2e7d4f}.warn{color:#b23a3a}
+figure{margin:8px 0}figure svg{max-width:760px;display:block}figcaption{font-size:12px;color:#66707c}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:4px 18px}
+table{border-collapse:collapse;margin:8px 0;font-size:14px}th,td{padding:3px 12px 3px 0;border-bottom:1px solid #e6e8eb;text-align:left}
+th{font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}
+code{background:#f4f5f7;padding:1px 4px;border-radius:3px}ul.ids{font:12px ui-monospace,monospace;columns:2}
+";

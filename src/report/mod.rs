@@ -1,0 +1,295 @@
+//! The campaign report (SPEC §11): `report.html` (self-contained, charts drawn with
+//! plotters as inline SVG, the numbers beside them) and the same figures in
+//! `summary.json`.
+//!
+//! The figures that need the export (amounts, ageing, DSO) are computed by `run`, which
+//! has the data, and stored in `summary.json`; `dunwell report OUTBOX` needs only the
+//! outbox, so it can be run again after `send` to add the delivery outcomes from the
+//! journal.
+
+mod charts;
+mod html;
+
+use crate::dataset::{Channel, Dataset, Field};
+use crate::diag::{Error, Result};
+use crate::money::Currency;
+use crate::plan::Planned;
+use crate::segment::Segmentation;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Customers and what they owe past due (per currency: amounts in different currencies
+/// are never added up).
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct Group {
+    pub customers: usize,
+    pub overdue: BTreeMap<String, Decimal>,
+}
+
+/// One ageing bucket of open invoices.
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub bucket: String,
+    pub invoices: usize,
+    pub amount: Decimal,
+}
+
+/// The estimated cost of the run's SMS at the campaign's prices.
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct SmsCost {
+    pub currency: String,
+    pub total: Decimal,
+    /// Segments to countries with no price (and no default price): not in `total`.
+    pub unpriced_segments: u64,
+}
+
+/// The report's figures that need the export; flattened into `summary.json`.
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct Figures {
+    /// Segmented customers of the run by cluster, and their overdue amounts.
+    pub customers_by_cluster: BTreeMap<String, Group>,
+    /// Customers with a message, by the stage of their messages.
+    pub customers_by_stage: BTreeMap<String, Group>,
+    /// Currency → open invoices by days past due: current, 1–30, 31–60, 61–90, 90+.
+    pub ageing: BTreeMap<String, Vec<Bucket>>,
+    /// Currency → days sales outstanding: open receivables ÷ amount invoiced in the
+    /// `DSO_PERIOD_DAYS` days up to `as_of` × that period (none when nothing was invoiced).
+    pub dso_days: BTreeMap<String, Option<Decimal>>,
+    /// Customer's country (ISO 3166) → SMS segments written.
+    pub sms_segments_by_country: BTreeMap<String, u64>,
+    pub sms_cost: Option<SmsCost>,
+}
+
+pub const DSO_PERIOD_DAYS: i64 = 90;
+pub const BUCKETS: [&str; 5] = ["current", "1-30", "31-60", "61-90", "90+"];
+
+fn bucket_of(days_past_due: i64) -> usize {
+    match days_past_due {
+        ..=0 => 0,
+        1..=30 => 1,
+        31..=60 => 2,
+        61..=90 => 3,
+        _ => 4,
+    }
+}
+
+/// Adds the figures of the customers `in_scope` selects; `messages` are the run's.
+pub fn figures(
+    data: &Dataset,
+    seg: &Segmentation,
+    stage_names: &[String],
+    messages: &[&Planned],
+    as_of: NaiveDate,
+    in_scope: &dyn Fn(u32) -> bool,
+) -> Figures {
+    let n = data.customers.len();
+    let mut stage_of: Vec<Option<usize>> = vec![None; n];
+    for m in messages {
+        stage_of[m.customer as usize].get_or_insert(m.stage);
+    }
+    let mut f = Figures::default();
+    for (i, stage) in stage_of.iter().enumerate() {
+        if !in_scope(i as u32) {
+            continue;
+        }
+        if let Some(a) = &seg.assignments[i] {
+            f.customers_by_cluster
+                .entry(a.cluster.as_str().to_string())
+                .or_default()
+                .customers += 1;
+        }
+        if let Some(s) = stage {
+            f.customers_by_stage
+                .entry(stage_names[*s].clone())
+                .or_default()
+                .customers += 1;
+        }
+    }
+    let mut receivable: BTreeMap<Currency, Decimal> = BTreeMap::new();
+    let mut invoiced: BTreeMap<Currency, Decimal> = BTreeMap::new();
+    let period_start = as_of - chrono::Duration::days(DSO_PERIOD_DAYS);
+    for inv in &data.invoices {
+        let c = inv.customer as usize;
+        if !in_scope(inv.customer) {
+            continue;
+        }
+        if inv.issue_date > period_start && inv.issue_date <= as_of {
+            *invoiced.entry(inv.currency).or_default() += inv.amount;
+        }
+        let open = inv.open_amount();
+        if open <= Decimal::ZERO {
+            continue;
+        }
+        let code = inv.currency.code().to_string();
+        *receivable.entry(inv.currency).or_default() += open;
+        let days = (as_of - inv.due_date).num_days();
+        let buckets = f.ageing.entry(code.clone()).or_insert_with(|| {
+            BUCKETS
+                .iter()
+                .map(|b| Bucket {
+                    bucket: b.to_string(),
+                    ..Bucket::default()
+                })
+                .collect()
+        });
+        let b = &mut buckets[bucket_of(days)];
+        b.invoices += 1;
+        b.amount += open;
+        if days <= 0 {
+            continue;
+        }
+        if let Some(a) = &seg.assignments[c] {
+            *f.customers_by_cluster
+                .entry(a.cluster.as_str().to_string())
+                .or_default()
+                .overdue
+                .entry(code.clone())
+                .or_default() += open;
+        }
+        if let Some(s) = stage_of[c] {
+            *f.customers_by_stage
+                .entry(stage_names[s].clone())
+                .or_default()
+                .overdue
+                .entry(code)
+                .or_default() += open;
+        }
+    }
+    for (cur, open) in &receivable {
+        let sales = invoiced.get(cur).copied().unwrap_or_default();
+        let dso = (sales > Decimal::ZERO)
+            .then(|| (open / sales * Decimal::from(DSO_PERIOD_DAYS)).round_dp(1));
+        f.dso_days.insert(cur.code().to_string(), dso);
+    }
+    f
+}
+
+/// Counts one SMS's segments against its customer's country.
+pub fn count_sms(f: &mut Figures, data: &Dataset, customer: u32, segments: u32) {
+    let country = data.customers[customer as usize]
+        .get(Field::Country)
+        .unwrap_or("??")
+        .to_string();
+    *f.sms_segments_by_country.entry(country).or_default() += u64::from(segments);
+}
+
+/// Prices the SMS segments at the campaign's `sms.cost`.
+pub fn price_sms(f: &mut Figures, cost: Option<&crate::campaign::SmsPrice>) {
+    let Some(cost) = cost else {
+        return;
+    };
+    let mut out = SmsCost {
+        currency: cost.currency.clone(),
+        ..SmsCost::default()
+    };
+    for (country, segments) in &f.sms_segments_by_country {
+        match cost.by_country.get(country).or(cost.per_segment.as_ref()) {
+            Some(p) => out.total += p.0 * Decimal::from(*segments),
+            None => out.unpriced_segments += segments,
+        }
+    }
+    f.sms_cost = Some(out);
+}
+
+/// Delivery outcomes from the journal: channel → state → messages.
+pub type Delivery = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// `dunwell report OUTBOX`: refreshes the delivery outcomes in `summary.json` from the
+/// journal (when `send` has run) and writes `report.html`.
+pub fn report(outbox: &Path) -> Result<std::path::PathBuf> {
+    let path = outbox.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::Usage(format!(
+            "{}: {e} (expected an outbox written by `dunwell run`)",
+            path.display()
+        ))
+    })?;
+    let mut summary: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::Usage(format!(
+            "{}: not a dunwell summary: {e} (run `dunwell run` again to rewrite it)",
+            path.display()
+        ))
+    })?;
+    if let Some(delivery) = crate::send::journal::outcomes(outbox)? {
+        let d = summary
+            .as_object_mut()
+            .ok_or_else(|| Error::Usage(format!("{}: not a JSON object", path.display())))?
+            .entry("delivery")
+            .or_insert_with(|| serde_json::json!({}));
+        d["by_channel"] = serde_json::to_value(&delivery).expect("json");
+        let mut states: BTreeMap<&str, u64> = BTreeMap::new();
+        for per in delivery.values() {
+            for (s, n) in per {
+                *states.entry(s).or_default() += n;
+            }
+        }
+        d["states"] = serde_json::to_value(states).expect("json");
+        crate::outbox::write_json(&path, &summary)?;
+    }
+    let html_path = outbox.join("report.html");
+    let html = html::page(&summary);
+    std::fs::write(&html_path, html).map_err(|e| Error::io(&html_path, e))?;
+    Ok(html_path)
+}
+
+/// For `run`: writes `report.html` from the summary it just wrote.
+pub fn write_html(outbox: &Path, summary: &impl Serialize) -> Result<()> {
+    let value = serde_json::to_value(summary).expect("json");
+    let path = outbox.join("report.html");
+    std::fs::write(&path, html::page(&value)).map_err(|e| Error::io(&path, e))
+}
+
+/// Groups a number's integer digits in threes: 1234567.8 → 1,234,567.8.
+pub(crate) fn grouped(text: &str) -> String {
+    let (sign, rest) = text.strip_prefix('-').map_or(("", text), |r| ("-", r));
+    let (int, frac) = rest
+        .split_once('.')
+        .map_or((rest, None), |(a, b)| (a, Some(b)));
+    let mut out = String::new();
+    for (k, ch) in int.chars().enumerate() {
+        if k > 0 && (int.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    match frac {
+        Some(f) => format!("{sign}{out}.{f}"),
+        None => format!("{sign}{out}"),
+    }
+}
+
+/// An amount with its currency's minor units: `EUR 12,345.60`, `JPY 59,064`.
+pub(crate) fn money(amount: Decimal, currency: &str) -> String {
+    let dp = Currency::parse(currency).map_or(2, |c| c.minor_units());
+    let mut a = amount.round_dp(dp);
+    a.rescale(dp);
+    format!("{currency} {}", grouped(&a.to_string()))
+}
+
+/// Channels in the order the report lists them.
+pub(crate) const CHANNELS: [Channel; 4] =
+    [Channel::Email, Channel::Sms, Channel::Letter, Channel::Web];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_and_grouping() {
+        assert_eq!(bucket_of(-3), 0);
+        assert_eq!(bucket_of(0), 0);
+        assert_eq!(bucket_of(1), 1);
+        assert_eq!(bucket_of(30), 1);
+        assert_eq!(bucket_of(31), 2);
+        assert_eq!(bucket_of(90), 3);
+        assert_eq!(bucket_of(91), 4);
+        assert_eq!(grouped("1234567.80"), "1,234,567.80");
+        assert_eq!(grouped("-999"), "-999");
+        assert_eq!(grouped("100000"), "100,000");
+        assert_eq!(money(Decimal::new(590646, 1), "JPY"), "JPY 59,065");
+        assert_eq!(money(Decimal::new(12345, 0), "EUR"), "EUR 12,345.00");
+    }
+}
