@@ -71,6 +71,16 @@ enum Command {
         after_help = "Exit 1 on any error, 0 with warnings only. Needs no secret: links are signed with a throw-away key.\n\nExamples:\n  dunwell check samples/campaign.yaml\n  dunwell check campaign.yaml --data exports/2026-11-27"
     )]
     Check(CheckArgs),
+    /// Render a sample of every cell into a static gallery (DIR/index.html).
+    #[command(
+        after_help = "Opens without a network: e-mails and payment pages in sandboxed frames, letters as their pages, SMS as phone bubbles; filter by cluster, stage, channel and locale. Needs no secret.\n\nExamples:\n  dunwell preview samples/campaign.yaml --open\n  dunwell preview campaign.yaml --per-cell 3 --out /tmp/gallery"
+    )]
+    Preview(PreviewArgs),
+    /// Serve the gallery live: edits to templates and rules show in the open page.
+    #[command(
+        after_help = "Listens on 127.0.0.1 only. A template error is shown where its message would be.\n\nExample:\n  dunwell serve samples/campaign.yaml --port 8040"
+    )]
+    Serve(ServeArgs),
     /// Deliver an outbox's e-mails exactly once (journaled, resumable, rate-limited).
     #[command(
         after_help = "The SMTP server comes from DUNWELL_SMTP_URL (smtp://host:port for a local relay,\nsmtp+starttls://host:587, smtps://host:465; user and password in the URL or in\nDUNWELL_SMTP_USER / DUNWELL_SMTP_PASSWORD). DKIM: DUNWELL_DKIM_KEY (PEM file),\nDUNWELL_DKIM_SELECTOR, DUNWELL_DKIM_DOMAIN. SMS: DUNWELL_SMS_URL, DUNWELL_SMS_KIND (json or\ntwilio), DUNWELL_SMS_FROM, DUNWELL_SMS_AUTH or DUNWELL_SMS_USER/PASSWORD, DUNWELL_SMS_TEMPLATE.\n\nExamples:\n  dunwell send out/ --dry-run                        # every check, the health check, nothing sent\n  dunwell send out/ --to-override me@example.com --limit 20   # a test send to one inbox\n  dunwell send out/ --rate 6000/min --concurrency 16\n  dunwell send out/                                  # again after a crash: resumes"
@@ -97,23 +107,23 @@ enum Command {
     Gen(GenArgs),
 }
 
-#[derive(Args, Debug)]
-struct DataArgs {
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
     /// The campaign file.
-    campaign: PathBuf,
+    pub campaign: PathBuf,
     /// This week's export instead of the campaign's `data:` (customers.csv, invoices.csv,
     /// optional payments.csv, events.csv — or debtors.ndjson).
     #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    pub data: Option<PathBuf>,
     /// The campaign date instead of the campaign's `as_of:`.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_arg)]
-    as_of: Option<chrono::NaiveDate>,
+    pub as_of: Option<chrono::NaiveDate>,
     /// Any rejected row fails the command (exit 1) instead of quarantining its customer.
     #[arg(long)]
-    strict: bool,
+    pub strict: bool,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    pub threads: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -132,6 +142,36 @@ struct SegmentArgs {
 struct CheckArgs {
     #[command(flatten)]
     data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+struct PreviewArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Where index.html and the messages go.
+    #[arg(long, value_name = "DIR", default_value = "preview")]
+    out: PathBuf,
+    /// Customers shown per cell.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    per_cell: usize,
+    /// Open the gallery in the default browser.
+    #[arg(long)]
+    open: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The port on 127.0.0.1 (0: any free port, printed at start).
+    #[arg(long, default_value_t = 8040)]
+    pub port: u16,
+    /// Customers shown per cell.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub per_cell: usize,
+    /// Listen on this address instead of 127.0.0.1 (the gallery shows customer data).
+    #[arg(long, value_name = "IP")]
+    pub bind: Option<std::net::IpAddr>,
 }
 
 #[derive(Args, Debug)]
@@ -316,14 +356,131 @@ fn duration(s: &str) -> Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs_f64(secs.max(0.0)))
 }
 
-fn cmd_check(args: CheckArgs) -> Result<i32> {
-    let p = prepare(&args.data)?;
-    // Links in a check are never sent: a throw-away key, so no secret is needed.
+/// What `check`, `preview` and `serve` work from: the data and a leniently loaded kit,
+/// or — when the rule file, the plan or the templates cannot be used at all — none, and
+/// in both cases every problem found while loading (rule-file and template errors
+/// together, not one per run).
+pub struct Lenient {
+    pub loaded: Option<(Prepared, crate::render::Kit)>,
+    pub problems: Vec<crate::diag::Diagnostic>,
+}
+
+pub fn load_lenient(args: &DataArgs) -> Result<Lenient> {
+    let campaign = Campaign::load(
+        &args.campaign,
+        &Overrides {
+            data: args.data.clone(),
+            as_of: args.as_of,
+            rules: None,
+        },
+    )?;
+    let mut problems = Vec::new();
+    let rules = match RuleSet::load(&campaign.segments) {
+        Ok(r) => Some(r),
+        Err(Error::Config(d)) => {
+            problems.extend(d);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let (kit, more) = reload_kit(&campaign)?;
+    problems.extend(more);
+    let (Some(rules), Some(kit)) = (rules, kit) else {
+        return Ok(Lenient {
+            loaded: None,
+            problems,
+        });
+    };
+    let p = prepare_data(campaign, rules)?;
+    Ok(Lenient {
+        loaded: Some((p, kit)),
+        problems,
+    })
+}
+
+fn cmd_preview(args: PreviewArgs) -> Result<i32> {
+    set_threads(args.data.threads)?;
+    let t = Instant::now();
+    let l = load_lenient(&args.data)?;
+    let Some((p, kit)) = &l.loaded else {
+        for d in &l.problems {
+            eprintln!("{}", d.render(None));
+        }
+        return Ok(1);
+    };
+    let site = crate::preview::site(p, kit, &l.problems, args.per_cell, None);
+    site.write(&args.out)?;
+    let index = args.out.join("index.html");
+    out!(
+        "preview: {} ({} files, {:.2} s)",
+        index.display(),
+        site.files.len(),
+        t.elapsed().as_secs_f64()
+    );
+    if args.open {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else if cfg!(windows) {
+            "explorer"
+        } else {
+            "xdg-open"
+        };
+        if let Err(e) = std::process::Command::new(opener).arg(&index).spawn() {
+            eprintln!(
+                "could not open a browser ({opener}: {e}); open {} by hand",
+                index.display()
+            );
+        }
+    }
+    Ok(
+        if l.problems
+            .iter()
+            .any(|d| d.severity == crate::diag::Severity::Error)
+        {
+            1
+        } else {
+            0
+        },
+    )
+}
+
+/// The templates (leniently: broken ones are reported and left out), the plan rules
+/// and, when the matrix has letters, the fonts. `None` when the plan or the fonts cannot
+/// be used at all; the problems either way.
+pub fn reload_kit(
+    campaign: &Campaign,
+) -> Result<(Option<crate::render::Kit>, Vec<crate::diag::Diagnostic>)> {
+    // Links in a check or a preview are never sent: a throw-away key, no secret needed.
     let signer = crate::link::Signer::new(b"dunwell check: these links are never sent, 0123")
         .map_err(Error::Usage)?;
-    let (mut kit, syntax) = crate::render::Kit::load_lenient(&p.campaign, signer)?;
-    let mut report = crate::check::check(&p, &mut kit)?;
-    report.findings.splice(0..0, syntax);
+    let (mut kit, problems) = match crate::render::Kit::load_lenient(campaign, signer) {
+        Ok(k) => k,
+        Err(Error::Config(d)) => return Ok((None, d)),
+        Err(e) => return Err(e),
+    };
+    if kit.rules.uses_letters() {
+        match kit.load_letters(campaign) {
+            Ok(()) => {}
+            Err(Error::Config(mut d)) => {
+                d.splice(0..0, problems);
+                return Ok((None, d));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((Some(kit), problems))
+}
+
+fn cmd_check(args: CheckArgs) -> Result<i32> {
+    set_threads(args.data.threads)?;
+    let l = load_lenient(&args.data)?;
+    let report = match &l.loaded {
+        Some((p, kit)) => crate::check::check(p, kit, &l.problems),
+        None => crate::check::Report {
+            findings: l.problems.clone(),
+            cells: 0,
+        },
+    };
     for d in &report.findings {
         out!("{}\n", d.render(None));
     }
@@ -424,6 +581,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => cmd_run(args),
         Command::Send(args) => cmd_send(args),
         Command::Check(args) => cmd_check(args),
+        Command::Preview(args) => cmd_preview(args),
+        Command::Serve(args) => crate::serve::serve(args),
         Command::Report { outbox } => {
             let path = crate::report::report(&outbox)?;
             out!("report: {}", path.display());
@@ -452,7 +611,7 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn set_threads(threads: Option<usize>) -> Result<()> {
+pub(crate) fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
         if n == 0 {
             return Err(Error::Usage("--threads must be at least 1".into()));
@@ -483,6 +642,10 @@ fn prepare(args: &DataArgs) -> Result<Prepared> {
         },
     )?;
     let rules = RuleSet::load(&campaign.segments)?;
+    prepare_data(campaign, rules)
+}
+
+fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
     let t = Instant::now();
     let loaded = load(&campaign.data)?;
     let validated = validate(loaded);

@@ -345,6 +345,13 @@ impl Rules {
             .map(|(ch, t, a)| (ch.as_slice(), t.as_deref(), *a))
     }
 
+    /// Whether any cell prints letters or attaches them (fonts are loaded only then).
+    pub fn uses_letters(&self) -> bool {
+        self.matrix
+            .values()
+            .any(|(ch, _, attach)| *attach || ch.contains(&Channel::Letter))
+    }
+
     fn stage_for(&self, days_past_due: i64) -> Option<usize> {
         self.stages
             .iter()

@@ -141,6 +141,8 @@ pub enum Rendered {
         link: String,
         /// The plain-text part, before MIME encoding (for `check`).
         text: String,
+        /// The HTML part as sent (CSS inlined), before MIME encoding (for `preview`).
+        html: String,
     },
     Sms {
         to: String,
@@ -530,21 +532,25 @@ impl Renderer<'_> {
                 } else {
                     None
                 };
-                let (bytes, message_id) = email::build(
-                    &env,
-                    &Parts {
-                        subject: subject.clone(),
-                        text: text.clone(),
-                        html,
-                        attachment,
-                    },
-                    &m.scheduled_at,
-                )
-                .map_err(|e| Diagnostic::whole_file("email", e))?;
+                let parts = Parts {
+                    subject,
+                    text,
+                    html,
+                    attachment,
+                };
+                let (bytes, message_id) = email::build(&env, &parts, &m.scheduled_at)
+                    .map_err(|e| Diagnostic::whole_file("email", e))?;
+                let Parts {
+                    subject,
+                    text,
+                    html,
+                    ..
+                } = parts;
                 Ok(Rendered::Email {
                     bytes,
                     message_id,
                     text,
+                    html,
                     subject,
                     to: view.customer.email().unwrap_or("").to_string(),
                     link: ctx.payment.link,

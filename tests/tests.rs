@@ -11,6 +11,7 @@ mod generated;
 mod letters;
 mod link;
 mod plan;
+mod preview;
 mod render;
 mod report;
 mod rules;

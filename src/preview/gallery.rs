@@ -1,0 +1,403 @@
+//! The gallery page: one card per cell with its samples, filters by cluster, stage,
+//! channel and locale. E-mails and payment pages are shown in sandboxed iframes (their
+//! own files, scripts off), letters as their PDF pages drawn as SVG, SMS as a phone
+//! bubble. No network: every file is beside the page.
+
+use super::Site;
+use super::cells::{Cell, Who};
+use crate::diag::Diagnostic;
+use crate::render::Rendered;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A file name from a cell id and a sample number.
+fn slug(id: &str, k: usize) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{clean}.{k}")
+}
+
+fn select(out: &mut String, id: &str, label: &str, values: &BTreeSet<String>) {
+    let _ = write!(
+        out,
+        "<label>{label} <select id=\"f-{id}\" data-key=\"{id}\"><option value=\"\">all</option>"
+    );
+    for v in values {
+        let _ = write!(out, "<option>{}</option>", esc(v));
+    }
+    out.push_str("</select></label>");
+}
+
+/// What the gallery shows above the cells: the campaign, and problems no cell owns.
+pub struct Heading<'a> {
+    pub title: &'a str,
+    pub from: &'a str,
+    /// Template and rule errors found while loading.
+    pub problems: &'a [Diagnostic],
+    /// Served live: the page reloads itself when the server's version moves on.
+    pub live: bool,
+    pub version: u64,
+}
+
+pub fn build(h: &Heading<'_>, cells: &[Cell], site: &mut Site, cache: &mut super::PageCache) {
+    let mut old = std::mem::take(cache);
+    let mut body = String::with_capacity(256 * 1024);
+    let mut sets: [BTreeSet<String>; 4] = Default::default();
+    for c in cells {
+        sets[0].insert(c.cluster.as_str().to_string());
+        sets[1].insert(c.stage_name.clone());
+        sets[2].insert(c.channel.as_str().to_string());
+        sets[3].insert(c.locale.clone());
+    }
+    let samples: usize = cells.iter().map(|c| c.samples.len()).sum();
+    let failing = cells
+        .iter()
+        .filter(|c| c.samples.iter().any(|s| s.result.is_err()))
+        .count();
+    let _ = write!(
+        body,
+        "<header><div class=\"title\"><h1>{}</h1><p>{} cells · {} messages · <span class=\"{}\">{} with errors</span></p></div><form id=\"filters\" onsubmit=\"return false\">",
+        esc(h.title),
+        cells.len(),
+        samples,
+        if failing > 0 { "bad" } else { "good" },
+        failing
+    );
+    select(&mut body, "cluster", "cluster", &sets[0]);
+    select(&mut body, "stage", "stage", &sets[1]);
+    select(&mut body, "channel", "channel", &sets[2]);
+    select(&mut body, "locale", "locale", &sets[3]);
+    body.push_str("<label><input type=\"checkbox\" id=\"f-problems\"> problems only</label><span id=\"shown\"></span></form></header><main>");
+    if !h.problems.is_empty() {
+        body.push_str("<section class=\"problems\"><h2>Problems found while loading</h2>");
+        for d in h.problems {
+            let _ = write!(body, "<pre class=\"error\">{}</pre>", esc(&d.render(None)));
+        }
+        body.push_str("</section>");
+    }
+    body.push_str("<div id=\"cells\">");
+    for cell in cells {
+        // The card's hash lets the live page swap only the cards an edit changed.
+        let mut c = String::new();
+        card(&mut c, h, cell, site, cache, &mut old);
+        use sha2::Digest;
+        let hash = crate::outbox::hex(&sha2::Sha256::digest(c.as_bytes())[..8]);
+        body.push_str(&c.replacen("<article ", &format!("<article data-hash=\"{hash}\" "), 1));
+    }
+    body.push_str("</div><p id=\"none\" hidden>No cell matches these filters.</p></main>");
+
+    let mut page = String::with_capacity(body.len() + 8 * 1024);
+    let _ = write!(
+        page,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} — preview</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}</style></head><body>",
+        esc(h.title)
+    );
+    page.push_str(&body);
+    let _ = write!(
+        page,
+        "<script>const LIVE = {}, VERSION = '{}';\n{SCRIPT}</script></body></html>\n",
+        h.live, h.version
+    );
+    site.files.insert("index.html".into(), page.into_bytes());
+}
+
+fn card(
+    out: &mut String,
+    h: &Heading<'_>,
+    cell: &Cell,
+    site: &mut Site,
+    cache: &mut super::PageCache,
+    old: &mut super::PageCache,
+) {
+    let id = cell.id();
+    let problem = cell.samples.iter().any(|s| s.result.is_err());
+    let _ = write!(
+        out,
+        "<article class=\"cell{}\" id=\"{}\" data-cluster=\"{}\" data-stage=\"{}\" data-channel=\"{}\" data-locale=\"{}\" data-problem=\"{}\">",
+        if problem { " has-problem" } else { "" },
+        esc(&id),
+        cell.cluster.as_str(),
+        esc(&cell.stage_name),
+        cell.channel.as_str(),
+        esc(&cell.locale),
+        u8::from(problem)
+    );
+    let _ = write!(
+        out,
+        "<h2><span class=\"tag {}\">{}</span> {} · <b>{}</b> · {}</h2>",
+        cell.cluster.as_str(),
+        cell.cluster.as_str(),
+        esc(&cell.stage_name),
+        cell.channel.as_str(),
+        esc(&cell.locale)
+    );
+    match &cell.template {
+        Some(t) => {
+            let _ = write!(out, "<p class=\"tmpl\">templates/{}", esc(t));
+            if let Some(f) = &cell.fallback {
+                let _ = write!(
+                    out,
+                    " <span class=\"warn\">no {} wording: {} is used</span>",
+                    esc(&cell.locale),
+                    esc(f)
+                );
+            }
+            out.push_str("</p>");
+        }
+        None if cell.channel == crate::dataset::Channel::Letter
+            || cell.channel == crate::dataset::Channel::Web =>
+        {
+            out.push_str("<p class=\"tmpl\">built-in layout</p>")
+        }
+        None => out.push_str("<p class=\"tmpl warn\">no template for this cell</p>"),
+    }
+    for (k, s) in cell.samples.iter().enumerate() {
+        let file = slug(&id, k);
+        out.push_str("<div class=\"sample\"><aside class=\"who\">");
+        let who = match s.who {
+            Who::Planned => "in the plan",
+            Who::StandIn => "stand-in: a real customer shown in this cell",
+            Who::Persona => "persona: no customer speaks this language",
+        };
+        let _ = write!(
+            out,
+            "<b>{}</b><span class=\"id\">{} · {}</span><p class=\"because\"><span class=\"tag {}\">{}</span> rule <code>{}</code>: {}</p>",
+            esc(&s.name),
+            esc(&s.customer_id),
+            who,
+            cell.cluster.as_str(),
+            cell.cluster.as_str(),
+            esc(&s.rule),
+            esc(&s.because)
+        );
+        if !s.evidence.is_empty() {
+            out.push_str("<ul class=\"evidence\">");
+            for e in &s.evidence {
+                let _ = write!(out, "<li>{}</li>", esc(e));
+            }
+            out.push_str("</ul>");
+        }
+        out.push_str("</aside><div class=\"msg\">");
+        match &s.result {
+            Err(d) => {
+                let _ = write!(out, "<pre class=\"error\">{}</pre>", esc(&d.render(None)));
+            }
+            Ok(Rendered::Email {
+                subject,
+                to,
+                text,
+                html,
+                bytes,
+                ..
+            }) => {
+                let path = format!("m/{file}.html");
+                site.files.insert(path.clone(), html.clone().into_bytes());
+                let eml = format!("m/{file}.eml");
+                site.files.insert(eml.clone(), bytes.clone());
+                let _ = write!(
+                    out,
+                    "<div class=\"meta\"><div><i>From</i> {}</div><div><i>To</i> {}</div><div><i>Subject</i> <b class=\"subject\">{}</b></div><div><a href=\"{eml}\" download>.eml</a></div></div><div class=\"panes\"><iframe class=\"email\" sandbox=\"\" loading=\"lazy\" src=\"{path}\" title=\"{}\"></iframe><pre class=\"text\">{}</pre></div>",
+                    esc(h.from),
+                    esc(to),
+                    esc(subject),
+                    esc(subject),
+                    esc(text)
+                );
+            }
+            Ok(Rendered::Sms { to, text, info, .. }) => {
+                let _ = write!(
+                    out,
+                    "<div class=\"phone\"><div class=\"to\">{}</div><div class=\"bubble\">{}</div><p class=\"smsinfo\"><b class=\"{}\">{}</b> · <b>{} segment{}</b> · {} characters</p></div>",
+                    esc(to),
+                    esc(text),
+                    if info.segments > 1 { "warn" } else { "" },
+                    info.encoding.as_str(),
+                    info.segments,
+                    if info.segments == 1 { "" } else { "s" },
+                    info.units
+                );
+            }
+            Ok(Rendered::Letter {
+                bytes,
+                pages,
+                subject,
+                to,
+                ..
+            }) => {
+                let pdf = format!("m/{file}.pdf");
+                site.files.insert(pdf.clone(), bytes.clone());
+                let _ = write!(
+                    out,
+                    "<div class=\"meta\"><div><i>To</i> {}</div><div><i>Subject</i> <b>{}</b></div><div>{} page{} · <a href=\"{pdf}\">PDF</a></div></div><div class=\"pages\">",
+                    esc(to),
+                    esc(subject),
+                    pages,
+                    if *pages == 1 { "" } else { "s" }
+                );
+                match cache.pages(old, bytes) {
+                    Ok(svgs) => {
+                        for (n, svg) in svgs.into_iter().enumerate() {
+                            let p = format!("m/{file}.p{}.svg", n + 1);
+                            site.files.insert(p.clone(), svg.into_bytes());
+                            let _ = write!(
+                                out,
+                                "<img class=\"page\" src=\"{p}\" alt=\"page {}\" loading=\"lazy\">",
+                                n + 1
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        let _ = write!(out, "<pre class=\"error\">{}</pre>", esc(&e));
+                    }
+                }
+                out.push_str("</div>");
+            }
+            Ok(Rendered::Web { html, link, .. }) => {
+                let path = format!("m/{file}.web.html");
+                site.files.insert(path.clone(), html.clone().into_bytes());
+                let _ = write!(
+                    out,
+                    "<div class=\"meta\"><div><i>Link</i> <code>{}</code></div></div><iframe class=\"web\" sandbox=\"\" loading=\"lazy\" src=\"{path}\" title=\"payment page\"></iframe>",
+                    esc(link)
+                );
+            }
+        }
+        out.push_str("</div></div>");
+    }
+    out.push_str("</article>");
+}
+
+const CSS: &str = r#"
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',sans-serif;color:#2b323c;background:#eef0f3}
+header{position:sticky;top:0;z-index:2;background:#1f2a37;color:#fff;padding:10px 20px;display:flex;flex-wrap:wrap;gap:8px 24px;align-items:center;justify-content:space-between}
+header h1{margin:0;font-size:18px}header p{margin:0;opacity:.85;font-size:13px}
+#filters{display:flex;flex-wrap:wrap;gap:10px;align-items:center;font-size:13px}
+#filters select{font:inherit;padding:2px 4px;border-radius:4px}
+#shown{opacity:.8}
+.good{color:#9be3b5}.bad{color:#ffb4a8;font-weight:600}
+main{padding:12px 20px}
+.cell{background:#fff;border-radius:8px;margin:0 0 14px;padding:10px 14px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
+.cell.has-problem{border-left:4px solid #c83e3e}
+.cell h2{font-size:15px;margin:0 0 2px;font-weight:500}
+.tmpl{margin:0 0 8px;color:#6b7480;font:12px ui-monospace,monospace}
+.warn{color:#b45309}
+.tag{display:inline-block;padding:0 6px;border-radius:9px;color:#fff;font-size:12px;background:#8a939e}
+.tag.forgetful{background:#3b82c4}.tag.chronic_late{background:#d18a12}.tag.unable{background:#2a9d8f}.tag.unwilling{background:#c83e3e}
+.sample{display:grid;grid-template-columns:240px 1fr;gap:14px;border-top:1px solid #eceef1;padding:8px 0}
+.who b{display:block}.who .id{font-size:12px;color:#6b7480}
+.because{margin:6px 0 2px;font-size:13px}
+.evidence{margin:0;padding-left:18px;font:12px ui-monospace,monospace;color:#4b5563}
+.meta{font-size:13px;margin-bottom:6px;overflow-wrap:anywhere}.meta i{color:#6b7480;font-style:normal;display:inline-block;min-width:56px}
+.panes{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:10px}
+iframe{width:100%;border:1px solid #dde1e6;border-radius:6px;background:#fff}
+iframe.email{height:520px}iframe.web{width:390px;max-width:100%;height:640px}
+pre.text{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;font:12px/1.5 ui-monospace,monospace;background:#f7f8fa;border-radius:6px;padding:8px;max-height:520px;overflow:auto}
+.phone{max-width:340px;background:#f2f3f5;border-radius:18px;padding:12px}
+.phone .to{font-size:12px;color:#6b7480;text-align:center;margin-bottom:6px}
+.bubble{background:#e4e6eb;border-radius:16px 16px 16px 4px;padding:8px 12px;white-space:pre-wrap;word-wrap:break-word}
+.smsinfo{font-size:12px;color:#4b5563;margin:6px 0 0}
+.pages{display:flex;gap:10px;overflow-x:auto}
+img.page{width:420px;max-width:100%;height:auto;border:1px solid #d5d9de;box-shadow:0 1px 3px rgba(0,0,0,.12);background:#fff}
+pre.error{margin:0;white-space:pre-wrap;background:#fdecea;color:#8a1f17;border-radius:6px;padding:8px;font:12px/1.5 ui-monospace,monospace}
+.problems{background:#fff;border-radius:8px;padding:10px 14px;margin-bottom:14px;border-left:4px solid #c83e3e}
+.problems h2{font-size:15px;margin:0 0 6px}.problems pre{margin-bottom:6px}
+@media (max-width:800px){.sample{grid-template-columns:1fr}.panes{grid-template-columns:1fr}}
+"#;
+
+/// Filters (kept in the URL's #fragment, so a reload keeps them) and, when served,
+/// reloading on the server's signal with the scroll position kept.
+const SCRIPT: &str = r#"
+(function () {
+  const keys = ['cluster', 'stage', 'channel', 'locale'];
+  let cells = Array.from(document.querySelectorAll('article.cell'));
+  const problems = document.getElementById('f-problems');
+  function state() {
+    const s = {};
+    keys.forEach(k => { const v = document.getElementById('f-' + k).value; if (v) s[k] = v; });
+    if (problems.checked) s.problems = '1';
+    return s;
+  }
+  function apply() {
+    const s = state();
+    let shown = 0;
+    cells.forEach(c => {
+      const ok = keys.every(k => !s[k] || c.dataset[k] === s[k]) && (!s.problems || c.dataset.problem === '1');
+      c.hidden = !ok;
+      if (ok) shown++;
+    });
+    document.getElementById('shown').textContent = shown + ' of ' + cells.length + ' cells';
+    document.getElementById('none').hidden = shown > 0;
+    const h = new URLSearchParams(s).toString();
+    history.replaceState(null, '', h ? '#' + h : location.pathname);
+  }
+  const from = new URLSearchParams(location.hash.slice(1));
+  keys.forEach(k => {
+    const el = document.getElementById('f-' + k);
+    if (from.get(k)) el.value = from.get(k);
+    el.addEventListener('change', apply);
+  });
+  problems.checked = from.get('problems') === '1';
+  problems.addEventListener('change', apply);
+  apply();
+  if (LIVE) {
+    // Only the cards whose hash changed are replaced: the others keep their frames, so
+    // an edit shows in a fraction of a second. A changed matrix reloads the page.
+    let current = VERSION;
+    let busy = Promise.resolve();
+    async function refresh() {
+      const html = await (await fetch('/', { cache: 'no-store' })).text();
+      const doc = new DOMParser().parseFromString(html, 'text/html');
+      const fresh = Array.from(doc.querySelectorAll('article.cell'));
+      const old = new Map(cells.map((a) => [a.id, a]));
+      const sameSelects = keys.every((k) =>
+        document.getElementById('f-' + k).options.length === doc.getElementById('f-' + k).options.length);
+      if (!sameSelects || fresh.length !== old.size || fresh.some((a) => !old.has(a.id))) {
+        location.reload();
+        return;
+      }
+      document.querySelector('header .title').replaceWith(doc.querySelector('header .title'));
+      const was = document.querySelector('section.problems');
+      const now = doc.querySelector('section.problems');
+      if (was) was.remove();
+      if (now) document.querySelector('main').prepend(document.importNode(now, true));
+      for (const a of fresh) {
+        const o = old.get(a.id);
+        if (o.dataset.hash !== a.dataset.hash) o.replaceWith(document.importNode(a, true));
+      }
+      cells = Array.from(document.querySelectorAll('article.cell'));
+      apply();
+    }
+    const events = new EventSource('/events');
+    events.addEventListener('version', (e) => {
+      if (e.data !== current) {
+        current = e.data;
+        busy = busy.then(refresh).catch(() => location.reload());
+      }
+    });
+  }
+})();
+"#;

@@ -1,0 +1,133 @@
+//! `dunwell preview`: a sample of every cell of the matrix rendered into a static
+//! gallery (`DIR/index.html` and the messages beside it) that opens without a network;
+//! `dunwell serve` shows the same gallery live (src/serve.rs).
+
+pub mod cells;
+mod gallery;
+mod pages;
+
+use crate::cli::Prepared;
+use crate::diag::{Diagnostic, Error, Result};
+use crate::render::Kit;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use gallery::esc;
+
+/// The gallery's files: path (relative, `/`-separated) → bytes.
+#[derive(Default)]
+pub struct Site {
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Site {
+    pub fn content_type(path: &str) -> &'static str {
+        match path.rsplit('.').next() {
+            Some("html") => "text/html; charset=utf-8",
+            Some("svg") => "image/svg+xml",
+            Some("pdf") => "application/pdf",
+            Some("eml") => "message/rfc822",
+            _ => "application/octet-stream",
+        }
+    }
+
+    /// Writes the gallery into `dir` (its old `m/` files are replaced).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let m = dir.join("m");
+        if m.exists() {
+            std::fs::remove_dir_all(&m).map_err(|e| Error::io(&m, e))?;
+        }
+        std::fs::create_dir_all(&m).map_err(|e| Error::io(&m, e))?;
+        for (path, bytes) in &self.files {
+            let p = dir.join(path);
+            std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Letter pages already drawn, by the SHA-256 of the PDF: the live preview draws only
+/// the letters an edit changed.
+#[derive(Default)]
+pub struct PageCache(BTreeMap<[u8; 32], Vec<String>>);
+
+impl PageCache {
+    pub(crate) fn pages(
+        &mut self,
+        old: &mut PageCache,
+        pdf: &[u8],
+    ) -> std::result::Result<Vec<String>, String> {
+        use sha2::Digest;
+        let key: [u8; 32] = sha2::Sha256::digest(pdf).into();
+        if let Some(p) = self.0.get(&key) {
+            return Ok(p.clone());
+        }
+        let p = match old.0.remove(&key) {
+            Some(p) => p,
+            None => pages::svg_pages(pdf)?,
+        };
+        self.0.insert(key, p.clone());
+        Ok(p)
+    }
+}
+
+/// The gallery of a campaign: every cell rendered (the kit is loaded leniently, so that
+/// a broken template shows in its cells) and the problems found while loading.
+pub fn site(
+    p: &Prepared,
+    kit: &Kit,
+    problems: &[Diagnostic],
+    per_cell: usize,
+    live: Option<u64>,
+) -> Site {
+    let cells = cells::cells(p, kit, problems, per_cell);
+    site_of(p, &cells, problems, live, &mut PageCache::default())
+}
+
+/// The gallery of cells already rendered; `cache` holds the letter pages drawn last
+/// time and is left holding this gallery's.
+pub fn site_of(
+    p: &Prepared,
+    cells: &[cells::Cell],
+    problems: &[Diagnostic],
+    live: Option<u64>,
+    cache: &mut PageCache,
+) -> Site {
+    let mut site = Site::default();
+    let from = match &p.campaign.creditor.email {
+        Some(e) => format!("{} <{e}>", p.campaign.creditor.name),
+        None => p.campaign.creditor.name.clone(),
+    };
+    gallery::build(
+        &gallery::Heading {
+            title: &p.campaign.name,
+            from: &from,
+            problems,
+            live: live.is_some(),
+            version: live.unwrap_or(0),
+        },
+        cells,
+        &mut site,
+        cache,
+    );
+    site
+}
+
+/// A gallery with no cells: what stopped rendering (a rule file or campaign that does
+/// not load), shown where the cells would be.
+pub fn problems_site(title: &str, problems: &[Diagnostic], version: u64) -> Site {
+    let mut site = Site::default();
+    gallery::build(
+        &gallery::Heading {
+            title,
+            from: "",
+            problems,
+            live: true,
+            version,
+        },
+        &[],
+        &mut site,
+        &mut PageCache::default(),
+    );
+    site
+}

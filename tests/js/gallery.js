@@ -1,0 +1,199 @@
+// Drives Debian's Chromium (headless, through Playwright) over dunwell's preview
+// gallery. Used by tests/preview.rs; prints one JSON line and exits 1 on any failure.
+//
+//   node gallery.js static FILE_URL
+//     the gallery loads with no console errors and no network request, the filters
+//     show exactly the matching cells, every e-mail iframe shows its e-mail, every
+//     letter page image loads.
+//   node gallery.js live URL TEMPLATE_FILE CELL_ID NEW_TEXT
+//     edits TEMPLATE_FILE (appends NEW_TEXT to its first body paragraph) and measures
+//     how long until the open page shows it in CELL_ID's e-mail; then breaks the
+//     template and expects the error in that cell, with the server still answering.
+const { chromium } = require('playwright-core');
+const fs = require('fs');
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const failures = [];
+const result = {};
+function check(ok, what) {
+  if (!ok) failures.push(what);
+}
+
+async function open(url) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors = [];
+  const requests = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('requestfailed', (r) => {
+    // A reload cuts the event stream and the frames still loading: expected.
+    if (!r.url().endsWith('/events') && r.failure().errorText !== 'net::ERR_ABORTED') errors.push('request failed: ' + r.url() + ' ' + r.failure().errorText);
+  });
+  page.on('request', (r) => requests.push(r.url()));
+  await page.goto(url, { waitUntil: 'load' });
+  return { browser, page, errors, requests };
+}
+
+async function visible(page) {
+  return page.$$eval('article.cell', (cs) => cs.filter((c) => !c.hidden).map((c) => ({
+    cluster: c.dataset.cluster, stage: c.dataset.stage, channel: c.dataset.channel,
+    locale: c.dataset.locale, problem: c.dataset.problem,
+  })));
+}
+
+async function staticGallery(url) {
+  const { browser, page, errors, requests } = await open(url);
+  const all = await visible(page);
+  result.cells = all.length;
+  check(all.length > 0, 'no cells');
+
+  // Filters: each one alone, then two together, then "problems only".
+  for (const [key, value] of [['cluster', 'unable'], ['channel', 'sms'], ['locale', 'ja'], ['stage', 'pre_legal']]) {
+    await page.selectOption('#f-' + key, value);
+    const shown = await visible(page);
+    const expected = all.filter((c) => c[key] === value).length;
+    check(shown.length === expected && shown.every((c) => c[key] === value),
+      `filter ${key}=${value}: ${shown.length} shown, ${expected} expected`);
+    check((await page.textContent('#shown')).startsWith(expected + ' of '), `count text for ${key}`);
+    check(new URL(page.url()).hash.includes(`${key}=${value}`), `the URL keeps ${key}`);
+    await page.selectOption('#f-' + key, '');
+  }
+  await page.selectOption('#f-cluster', 'unwilling');
+  await page.selectOption('#f-channel', 'letter');
+  const both = await visible(page);
+  check(both.length === all.filter((c) => c.cluster === 'unwilling' && c.channel === 'letter').length
+    && both.length > 0, 'two filters together');
+  // The filters survive a reload (they live in the URL).
+  await page.reload({ waitUntil: 'load' });
+  check((await visible(page)).length === both.length, 'filters kept across a reload');
+  await page.selectOption('#f-cluster', '');
+  await page.selectOption('#f-channel', '');
+  await page.check('#f-problems');
+  const problems = await visible(page);
+  result.problem_cells = problems.length;
+  check(problems.length === all.filter((c) => c.problem === '1').length, 'problems only');
+  check(await page.isVisible('#none') === (problems.length === 0), 'the "no cell" notice');
+  await page.uncheck('#f-problems');
+
+  // Every e-mail iframe shows its e-mail: the customer's name and the payment link.
+  const frames = await page.$$('iframe.email');
+  result.email_iframes = frames.length;
+  let shown = 0;
+  for (const f of frames) {
+    check(await f.getAttribute('sandbox') === '', 'iframe is sandboxed with nothing allowed');
+    // Frames load lazily, as they come into view.
+    await f.scrollIntoViewIfNeeded();
+    const frame = await f.contentFrame();
+    if (frame) await frame.waitForLoadState('load');
+    const text = frame ? await frame.evaluate(() => document.body ? document.body.innerText : '') : '';
+    const name = await f.evaluate((el) => el.closest('.sample').querySelector('.who b').textContent);
+    const links = frame ? await frame.$$eval('a[href^="https://"]', (as) => as.length) : 0;
+    if (text.length > 100 && text.includes(name) && links > 0) shown++;
+    else failures.push(`iframe ${await f.getAttribute('src')}: ${text.length} chars, name ${name} ${text.includes(name)}, ${links} links`);
+  }
+  result.email_iframes_showing = shown;
+  check(frames.length > 0 && shown === frames.length, 'every e-mail iframe shows its e-mail');
+
+  // Letter pages: every page image decodes (scrolled into view: they load lazily).
+  await page.selectOption('#f-channel', 'letter');
+  const imgs = await page.$$('img.page');
+  let decoded = 0;
+  for (const img of imgs) {
+    if (await img.isVisible()) {
+      await img.scrollIntoViewIfNeeded();
+      await page.waitForFunction((el) => el.complete, img);
+      if (await img.evaluate((el) => el.naturalWidth > 500)) decoded++;
+    }
+  }
+  result.letter_pages = imgs.length;
+  result.letter_pages_decoded = decoded;
+  check(imgs.length > 0 && decoded === imgs.length, 'every letter page image loads');
+
+  const remote = requests.filter((u) => !u.startsWith('file://') && !u.startsWith('data:') && !u.startsWith('about:'));
+  result.remote_requests = remote;
+  check(remote.length === 0, 'network requests: ' + remote.slice(0, 3).join(' '));
+  result.console_errors = errors;
+  check(errors.length === 0, 'console errors: ' + errors.slice(0, 3).join(' | '));
+  await browser.close();
+}
+
+async function emailText(page, cellId) {
+  const el = await page.$(`article[id="${cellId}"] iframe.email`);
+  if (!el) return '';
+  await el.scrollIntoViewIfNeeded();
+  const frame = await el.contentFrame();
+  return frame ? frame.evaluate(() => document.body ? document.body.innerText : '') : '';
+}
+
+async function live(url, file, cellId, marker) {
+  const { browser, page, errors } = await open(url + '#cluster=' + cellId.split('.')[0]);
+  check(!(await emailText(page, cellId)).includes(marker), 'marker already there');
+  // Wait until the page has settled with its event stream open, as an editor's would be.
+  const target = await page.$(`article[id="${cellId}"] iframe.email`);
+  await target.scrollIntoViewIfNeeded();
+  await (await target.contentFrame()).waitForLoadState('load');
+  await page.waitForTimeout(500);
+  const original = fs.readFileSync(file, 'utf8');
+  const lines = original.split('\n');
+  // Line 3 is the greeting's paragraph (subject, blank, body).
+  lines[2] = lines[2] + ' ' + marker;
+  const started = Date.now();
+  fs.writeFileSync(file, lines.join('\n'));
+  let seen = false;
+  while (Date.now() - started < 5000) {
+    try {
+      if ((await emailText(page, cellId)).includes(marker)) { seen = true; break; }
+    } catch (e) { /* the page is reloading */ }
+    await page.waitForTimeout(25);
+  }
+  result.edit_visible_ms = Date.now() - started;
+  check(seen, 'the edit never showed');
+  check(result.edit_visible_ms < 2000, `the edit took ${result.edit_visible_ms} ms to show`);
+  check(new URL(page.url()).hash.includes('cluster='), 'the reload kept the filters');
+
+  // A syntax error: shown in the cell, the server keeps serving.
+  fs.writeFileSync(file, original.replace('{{', '{% if %}{{'));
+  let error = '';
+  const t2 = Date.now();
+  while (Date.now() - t2 < 5000) {
+    try {
+      error = await page.$eval(`article[id="${cellId}"] pre.error`, (e) => e.textContent);
+      if (error) break;
+    } catch (e) { /* not yet */ }
+    await page.waitForTimeout(25);
+  }
+  result.error_text = error.split('\n').slice(0, 2).join(' / ');
+  check(error.includes(file.split('/').pop()), 'the template error names the file in its cell');
+  fs.writeFileSync(file, original);
+  const back = Date.now();
+  let restored = false;
+  while (Date.now() - back < 5000) {
+    try {
+      const t = await emailText(page, cellId);
+      if (t.length > 100 && !t.includes(marker)) { restored = true; break; }
+    } catch (e) { /* reloading */ }
+    await page.waitForTimeout(25);
+  }
+  check(restored, 'the fixed template shows again');
+  result.console_errors = errors;
+  check(errors.length === 0, 'console errors: ' + errors.slice(0, 3).join(' | '));
+  await browser.close();
+}
+
+(async () => {
+  const [mode, ...args] = process.argv.slice(2);
+  try {
+    if (mode === 'static') await staticGallery(args[0]);
+    else if (mode === 'live') await live(...args);
+    else failures.push('usage: gallery.js static URL | live URL FILE CELL MARKER');
+  } catch (e) {
+    failures.push(String(e && e.stack || e));
+  }
+  result.failures = failures;
+  console.log(JSON.stringify(result));
+  process.exit(failures.length ? 1 : 0);
+})();

@@ -1,0 +1,223 @@
+//! `preview` and `serve`: the gallery's files checked here, and the gallery itself driven
+//! in headless Chromium (Debian's `chromium` through Playwright, tests/js/gallery.js).
+
+use crate::util::*;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// One browser at a time: two Chromiums on two cores make the timing test meaningless.
+static CHROMIUM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn chromium_test(args: &[&str]) -> serde_json::Value {
+    let _one = CHROMIUM.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new("node")
+        .arg("gallery.js")
+        .args(args)
+        .current_dir(root().join("tests/js"))
+        .output()
+        .expect("node runs (scripts/test installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| {
+        panic!(
+            "gallery.js printed no result:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(out.status.success(), "{v:#}");
+    v
+}
+
+fn preview(campaign: &str, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["preview", campaign, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    dunwell(&args)
+}
+
+#[test]
+fn the_gallery_has_every_cell_with_its_files_and_no_outside_reference() {
+    let dir = tempdir();
+    let r = preview("samples/campaign.yaml", dir.path(), &["--per-cell", "2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    // Every cell `check` renders is in the gallery (check counts them).
+    let check = dunwell(["check", "samples/campaign.yaml"]);
+    let cells: usize = check
+        .stdout
+        .lines()
+        .last()
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("check prints the cell count");
+    assert_eq!(index.matches(" class=\"cell").count(), cells);
+    // Every file the page points at exists; nothing is fetched from elsewhere.
+    for attr in [" src=\"", " href=\""] {
+        for part in index.split(attr).skip(1) {
+            let target = &part[..part.find('"').unwrap()];
+            if target == "data:," {
+                continue; // the empty favicon: no request at all
+            }
+            assert!(!target.contains("://"), "outside reference {target}");
+            assert!(dir.path().join(target).is_file(), "{target} missing");
+        }
+    }
+    // Up to two customers per cell, with their reasons; real plan members marked.
+    assert!(index.contains("in the plan"));
+    assert!(index.matches("class=\"sample\"").count() > cells);
+    assert!(index.contains("rule <code>financial_distress</code>"));
+    // Iframes are sandboxed with nothing allowed (no scripts, no same origin).
+    assert!(index.contains("<iframe class=\"email\" sandbox=\"\" loading=\"lazy\""));
+    assert!(!index.contains("allow-scripts"));
+    // SMS show their encoding and segments; letters their pages as SVG drawn from the PDF.
+    assert!(index.contains("GSM-7</b> · <b>1 segment</b>"));
+    let svg = std::fs::read_dir(dir.path().join("m"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".ja.0.p1.svg"))
+        .expect("a Japanese letter page");
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<path"),
+        "glyphs as outlines"
+    );
+}
+
+#[test]
+fn a_broken_template_shows_in_its_cells_and_the_rest_render() {
+    let dir = tempdir();
+    let copy = broken_copy(&dir);
+    let out = dir.path().join("gallery");
+    let r = preview(copy.to_str().unwrap(), &out, &[]);
+    assert_eq!(r.code, 1, "a syntax error is an error: {}", r.stderr);
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    // The Polish unable e-mails show the error, with the file and line …
+    let cell = index
+        .split("<article")
+        .find(|a| a.contains("id=\"unable.reminder.email.pl\""))
+        .unwrap();
+    assert!(cell.contains("pre class=\"error\""), "{cell}");
+    assert!(cell.contains("default.pl.txt:18:"), "{cell}");
+    assert!(
+        cell.contains("templates/email/unable/default.pl.txt</p>"),
+        "{cell}"
+    );
+    // … and not the English fallback the lenient loader would have picked.
+    assert!(!cell.contains("class=\"email\""));
+    // Other cells still render.
+    assert!(index.contains("id=\"unable.reminder.email.it\""));
+    let it = index
+        .split("<article")
+        .find(|a| a.contains("id=\"unable.reminder.email.it\""))
+        .unwrap();
+    assert!(it.contains("iframe class=\"email\""));
+}
+
+/// The sample campaign copied with its templates and rules, the Polish `unable` e-mail
+/// broken (an unclosed tag on line 3).
+fn broken_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let base = dir.path().join("campaign");
+    copy_tree(&root().join("samples"), &base);
+    copy_tree(&root().join("templates"), &base.join("templates"));
+    copy_tree(&root().join("segments"), &base.join("segments"));
+    let campaign = base.join("campaign.yaml");
+    let text = std::fs::read_to_string(&campaign)
+        .unwrap()
+        .replace("../segments", "segments")
+        .replace("../templates", "templates");
+    std::fs::write(&campaign, text).unwrap();
+    let t = base.join("templates/email/unable/default.pl.txt");
+    let src = std::fs::read_to_string(&t).unwrap();
+    let mut lines: Vec<&str> = src.lines().collect();
+    let broken = format!("{{% if customer.name %}}{}", lines[2]);
+    lines[2] = &broken;
+    std::fs::write(&t, lines.join("\n")).unwrap();
+    campaign
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn in_chromium_the_gallery_loads_cleanly_filters_and_shows_every_email() {
+    let dir = tempdir();
+    let r = preview("samples/campaign.yaml", dir.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let url = format!("file://{}", dir.path().join("index.html").display());
+    let v = chromium_test(&["static", &url]);
+    assert!(v["cells"].as_u64().unwrap() > 300, "{v}");
+    assert!(v["email_iframes"].as_u64().unwrap() > 100, "{v}");
+    assert_eq!(v["email_iframes"], v["email_iframes_showing"]);
+    assert!(v["letter_pages_decoded"].as_u64().unwrap() > 40, "{v}");
+    assert_eq!(v["console_errors"].as_array().unwrap().len(), 0);
+    assert_eq!(v["remote_requests"].as_array().unwrap().len(), 0);
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn in_chromium_serve_shows_a_template_edit_within_two_seconds() {
+    let dir = tempdir();
+    let campaign = dir.path().join("campaign");
+    copy_tree(&root().join("samples"), &campaign);
+    copy_tree(&root().join("templates"), &campaign.join("templates"));
+    copy_tree(&root().join("segments"), &campaign.join("segments"));
+    let file = campaign.join("campaign.yaml");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("../segments", "segments")
+        .replace("../templates", "templates");
+    std::fs::write(&file, text).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
+        .args(["serve", file.to_str().unwrap(), "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _server = Server(child);
+    let url = first
+        .trim()
+        .strip_prefix("serving ")
+        .unwrap_or_else(|| panic!("serve printed {first:?}"))
+        .to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "bound to loopback: {url}"
+    );
+    let template = campaign.join("templates/email/unable/default.pl.txt");
+    let v = chromium_test(&[
+        "live",
+        &url,
+        template.to_str().unwrap(),
+        "unable.reminder.email.pl",
+        "ZMIANA-OK-123",
+    ]);
+    let ms = v["edit_visible_ms"].as_u64().unwrap();
+    assert!(ms < 2000, "{v}");
+    assert!(
+        v["error_text"].as_str().unwrap().contains("default.pl.txt"),
+        "{v}"
+    );
+}
