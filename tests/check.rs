@@ -102,3 +102,69 @@ fn every_problem_of_a_broken_copy_is_reported_at_once() {
     assert!(out.contains("warning: no lv wording"), "{out}");
     assert!(out.contains("4 error(s)"), "{out}");
 }
+
+#[test]
+fn a_broken_rule_file_and_a_broken_template_are_reported_in_one_run() {
+    let dir = tempdir();
+    for d in ["templates", "samples", "segments"] {
+        copy_dir(&root().join(d), &dir.path().join(d));
+    }
+    // An unknown feature in a rule's condition and an unclosed tag in a template.
+    edit(&dir.path().join("segments"), "default.yaml", |s| {
+        s.replace("promises_broken >= 1 &&", "promises_brokn >= 1 &&")
+    });
+    edit(
+        &dir.path().join("templates"),
+        "sms/unwilling/default.pl.txt",
+        |s| format!("{{% if customer.name %}}{s}"),
+    );
+    let r = dunwell([
+        "check",
+        dir.path().join("samples/campaign.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let out = &r.stdout;
+    assert!(out.contains("segments/default.yaml:"), "{out}");
+    assert!(out.contains("promises_brokn"), "{out}");
+    assert!(out.contains("did you mean `promises_broken`"), "{out}");
+    assert!(
+        out.contains("templates/sms/unwilling/default.pl.txt:"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_supported_language_nobody_speaks_is_checked_with_a_persona() {
+    let dir = tempdir();
+    for d in ["templates", "samples", "segments"] {
+        copy_dir(&root().join(d), &dir.path().join(d));
+    }
+    edit(&dir.path().join("samples"), "campaign.yaml", |s| {
+        s.replace(
+            "supported: [en, it, pl, ro, lv, ja, zh]",
+            "supported: [en, it, pl, ro, lv, ja, zh, de]",
+        )
+    });
+    let campaign = dir.path().join("samples/campaign.yaml");
+    let r = dunwell(["check", campaign.to_str().unwrap()]);
+    // German falls back to English: warnings, not errors.
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("warning: no de wording"), "{}", r.stdout);
+    // The gallery shows the German cells with a German persona over real invoices.
+    let out = dir.path().join("gallery");
+    let r = dunwell([
+        "preview",
+        campaign.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let de = index
+        .split("<article")
+        .find(|a| a.contains("id=\"forgetful.reminder.email.de\""))
+        .expect("a German cell");
+    assert!(de.contains("Anna Schmidt"), "{de}");
+    assert!(de.contains("persona: no customer speaks this language"));
+    assert!(de.contains("no de wording: en is used"));
+}
