@@ -257,6 +257,25 @@ fn watch_list(campaign: &Path, loaded: Option<&crate::cli::Lenient>) -> Vec<(Pat
     if let Some((p, _)) = loaded.and_then(|l| l.loaded.as_ref()) {
         out.push((p.campaign.templates.clone(), true));
         out.push((parent(&p.campaign.segments), false));
+        // This week's export: a new file dropped in is a full reload.
+        let data: Vec<&PathBuf> = match &p.campaign.data {
+            crate::campaign::DataSpec::Csv {
+                customers,
+                invoices,
+                payments,
+                events,
+            } => [
+                Some(customers),
+                Some(invoices),
+                payments.as_ref(),
+                events.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            crate::campaign::DataSpec::Ndjson { ndjson } => vec![ndjson],
+        };
+        out.extend(data.into_iter().map(|d| (parent(d), false)));
     }
     let mut out: Vec<(PathBuf, bool)> = out.into_iter().map(|(p, r)| (canonical(&p), r)).collect();
     out.sort();
