@@ -329,6 +329,13 @@ pub fn text_html(text: &str) -> String {
     out.replace('\n', "<br>\n")
 }
 
+/// `s` with `& < > " '` as entities: safe in HTML text and quoted attributes.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    escape_into(&mut out, s);
+    out
+}
+
 fn escape_into(out: &mut String, s: &str) {
     let mut copied = 0;
     for (at, c) in s.bytes().enumerate() {

@@ -4,19 +4,6 @@
 use crate::util::*;
 use std::path::Path;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
-
 fn edit(root: &Path, file: &str, f: impl Fn(String) -> String) {
     let p = root.join(file);
     let text = std::fs::read_to_string(&p).unwrap();
@@ -49,7 +36,7 @@ fn the_sample_campaign_checks_clean() {
 fn every_problem_of_a_broken_copy_is_reported_at_once() {
     let dir = tempdir();
     for d in ["templates", "samples", "segments"] {
-        copy_dir(&root().join(d), &dir.path().join(d));
+        copy_tree(&root().join(d), &dir.path().join(d));
     }
     let t = dir.path().join("templates");
     edit(&t, "email/forgetful/default.en.txt", |s| {
@@ -107,7 +94,7 @@ fn every_problem_of_a_broken_copy_is_reported_at_once() {
 fn a_broken_rule_file_and_a_broken_template_are_reported_in_one_run() {
     let dir = tempdir();
     for d in ["templates", "samples", "segments"] {
-        copy_dir(&root().join(d), &dir.path().join(d));
+        copy_tree(&root().join(d), &dir.path().join(d));
     }
     // An unknown feature in a rule's condition and an unclosed tag in a template.
     edit(&dir.path().join("segments"), "default.yaml", |s| {
@@ -137,7 +124,7 @@ fn a_broken_rule_file_and_a_broken_template_are_reported_in_one_run() {
 fn a_supported_language_nobody_speaks_is_checked_with_a_persona() {
     let dir = tempdir();
     for d in ["templates", "samples", "segments"] {
-        copy_dir(&root().join(d), &dir.path().join(d));
+        copy_tree(&root().join(d), &dir.path().join(d));
     }
     edit(&dir.path().join("samples"), "campaign.yaml", |s| {
         s.replace(

@@ -135,19 +135,6 @@ fn broken_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
     campaign
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn in_chromium_the_gallery_loads_cleanly_filters_and_shows_every_email() {
     let dir = tempdir();

@@ -10,20 +10,7 @@ use crate::render::Rendered;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::templates::escape_html as esc;
 
 /// A file name from a cell id and a sample number.
 fn slug(id: &str, k: usize) -> String {

@@ -12,8 +12,6 @@ use crate::render::Kit;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use gallery::esc;
-
 /// The gallery's files: path (relative, `/`-separated) → bytes.
 #[derive(Default)]
 pub struct Site {

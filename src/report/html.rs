@@ -7,22 +7,9 @@ use super::{CHANNELS, grouped, money};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::fmt::Write;
-use std::str::FromStr;
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::templates::escape_html as esc;
+use std::str::FromStr;
 
 fn count(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)

@@ -107,3 +107,17 @@ pub fn segment(campaign: &str, extra: &[&str]) -> (Run, tempfile::TempDir) {
     args.extend(extra.iter().map(|s| s.to_string()));
     (dunwell(&args), out)
 }
+
+/// Copies a folder tree (a campaign with its templates and rules, to break a copy).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
