@@ -37,9 +37,18 @@ struct Builder {
 }
 
 impl Builder {
-    /// The gallery at `version`. After a template edit (`affected` says which channels
+    /// The default language of the campaign loaded last.
+    fn default_locale(&self) -> String {
+        self.loaded
+            .as_ref()
+            .and_then(|l| l.loaded.as_ref())
+            .map(|(p, _)| p.campaign.locales.default.clone())
+            .unwrap_or_default()
+    }
+
+    /// The gallery at `version`. After a template edit (`affected` says which cells
     /// it can change) only those cells are rendered again, from the data already loaded.
-    fn build(&mut self, version: u64, affected: Option<&dyn Fn(Channel) -> bool>) -> Site {
+    fn build(&mut self, version: u64, affected: Option<&dyn Fn(&Cell) -> bool>) -> Site {
         let title = self.args.campaign.display().to_string();
         if let (Some(affected), Some(l)) = (affected, self.loaded.as_mut())
             && let Some((p, kit)) = l.loaded.as_mut()
@@ -112,23 +121,52 @@ impl Builder {
     }
 }
 
-/// The channels an edit of these files can change, when they are all templates:
-/// `email/…` e-mails, `letter/…` and `fonts/…` letters and the e-mails carrying them.
-fn affected_channels(templates: &Path, paths: &[PathBuf]) -> Option<Vec<Channel>> {
-    let mut out = Vec::new();
-    for p in paths {
-        let rel = p.strip_prefix(templates).ok()?;
-        let first = rel.components().next()?.as_os_str().to_str()?;
-        let add: &[Channel] = match first {
+/// What a template edit can change: cells of these channels, and — for a message
+/// template `CHANNEL/CLUSTER/STAGE.LOCALE.EXT` — only those whose lookup would try that
+/// file (the file's cluster or `default`, its stage or `default`, its language or the
+/// default language). Layouts, partials and fonts change every cell of their channels.
+struct Edit {
+    channels: &'static [Channel],
+    file: Option<(String, String, String)>,
+}
+
+impl Edit {
+    fn of(templates: &Path, path: &Path) -> Option<Edit> {
+        let rel = path.strip_prefix(templates).ok()?;
+        let parts: Vec<&str> = rel.iter().map(|c| c.to_str()).collect::<Option<_>>()?;
+        let channels: &'static [Channel] = match *parts.first()? {
             "email" => &[Channel::Email],
             "sms" => &[Channel::Sms],
             "web" => &[Channel::Web],
+            // E-mails may carry the letter as an attachment.
             "letter" | "fonts" => &[Channel::Letter, Channel::Email],
             _ => return None,
         };
-        out.extend_from_slice(add);
+        let file = match parts.as_slice() {
+            [_, cluster, name] => match name.split('.').collect::<Vec<_>>().as_slice() {
+                [stage, locale, _ext] => {
+                    Some((cluster.to_string(), stage.to_string(), locale.to_string()))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        Some(Edit { channels, file })
     }
-    Some(out)
+
+    fn touches(&self, cell: &Cell, default_locale: &str) -> bool {
+        self.channels.contains(&cell.channel)
+            && self.file.as_ref().is_none_or(|(cluster, stage, locale)| {
+                (cluster == cell.cluster.as_str() || cluster == "default")
+                    && (*stage == cell.lookup || stage == "default")
+                    && (*locale == cell.locale || locale == default_locale)
+            })
+    }
+}
+
+/// The edits, when every changed file is a template; `None` means load everything.
+fn edits(templates: &Path, paths: &[PathBuf]) -> Option<Vec<Edit>> {
+    paths.iter().map(|p| Edit::of(templates, p)).collect()
 }
 
 fn error_diagnostic(campaign: &Path, e: Error) -> Diagnostic {
@@ -193,13 +231,15 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
             while let Ok(more) = rx.recv_timeout(Duration::from_millis(60)) {
                 paths.extend(more);
             }
-            let channels = templates
-                .as_ref()
-                .and_then(|t| affected_channels(t, &paths));
+            let edits = templates.as_ref().and_then(|t| edits(t, &paths));
             let version = for_builder.version.load(Ordering::SeqCst) + 1;
             let t = Instant::now();
-            let site = match &channels {
-                Some(c) => builder.build(version, Some(&|ch| c.contains(&ch))),
+            let default = builder.default_locale();
+            let site = match &edits {
+                Some(e) => builder.build(
+                    version,
+                    Some(&|cell: &Cell| e.iter().any(|e| e.touches(cell, &default))),
+                ),
                 None => builder.build(version, None),
             };
             *for_builder.site.write().expect("site lock") = Arc::new(site);
@@ -337,4 +377,42 @@ async fn events(
         Some((Ok(event), (None, rx)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edit_touches_the_cells_whose_lookup_tries_the_file() {
+        let t = Path::new("/c/templates");
+        let cell = |cluster, stage: &str, channel, locale: &str| Cell {
+            cluster,
+            stage: 0,
+            stage_name: stage.into(),
+            lookup: stage.into(),
+            channel,
+            locale: locale.into(),
+            template: None,
+            fallback: None,
+            samples: Vec::new(),
+        };
+        use crate::segment::Cluster::*;
+        let e = Edit::of(t, Path::new("/c/templates/email/unable/default.pl.txt")).unwrap();
+        assert!(e.touches(&cell(Unable, "reminder", Channel::Email, "pl"), "en"));
+        assert!(!e.touches(&cell(Unable, "reminder", Channel::Email, "it"), "en"));
+        assert!(!e.touches(&cell(Forgetful, "reminder", Channel::Email, "pl"), "en"));
+        assert!(!e.touches(&cell(Unable, "reminder", Channel::Sms, "pl"), "en"));
+        // The default language's wording is every language's fallback.
+        let en = Edit::of(t, Path::new("/c/templates/sms/default/reminder.en.txt")).unwrap();
+        assert!(en.touches(&cell(Unwilling, "reminder", Channel::Sms, "lv"), "en"));
+        assert!(!en.touches(&cell(Unwilling, "pre_legal", Channel::Sms, "lv"), "en"));
+        // A layout changes its whole channel; letters change the e-mails carrying them.
+        let layout = Edit::of(t, Path::new("/c/templates/email/layout.html")).unwrap();
+        assert!(layout.touches(&cell(Forgetful, "x", Channel::Email, "ja"), "en"));
+        let letter = Edit::of(t, Path::new("/c/templates/letter/labels.yaml")).unwrap();
+        assert!(letter.touches(&cell(Forgetful, "x", Channel::Email, "ja"), "en"));
+        // Anything else loads everything again.
+        assert!(edits(t, &[PathBuf::from("/c/segments/default.yaml")]).is_none());
+    }
 }

@@ -6,11 +6,15 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// One browser at a time: two Chromiums on two cores make the timing test meaningless.
-static CHROMIUM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// One test of this binary at a time: a second Chromium or gallery render on two cores
+/// would make the serve timing meaningless.
+static QUIET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn quiet() -> std::sync::MutexGuard<'static, ()> {
+    QUIET.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn chromium_test(args: &[&str]) -> serde_json::Value {
-    let _one = CHROMIUM.lock().unwrap_or_else(|e| e.into_inner());
     let out = Command::new("node")
         .arg("gallery.js")
         .args(args)
@@ -37,6 +41,7 @@ fn preview(campaign: &str, out: &Path, extra: &[&str]) -> Run {
 
 #[test]
 fn the_gallery_has_every_cell_with_its_files_and_no_outside_reference() {
+    let _quiet = quiet();
     let dir = tempdir();
     let r = preview("samples/campaign.yaml", dir.path(), &["--per-cell", "2"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -85,6 +90,7 @@ fn the_gallery_has_every_cell_with_its_files_and_no_outside_reference() {
 
 #[test]
 fn a_broken_template_shows_in_its_cells_and_the_rest_render() {
+    let _quiet = quiet();
     let dir = tempdir();
     let copy = broken_copy(&dir);
     let out = dir.path().join("gallery");
@@ -137,6 +143,7 @@ fn broken_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
 
 #[test]
 fn in_chromium_the_gallery_loads_cleanly_filters_and_shows_every_email() {
+    let _quiet = quiet();
     let dir = tempdir();
     let r = preview("samples/campaign.yaml", dir.path(), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -161,6 +168,7 @@ impl Drop for Server {
 
 #[test]
 fn in_chromium_serve_shows_a_template_edit_within_two_seconds() {
+    let _quiet = quiet();
     let dir = tempdir();
     let campaign = dir.path().join("campaign");
     copy_tree(&root().join("samples"), &campaign);

@@ -11,7 +11,6 @@ mod generated;
 mod letters;
 mod link;
 mod plan;
-mod preview;
 mod render;
 mod report;
 mod rules;

@@ -123,15 +123,15 @@ pub fn cells(p: &Prepared, kit: &Kit, broken: &[Diagnostic], per_cell: usize) ->
     rerender(p, kit, broken, per_cell, Vec::new(), &|_| true)
 }
 
-/// Like [`cells`], but a cell of a channel `affected` says no keeps its samples from
-/// `previous` (the live preview re-renders only what an edit can change).
+/// Like [`cells`], but a cell `affected` says no to keeps its samples from `previous`
+/// (the live preview re-renders only what an edit can change).
 pub fn rerender(
     p: &Prepared,
     kit: &Kit,
     broken: &[Diagnostic],
     per_cell: usize,
     previous: Vec<Cell>,
-    affected: &dyn Fn(Channel) -> bool,
+    affected: &dyn Fn(&Cell) -> bool,
 ) -> Vec<Cell> {
     let mut previous: BTreeMap<String, Cell> = previous.into_iter().map(|c| (c.id(), c)).collect();
     let campaign = &p.campaign;
@@ -269,7 +269,7 @@ pub fn rerender(
                                 },
                             },
                         };
-                    if !affected(channel)
+                    if !affected(&cells[k])
                         && let Some(old) = previous.remove(&cells[k].id())
                     {
                         cells[k].samples = old.samples;
