@@ -119,9 +119,8 @@ fn a_broken_template_shows_in_its_cells_and_the_rest_render() {
     assert!(it.contains("iframe class=\"email\""));
 }
 
-/// The sample campaign copied with its templates and rules, the Polish `unable` e-mail
-/// broken (an unclosed tag on line 3).
-fn broken_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
+/// The sample campaign with its templates and rules in one folder, to edit.
+fn campaign_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let base = dir.path().join("campaign");
     copy_tree(&root().join("samples"), &base);
     copy_tree(&root().join("templates"), &base.join("templates"));
@@ -132,7 +131,13 @@ fn broken_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
         .replace("../segments", "segments")
         .replace("../templates", "templates");
     std::fs::write(&campaign, text).unwrap();
-    let t = base.join("templates/email/unable/default.pl.txt");
+    campaign
+}
+
+/// The copy with the Polish `unable` e-mail broken (an unclosed tag on line 3).
+fn broken_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let campaign = campaign_copy(dir);
+    let t = campaign.with_file_name("templates/email/unable/default.pl.txt");
     let src = std::fs::read_to_string(&t).unwrap();
     let mut lines: Vec<&str> = src.lines().collect();
     let broken = format!("{{% if customer.name %}}{}", lines[2]);
@@ -170,16 +175,8 @@ impl Drop for Server {
 fn in_chromium_serve_shows_a_template_edit_within_two_seconds() {
     let _quiet = quiet();
     let dir = tempdir();
-    let campaign = dir.path().join("campaign");
-    copy_tree(&root().join("samples"), &campaign);
-    copy_tree(&root().join("templates"), &campaign.join("templates"));
-    copy_tree(&root().join("segments"), &campaign.join("segments"));
-    let file = campaign.join("campaign.yaml");
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("../segments", "segments")
-        .replace("../templates", "templates");
-    std::fs::write(&file, text).unwrap();
+    let file = campaign_copy(&dir);
+    let campaign = file.parent().unwrap().to_path_buf();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
         .args(["serve", file.to_str().unwrap(), "--port", "0"])
