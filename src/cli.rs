@@ -212,6 +212,10 @@ struct SendArgs {
     /// Wait before the first retry, doubled for each next one (with ±20 % jitter).
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     retry_after: String,
+    /// Give up on a network step (connect, greeting, each SMTP command, the data, QUIT,
+    /// an SMS request) after this long.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    timeout: String,
 }
 
 #[derive(Args, Debug)]
@@ -333,13 +337,14 @@ pub fn main() -> i32 {
     }
 }
 
-fn duration(s: &str) -> Result<std::time::Duration> {
+/// A duration flag, from 1 ms up to `max`.
+fn duration(flag: &str, s: &str, max: std::time::Duration) -> Result<std::time::Duration> {
     let (n, unit) = s
         .find(|c: char| c.is_ascii_alphabetic())
         .map_or((s, "s"), |k| (&s[..k], &s[k..]));
     let n: f64 = n.trim().parse().map_err(|_| {
         Error::Usage(format!(
-            "`{s}` is not a duration (expected e.g. 250ms, 30s, 5min)"
+            "{flag} `{s}` is not a duration (expected e.g. 250ms, 30s, 5min)"
         ))
     })?;
     let secs = match unit {
@@ -349,11 +354,18 @@ fn duration(s: &str) -> Result<std::time::Duration> {
         "h" => n * 3600.0,
         u => {
             return Err(Error::Usage(format!(
-                "unknown unit `{u}` in `{s}` (expected ms, s, min or h)"
+                "{flag}: unknown unit `{u}` in `{s}` (expected ms, s, min or h)"
             )));
         }
     };
-    Ok(std::time::Duration::from_secs_f64(secs.max(0.0)))
+    // Checked before it becomes a Duration: from_secs_f64 panics past u64 seconds.
+    if !(0.001..=max.as_secs_f64()).contains(&secs) {
+        return Err(Error::Usage(format!(
+            "{flag} `{s}` is out of range (expected 1ms to {}s)",
+            max.as_secs()
+        )));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// What `check`, `preview` and `serve` work from: the data and a leniently loaded kit,
@@ -524,8 +536,23 @@ fn cmd_send(args: SendArgs) -> Result<i32> {
         dry_run: args.dry_run,
         resend_unknown: args.resend_unknown,
         max_attempts: args.max_attempts.max(1),
-        retry_base: duration(&args.retry_after)?,
+        retry_base: duration(
+            "--retry-after",
+            &args.retry_after,
+            std::time::Duration::from_secs(24 * 3600),
+        )?,
+        timeout: duration(
+            "--timeout",
+            &args.timeout,
+            std::time::Duration::from_secs(3600),
+        )?,
     };
+    if !(1..=1024).contains(&opts.concurrency) {
+        return Err(Error::Usage(format!(
+            "--concurrency {} (expected 1 to 1024)",
+            opts.concurrency
+        )));
+    }
     let t = Instant::now();
     let r = crate::send::send(&opts)?;
     let count = |k: &str| r.states.get(k).copied().unwrap_or(0);
@@ -613,8 +640,8 @@ fn run(cli: Cli) -> Result<i32> {
 
 pub(crate) fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
-        if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
+        if !(1..=1024).contains(&n) {
+            return Err(Error::Usage(format!("--threads {n} (expected 1 to 1024)")));
         }
         // Only the first call in a process can size the pool; tests call `run` once.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -791,7 +818,8 @@ fn cmd_link(cmd: LinkCommand) -> Result<i32> {
             let currency = Currency::parse(&currency).map_err(Error::Usage)?;
             let amount = crate::money::parse_amount(&amount, Some(currency), false)
                 .map_err(|m| Error::Usage(format!("--amount {m}")))?;
-            let claims = Claims::new(&campaign, &customer, amount, currency, expires);
+            let claims = Claims::new(&campaign, &customer, amount, currency, expires)
+                .map_err(|m| Error::Usage(format!("--expires/--amount: {m}")))?;
             let token = signer.sign(&claims);
             out!("{token}");
             if let Some(base) = base_url {
@@ -1114,46 +1142,33 @@ fn print_run_summary(summary: &crate::run::RunSummary, out: &std::path::Path) {
 }
 
 fn cmd_outbox_show(outbox: &std::path::Path, id: &str) -> Result<i32> {
-    use std::io::BufRead;
-    let manifest = outbox.join("manifest.jsonl");
-    let f = std::fs::File::open(&manifest).map_err(|e| Error::io(&manifest, e))?;
-    for line in std::io::BufReader::new(f).lines() {
-        let line = line.map_err(|e| Error::io(&manifest, e))?;
-        let entry: crate::outbox::Entry = serde_json::from_str(&line)
-            .map_err(|e| Error::Usage(format!("{}: {e}", manifest.display())))?;
-        if entry.id != id {
-            continue;
-        }
-        if entry.channel == "sms" {
-            let path = outbox.join("sms.jsonl");
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-            for l in text.lines() {
-                let v: serde_json::Value =
-                    serde_json::from_str(l).map_err(|e| Error::Usage(e.to_string()))?;
-                if v["id"] == id {
-                    out!("{}", v["text"].as_str().unwrap_or(""));
-                    return Ok(0);
-                }
+    // Only a complete outbox, its entries checked to point inside it.
+    let sealed = crate::outbox::seal::Outbox::open(outbox)?;
+    let Some(entry) = sealed.entries.iter().find(|e| e.id == id) else {
+        return Err(Error::Usage(format!(
+            "no message `{}` in {}",
+            id.escape_debug(),
+            outbox.join("manifest.jsonl").display()
+        )));
+    };
+    if entry.channel == "sms" {
+        let path = outbox.join("sms.jsonl");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l)
+                .map_err(|e| Error::Refused(format!("{}: {e}", path.display())))?;
+            if v["id"] == id {
+                out!("{}", v["text"].as_str().unwrap_or(""));
+                return Ok(0);
             }
-        } else {
-            let path = outbox.join(&entry.path);
-            let mut f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-            use std::io::{Read, Seek};
-            f.seek(std::io::SeekFrom::Start(entry.offset))
-                .map_err(|e| Error::io(&path, e))?;
-            let mut buf = vec![0; entry.length as usize];
-            f.read_exact(&mut buf).map_err(|e| Error::io(&path, e))?;
-            let bytes = if entry.path.ends_with(".mbox") {
-                crate::outbox::mboxrd_unescape(&buf)
-            } else {
-                buf
-            };
-            out_part!("{}", String::from_utf8_lossy(&bytes));
-            return Ok(0);
         }
+        return Err(Error::Refused(format!(
+            "{}: no SMS `{}` although the manifest lists it",
+            path.display(),
+            id.escape_debug()
+        )));
     }
-    Err(Error::Usage(format!(
-        "no message `{id}` in {}",
-        manifest.display()
-    )))
+    let bytes = sealed.stored_bytes(entry).map_err(Error::Refused)?;
+    out_part!("{}", String::from_utf8_lossy(&bytes));
+    Ok(0)
 }

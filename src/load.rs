@@ -1023,6 +1023,15 @@ pub fn check_id(text: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Invisible characters that change how text around them reads or compares: bidi
+/// controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) and zero-width
+/// characters (U+200B–U+200D, U+2060, U+FEFF).
+pub fn is_format_control(c: char) -> bool {
+    matches!(c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}'
+        | '\u{061C}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
 /// An E.164 number (`+48601234567`); spaces, dashes, dots and parentheses are allowed
 /// between digits and removed.
 pub fn normalise_phone(text: &str) -> std::result::Result<String, String> {

@@ -6,6 +6,7 @@ mod util;
 
 mod bad_input;
 mod check;
+mod faults;
 mod formats;
 mod generated;
 mod letters;
