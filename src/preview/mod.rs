@@ -29,6 +29,23 @@ impl Site {
         }
     }
 
+    /// The Content-Security-Policy `serve` sends with a file. The gallery page runs only
+    /// its own script and style (by hash), loads its own files and frames and opens its
+    /// event stream. A message (an e-mail or payment page in its sandboxed frame, a
+    /// letter page) runs nothing: inline styles, pictures inline or over https, and the
+    /// `sandbox` directive, so that it has no origin even when opened on its own. A PDF
+    /// is not sandboxed (Chromium then refuses to show it), only never framed.
+    pub fn csp(path: &str) -> &'static str {
+        const MESSAGE: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; \
+            font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox";
+        match path.rsplit('.').next() {
+            _ if path == "index.html" => gallery::csp(),
+            Some("html" | "svg") => MESSAGE,
+            Some("pdf") => "frame-ancestors 'none'",
+            _ => "default-src 'none'; frame-ancestors 'none'; sandbox",
+        }
+    }
+
     /// Writes the gallery into `dir` (its old `m/` files are replaced).
     pub fn write(&self, dir: &Path) -> Result<()> {
         let m = dir.join("m");
