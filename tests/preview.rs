@@ -118,6 +118,73 @@ fn a_broken_template_shows_in_its_cells_and_the_rest_render() {
     assert!(it.contains("iframe class=\"email\""));
 }
 
+#[test]
+fn preview_out_replaces_only_its_own_gallery_never_other_files_in_the_folder() {
+    let _quiet = quiet();
+    let dir = tempdir();
+    let out = dir.path().join("gallery");
+    // The user's own files: beside the gallery, in a subfolder, in the gallery's `m/`.
+    let theirs = ["notes.txt", "sub/keep.txt", "m/mine.html"];
+    for f in theirs {
+        let p = out.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, f).unwrap();
+    }
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("m"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let full = small_campaign(&dir.path().join("full"), true);
+    let r = preview(full.to_str().unwrap(), &out, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let first = listing(&out);
+    assert!(first.iter().any(|f| f.ends_with(".pdf")), "{first:?}");
+    assert!(first.iter().any(|f| f.ends_with(".web.html")), "{first:?}");
+    for f in theirs {
+        assert_eq!(std::fs::read_to_string(out.join(f)).unwrap(), f, "{f}");
+    }
+
+    // A second preview with fewer cells: the first gallery's letter and payment page
+    // are gone, its e-mails replaced; the user's files are still there.
+    let small = small_campaign(&dir.path().join("small"), false);
+    let r = preview(small.to_str().unwrap(), &out, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let second = listing(&out);
+    assert!(
+        !second
+            .iter()
+            .any(|f| f.ends_with(".pdf") || f.ends_with(".svg") || f.ends_with(".web.html")),
+        "{second:?}"
+    );
+    assert_eq!(second.iter().filter(|f| f.ends_with(".eml")).count(), 2);
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!index.contains("data-channel=\"letter\""));
+    for f in theirs {
+        assert_eq!(std::fs::read_to_string(out.join(f)).unwrap(), f, "{f}");
+    }
+
+    // An index.html no preview wrote is not overwritten: the folder is someone else's.
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("index.html"), "<h1>our intranet</h1>").unwrap();
+    let r = preview(small.to_str().unwrap(), &site, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not written by `dunwell preview`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(site.join("index.html")).unwrap(),
+        "<h1>our intranet</h1>"
+    );
+    assert!(!site.join("m").exists());
+}
+
 /// The sample campaign with its templates and rules in one folder, to edit.
 fn campaign_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let base = dir.path().join("campaign");

@@ -99,7 +99,8 @@ pub fn build(h: &Heading<'_>, cells: &[Cell], site: &mut Site, cache: &mut super
     let mut page = String::with_capacity(body.len() + 8 * 1024);
     let _ = write!(
         page,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} — preview</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}</style></head><body data-live=\"{}\" data-version=\"{}\">",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{}<title>{} — preview</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}</style></head><body data-live=\"{}\" data-version=\"{}\">",
+        super::GENERATOR,
         esc(h.title),
         h.live,
         h.version
