@@ -78,7 +78,7 @@ enum Command {
     Preview(PreviewArgs),
     /// Serve the gallery live: edits to templates and rules show in the open page.
     #[command(
-        after_help = "Listens on 127.0.0.1 and answers only to Host 127.0.0.1, localhost or [::1] with its port (no other site's pages, no DNS rebinding). With --bind on any other address the gallery needs the access token drawn at start: open the URL printed on the first line (http://ADDRESS/TOKEN/). A template error is shown where its message would be.\n\nExamples:\n  dunwell serve samples/campaign.yaml --port 8040\n  dunwell serve campaign.yaml --bind 0.0.0.0   # on the LAN: open the printed URL with this machine's address"
+        after_help = "Listens on 127.0.0.1 and answers only to Host 127.0.0.1, localhost or [::1] with its port (no other site's pages, no DNS rebinding). --bind on any other address serves the gallery only under an access token drawn at start — open the URL printed on the first line (http://ADDRESS/TOKEN/) — and by IP address, never by a DNS name. A template error is shown where its message would be.\n\nExamples:\n  dunwell serve samples/campaign.yaml --port 8040\n  dunwell serve campaign.yaml --bind 0.0.0.0   # LAN: the printed URL, this machine's IP"
     )]
     Serve(ServeArgs),
     /// Deliver an outbox's e-mails exactly once (journaled, resumable, rate-limited).
