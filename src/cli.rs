@@ -78,7 +78,7 @@ enum Command {
     Preview(PreviewArgs),
     /// Serve the gallery live: edits to templates and rules show in the open page.
     #[command(
-        after_help = "Listens on 127.0.0.1 only. A template error is shown where its message would be.\n\nExample:\n  dunwell serve samples/campaign.yaml --port 8040"
+        after_help = "Listens on 127.0.0.1 and answers only to Host 127.0.0.1, localhost or [::1] with its port (no other site's pages, no DNS rebinding). --bind on any other address serves the gallery only under an access token drawn at start — open the URL printed on the first line (http://ADDRESS/TOKEN/) — and by IP address, never by a DNS name. A template error is shown where its message would be.\n\nExamples:\n  dunwell serve samples/campaign.yaml --port 8040\n  dunwell serve campaign.yaml --bind 0.0.0.0   # LAN: the printed URL, this machine's IP"
     )]
     Serve(ServeArgs),
     /// Deliver an outbox's e-mails exactly once (journaled, resumable, rate-limited).
@@ -163,15 +163,30 @@ struct PreviewArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// The port on 127.0.0.1 (0: any free port, printed at start).
+    /// The port to listen on (0: any free port; the address is printed at start).
     #[arg(long, default_value_t = 8040)]
     pub port: u16,
     /// Customers shown per cell.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub per_cell: usize,
-    /// Listen on this address instead of 127.0.0.1 (the gallery shows customer data).
+    /// Listen on this address instead of 127.0.0.1. The gallery shows customer data: any
+    /// address but a loopback one serves only under a random access token, printed in the
+    /// URL at start.
     #[arg(long, value_name = "IP")]
     pub bind: Option<std::net::IpAddr>,
+    /// Close a connection that has not sent a request's headers within this time.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_header_timeout)]
+    pub header_timeout: std::time::Duration,
+}
+
+/// `--header-timeout`: seconds, fractions allowed, from 1 ms to an hour.
+fn parse_header_timeout(s: &str) -> std::result::Result<std::time::Duration, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if (0.001..=3600.0).contains(&secs) => {
+            Ok(std::time::Duration::from_secs_f64(secs))
+        }
+        _ => Err("expected seconds between 0.001 and 3600 (e.g. 10 or 0.5)".into()),
+    }
 }
 
 #[derive(Args, Debug)]

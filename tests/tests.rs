@@ -18,4 +18,5 @@ mod rules;
 mod run;
 mod segment;
 mod send;
+mod serve;
 mod sms;
