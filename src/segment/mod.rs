@@ -18,7 +18,7 @@ use crate::campaign::parse_yaml;
 use crate::dataset::Dataset;
 use crate::diag::{Defect, Diagnostic, Error, Result, Severity, did_you_mean, line_col};
 use crate::features::{self, Features, Value, feature, feature_names};
-use cel::common::ast::{Expr, IdedExpr};
+use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::common::value::CowVal;
 use cel::context::VariableResolver;
 use chrono::NaiveDate;
@@ -604,7 +604,18 @@ fn collect_idents(e: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<(String, 
             }
             bound.truncate(n);
         }
-        Expr::Map(_) | Expr::Struct(_) | Expr::Literal(_) | Expr::Unspecified => {}
+        Expr::Map(map) => {
+            for entry in &map.entries {
+                match &entry.expr {
+                    EntryExpr::MapEntry(e) => {
+                        collect_idents(&e.key, bound, out);
+                        collect_idents(&e.value, bound, out);
+                    }
+                    EntryExpr::StructField(f) => collect_idents(&f.value, bound, out),
+                }
+            }
+        }
+        Expr::Struct(_) | Expr::Literal(_) | Expr::Unspecified => {}
     }
 }
 
@@ -808,6 +819,21 @@ mod tests {
             "{}",
             d[0].message
         );
+    }
+
+    /// Names inside map literals were not checked (nor shown as evidence).
+    #[test]
+    fn features_inside_map_literals_are_checked() {
+        let d = parse("rules:\n  - name: a\n    cluster: unable\n    when: \"{'x': late_ration}['x'] > 0.5\"\n  - name: rest\n    cluster: forgetful\n").unwrap_err();
+        assert!(
+            d[0].to_string().starts_with(
+                "r.yaml:4:18: rule `a`: unknown feature `late_ration` — did you mean `late_ratio`?"
+            ),
+            "{}",
+            d[0]
+        );
+        let rs = parse("rules:\n  - name: a\n    cluster: unable\n    when: \"{'x': late_ratio}['x'] > 0.5\"\n  - name: rest\n    cluster: forgetful\n").unwrap();
+        assert_eq!(rs.rules[0].features, ["late_ratio"]);
     }
 
     #[test]
