@@ -70,6 +70,12 @@ impl Limits {
         }
     }
 
+    /// The rule budget, the default filled in.
+    pub fn rule_steps(&self) -> u64 {
+        self.rule_steps
+            .unwrap_or(crate::segment::DEFAULT_RULE_STEPS)
+    }
+
     fn check(&self) -> std::result::Result<(), String> {
         let range = |name: &str, v: Option<u64>, lo: u64, hi: u64| match v {
             Some(v) if !(lo..=hi).contains(&v) => {
@@ -79,7 +85,7 @@ impl Limits {
         };
         range("template_steps", self.template_steps, 100, 1_000_000_000)?;
         range("message_bytes", self.message_bytes, 1024, 64 << 20)?;
-        range("rule_steps", self.rule_steps, 100, 1_000_000_000)
+        range("rule_steps", self.rule_steps, 10, 1_000_000_000)
     }
 }
 

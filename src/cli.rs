@@ -402,7 +402,7 @@ pub fn load_lenient(args: &DataArgs) -> Result<Lenient> {
         },
     )?;
     let mut problems = Vec::new();
-    let rules = match RuleSet::load(&campaign.segments) {
+    let rules = match RuleSet::load_with_budget(&campaign.segments, campaign.limits.rule_steps()) {
         Ok(r) => Some(r),
         Err(Error::Config(d)) => {
             problems.extend(d);
@@ -683,7 +683,7 @@ fn prepare(args: &DataArgs) -> Result<Prepared> {
             rules: None,
         },
     )?;
-    let rules = RuleSet::load(&campaign.segments)?;
+    let rules = RuleSet::load_with_budget(&campaign.segments, campaign.limits.rule_steps())?;
     prepare_data(campaign, rules)
 }
 
@@ -765,7 +765,11 @@ struct ClusterSummary {
 
 fn cmd_segment(args: SegmentArgs) -> Result<i32> {
     let p = prepare(&args.data)?;
-    let other = args.rules.as_deref().map(RuleSet::load).transpose()?;
+    let other = args
+        .rules
+        .as_deref()
+        .map(|r| RuleSet::load_with_budget(r, p.campaign.limits.rule_steps()))
+        .transpose()?;
     if args.data.strict && !p.validated.rejected.is_empty() {
         eprintln!(
             "--strict: {} rows rejected; nothing written",

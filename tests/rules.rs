@@ -219,3 +219,38 @@ fn data_key_mistakes() {
         assert!(run.stderr.contains("campaign.yaml:"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn the_campaign_sets_the_rule_budget() {
+    // The shipped rules take 94 steps per customer at worst: a campaign allowing 50
+    // refuses them at load, one allowing the default accepts them.
+    let dir = tempdir();
+    let campaign = dir.path().join("campaign.yaml");
+    let text = std::fs::read_to_string(root().join("samples/campaign.yaml"))
+        .unwrap()
+        .replace("data/", &format!("{}/samples/data/", root().display()))
+        .replace("../segments", &format!("{}/segments", root().display()))
+        .replace("../templates", &format!("{}/templates", root().display()));
+    std::fs::write(&campaign, format!("{text}\nlimits: {{rule_steps: 50}}\n")).unwrap();
+    let out = dir.path().join("out");
+    let run = dunwell([
+        "segment",
+        campaign.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("50"), "{}", run.stderr);
+    std::fs::write(
+        &campaign,
+        format!("{text}\nlimits: {{rule_steps: 10000}}\n"),
+    )
+    .unwrap();
+    let run = dunwell([
+        "segment",
+        campaign.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
