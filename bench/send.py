@@ -35,6 +35,8 @@ def main():
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "aiosmtpd"], check=True)
     data = export(args.customers)
     out = os.path.join(ROOT, "bench", "out", "send")
+    # An outbox that was sent from is never rendered again (docs/send.md): a new one.
+    shutil.rmtree(out, ignore_errors=True)
     subprocess.run([EXE, "run", os.path.join(ROOT, "samples", "campaign.yaml"), "--data", data,
                     "--out", out, "--channel", "email"], env=ENV, check=True, capture_output=True)
     received = os.path.join(ROOT, "bench", "out", "send-received.jsonl")
@@ -50,7 +52,9 @@ def main():
         env = dict(ENV, DUNWELL_SMTP_URL=f"smtp://127.0.0.1:{open(port_file).read().strip()}")
         rates, cpus = [], []
         for i in range(args.runs):
-            for f in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"):
+            # A fresh journal each run, on purpose: the record that sending began goes
+            # with it, or send would rightly refuse the outbox.
+            for f in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm", "sending.json"):
                 if os.path.exists(os.path.join(out, f)):
                     os.remove(os.path.join(out, f))
             t = time.perf_counter()

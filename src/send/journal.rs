@@ -186,6 +186,23 @@ impl Journal {
             }
             found => {
                 let j = Journal::connect(&outbox.join("journal.sqlite"))?;
+                if matches!(found, Found::Unrecorded) && j.meta("journal_id")?.is_none() {
+                    // A journal from before sending records: `send` adopts it; a
+                    // rehearsal only checks it has a row per message (or none yet).
+                    let rows = j.rows()?;
+                    if rows == 0 {
+                        let mut mem = Journal::connect(Path::new(":memory:"))?;
+                        mem.create(manifest_sha256, entries)?;
+                        return Ok(mem);
+                    }
+                    if rows != n {
+                        return Err(Error::Refused(format!(
+                            "{}: it has {rows} messages, the outbox {n} — rows were deleted or added. Sending again could deliver messages a second time; restore journal.sqlite from a backup.",
+                            j.path.display()
+                        )));
+                    }
+                    return Ok(j);
+                }
                 let began = match found {
                     Found::Recorded(b) => b,
                     _ => Began {
