@@ -53,7 +53,7 @@ const DEFECTS: &[(&str, &str, &str, &str, &str)] = &[
         "customers.csv",
         "10",
         "customer_id",
-        "`../etc` contains `/`, `\\` or `..` (expected an identifier without path separators)",
+        "`../etc` contains `/`, `\\` or `..` (expected a customer id without path separators: it names files)",
     ),
     (
         "UT1",
@@ -172,7 +172,7 @@ const DEFECTS: &[(&str, &str, &str, &str, &str)] = &[
         "invoices.csv",
         "18",
         "invoice_id",
-        "contains control characters (expected printable characters only)",
+        "`I\\u{7}X` contains U+0007, a control character (expected printable characters only)",
     ),
     (
         "PM1",
