@@ -463,14 +463,20 @@ impl Table {
         let mut header = csv::ByteRecord::new();
         rdr.read_byte_record(&mut header)
             .map_err(|e| fatal(None, format!("cannot read the header line: {e}")))?;
-        // After a CRLF header csv stops at the `\n`: skip it, so rows start on line 2.
+        // Rows start on line 2: skip the rest of the header's line break (after a CRLF
+        // header csv stops at the `\n`), and only that — blank lines after the header
+        // are lines too, or every line number after them is off.
         let after = rdr.position().byte() as usize;
-        let data_start = (bom
-            + after
-            + body[after..]
-                .iter()
-                .take_while(|b| matches!(b, b'\r' | b'\n'))
-                .count()) as u64;
+        let rest = &body[after..];
+        let skip = match (after.checked_sub(1).map(|i| body[i]), rest) {
+            (Some(b'\n'), _) => 0,
+            (Some(b'\r'), [b'\n', ..]) => 1,
+            (Some(b'\r'), _) => 0,
+            (_, [b'\r', b'\n', ..]) => 2,
+            (_, [b'\r' | b'\n', ..]) => 1,
+            _ => 0,
+        };
+        let data_start = (bom + after + skip) as u64;
         let checked = check_header(&header, names, keeps_extra, &file);
         let missing: Vec<Defect> = required
             .iter()
@@ -556,7 +562,7 @@ impl Table {
             let mut starts = Vec::with_capacity(chunks.len());
             for c in &chunks {
                 starts.push(next_line);
-                next_line += memchr::memchr_iter(b'\n', &region[c.clone()]).count() as u64;
+                next_line += line_breaks(&region[c.clone()]);
             }
             let parts: Vec<Decoded<T>> = chunks
                 .par_iter()
@@ -818,7 +824,8 @@ fn check_header(
 }
 
 /// Finds the end of a file's first row while it is read in pieces, looking at each
-/// byte once: a newline ends the row when the quotes before it are balanced.
+/// byte once: a line break (`\n`, `\r\n` or a lone `\r`, as csv has it) ends the row when
+/// the quotes before it are balanced.
 #[derive(Default)]
 struct RowEndScan {
     scanned: usize,
@@ -828,18 +835,36 @@ struct RowEndScan {
 impl RowEndScan {
     /// End (exclusive) of the first row of `bytes`, which only grows between calls.
     fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
-        while let Some(off) = memchr::memchr(b'\n', &bytes[self.scanned..]) {
-            let nl = self.scanned + off;
-            self.quotes += memchr::memchr_iter(b'"', &bytes[self.scanned..nl]).count();
-            self.scanned = nl + 1;
-            if self.quotes.is_multiple_of(2) {
-                return Some(nl + 1);
+        let quotes = |b: &[u8]| memchr::memchr_iter(b'"', b).count();
+        while let Some(off) = memchr::memchr2(b'\n', b'\r', &bytes[self.scanned..]) {
+            let at = self.scanned + off;
+            self.quotes += quotes(&bytes[self.scanned..at]);
+            if bytes[at] == b'\r' && at + 1 == bytes.len() {
+                // A `\r\n` cut in two: decide when the next byte is read.
+                self.scanned = at;
+                return None;
+            }
+            self.scanned = at + 1;
+            let crlf = bytes[at] == b'\r' && bytes[at + 1] == b'\n';
+            if !crlf && self.quotes.is_multiple_of(2) {
+                return Some(at + 1);
             }
         }
-        self.quotes += memchr::memchr_iter(b'"', &bytes[self.scanned..]).count();
+        self.quotes += quotes(&bytes[self.scanned..]);
         self.scanned = bytes.len();
         None
     }
+}
+
+/// Line breaks in `bytes` as csv sees them: `\n`, `\r\n` and a lone `\r` (the line end of
+/// old Mac exports) each end a line — counting `\n` only put every row of a CR-only file
+/// on line 2, and two rows without a usable id got the same `FILE:LINE` name. A `\r` at
+/// the end of `bytes` counts: callers cut after a `\n` or before a record, never inside
+/// a `\r\n`.
+fn line_breaks(bytes: &[u8]) -> u64 {
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+        .count() as u64
 }
 
 /// Line numbers from byte offsets. csv's own line count lags by one after a CRLF row
@@ -860,8 +885,7 @@ impl LineCounter<'_> {
             start += 1;
         }
         let start = start.min(self.bytes.len()).max(self.counted_to);
-        self.newlines +=
-            memchr::memchr_iter(b'\n', &self.bytes[self.counted_to..start]).count() as u64;
+        self.newlines += line_breaks(&self.bytes[self.counted_to..start]);
         self.counted_to = start;
         self.first_line + self.newlines
     }
@@ -1555,8 +1579,8 @@ impl JsonObject {
 
 /// The text of a JSON value for a column: a string trimmed (`None` when empty), `null`
 /// as `None`, a number as written, `true`/`false`, an object or array as its JSON text.
-/// An id may be a whole number, never a fraction or exponent (`12.0`, `1.2e22`: which id
-/// was meant is lost). `lossy`: the line was not UTF-8 and was read with U+FFFD in
+/// An id is a string or a whole number, never a fraction or exponent (`12.0`, `1.2e22`:
+/// which id was meant is lost), `true` or an object. `lossy`: the line was not UTF-8 and was read with U+FFFD in
 /// place of the bad bytes; a value holding one is reported as not UTF-8.
 fn json_text(
     raw: &serde_json::value::RawValue,
@@ -1575,6 +1599,13 @@ fn json_text(
         Some(b'-' | b'0'..=b'9') if id && s.contains(['.', 'e', 'E']) => {
             return Err(Bad::Json(format!(
                 "`{s}` is a number with a fraction or an exponent (expected an id as a JSON string, or a whole number)"
+            )));
+        }
+        Some(b'-' | b'0'..=b'9') => Some(Cow::Borrowed(s)),
+        _ if id => {
+            return Err(Bad::Json(format!(
+                "{} is not a string or a number (expected an id as a JSON string, or a whole number)",
+                quote(s)
             )));
         }
         _ => Some(Cow::Borrowed(s)),
@@ -1936,6 +1967,46 @@ mod tests {
         assert!(found[..10].iter().all(Option::is_none));
     }
 
+    /// A file with old Mac line ends (a lone `\r`): each row has its own line, so rows
+    /// without a usable id are not all named `FILE:2`.
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        let v = load_csv("customer_id,name\rC1,Anna\r,Ben\r,Cleo\rC2,Dan\r\nC3,Eve\n");
+        assert_eq!(ids(&v), ["C1", "C2", "C3"]);
+        let lines: Vec<u64> = v.dataset.customers.iter().map(|c| c.line).collect();
+        assert_eq!(lines, [2, 5, 6]);
+        assert_eq!(
+            v.rejected_customers
+                .iter()
+                .map(|r| r.rsplit(':').next().unwrap())
+                .collect::<Vec<_>>(),
+            ["3", "4"]
+        );
+        let mut scan = RowEndScan::default();
+        assert_eq!(scan.feed(b"a,b\r"), None, "wait for a possible \\n");
+        assert_eq!(scan.feed(b"a,b\r1"), Some(4));
+        assert_eq!(line_breaks(b"a\rb\r\nc\n\rd\r"), 5);
+    }
+
+    /// Blank lines after the header are lines: the rows after them keep their numbers.
+    #[test]
+    fn blank_lines_after_the_header_count() {
+        for (text, want) in [
+            ("customer_id,name\n\n\nC1,A\n,B\n", [4, 5]),
+            ("customer_id,name\r\n\r\nC1,A\r\n,B\r\n", [3, 4]),
+            ("customer_id,name\r\rC1,A\r,B", [3, 4]),
+            ("customer_id,name\nC1,A\n\n,B\n", [2, 4]),
+        ] {
+            let v = load_csv(text);
+            assert_eq!(v.dataset.customers[0].line, want[0], "{text:?}");
+            assert!(
+                v.rejected_customers[0].ends_with(&format!(":{}", want[1])),
+                "{text:?}: {:?}",
+                v.rejected_customers
+            );
+        }
+    }
+
     /// Issue 12, item 15: what is wrong with an unknown column costs that column only.
     #[test]
     fn broken_unknown_columns_only_warn() {
@@ -2094,6 +2165,8 @@ mod tests {
             "\n",
             r#"{"customer_id": 42, "name": "Small", "invoices": [{"invoice_id": 7.5, "issue_date": "2026-01-01", "due_date": "2026-02-01", "amount": 1, "currency": "EUR"}]}"#,
             "\n",
+            r#"{"customer_id": {"id": 1}, "name": "Object"}"#,
+            "\n",
         ));
         assert_eq!(ids(&v), ["12345678901234567890123"]);
         let d = &v.dataset;
@@ -2110,7 +2183,8 @@ mod tests {
                 .starts_with("`1.2345678901234568e22` is a number with a fraction")
         );
         assert_eq!((e[2].0, e[2].1.as_str()), (4, "invoice_id"));
-        assert_eq!(v.rejected_customers.len(), 3, "{:?}", v.rejected_customers);
+        assert_eq!(e[3], (5, "customer_id".into(), "`{\"id\": 1}` is not a string or a number (expected an id as a JSON string, or a whole number)".into()));
+        assert_eq!(v.rejected_customers.len(), 4, "{:?}", v.rejected_customers);
         assert!(v.rejected_customers.contains(&Box::from("42")));
     }
 
