@@ -10,6 +10,7 @@ mod formats;
 mod generated;
 mod letters;
 mod link;
+mod load_properties;
 mod plan;
 mod render;
 mod report;
