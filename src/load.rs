@@ -1049,6 +1049,8 @@ struct RowDefects<'a> {
     comma_decimal: bool,
     /// Errors recorded for this row so far: a row with any is not turned into a record.
     errors: usize,
+    /// Where this row's defects start in `out`.
+    first: usize,
 }
 
 /// What the rows of one chunk share: their defects and asides, and reused buffers.
@@ -1065,6 +1067,7 @@ impl Scratch {
     fn row<'a>(&'a mut self, file: &'a Arc<str>, line: u64, comma_decimal: bool) -> RowDefects<'a> {
         self.owner.clear();
         RowDefects {
+            first: self.defects.len(),
             file,
             line,
             owner: &mut self.owner,
@@ -1112,16 +1115,12 @@ impl RowDefects<'_> {
 
     /// Later defects of this row name `id`, and so do those already recorded for it
     /// (a wrong field count is found before the id is read).
+    /// Only this row's: the nested records of an NDJSON customer share its line, and
+    /// looking back over the line's defects was quadratic in them (issue 12, item 14).
     fn set_customer(&mut self, id: &str) {
         self.owner.clear();
         self.owner.push_str(id);
-        let (line, file) = (self.line, self.file);
-        for d in self
-            .out
-            .iter_mut()
-            .rev()
-            .take_while(|d| d.line == line && Arc::ptr_eq(&d.file, file))
-        {
+        for d in &mut self.out[self.first..] {
             if d.customer_id.is_none() {
                 d.customer_id = Some(Box::from(id));
             }
@@ -2005,6 +2004,30 @@ mod tests {
                 v.rejected_customers
             );
         }
+    }
+
+    /// All the nested records of an NDJSON customer are on its line: attributing a
+    /// record's defects to the customer looked at every earlier defect of that line,
+    /// quadratic in a customer with tens of thousands of broken invoices. The bound is
+    /// loose; quadratic behaviour misses it by an order of magnitude.
+    #[test]
+    fn many_broken_records_of_one_customer_cost_linear_time() {
+        let n = 40_000;
+        let invoice = r#"{"invoice_id": "I", "issue_date": "2026-13-01", "due_date": "2026-02-01", "amount": "1", "currency": "EUR"}"#;
+        let line = format!(
+            r#"{{"customer_id": "C1", "name": "Anna", "invoices": [{}]}}"#,
+            vec![invoice; n].join(",")
+        );
+        let t = std::time::Instant::now();
+        let v = load_ndjson(line + "\n");
+        let took = t.elapsed();
+        assert_eq!(v.rejected.len(), n, "a bad date each");
+        assert!(
+            v.rejected
+                .iter()
+                .all(|d| d.customer_id.as_deref() == Some("C1"))
+        );
+        assert!(took.as_secs_f64() < 6.0, "took {took:?}");
     }
 
     /// Issue 12, item 15: what is wrong with an unknown column costs that column only.
