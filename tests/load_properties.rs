@@ -217,8 +217,11 @@ fn shape() -> impl Strategy<Value = Shape> {
         })
 }
 
-/// The table as CSV bytes, and each written row's line and cells.
-fn write_csv(t: &Table, s: &Shape) -> (Vec<u8>, Vec<(u64, Vec<Vec<u8>>)>) {
+/// A written row: its line and its cells.
+type Written = (u64, Vec<Vec<u8>>);
+
+/// The table as CSV bytes, and each written row.
+fn write_csv(t: &Table, s: &Shape) -> (Vec<u8>, Vec<Written>) {
     let mut out = Vec::new();
     if s.bom {
         out.extend_from_slice(b"\xEF\xBB\xBF");
