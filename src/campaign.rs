@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCampaign {
-    name: String,
+    name: serde_saphyr::Spanned<String>,
     as_of: serde_saphyr::Spanned<String>,
     data: serde_saphyr::Spanned<RawData>,
     #[serde(default = "default_segments")]
@@ -36,6 +36,57 @@ struct RawCampaign {
     sms: SmsConfig,
     #[serde(default)]
     letters: crate::letter::LetterConfig,
+    #[serde(default)]
+    limits: Limits,
+}
+
+/// What rendering one message and segmenting one customer may cost, counted by dunwell
+/// (never by a clock, so the same customer fails on every machine). A message over
+/// budget is that customer's `render_failed:CHANNEL` exclusion; a rule over budget is
+/// a rule-file error. Unset: the defaults (see docs/templates.md).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Loop iterations, filter and function calls, includes per template render.
+    #[serde(default)]
+    pub template_steps: Option<u64>,
+    /// The longest output of one template, and the longest text it may build.
+    #[serde(default)]
+    pub message_bytes: Option<u64>,
+    /// The worst-case evaluation cost of one rule (docs/segmentation.md).
+    #[serde(default)]
+    pub rule_steps: Option<u64>,
+}
+
+impl Limits {
+    /// The template budget, defaults filled in.
+    pub fn templates(&self) -> crate::templates::Limits {
+        let d = crate::templates::Limits::default();
+        crate::templates::Limits {
+            steps: self.template_steps.unwrap_or(d.steps),
+            bytes: self
+                .message_bytes
+                .map_or(d.bytes, |b| usize::try_from(b).unwrap_or(usize::MAX)),
+        }
+    }
+
+    /// The rule budget, the default filled in.
+    pub fn rule_steps(&self) -> u64 {
+        self.rule_steps
+            .unwrap_or(crate::segment::DEFAULT_RULE_STEPS)
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        let range = |name: &str, v: Option<u64>, lo: u64, hi: u64| match v {
+            Some(v) if !(lo..=hi).contains(&v) => {
+                Err(format!("limits.{name}: {v} (expected {lo} to {hi})"))
+            }
+            _ => Ok(()),
+        };
+        range("template_steps", self.template_steps, 100, 1_000_000_000)?;
+        range("message_bytes", self.message_bytes, 1024, 64 << 20)?;
+        range("rule_steps", self.rule_steps, 10, 1_000_000_000)
+    }
 }
 
 /// Payment links (SPEC §8).
@@ -51,6 +102,11 @@ pub struct Links {
     #[serde(default = "default_secret_env")]
     pub secret_env: String,
 }
+
+/// The longest campaign name, in bytes (it is in every payment token).
+pub const MAX_NAME_BYTES: usize = 64;
+/// Links live at most ten years.
+const MAX_LINK_DAYS: u32 = 3650;
 
 fn default_expiry() -> u32 {
     30
@@ -278,6 +334,7 @@ pub struct Campaign {
     pub letters: crate::letter::LetterConfig,
     /// The templates folder.
     pub templates: PathBuf,
+    pub limits: Limits,
 }
 
 /// Command-line values that take precedence over the campaign file (SPEC §3).
@@ -326,6 +383,49 @@ impl Campaign {
             Some(p) => p.clone(),
             None => join(base, Path::new(&raw.segments)),
         };
+        // The name goes into every payment token and the token into a folder name:
+        // bounded in bytes, printable.
+        let name = &raw.name.value;
+        let bad_name = if name.trim().is_empty() {
+            Some("is empty (expected a short campaign name such as autumn-2026)".to_string())
+        } else if name.len() > MAX_NAME_BYTES {
+            Some(format!(
+                "is {} bytes long (expected at most {MAX_NAME_BYTES} bytes of UTF-8)",
+                name.len()
+            ))
+        } else if name
+            .chars()
+            .any(|c| c.is_control() || crate::load::is_format_control(c))
+        {
+            Some(format!(
+                "`{}` contains control or invisible formatting characters (expected printable text)",
+                name.escape_debug()
+            ))
+        } else {
+            None
+        };
+        if let Some(msg) = bad_name {
+            return Err(Error::Config(vec![Diagnostic::error(
+                path,
+                raw.name.referenced.line() as usize,
+                raw.name.referenced.column() as usize,
+                format!("name: {msg}"),
+            )]));
+        }
+        if let Some(l) = &raw.links
+            && !(1..=MAX_LINK_DAYS).contains(&l.expires_after_days)
+        {
+            return Err(Error::Config(vec![Diagnostic::whole_file(
+                path,
+                format!(
+                    "links.expires_after_days: {} (expected 1 to {MAX_LINK_DAYS} days)",
+                    l.expires_after_days
+                ),
+            )]));
+        }
+        if let Err(msg) = raw.limits.check() {
+            return Err(Error::Config(vec![Diagnostic::whole_file(path, msg)]));
+        }
         let mut locales = raw.locales;
         if let Err(msg) = crate::load::check_language(&locales.default) {
             return Err(Error::Config(vec![Diagnostic::whole_file(
@@ -352,7 +452,7 @@ impl Campaign {
         };
         Ok(Campaign {
             path: path.to_path_buf(),
-            name: raw.name,
+            name: raw.name.value,
             as_of,
             data,
             segments,
@@ -362,6 +462,7 @@ impl Campaign {
             links: raw.links,
             sms: raw.sms,
             letters: raw.letters,
+            limits: raw.limits,
             templates: join(base, Path::new(&raw.templates)),
         })
     }

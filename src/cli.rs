@@ -78,7 +78,7 @@ enum Command {
     Preview(PreviewArgs),
     /// Serve the gallery live: edits to templates and rules show in the open page.
     #[command(
-        after_help = "Listens on 127.0.0.1 only. A template error is shown where its message would be.\n\nExample:\n  dunwell serve samples/campaign.yaml --port 8040"
+        after_help = "Listens on 127.0.0.1 and answers only to Host 127.0.0.1, localhost or [::1] with its port (no other site's pages, no DNS rebinding). --bind on any other address serves the gallery only under an access token drawn at start — open the URL printed on the first line (http://ADDRESS/TOKEN/) — and by IP address, never by a DNS name. A template error is shown where its message would be.\n\nExamples:\n  dunwell serve samples/campaign.yaml --port 8040\n  dunwell serve campaign.yaml --bind 0.0.0.0   # LAN: the printed URL, this machine's IP"
     )]
     Serve(ServeArgs),
     /// Deliver an outbox's e-mails exactly once (journaled, resumable, rate-limited).
@@ -163,15 +163,30 @@ struct PreviewArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// The port on 127.0.0.1 (0: any free port, printed at start).
+    /// The port to listen on (0: any free port; the address is printed at start).
     #[arg(long, default_value_t = 8040)]
     pub port: u16,
     /// Customers shown per cell.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub per_cell: usize,
-    /// Listen on this address instead of 127.0.0.1 (the gallery shows customer data).
+    /// Listen on this address instead of 127.0.0.1. The gallery shows customer data: any
+    /// address but a loopback one serves only under a random access token, printed in the
+    /// URL at start.
     #[arg(long, value_name = "IP")]
     pub bind: Option<std::net::IpAddr>,
+    /// Close a connection that has not sent a request's headers within this time.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_header_timeout)]
+    pub header_timeout: std::time::Duration,
+}
+
+/// `--header-timeout`: seconds, fractions allowed, from 1 ms to an hour.
+fn parse_header_timeout(s: &str) -> std::result::Result<std::time::Duration, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if (0.001..=3600.0).contains(&secs) => {
+            Ok(std::time::Duration::from_secs_f64(secs))
+        }
+        _ => Err("expected seconds between 0.001 and 3600 (e.g. 10 or 0.5)".into()),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -212,6 +227,10 @@ struct SendArgs {
     /// Wait before the first retry, doubled for each next one (with ±20 % jitter).
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     retry_after: String,
+    /// Give up on a network step (connect, greeting, each SMTP command, the data, QUIT,
+    /// an SMS request) after this long.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    timeout: String,
 }
 
 #[derive(Args, Debug)]
@@ -333,13 +352,14 @@ pub fn main() -> i32 {
     }
 }
 
-fn duration(s: &str) -> Result<std::time::Duration> {
+/// A duration flag, from 1 ms up to `max`.
+fn duration(flag: &str, s: &str, max: std::time::Duration) -> Result<std::time::Duration> {
     let (n, unit) = s
         .find(|c: char| c.is_ascii_alphabetic())
         .map_or((s, "s"), |k| (&s[..k], &s[k..]));
     let n: f64 = n.trim().parse().map_err(|_| {
         Error::Usage(format!(
-            "`{s}` is not a duration (expected e.g. 250ms, 30s, 5min)"
+            "{flag} `{s}` is not a duration (expected e.g. 250ms, 30s, 5min)"
         ))
     })?;
     let secs = match unit {
@@ -349,11 +369,18 @@ fn duration(s: &str) -> Result<std::time::Duration> {
         "h" => n * 3600.0,
         u => {
             return Err(Error::Usage(format!(
-                "unknown unit `{u}` in `{s}` (expected ms, s, min or h)"
+                "{flag}: unknown unit `{u}` in `{s}` (expected ms, s, min or h)"
             )));
         }
     };
-    Ok(std::time::Duration::from_secs_f64(secs.max(0.0)))
+    // Checked before it becomes a Duration: from_secs_f64 panics past u64 seconds.
+    if !(0.001..=max.as_secs_f64()).contains(&secs) {
+        return Err(Error::Usage(format!(
+            "{flag} `{s}` is out of range (expected 1ms to {}s)",
+            max.as_secs()
+        )));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// What `check`, `preview` and `serve` work from: the data and a leniently loaded kit,
@@ -375,7 +402,7 @@ pub fn load_lenient(args: &DataArgs) -> Result<Lenient> {
         },
     )?;
     let mut problems = Vec::new();
-    let rules = match RuleSet::load(&campaign.segments) {
+    let rules = match RuleSet::load_with_budget(&campaign.segments, campaign.limits.rule_steps()) {
         Ok(r) => Some(r),
         Err(Error::Config(d)) => {
             problems.extend(d);
@@ -524,8 +551,23 @@ fn cmd_send(args: SendArgs) -> Result<i32> {
         dry_run: args.dry_run,
         resend_unknown: args.resend_unknown,
         max_attempts: args.max_attempts.max(1),
-        retry_base: duration(&args.retry_after)?,
+        retry_base: duration(
+            "--retry-after",
+            &args.retry_after,
+            std::time::Duration::from_secs(24 * 3600),
+        )?,
+        timeout: duration(
+            "--timeout",
+            &args.timeout,
+            std::time::Duration::from_secs(3600),
+        )?,
     };
+    if !(1..=1024).contains(&opts.concurrency) {
+        return Err(Error::Usage(format!(
+            "--concurrency {} (expected 1 to 1024)",
+            opts.concurrency
+        )));
+    }
     let t = Instant::now();
     let r = crate::send::send(&opts)?;
     let count = |k: &str| r.states.get(k).copied().unwrap_or(0);
@@ -613,8 +655,8 @@ fn run(cli: Cli) -> Result<i32> {
 
 pub(crate) fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
-        if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
+        if !(1..=1024).contains(&n) {
+            return Err(Error::Usage(format!("--threads {n} (expected 1 to 1024)")));
         }
         // Only the first call in a process can size the pool; tests call `run` once.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -641,7 +683,7 @@ fn prepare(args: &DataArgs) -> Result<Prepared> {
             rules: None,
         },
     )?;
-    let rules = RuleSet::load(&campaign.segments)?;
+    let rules = RuleSet::load_with_budget(&campaign.segments, campaign.limits.rule_steps())?;
     prepare_data(campaign, rules)
 }
 
@@ -723,7 +765,11 @@ struct ClusterSummary {
 
 fn cmd_segment(args: SegmentArgs) -> Result<i32> {
     let p = prepare(&args.data)?;
-    let other = args.rules.as_deref().map(RuleSet::load).transpose()?;
+    let other = args
+        .rules
+        .as_deref()
+        .map(|r| RuleSet::load_with_budget(r, p.campaign.limits.rule_steps()))
+        .transpose()?;
     if args.data.strict && !p.validated.rejected.is_empty() {
         eprintln!(
             "--strict: {} rows rejected; nothing written",
@@ -791,7 +837,8 @@ fn cmd_link(cmd: LinkCommand) -> Result<i32> {
             let currency = Currency::parse(&currency).map_err(Error::Usage)?;
             let amount = crate::money::parse_amount(&amount, Some(currency), false)
                 .map_err(|m| Error::Usage(format!("--amount {m}")))?;
-            let claims = Claims::new(&campaign, &customer, amount, currency, expires);
+            let claims = Claims::new(&campaign, &customer, amount, currency, expires)
+                .map_err(|m| Error::Usage(format!("--expires/--amount: {m}")))?;
             let token = signer.sign(&claims);
             out!("{token}");
             if let Some(base) = base_url {
@@ -1114,46 +1161,33 @@ fn print_run_summary(summary: &crate::run::RunSummary, out: &std::path::Path) {
 }
 
 fn cmd_outbox_show(outbox: &std::path::Path, id: &str) -> Result<i32> {
-    use std::io::BufRead;
-    let manifest = outbox.join("manifest.jsonl");
-    let f = std::fs::File::open(&manifest).map_err(|e| Error::io(&manifest, e))?;
-    for line in std::io::BufReader::new(f).lines() {
-        let line = line.map_err(|e| Error::io(&manifest, e))?;
-        let entry: crate::outbox::Entry = serde_json::from_str(&line)
-            .map_err(|e| Error::Usage(format!("{}: {e}", manifest.display())))?;
-        if entry.id != id {
-            continue;
-        }
-        if entry.channel == "sms" {
-            let path = outbox.join("sms.jsonl");
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-            for l in text.lines() {
-                let v: serde_json::Value =
-                    serde_json::from_str(l).map_err(|e| Error::Usage(e.to_string()))?;
-                if v["id"] == id {
-                    out!("{}", v["text"].as_str().unwrap_or(""));
-                    return Ok(0);
-                }
+    // Only a complete outbox, its entries checked to point inside it.
+    let sealed = crate::outbox::seal::Outbox::open(outbox)?;
+    let Some(entry) = sealed.entries.iter().find(|e| e.id == id) else {
+        return Err(Error::Usage(format!(
+            "no message `{}` in {}",
+            id.escape_debug(),
+            outbox.join("manifest.jsonl").display()
+        )));
+    };
+    if entry.channel == "sms" {
+        let path = outbox.join("sms.jsonl");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l)
+                .map_err(|e| Error::Refused(format!("{}: {e}", path.display())))?;
+            if v["id"] == id {
+                out!("{}", v["text"].as_str().unwrap_or(""));
+                return Ok(0);
             }
-        } else {
-            let path = outbox.join(&entry.path);
-            let mut f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-            use std::io::{Read, Seek};
-            f.seek(std::io::SeekFrom::Start(entry.offset))
-                .map_err(|e| Error::io(&path, e))?;
-            let mut buf = vec![0; entry.length as usize];
-            f.read_exact(&mut buf).map_err(|e| Error::io(&path, e))?;
-            let bytes = if entry.path.ends_with(".mbox") {
-                crate::outbox::mboxrd_unescape(&buf)
-            } else {
-                buf
-            };
-            out_part!("{}", String::from_utf8_lossy(&bytes));
-            return Ok(0);
         }
+        return Err(Error::Refused(format!(
+            "{}: no SMS `{}` although the manifest lists it",
+            path.display(),
+            id.escape_debug()
+        )));
     }
-    Err(Error::Usage(format!(
-        "no message `{id}` in {}",
-        manifest.display()
-    )))
+    let bytes = sealed.stored_bytes(entry).map_err(Error::Refused)?;
+    out_part!("{}", String::from_utf8_lossy(&bytes));
+    Ok(0)
 }

@@ -96,6 +96,17 @@ pub fn escape_control(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whose problem a [`Diagnostic`] is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// The campaign's files are wrong: stop before anything is written, list them all.
+    #[default]
+    Files,
+    /// One customer's message cannot be made from their data (a glyph no font has, a
+    /// render over its budget): that message is excluded, the campaign goes on.
+    Customer,
+}
+
 /// A problem in a file a person edits (campaign, rules, templates), pointing at a place.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -110,6 +121,7 @@ pub struct Diagnostic {
     /// Extra lines: known names, how to fix it.
     pub notes: Vec<String>,
     pub severity: Severity,
+    pub scope: Scope,
 }
 
 impl Diagnostic {
@@ -127,7 +139,14 @@ impl Diagnostic {
             message: message.into(),
             notes: Vec::new(),
             severity: Severity::Error,
+            scope: Scope::Files,
         }
+    }
+
+    /// This problem belongs to one customer's message, not to the campaign's files.
+    pub fn customer(mut self) -> Self {
+        self.scope = Scope::Customer;
+        self
     }
 
     pub fn whole_file(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
@@ -218,6 +237,10 @@ pub enum Error {
     Io { path: PathBuf, err: std::io::Error },
     /// The command line asks for something impossible.
     Usage(String),
+    /// The files are in a state in which going on could lose or duplicate something
+    /// (an incomplete outbox, a lost journal, an outbox in use): nothing was done, and
+    /// the message says what to do.
+    Refused(String),
 }
 
 impl Error {
@@ -256,7 +279,7 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Io { path, err } => write!(f, "{}: {err}", path.display()),
-            Error::Usage(msg) => write!(f, "{msg}"),
+            Error::Usage(msg) | Error::Refused(msg) => write!(f, "{msg}"),
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod plan;
 pub mod preview;
 pub mod progress;
+pub mod redact;
 pub mod render;
 pub mod report;
 pub mod run;

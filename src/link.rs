@@ -2,7 +2,10 @@
 //!
 //! A token carries the campaign, the customer, the amount in minor units, the currency
 //! and an expiry date, followed by an HMAC-SHA256 tag (truncated to 128 bits) over all
-//! of it, keyed by a secret from the environment — never from a file in the repository,
+//! of it. Version 2 (what `sign` makes) gives the campaign's and the customer's length
+//! as a LEB128 number, so no id is ever cut; version 1 gave one byte and cut at 255 —
+//! three long CJK ids once shared a link — and is still verified for links already out.
+//! Tokens are keyed by a secret from the environment — never from a file in the repository,
 //! never written to the outbox or the logs. Changing one byte of a token, or signing it
 //! with another key, makes verification fail; the tag is compared in constant time.
 //!
@@ -22,7 +25,9 @@ use std::fmt;
 
 /// The environment variable holding the signing secret unless the campaign names another.
 pub const DEFAULT_SECRET_ENV: &str = "DUNWELL_LINK_SECRET";
-const VERSION: u8 = 1;
+/// The layout `sign` writes; `verify` also reads [`V1`].
+const VERSION: u8 = 2;
+const V1: u8 = 1;
 const TAG_LEN: usize = 16;
 const SHORT_LEN: usize = 9;
 /// Expiry dates are stored as days since this date (two bytes reach 2199).
@@ -54,17 +59,20 @@ impl Claims {
         amount: Decimal,
         currency: Currency,
         expires: NaiveDate,
-    ) -> Claims {
+    ) -> std::result::Result<Claims, String> {
+        check_expiry(expires)?;
         let mut minor = crate::money::round(amount, currency);
         minor.rescale(currency.minor_units());
-        let amount_minor = u64::try_from(minor.mantissa()).unwrap_or(0);
-        Claims {
+        let amount_minor = u64::try_from(minor.mantissa()).map_err(|_| {
+            format!("{amount} {} cannot be claimed by a payment link (expected an amount from 0 to 10^12)", currency.code())
+        })?;
+        Ok(Claims {
             campaign: campaign.into(),
             customer: customer.into(),
             amount_minor,
             currency,
             expires,
-        }
+        })
     }
 
     /// The amount as a decimal in its currency.
@@ -75,16 +83,23 @@ impl Claims {
     fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + self.campaign.len() + self.customer.len());
         out.push(VERSION);
-        let days = (self.expires - EPOCH)
-            .num_days()
-            .clamp(0, i64::from(u16::MAX)) as u16;
+        // In range: `new` checked it (a claim is never built otherwise).
+        let days = (self.expires - EPOCH).num_days() as u16;
         out.extend_from_slice(&days.to_be_bytes());
         out.extend_from_slice(&self.amount_minor.to_be_bytes());
         out.extend_from_slice(self.currency.code().as_bytes());
         for s in [&self.campaign, &self.customer] {
-            let len = u8::try_from(s.len()).unwrap_or(u8::MAX);
-            out.push(len);
-            out.extend_from_slice(&s.as_bytes()[..usize::from(len)]);
+            let mut len = s.len();
+            loop {
+                let low = (len & 0x7f) as u8;
+                len >>= 7;
+                if len == 0 {
+                    out.push(low);
+                    break;
+                }
+                out.push(low | 0x80);
+            }
+            out.extend_from_slice(s.as_bytes());
         }
         out
     }
@@ -99,7 +114,8 @@ impl Claims {
             r = tail;
             Ok(head)
         };
-        if take(1)?[0] != VERSION {
+        let version = take(1)?[0];
+        if version != VERSION && version != V1 {
             return Err(Invalid::Malformed);
         }
         let days = u16::from_be_bytes(take(2)?.try_into().map_err(|_| Invalid::Malformed)?);
@@ -107,7 +123,24 @@ impl Claims {
         let code = std::str::from_utf8(take(3)?).map_err(|_| Invalid::Malformed)?;
         let currency = Currency::parse(code).map_err(|_| Invalid::Malformed)?;
         let mut text = || -> std::result::Result<String, Invalid> {
-            let len = usize::from(take(1)?[0]);
+            let len = if version == V1 {
+                usize::from(take(1)?[0])
+            } else {
+                let mut len = 0usize;
+                let mut shift = 0;
+                loop {
+                    let b = take(1)?[0];
+                    if shift > 28 {
+                        return Err(Invalid::Malformed);
+                    }
+                    len |= usize::from(b & 0x7f) << shift;
+                    shift += 7;
+                    if b & 0x80 == 0 {
+                        break;
+                    }
+                }
+                len
+            };
             String::from_utf8(take(len)?.to_vec()).map_err(|_| Invalid::Malformed)
         };
         let (campaign, customer) = (text()?, text()?);
@@ -123,6 +156,42 @@ impl Claims {
             expires,
         })
     }
+}
+
+/// The last day a token can name: two bytes of days after 2020-01-01.
+pub fn last_expiry() -> NaiveDate {
+    EPOCH + chrono::Duration::days(i64::from(u16::MAX))
+}
+
+/// An expiry a token can carry (2020-01-01 to 2199-06-06), or why not — never clamped.
+pub fn check_expiry(expires: NaiveDate) -> std::result::Result<(), String> {
+    if expires < EPOCH || expires > last_expiry() {
+        return Err(format!(
+            "a payment link cannot expire on {expires} (expected a date from {EPOCH} to {})",
+            last_expiry()
+        ));
+    }
+    Ok(())
+}
+
+const MIN_SECRET_BITS: f64 = 128.0;
+
+/// Shannon entropy of the byte distribution × length, in bits.
+fn entropy_bits(bytes: &[u8]) -> f64 {
+    let mut counts = [0u32; 256];
+    for &b in bytes {
+        counts[usize::from(b)] += 1;
+    }
+    let n = bytes.len() as f64;
+    let per_byte: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum();
+    per_byte * n
 }
 
 /// Why a token was refused.
@@ -164,6 +233,49 @@ impl fmt::Debug for Signer {
 impl Signer {
     /// The signer keyed by the environment variable `var`.
     pub fn from_env(var: &str) -> Result<Signer> {
+        // A campaign that names PATH or HOME would sign every link with a value anyone
+        // on the machine can read.
+        const NOT_SECRETS: &[&str] = &[
+            "PATH",
+            "HOME",
+            "USER",
+            "LOGNAME",
+            "SHELL",
+            "PWD",
+            "OLDPWD",
+            "LANG",
+            "LANGUAGE",
+            "TERM",
+            "HOSTNAME",
+            "TMPDIR",
+            "TZ",
+            "DISPLAY",
+            "EDITOR",
+            "VISUAL",
+            "PAGER",
+            "MAIL",
+            "SHLVL",
+            "_",
+            "MANPATH",
+            "LD_LIBRARY_PATH",
+            "PYTHONPATH",
+            "XDG_RUNTIME_DIR",
+            "XDG_CONFIG_HOME",
+            "XDG_DATA_HOME",
+            "SSH_AUTH_SOCK",
+            "COLORTERM",
+            "HISTFILE",
+        ];
+        let upper = var.to_ascii_uppercase();
+        if NOT_SECRETS.contains(&upper.as_str())
+            || ["LC_", "CARGO", "RUSTUP", "XDG_"]
+                .iter()
+                .any(|p| upper.starts_with(p))
+        {
+            return Err(Error::Usage(format!(
+                "`{var}` is not a secret: name a variable that holds only the payment-link key (e.g. {DEFAULT_SECRET_ENV})"
+            )));
+        }
         match std::env::var(var) {
             Ok(secret) => {
                 Signer::new(secret.as_bytes()).map_err(|msg| Error::Usage(format!("{var}: {msg}")))
@@ -179,6 +291,14 @@ impl Signer {
             return Err(format!(
                 "the secret is {} bytes long (expected at least {MIN_SECRET_BYTES})",
                 secret.len()
+            ));
+        }
+        // A minimal entropy check: the bytes' Shannon entropy times their number. It
+        // cannot prove a secret random, but it refuses `aaaa…`, `abababab…` and the like.
+        let bits = entropy_bits(secret);
+        if bits < MIN_SECRET_BITS {
+            return Err(format!(
+                "the secret looks guessable (about {bits:.0} bits of entropy, expected at least {MIN_SECRET_BITS:.0}): use random bytes, e.g. `openssl rand -base64 48`"
             ));
         }
         Ok(Signer {
@@ -284,6 +404,7 @@ mod tests {
             Currency::parse("EUR").unwrap(),
             d,
         )
+        .unwrap()
     }
 
     fn day(s: &str) -> NaiveDate {
@@ -340,6 +461,18 @@ mod tests {
             Err(Invalid::Malformed)
         );
         assert!(Signer::new(b"short").is_err());
+        assert!(Signer::new(&[b'a'; 64]).is_err(), "one repeated byte");
+        assert!(
+            Signer::new(&b"ab".repeat(40)).is_err(),
+            "two bytes taking turns"
+        );
+        assert!(Signer::new(b"Zx8Qe1/9mLr0aT7uVw3KbPq+Y2nH5sJcDfGiOk4Ej6U=").is_ok());
+        assert!(
+            Signer::from_env("PATH")
+                .unwrap_err()
+                .to_string()
+                .contains("not a secret")
+        );
     }
 
     #[test]
@@ -363,7 +496,8 @@ mod tests {
             Decimal::new(15500, 0),
             Currency::parse("JPY").unwrap(),
             day("2026-12-31"),
-        );
+        )
+        .unwrap();
         assert_eq!(c.amount_minor, 15500);
         let c = Claims::new(
             "c",
@@ -371,7 +505,8 @@ mod tests {
             Decimal::new(12345, 3),
             Currency::parse("EUR").unwrap(),
             day("2026-12-31"),
-        );
+        )
+        .unwrap();
         assert_eq!(c.amount_minor, 1235, "12.345 rounds half away from zero");
     }
 
@@ -388,6 +523,73 @@ mod tests {
             u,
             "https://pay.example.com/p/TOKEN?utm_source=dunwell&utm_medium=email&utm_campaign=autumn%202026&utm_content=chronic_late"
         );
+    }
+
+    /// A version-1 token as dunwell made them before: one length byte per text.
+    fn v1_token(signer: &Signer, c: &Claims) -> String {
+        let mut bytes = vec![V1];
+        let days = (c.expires - EPOCH).num_days() as u16;
+        bytes.extend_from_slice(&days.to_be_bytes());
+        bytes.extend_from_slice(&c.amount_minor.to_be_bytes());
+        bytes.extend_from_slice(c.currency.code().as_bytes());
+        for t in [&c.campaign, &c.customer] {
+            bytes.push(t.len() as u8);
+            bytes.extend_from_slice(t.as_bytes());
+        }
+        let tag = signer.mac(b'L', &bytes).finalize().into_bytes();
+        bytes.extend_from_slice(&tag[..TAG_LEN]);
+        B64.encode(bytes)
+    }
+
+    #[test]
+    fn version_1_tokens_still_verify() {
+        let t = v1_token(&signer(), &claims());
+        assert_eq!(signer().verify(&t, day("2026-12-01")), Ok(claims()));
+        assert_ne!(t, signer().sign(&claims()), "new tokens are version 2");
+    }
+
+    #[test]
+    fn long_ids_are_never_cut() {
+        // 3 × 100 CJK characters = 300 bytes: version 1 cut them at 255 and three such
+        // customers shared one link; 128 emoji (512 bytes) signed but never verified.
+        let base = "顧客".repeat(50);
+        let ids = [format!("{base}A"), format!("{base}B"), "😀".repeat(128)];
+        let mut tokens = std::collections::BTreeSet::new();
+        for id in &ids {
+            let mut c = claims();
+            c.customer = id.clone();
+            let t = signer().sign(&c);
+            assert_eq!(
+                signer().verify(&t, day("2026-12-01")).unwrap().customer,
+                *id
+            );
+            assert!(signer().verify_short(&signer().short(&c), &c));
+            tokens.insert(t);
+        }
+        assert_eq!(tokens.len(), 3);
+    }
+
+    #[test]
+    fn the_longest_valid_claims_make_a_token_that_is_a_folder_name() {
+        // Ids and campaign names are at most 64 bytes (validation): the token names the
+        // payment page's folder, which must stay under the 255-byte file-name limit.
+        let mut c = claims();
+        c.customer = "顧".repeat(21) + "x";
+        c.campaign = "c".repeat(64);
+        c.amount_minor = u64::MAX;
+        let t = signer().sign(&c);
+        assert!(t.len() <= 240, "{}", t.len());
+    }
+
+    #[test]
+    fn expiry_outside_the_token_range_is_an_error_not_a_clamp() {
+        let eur = Currency::parse("EUR").unwrap();
+        let new = |d: &str| Claims::new("c", "x", Decimal::ONE, eur, day(d));
+        assert!(new("2019-12-31").is_err());
+        assert!(new("2020-01-01").is_ok());
+        assert!(new(&last_expiry().to_string()).is_ok());
+        assert!(new(&last_expiry().succ_opt().unwrap().to_string()).is_err());
+        assert!(Claims::new("c", "x", Decimal::NEGATIVE_ONE, eur, day("2026-01-01")).is_err());
     }
 
     #[test]

@@ -212,10 +212,22 @@ impl Kit {
             )])
         })?;
         let rules = Rules::new(plan, &campaign.path)?;
+        let expires = campaign.as_of + chrono::Duration::days(i64::from(links.expires_after_days));
+        crate::link::check_expiry(expires).map_err(|msg| {
+            Error::Config(vec![Diagnostic::whole_file(
+                &campaign.path,
+                format!(
+                    "links.expires_after_days: {} days after as_of {}: {msg}",
+                    links.expires_after_days, campaign.as_of
+                ),
+            )])
+        })?;
         let formats = std::sync::Arc::new(Formats::new(
             campaign.locales.supported.iter().map(String::as_str),
         ));
-        let (templates, problems) = Templates::load_lenient(&campaign.templates, formats.clone())?;
+        let (mut templates, problems) =
+            Templates::load_lenient(&campaign.templates, formats.clone())?;
+        templates.set_limits(campaign.limits.templates());
         Ok((
             Kit {
                 rules,
@@ -224,8 +236,7 @@ impl Kit {
                 templates,
                 letters: None,
                 base_url: links.base_url.clone(),
-                expires: campaign.as_of
-                    + chrono::Duration::days(i64::from(links.expires_after_days)),
+                expires,
             },
             problems,
         ))
@@ -304,7 +315,7 @@ impl Renderer<'_> {
         a: &Assignment,
         features: &crate::features::Features,
         channel: &str,
-    ) -> Context<'v> {
+    ) -> Result<Context<'v>, Diagnostic> {
         let c = view.customer;
         let locale = self.locale(view);
         let as_of = self.campaign.as_of;
@@ -334,7 +345,8 @@ impl Renderer<'_> {
             m.amount,
             m.currency,
             self.expires,
-        );
+        )
+        .map_err(|msg| Diagnostic::whole_file(&self.campaign.path, msg).customer())?;
         let token = self.signer.sign(&claims);
         let pay_by = as_of + chrono::Duration::days(14);
         let link = crate::link::url(
@@ -367,7 +379,7 @@ impl Renderer<'_> {
         .iter()
         .filter_map(|f| c.get(*f))
         .collect();
-        Context {
+        Ok(Context {
             customer: CustomerCtx {
                 id: c.id(),
                 name: c.name(),
@@ -442,7 +454,7 @@ impl Renderer<'_> {
             plan_offer: a.cluster == crate::segment::Cluster::Unable,
             locale,
             currency: m.currency.code(),
-        }
+        })
     }
 
     /// The template a cell names (`matrix: … template:`), else the stage's name.
@@ -478,7 +490,7 @@ impl Renderer<'_> {
     ) -> Result<Rendered, Diagnostic> {
         let locale = self.locale(view).to_string();
         let channel = m.channel.as_str();
-        let ctx = self.context(m, view, a, features, channel);
+        let ctx = self.context(m, view, a, features, channel)?;
         let tctx = tera::Context::from_serialize(&ctx)
             .map_err(|e| Diagnostic::whole_file("templates", e.to_string()))?;
         match channel {
@@ -539,7 +551,7 @@ impl Renderer<'_> {
                     attachment,
                 };
                 let (bytes, message_id) = email::build(&env, &parts, &m.scheduled_at)
-                    .map_err(|e| Diagnostic::whole_file("email", e))?;
+                    .map_err(|e| Diagnostic::whole_file("email", e).customer())?;
                 let Parts {
                     subject,
                     text,
@@ -717,7 +729,7 @@ impl Renderer<'_> {
         };
         let composed = letters
             .compose(&letter)
-            .map_err(|e| Diagnostic::whole_file(self.templates_root().join(name), e))?;
+            .map_err(|e| Diagnostic::whole_file(self.templates_root().join(name), e).customer())?;
         Ok((composed, subject))
     }
 

@@ -8,6 +8,7 @@
 
 use crate::cli::Prepared;
 use crate::diag::{Error, Result};
+use crate::outbox::folder;
 use crate::progress::Progress;
 use crate::segment::{Cluster, segment};
 use std::collections::BTreeMap;
@@ -76,6 +77,7 @@ pub struct Done {
 
 /// Plans, renders (in parallel, in plan order) and writes the outbox.
 pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
+    use crate::outbox::seal::Hashing;
     use crate::outbox::{Entry, Mbox};
     use crate::render::Rendered;
     use rayon::prelude::*;
@@ -175,9 +177,9 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
         .collect::<Vec<_>>()
         .par_iter()
         .filter_map(|m| render_one(m).err())
-        // A glyph missing from the fonts belongs to that customer's data: the letter is
-        // excluded below (render_failed), the campaign goes on.
-        .filter(|d| !d.message.starts_with(crate::letter::MISSING_GLYPH))
+        // A glyph missing from the fonts, a render over its budget: that customer's
+        // message is excluded below (render_failed), the campaign goes on.
+        .filter(|d| d.scope == crate::diag::Scope::Files)
         .collect();
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     problems.dedup();
@@ -186,24 +188,17 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     }
 
     let out = &args.out;
-    // Re-rendering an outbox that `send` has started on would give its ids new bytes
-    // behind the journal's back.
-    if out.join("journal.sqlite").exists() {
-        return Err(Error::Usage(format!(
-            "{} has already been sent from (it has a journal.sqlite); write this run to a new outbox",
-            out.display()
-        )));
-    }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    // Held until the outbox is sealed: one writer, and nothing of an earlier run left.
+    let _lock = crate::outbox::folder::prepare(out)?;
     let mut mbox = Mbox::new(&out.join("email"))?;
     let manifest_path = out.join("manifest.jsonl");
-    let mut manifest = std::io::BufWriter::new(
+    let mut manifest = Hashing::new(std::io::BufWriter::new(
         std::fs::File::create(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?,
-    );
+    ));
     let sms_path = out.join("sms.jsonl");
-    let mut sms_out = std::io::BufWriter::new(
+    let mut sms_out = Hashing::new(std::io::BufWriter::new(
         std::fs::File::create(&sms_path).map_err(|e| Error::io(&sms_path, e))?,
-    );
+    ));
     let mut summary = RunSummary {
         campaign: campaign.name.clone(),
         as_of: campaign.as_of.to_string(),
@@ -289,11 +284,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
             let (rendered, sha256, escaped, _) = match r {
                 Ok(r) => r,
                 Err(d) => {
-                    extra_exclusions.push((
-                        m.customer,
-                        m.channel,
-                        format!("render_failed:{}", m.channel),
-                    ));
+                    failed(&mut extra_exclusions, m);
                     eprintln!("{id}: {d}");
                     continue;
                 }
@@ -331,11 +322,16 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                     ..
                 } => {
                     let (path, offset, length) = if args.eml {
-                        let dir = out.join("email");
-                        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                        let p = dir.join(format!("{id}.eml"));
-                        std::fs::write(&p, &bytes).map_err(|e| Error::io(&p, e))?;
-                        (format!("email/{id}.eml"), 0, bytes.len() as u64)
+                        let name = format!("{id}.eml");
+                        if !put_file(&out.join("email"), &name, &bytes)? {
+                            failed(&mut extra_exclusions, m);
+                            continue;
+                        }
+                        (
+                            format!("email/{}", folder::file_name(&name)),
+                            0,
+                            bytes.len() as u64,
+                        )
                     } else {
                         mbox.append_escaped(
                             &escaped,
@@ -401,9 +397,11 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                     link,
                     ..
                 } => {
-                    let dir = out.join("letters");
-                    let path = dir.join(format!("{id}.pdf"));
-                    std::fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;
+                    let name = format!("{id}.pdf");
+                    if !put_file(&out.join("letters"), &name, &bytes)? {
+                        failed(&mut extra_exclusions, m);
+                        continue;
+                    }
                     if let (Some(b), Some(s)) = (binder.as_mut(), bound) {
                         b.append(s, &id, c.id(), pages)?;
                     }
@@ -412,17 +410,21 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         channel: "letter".into(),
                         to,
                         subject: Some(subject),
-                        path: format!("letters/{id}.pdf"),
+                        path: format!("letters/{}", folder::file_name(&name)),
                         length: bytes.len() as u64,
                         link,
                         ..base
                     }
                 }
                 Rendered::Web { token, html, link } => {
-                    let dir = out.join("web").join(&token);
-                    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                    let path = dir.join("index.html");
-                    std::fs::write(&path, html.as_bytes()).map_err(|e| Error::io(&path, e))?;
+                    // The folder must be the token itself (the link opens it): a token
+                    // too long for a folder name fails this page, not the campaign.
+                    if folder::file_name(&token) != token.as_str()
+                        || !put_file(&out.join("web").join(&token), "index.html", html.as_bytes())?
+                    {
+                        failed(&mut extra_exclusions, m);
+                        continue;
+                    }
                     Entry {
                         channel: "web".into(),
                         path: format!("web/{token}/index.html"),
@@ -455,8 +457,10 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     if let Some(b) = binder {
         summary.print_pages = b.finish()? as u64;
     }
-    manifest.flush().map_err(|e| Error::io(&manifest_path, e))?;
-    sms_out.flush().map_err(|e| Error::io(&sms_path, e))?;
+    let (_, manifest_seal) = manifest
+        .finish()
+        .map_err(|e| Error::io(&manifest_path, e))?;
+    let (_, sms_seal) = sms_out.finish().map_err(|e| Error::io(&sms_path, e))?;
     log(&format!(
         "rendered {} messages in {:.2} s",
         summary.messages,
@@ -563,11 +567,53 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     crate::report::price_sms(&mut summary.figures, campaign.sms.cost.as_ref());
     crate::outbox::write_json(&out.join("summary.json"), &summary)?;
     crate::report::write_html(out, &summary)?;
+    // Last: from here on the outbox is complete and may be sent.
+    crate::outbox::seal::write(
+        out,
+        &crate::outbox::seal::Seal {
+            format: 1,
+            campaign: summary.campaign.clone(),
+            as_of: summary.as_of.clone(),
+            shard: summary.shard.clone(),
+            messages: summary.messages,
+            files: [
+                ("manifest.jsonl".to_string(), manifest_seal),
+                ("sms.jsonl".to_string(), sms_seal),
+            ]
+            .into(),
+        },
+    )?;
 
     Ok(Done {
         summary,
         render_failures: extra_exclusions.len(),
     })
+}
+
+/// A message that could not be made: that customer's channel is excluded, the
+/// campaign goes on.
+fn failed(exclusions: &mut Vec<(u32, crate::dataset::Channel, String)>, m: &crate::plan::Planned) {
+    exclusions.push((
+        m.customer,
+        m.channel,
+        format!("render_failed:{}", m.channel),
+    ));
+}
+
+/// Writes one message's file (`name` made to fit, see `folder::file_name`). A name the
+/// file system still refuses fails that message only (`Ok(false)`); any other error — a
+/// full disk, a read-only folder — stops the run, and the outbox stays unsealed.
+fn put_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<bool> {
+    let path = crate::outbox::folder::path_in(dir, name);
+    let r = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, bytes));
+    match r {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidFilename => {
+            eprintln!("{}: {e}", path.display());
+            Ok(false)
+        }
+        Err(e) => Err(Error::io(&path, e)),
+    }
 }
 
 pub fn hex_sha256(bytes: &[u8]) -> String {

@@ -14,6 +14,11 @@
 //! Filters for wording in any language: `money`, `date`, `plural` (CLDR rules through
 //! ICU4X, see `format.rs`) and `text_html` for the e-mail layout.
 //!
+//! Every render runs under a budget (`Limits`: steps and bytes, counted by the engine,
+//! see vendor/tera/PATCHED.md): a template that loops a billion times or writes a
+//! 100 MB e-mail fails that one message, the same way on every machine, instead of
+//! taking the process down.
+//!
 //! CSS is inlined once, into the template's source when it is loaded, not into each of
 //! 100,000 rendered messages: a `<style>` in `email/base.html` reaches every template
 //! that extends it. If inlining would move a Tera tag (HTML parsers move text out of
@@ -37,6 +42,49 @@ pub struct Templates {
     names: BTreeSet<String>,
     /// HTML templates whose CSS could not be inlined into the source: inlined per message.
     inline_after: BTreeMap<String, String>,
+    limits: Limits,
+}
+
+/// What one render of one template may cost (campaign `limits:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Loop iterations, calls, includes — counted by the engine.
+    pub steps: u64,
+    /// The longest output of a template and the longest text it may build.
+    pub bytes: usize,
+}
+
+impl Default for Limits {
+    /// Far above what a dunning message needs (the sample's richest e-mail takes a few
+    /// hundred steps and 12 kB), far below what hurts a batch run.
+    fn default() -> Self {
+        Limits {
+            steps: 1_000_000,
+            bytes: 2 << 20,
+        }
+    }
+}
+
+/// The output of one render, refusing to grow past the budget.
+struct Capped {
+    buf: Vec<u8>,
+    max: usize,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + b.len() > self.max {
+            self.over = true;
+            return Err(std::io::Error::other("output budget exceeded"));
+        }
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Templates {
@@ -106,6 +154,7 @@ impl Templates {
                 Err(e) => return Err(Error::io(path, e)),
             }
         }
+        let known: BTreeSet<String> = sources.iter().map(|(n, _)| n.clone()).collect();
         // Each file alone first, so that every syntax error is found, not the first one;
         // missing parents and includes are then found when all are added together.
         for (name, text) in &sources {
@@ -114,15 +163,11 @@ impl Templates {
             } else {
                 engine(&formats)
             };
-            if let Err(e) = single.add_raw_template(name, text) {
-                let msg = e.to_string();
-                if !(msg.contains("inheriting from")
-                    || msg.contains("not found")
-                    || msg.contains("doesn't exist"))
-                {
-                    problems.push(locate(root, &e));
-                    broken.insert(name.clone());
-                }
+            if let Err(e) = single.add_raw_template(name, text)
+                && !needs_other_files(&e, &known)
+            {
+                problems.push(locate(root, &e));
+                broken.insert(name.clone());
             }
         }
         let (markdown, sources): (Vec<_>, Vec<_>) = sources
@@ -147,6 +192,7 @@ impl Templates {
                 md,
                 names,
                 inline_after,
+                limits: Limits::default(),
             },
             problems,
         ))
@@ -189,9 +235,41 @@ impl Templates {
         } else {
             &self.tera
         };
-        let out = engine
-            .render(name, context)
-            .map_err(|e| locate(&self.root, &e))?;
+        let mut out = Capped {
+            buf: Vec::with_capacity(4096),
+            max: self.limits.bytes,
+            over: false,
+        };
+        let (r, exceeded) = engine.render_limited(
+            name,
+            context,
+            &mut out,
+            tera::Limits {
+                steps: self.limits.steps,
+                bytes: self.limits.bytes,
+            },
+        );
+        // The budget is checked first: an error inside a filter comes back as text.
+        let over = match exceeded {
+            Some(tera::Exceeded::Steps(n)) => Some(format!(
+                "takes more than {n} steps (loop iterations and calls) for this customer: the message is not made (limits.template_steps)"
+            )),
+            Some(tera::Exceeded::Bytes(n)) => Some(format!(
+                "builds a text of more than {n} bytes for this customer: the message is not made (limits.message_bytes)"
+            )),
+            None if out.over => Some(format!(
+                "renders more than {} bytes for this customer: the message is not made (limits.message_bytes)",
+                self.limits.bytes
+            )),
+            None => None,
+        };
+        if let Some(msg) = over {
+            return Err(Diagnostic::whole_file(self.root.join(name), msg).customer());
+        }
+        r.map_err(|e| locate(&self.root, &e))?;
+        let out = String::from_utf8(out.buf).map_err(|e| {
+            Diagnostic::whole_file(self.root.join(name), format!("not UTF-8 output: {e}"))
+        })?;
         match self.inline_after.get(name) {
             Some(css) => css_inliner()
                 .inline_fragment(&out, css)
@@ -201,9 +279,35 @@ impl Templates {
         }
     }
 
+    /// Sets the budget every render runs under.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(String::as_str)
     }
+}
+
+/// Whether a template failed to load alone only because it refers to other files that
+/// exist (a parent, an include, a component): those are checked when all are loaded
+/// together. Any other error is the template's own.
+fn needs_other_files(e: &tera::Error, known: &BTreeSet<String>) -> bool {
+    if matches!(e.kind(), tera::ErrorKind::MissingParent { .. }) {
+        return true;
+    }
+    let text = e.to_string();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("error: "))
+        .collect();
+    !errors.is_empty()
+        && errors.iter().all(|m| {
+            m.strip_prefix("Unknown template `")
+                .and_then(|r| r.split('`').next())
+                .is_some_and(|n| known.contains(n))
+                || m.starts_with("Unknown component `")
+        })
 }
 
 /// A Tera engine with dunwell's filters; `locale` and `currency` come from the context.

@@ -2,9 +2,8 @@
 //! in headless Chromium (Debian's `chromium` through Playwright, tests/js/gallery.js).
 
 use crate::util::*;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 /// One test of this binary at a time: a second Chromium or gallery render on two cores
 /// would make the serve timing meaningless.
@@ -119,6 +118,73 @@ fn a_broken_template_shows_in_its_cells_and_the_rest_render() {
     assert!(it.contains("iframe class=\"email\""));
 }
 
+#[test]
+fn preview_out_replaces_only_its_own_gallery_never_other_files_in_the_folder() {
+    let _quiet = quiet();
+    let dir = tempdir();
+    let out = dir.path().join("gallery");
+    // The user's own files: beside the gallery, in a subfolder, in the gallery's `m/`.
+    let theirs = ["notes.txt", "sub/keep.txt", "m/mine.html"];
+    for f in theirs {
+        let p = out.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, f).unwrap();
+    }
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("m"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let full = small_campaign(&dir.path().join("full"), true);
+    let r = preview(full.to_str().unwrap(), &out, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let first = listing(&out);
+    assert!(first.iter().any(|f| f.ends_with(".pdf")), "{first:?}");
+    assert!(first.iter().any(|f| f.ends_with(".web.html")), "{first:?}");
+    for f in theirs {
+        assert_eq!(std::fs::read_to_string(out.join(f)).unwrap(), f, "{f}");
+    }
+
+    // A second preview with fewer cells: the first gallery's letter and payment page
+    // are gone, its e-mails replaced; the user's files are still there.
+    let small = small_campaign(&dir.path().join("small"), false);
+    let r = preview(small.to_str().unwrap(), &out, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let second = listing(&out);
+    assert!(
+        !second
+            .iter()
+            .any(|f| f.ends_with(".pdf") || f.ends_with(".svg") || f.ends_with(".web.html")),
+        "{second:?}"
+    );
+    assert_eq!(second.iter().filter(|f| f.ends_with(".eml")).count(), 2);
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!index.contains("data-channel=\"letter\""));
+    for f in theirs {
+        assert_eq!(std::fs::read_to_string(out.join(f)).unwrap(), f, "{f}");
+    }
+
+    // An index.html no preview wrote is not overwritten: the folder is someone else's.
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("index.html"), "<h1>our intranet</h1>").unwrap();
+    let r = preview(small.to_str().unwrap(), &site, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not written by `dunwell preview`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(site.join("index.html")).unwrap(),
+        "<h1>our intranet</h1>"
+    );
+    assert!(!site.join("m").exists());
+}
+
 /// The sample campaign with its templates and rules in one folder, to edit.
 fn campaign_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let base = dir.path().join("campaign");
@@ -162,13 +228,22 @@ fn in_chromium_the_gallery_loads_cleanly_filters_and_shows_every_email() {
     assert_eq!(v["remote_requests"].as_array().unwrap().len(), 0);
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+#[test]
+fn in_chromium_a_lan_bind_serves_the_gallery_under_its_token_and_its_csp() {
+    let _quiet = quiet();
+    let dir = tempdir();
+    let server = Serve::start(&small_campaign(dir.path(), true), &["--bind", "0.0.0.0"]);
+    // Chromium refuses to open 0.0.0.0: the same server through loopback, token and all.
+    let url = server.url.replace("://0.0.0.0:", "://127.0.0.1:");
+    assert!(
+        url.len() > "http://127.0.0.1:1/".len() + 32,
+        "no token in {url}"
+    );
+    let v = chromium_test(&["served", &url]);
+    assert_eq!(v["frames"], v["frames_showing"], "{v}");
+    assert!(v["frames"].as_u64().unwrap() >= 3, "{v}");
+    assert!(v["letter_pages_decoded"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["injected_handler_ran"], false, "{v}");
 }
 
 #[test]
@@ -177,23 +252,8 @@ fn in_chromium_serve_shows_a_template_edit_within_two_seconds() {
     let dir = tempdir();
     let file = campaign_copy(&dir);
     let campaign = file.parent().unwrap().to_path_buf();
-
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
-        .args(["serve", file.to_str().unwrap(), "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let _server = Server(child);
-    let url = first
-        .trim()
-        .strip_prefix("serving ")
-        .unwrap_or_else(|| panic!("serve printed {first:?}"))
-        .to_string();
+    let server = Serve::start(&file, &[]);
+    let url = server.url.clone();
     assert!(
         url.starts_with("http://127.0.0.1:"),
         "bound to loopback: {url}"

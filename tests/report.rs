@@ -206,7 +206,9 @@ fn the_report_page_is_self_contained_with_a_chart_per_figure() {
 fn a_folder_that_is_not_an_outbox_is_refused_clearly() {
     let dir = tempdir();
     let r = dunwell(["report", dir.path().to_str().unwrap()]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("summary.json"), "{}", r.stderr);
+    // The input is wrong, not the command line: exit 1 (SPEC §3).
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not an outbox"), "{}", r.stderr);
+    assert!(r.stderr.contains("complete.json"), "{}", r.stderr);
     assert!(r.stderr.contains("dunwell run"), "{}", r.stderr);
 }

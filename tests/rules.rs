@@ -2,6 +2,9 @@
 //! any customer is evaluated.
 
 use crate::util::*;
+use dunwell::campaign::{Campaign, Overrides};
+use dunwell::segment::{DEFAULT_RULE_STEPS, RuleSet};
+use std::time::{Duration, Instant};
 
 fn check(rules: &str, expected: &[&str]) {
     let (run, out) = segment(
@@ -91,6 +94,55 @@ fn positions_inside_block_scalars() {
     );
 }
 
+/// Issue 12, item 11: a nested comprehension took 35 s per customer, and loading the
+/// rule file evaluated it twice on probe customers (40 s in a debug build).
+#[test]
+fn a_rule_over_the_cost_budget_is_refused_before_it_runs() {
+    let started = Instant::now();
+    check(
+        "costly.yaml",
+        &[
+            "error: rule `nested` may take ",
+            " steps per customer, over the budget of 10,000\n",
+            "--> tests/fixtures/rules/costly.yaml:12:10",
+            "12 |         .exists(a, [0, 1, 2,",
+            "\n   |          ^^^^^^\n",
+            "= this `exists` goes over up to 100 elements at up to ",
+            "steps each: nested loops multiply",
+            "= the budget is 10,000 steps per customer for all rules together",
+        ],
+    );
+    // Nothing evaluated the rule: the whole command takes a fraction of one evaluation.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// The rule files dunwell ships and the sample campaign names load, far below the budget.
+#[test]
+fn the_shipped_rules_are_far_below_the_cost_budget() {
+    let campaign =
+        Campaign::load(&root().join("samples/campaign.yaml"), &Overrides::default()).unwrap();
+    for file in [
+        campaign.segments.clone(),
+        root().join("segments/default.yaml"),
+        root().join("tests/fixtures/rules/strict.yaml"),
+    ] {
+        let rules = RuleSet::load(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let total: u64 = rules.rules.iter().map(|r| r.steps).sum();
+        assert!(
+            total > 0 && total * 50 < DEFAULT_RULE_STEPS,
+            "{}: {total}",
+            file.display()
+        );
+    }
+    let (run, out) = segment("samples/campaign.yaml", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(out.path().join("segments.csv").exists());
+}
+
 #[test]
 fn unknown_keys_are_errors_with_a_hint() {
     check(
@@ -166,4 +218,39 @@ fn data_key_mistakes() {
         assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
         assert!(run.stderr.contains("campaign.yaml:"), "{}", run.stderr);
     }
+}
+
+#[test]
+fn the_campaign_sets_the_rule_budget() {
+    // The shipped rules take 94 steps per customer at worst: a campaign allowing 50
+    // refuses them at load, one allowing the default accepts them.
+    let dir = tempdir();
+    let campaign = dir.path().join("campaign.yaml");
+    let text = std::fs::read_to_string(root().join("samples/campaign.yaml"))
+        .unwrap()
+        .replace("data/", &format!("{}/samples/data/", root().display()))
+        .replace("../segments", &format!("{}/segments", root().display()))
+        .replace("../templates", &format!("{}/templates", root().display()));
+    std::fs::write(&campaign, format!("{text}\nlimits: {{rule_steps: 50}}\n")).unwrap();
+    let out = dir.path().join("out");
+    let run = dunwell([
+        "segment",
+        campaign.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("50"), "{}", run.stderr);
+    std::fs::write(
+        &campaign,
+        format!("{text}\nlimits: {{rule_steps: 10000}}\n"),
+    )
+    .unwrap();
+    let run = dunwell([
+        "segment",
+        campaign.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }

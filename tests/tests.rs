@@ -6,6 +6,7 @@ mod util;
 
 mod bad_input;
 mod check;
+mod faults;
 mod formats;
 mod generated;
 mod letters;
@@ -18,4 +19,5 @@ mod rules;
 mod run;
 mod segment;
 mod send;
+mod serve;
 mod sms;

@@ -322,10 +322,10 @@ impl Binder {
         self.letters += 1;
         self.csv
             .write_record([
-                letter_id,
+                &*crate::outbox::safe_cell(letter_id),
                 &first_page.to_string(),
                 &pages.to_string(),
-                customer_id,
+                &*crate::outbox::safe_cell(customer_id),
             ])
             .map_err(|e| Error::io(&self.csv_path, e.into()))
     }

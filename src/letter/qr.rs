@@ -28,15 +28,27 @@ pub fn epc_payload(
     let text: String = text.chars().take(140).collect();
     // Lines: service tag, version, charset (1 = UTF-8), identification, BIC, name,
     // IBAN, amount, purpose, structured reference, unstructured text.
-    let payload = format!(
-        "BCD\n002\n1\nSCT\n{}\n{}\n{}\nEUR{}\n\n{}\n{}",
+    let amount = format!("EUR{}", amount.round_dp(2).normalize_to_2dp());
+    let iban = iban.to_ascii_uppercase();
+    let mut lines = vec![
+        "BCD",
+        "002",
+        "1",
+        "SCT",
         bic.unwrap_or("").trim(),
-        name,
-        iban.to_ascii_uppercase(),
-        amount.round_dp(2).normalize_to_2dp(),
+        &name,
+        &iban,
+        &amount,
+        "",
         structured,
-        text
-    );
+        &text,
+    ];
+    // EPC069-12: no separator after the last populated element — a creditor reference
+    // leaves the text empty, and the payload ends with the reference, not a line feed.
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    let payload = lines.join("\n");
     (payload.len() <= 331).then_some(payload)
 }
 
@@ -183,7 +195,8 @@ mod tests {
             ]
         );
         assert!(creditor_reference_valid(lines[9]));
-        assert_eq!(lines[10], "");
+        assert_eq!(lines.len(), 10, "nothing after the last populated element");
+        assert!(!p.ends_with('\n'), "{p:?}");
         assert!(
             epc_payload(
                 "X",

@@ -63,6 +63,14 @@ fn id_forbidden(c: char) -> Option<&'static str> {
     }
 }
 
+/// Invisible characters that change how text around them reads or compares — every
+/// [`is_unprintable`] character that is not a control character (bidirectional
+/// controls, zero-width characters, line separators) and the joiners U+200C and U+200D.
+/// For short identifying text: ids (see [`check_id`]) and campaign names.
+pub fn is_format_control(c: char) -> bool {
+    (is_unprintable(c) && !c.is_control()) || matches!(c, '\u{200C}' | '\u{200D}')
+}
+
 /// What kind of [`is_unprintable`] character `c` is, if it is one.
 fn unprintable_kind(c: char) -> Option<&'static str> {
     if !is_unprintable(c) {
@@ -425,6 +433,15 @@ mod tests {
             }
         }
         assert!(check_id("Łódź-田中-Ωmega", IdKind::Customer).is_ok());
+        // The campaign name's check (campaign.rs) refuses what an id refuses.
+        for c in [
+            '\u{202e}', '\u{2066}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}',
+            '\u{61c}',
+        ] {
+            assert!(is_format_control(c), "{c:?}");
+            assert!(id_forbidden(c).is_some(), "{c:?}");
+        }
+        assert!(!is_format_control('a') && !is_format_control('\u{7}'));
     }
 
     /// Names keep the joiners (Persian, Indic, emoji) and line breaks, and nothing else

@@ -66,7 +66,7 @@ pub fn build(h: &Heading<'_>, cells: &[Cell], site: &mut Site, cache: &mut super
         .count();
     let _ = write!(
         body,
-        "<header><div class=\"title\"><h1>{}</h1><p>{} cells · {} messages · <span class=\"{}\">{} with errors</span></p></div><form id=\"filters\" onsubmit=\"return false\">",
+        "<header><div class=\"title\"><h1>{}</h1><p>{} cells · {} messages · <span class=\"{}\">{} with errors</span></p></div><form id=\"filters\">",
         esc(h.title),
         cells.len(),
         samples,
@@ -99,16 +99,36 @@ pub fn build(h: &Heading<'_>, cells: &[Cell], site: &mut Site, cache: &mut super
     let mut page = String::with_capacity(body.len() + 8 * 1024);
     let _ = write!(
         page,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} — preview</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}</style></head><body>",
-        esc(h.title)
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{}<title>{} — preview</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}</style></head><body data-live=\"{}\" data-version=\"{}\">",
+        super::GENERATOR,
+        esc(h.title),
+        h.live,
+        h.version
     );
     page.push_str(&body);
-    let _ = write!(
-        page,
-        "<script>const LIVE = {}, VERSION = '{}';\n{SCRIPT}</script></body></html>\n",
-        h.live, h.version
-    );
+    let _ = writeln!(page, "<script>{SCRIPT}</script></body></html>");
     site.files.insert("index.html".into(), page.into_bytes());
+}
+
+/// The page's Content-Security-Policy when served: its one inline script and one inline
+/// style by their SHA-256 (both are constants, so the hashes are too), its own files,
+/// frames and event stream, no plug-ins, forms or framing by other pages.
+pub fn csp() -> &'static str {
+    static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        use base64::Engine;
+        use sha2::Digest;
+        let hash = |s: &str| {
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s.as_bytes()))
+        };
+        format!(
+            "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; \
+             img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'",
+            hash(SCRIPT),
+            hash(CSS)
+        )
+    })
 }
 
 fn card(
@@ -316,9 +336,14 @@ pre.error{margin:0;white-space:pre-wrap;background:#fdecea;color:#8a1f17;border-
 "#;
 
 /// Filters (kept in the URL's #fragment, so a reload keeps them) and, when served,
-/// reloading on the server's signal with the scroll position kept.
+/// reloading on the server's signal with the scroll position kept. A constant (what
+/// changes, `LIVE` and `VERSION`, is on `<body>`): the served page's CSP allows it by
+/// its hash, and no other script. URLs are relative: under `serve --bind` the gallery
+/// lives at `/TOKEN/`.
 const SCRIPT: &str = r#"
 (function () {
+  const LIVE = document.body.dataset.live === 'true', VERSION = document.body.dataset.version;
+  document.getElementById('filters').addEventListener('submit', (e) => e.preventDefault());
   const keys = ['cluster', 'stage', 'channel', 'locale'];
   let cells = Array.from(document.querySelectorAll('article.cell'));
   const problems = document.getElementById('f-problems');
@@ -356,7 +381,7 @@ const SCRIPT: &str = r#"
     let current = VERSION;
     let busy = Promise.resolve();
     async function refresh() {
-      const html = await (await fetch('/', { cache: 'no-store' })).text();
+      const html = await (await fetch('./', { cache: 'no-store' })).text();
       const doc = new DOMParser().parseFromString(html, 'text/html');
       const fresh = Array.from(doc.querySelectorAll('article.cell'));
       const old = new Map(cells.map((a) => [a.id, a]));
@@ -378,7 +403,7 @@ const SCRIPT: &str = r#"
       cells = Array.from(document.querySelectorAll('article.cell'));
       apply();
     }
-    const events = new EventSource('/events');
+    const events = new EventSource('events');
     events.addEventListener('version', (e) => {
       if (e.data !== current) {
         current = e.data;

@@ -9,7 +9,7 @@ mod pages;
 use crate::cli::Prepared;
 use crate::diag::{Diagnostic, Error, Result};
 use crate::render::Kit;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The gallery's files: path (relative, `/`-separated) → bytes.
@@ -29,20 +29,116 @@ impl Site {
         }
     }
 
-    /// Writes the gallery into `dir` (its old `m/` files are replaced).
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        let m = dir.join("m");
-        if m.exists() {
-            std::fs::remove_dir_all(&m).map_err(|e| Error::io(&m, e))?;
+    /// The Content-Security-Policy `serve` sends with a file. The gallery page runs only
+    /// its own script and style (by hash), loads its own files and frames and opens its
+    /// event stream. A message (an e-mail or payment page in its sandboxed frame, a
+    /// letter page) runs nothing: inline styles, pictures inline or over https, and the
+    /// `sandbox` directive, so that it has no origin even when opened on its own. A PDF
+    /// is not sandboxed (Chromium then refuses to show it), only never framed.
+    pub fn csp(path: &str) -> &'static str {
+        const MESSAGE: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; \
+            font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox";
+        match path.rsplit('.').next() {
+            _ if path == "index.html" => gallery::csp(),
+            Some("html" | "svg") => MESSAGE,
+            Some("pdf") => "frame-ancestors 'none'",
+            _ => "default-src 'none'; frame-ancestors 'none'; sandbox",
         }
+    }
+
+    /// Writes the gallery into `dir`. What a previous gallery wrote there (the files its
+    /// manifest lists) and this one does not write again is removed; nothing else is —
+    /// `--out` may be a folder with other files in it (issue 12, item 14).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let manifest = dir.join(MANIFEST);
+        let old = match std::fs::read_to_string(&manifest) {
+            Ok(text) => listed(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
+            Err(e) => return Err(Error::io(&manifest, e)),
+        };
+        let index = dir.join("index.html");
+        if !old.contains("index.html") && index.exists() && !is_gallery(&index) {
+            return Err(Error::Usage(format!(
+                "{} was not written by `dunwell preview`: choose another --out folder (a \
+                 preview replaces only the files an earlier preview wrote)",
+                index.display()
+            )));
+        }
+        let m = dir.join("m");
         std::fs::create_dir_all(&m).map_err(|e| Error::io(&m, e))?;
+        let new: BTreeSet<String> = self.files.keys().cloned().collect();
+        debug_assert!(
+            new.iter().all(|f| is_ours(f)),
+            "gallery files: index.html, m/*"
+        );
+        // Every file is listed before it is written: a preview stopped half-way leaves
+        // nothing the next one would not know to remove.
+        write_manifest(&manifest, old.union(&new))?;
         for (path, bytes) in &self.files {
             let p = dir.join(path);
             std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))?;
         }
+        write_manifest(&manifest, new.iter())?;
+        for stale in old.difference(&new) {
+            let p = dir.join(stale);
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&p, e));
+                }
+                _ => {}
+            }
+        }
         Ok(())
     }
 }
+
+/// The list of files a gallery wrote, beside its `index.html`, one path a line.
+const MANIFEST: &str = ".dunwell-preview";
+
+/// A gallery's own file names: `index.html` and files directly in `m/`. A manifest line
+/// naming anything else is ignored, never removed.
+fn is_ours(path: &str) -> bool {
+    path == "index.html"
+        || path.strip_prefix("m/").is_some_and(|name| {
+            !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\'])
+        })
+}
+
+fn listed(manifest: &str) -> BTreeSet<String> {
+    manifest
+        .lines()
+        .filter(|l| is_ours(l))
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_manifest<'a>(path: &Path, files: impl Iterator<Item = &'a String>) -> Result<()> {
+    let mut text = String::from(
+        "# Written by `dunwell preview`: the next preview into this folder replaces these files.\n",
+    );
+    for f in files {
+        text.push_str(f);
+        text.push('\n');
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// An `index.html` written by `dunwell preview`, this one or one from before the
+/// manifest (its head always started this way).
+fn is_gallery(index: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read = std::fs::File::open(index).and_then(|f| f.take(4096).read_to_end(&mut head));
+    let head = String::from_utf8_lossy(&head);
+    read.is_ok()
+        && (head.contains(GENERATOR)
+            || head.contains(" — preview</title><link rel=\"icon\" href=\"data:,\"><style>"))
+}
+
+/// In the gallery's `<head>`: how a later preview knows the page is its own.
+pub(crate) const GENERATOR: &str = "<meta name=\"generator\" content=\"dunwell preview\">";
 
 /// Letter pages already drawn, by the SHA-256 of the PDF: the live preview draws only
 /// the letters an edit changed.

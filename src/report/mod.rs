@@ -200,6 +200,8 @@ pub type Delivery = BTreeMap<String, BTreeMap<String, u64>>;
 /// `dunwell report OUTBOX`: refreshes the delivery outcomes in `summary.json` from the
 /// journal (when `send` has run) and writes `report.html`.
 pub fn report(outbox: &Path) -> Result<std::path::PathBuf> {
+    // Figures of a half-written outbox would be wrong without saying so.
+    crate::outbox::seal::check(outbox)?;
     let path = outbox.join("summary.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Error::Usage(format!(

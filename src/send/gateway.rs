@@ -7,8 +7,16 @@
 //! an optional `DUNWELL_SMS_TEMPLATE`: the body with `{{to}}`, `{{text}}`, `{{from}}`,
 //! `{{id}}` standing for JSON strings, e.g. `{"msisdn": {{to}}, "message": {{text}}}`.
 //!
-//! Replies: 2xx delivered; 408, 429 and 5xx are tried again; other 4xx are final. A
-//! request that could not connect was not sent; one that timed out may have been.
+//! Every request carries an `Idempotency-Key` header (the IETF httpapi draft's name,
+//! as Stripe-style APIs take it), the same for every attempt at one message of one
+//! journal, and the JSON body's `reference` is the message id.
+//!
+//! Replies: 2xx delivered; 408 and 429 (the request was not processed) are tried again;
+//! other 4xx are final. After a request went out, anything else — a 5xx, a 504 from a
+//! proxy, a timeout, a connection lost — may come after the gateway sent the SMS: it is
+//! `unknown` and not retried, unless `DUNWELL_SMS_IDEMPOTENT=1` says the gateway
+//! deduplicates by the key; then it is tried again. A request that could not connect
+//! was never sent and is tried again.
 
 use super::smtp::Sent;
 use crate::diag::{Error, Result};
@@ -29,12 +37,14 @@ pub struct Config {
     pub basic: Option<(String, String)>,
     pub template: Option<String>,
     pub timeout: Duration,
+    /// The gateway deduplicates requests by their `Idempotency-Key`.
+    pub idempotent: bool,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("url", &self.url)
+            .field("url", &crate::redact::url(&self.url))
             .field("kind", &self.kind)
             .finish()
     }
@@ -79,6 +89,15 @@ impl Config {
             },
             template,
             timeout: Duration::from_secs(30),
+            idempotent: match std::env::var("DUNWELL_SMS_IDEMPOTENT").as_deref() {
+                Err(_) | Ok("" | "0" | "false" | "no") => false,
+                Ok("1" | "true" | "yes") => true,
+                Ok(other) => {
+                    return Err(Error::Usage(format!(
+                        "DUNWELL_SMS_IDEMPOTENT `{other}` (expected 1 or 0)"
+                    )));
+                }
+            },
         }))
     }
 }
@@ -95,14 +114,29 @@ fn fill(template: &str, to: &str, text: &str, from: &str, id: &str) -> String {
 pub fn client(cfg: &Config) -> std::result::Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .timeout(cfg.timeout)
+        .connect_timeout(cfg.timeout)
         .pool_max_idle_per_host(64)
         .build()
         .map_err(|e| e.to_string())
 }
 
+/// The key for every attempt at message `id` of the journal `journal_id`: the same on a
+/// retry and on `--resend-unknown`, different for another outbox.
+pub fn idempotency_key(journal_id: &str, id: &str) -> String {
+    let h = crate::run::hex_sha256(format!("{journal_id}\0{id}").as_bytes());
+    format!("dunwell-{}", &h[..32])
+}
+
 /// One SMS.
-pub async fn send(client: &reqwest::Client, cfg: &Config, id: &str, to: &str, text: &str) -> Sent {
-    let mut req = client.post(&cfg.url);
+pub async fn send(
+    client: &reqwest::Client,
+    cfg: &Config,
+    id: &str,
+    key: &str,
+    to: &str,
+    text: &str,
+) -> Sent {
+    let mut req = client.post(&cfg.url).header("Idempotency-Key", key);
     if let Some(a) = &cfg.auth {
         req = req.header(reqwest::header::AUTHORIZATION, a);
     }
@@ -123,19 +157,38 @@ pub async fn send(client: &reqwest::Client, cfg: &Config, id: &str, to: &str, te
         }
         Kind::Twilio => req.form(&[("To", to), ("From", cfg.from.as_str()), ("Body", text)]),
     };
+    // What may have been sent is retried only where the gateway deduplicates.
+    let maybe_sent = |reply: String| {
+        if cfg.idempotent {
+            Sent::Transient(reply)
+        } else {
+            Sent::Unknown(format!(
+                "{reply} (the gateway may have sent it; not retried — see --resend-unknown)"
+            ))
+        }
+    };
+    // reqwest's errors name the URL, which may hold a key: never into the journal.
     match req.send().await {
-        Err(e) if e.is_connect() => Sent::Transient(format!("cannot connect: {e}")),
-        Err(e) if e.is_timeout() => Sent::Unknown(format!("no answer in time: {e}")),
-        Err(e) => Sent::Unknown(e.to_string()),
+        Err(e) if e.is_connect() => Sent::Transient(format!("cannot connect: {}", e.without_url())),
+        Err(e) if e.is_timeout() => maybe_sent(format!("no answer in time: {}", e.without_url())),
+        Err(e) => maybe_sent(e.without_url().to_string()),
         Ok(resp) => {
             let status = resp.status();
-            let body = resp.text().await.unwrap_or_default();
+            let body = match resp.text().await {
+                Ok(b) => b,
+                Err(e) if status.is_success() => {
+                    return Sent::Accepted(format!("{} ({})", status.as_u16(), e.without_url()));
+                }
+                Err(_) => String::new(),
+            };
             let short: String = body.chars().take(200).collect();
-            let reply = format!("{} {}", status.as_u16(), short.trim());
+            let reply = crate::redact::url(&format!("{} {}", status.as_u16(), short.trim()));
             if status.is_success() {
                 Sent::Accepted(gateway_id(&body).unwrap_or(reply))
-            } else if status.as_u16() == 408 || status.as_u16() == 429 || status.is_server_error() {
+            } else if status.as_u16() == 408 || status.as_u16() == 429 {
                 Sent::Transient(reply)
+            } else if status.is_server_error() {
+                maybe_sent(reply)
             } else {
                 Sent::Permanent(reply)
             }

@@ -7,7 +7,7 @@
 //! are skipped, messages that were in flight are `unknown` and listed (resent only with
 //! `--resend-unknown`). Many SMTP connections work at once (`--concurrency`), paced by
 //! `--rate`; 4xx replies and lost connections are retried with exponential backoff and
-//! jitter, 5xx replies are final. One `send` per outbox at a time (`send.lock`).
+//! jitter, 5xx replies are final. One `send` per outbox at a time (a lock on the folder).
 
 pub mod dkim;
 pub mod gateway;
@@ -40,6 +40,9 @@ pub struct SendOptions {
     pub resend_unknown: bool,
     pub max_attempts: u32,
     pub retry_base: Duration,
+    /// Every network step (connect, each SMTP command, the data, QUIT; an SMS request)
+    /// gives up after this long.
+    pub timeout: Duration,
 }
 
 /// What a send did, for the summary and the exit code.
@@ -75,42 +78,15 @@ pub fn parse_rate(s: &str) -> std::result::Result<f64, String> {
             ));
         }
     };
-    if n <= 0.0 || !n.is_finite() {
-        return Err(format!("`{s}`: the rate must be above zero"));
+    let rate = n / per;
+    // One message an hour to a million a second: beyond that the spacing between
+    // messages is no longer a time a clock can hold (and tokio's interval panics on 0).
+    if !(1.0 / 3600.0..=1_000_000.0).contains(&rate) || !rate.is_finite() {
+        return Err(format!(
+            "`{s}` is out of range (expected from 1/h to 1000000/s)"
+        ));
     }
-    Ok(n / per)
-}
-
-/// Holds `send.lock` for the life of the send.
-struct Lock {
-    _file: std::fs::File,
-}
-
-impl Lock {
-    fn take(outbox: &std::path::Path) -> Result<Lock> {
-        use std::io::{Read, Seek, Write};
-        let path = outbox.join("send.lock");
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        if file.try_lock().is_err() {
-            let mut who = String::new();
-            let _ = file.read_to_string(&mut who);
-            return Err(Error::Usage(format!(
-                "another `dunwell send` is already sending {} ({}); wait for it or stop it — two senders on one outbox could deliver twice",
-                outbox.display(),
-                who.trim()
-            )));
-        }
-        let _ = file.set_len(0);
-        let _ = file.rewind();
-        let _ = write!(file, "pid {}", std::process::id());
-        Ok(Lock { _file: file })
-    }
+    Ok(rate)
 }
 
 /// The clock of a send: `--now` moves forward with the run, so retries come due.
@@ -157,6 +133,7 @@ impl Store {
                 }
             }
         };
+        crate::outbox::seal::read_checked(&file, e)?;
         let mut buf = vec![0; e.length as usize];
         file.read_exact_at(&mut buf, e.offset)
             .map_err(|err| format!("{}: {err}", e.path))?;
@@ -260,23 +237,20 @@ fn backoff(base: Duration, attempts: u32, id: &str) -> Duration {
 
 pub fn send(opts: &SendOptions) -> Result<SendReport> {
     let outbox = &opts.outbox;
-    let manifest_path = outbox.join("manifest.jsonl");
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
-    let mut entries: Vec<Entry> = Vec::new();
-    for (k, line) in text.lines().enumerate() {
-        let e: Entry = serde_json::from_str(line).map_err(|err| {
-            Error::Config(vec![Diagnostic::error(
-                &manifest_path,
-                k + 1,
-                1,
-                format!("not a manifest line: {err}"),
-            )])
-        })?;
-        if e.channel == "email" || e.channel == "sms" {
-            entries.push(e);
-        }
-    }
-    // The SMS texts, by id, checked against the manifest's hashes.
+    // Only a complete outbox, as sealed by `run`, is sent.
+    let sealed = crate::outbox::seal::Outbox::open(outbox)?;
+    let manifest_sha = sealed
+        .seal
+        .files
+        .get("manifest.jsonl")
+        .map(|f| f.sha256.clone())
+        .unwrap_or_default();
+    let entries: Vec<Entry> = sealed
+        .entries
+        .into_iter()
+        .filter(|e| e.channel == "email" || e.channel == "sms")
+        .collect();
+    // The SMS texts and numbers, by id (sealed with the manifest).
     let mut sms_texts: HashMap<String, (String, String)> = HashMap::new();
     if entries.iter().any(|e| e.channel == "sms") {
         let path = outbox.join("sms.jsonl");
@@ -293,24 +267,26 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             );
         }
     }
-    let _lock = Lock::take(outbox)?;
+    // One sender per outbox, and no `run` under it: the folder itself is locked (a lock
+    // file could be deleted).
+    let _lock = crate::outbox::folder::Lock::take(outbox, "send")?;
     let clock = Clock::new(opts.now);
-    let mut journal = Journal::open(outbox)?;
-    let seeded: Vec<(usize, &Entry, i64)> = entries
-        .iter()
-        .enumerate()
-        .map(|(k, e)| {
-            let at = chrono::DateTime::parse_from_rfc3339(&e.scheduled_at)
-                .map(|d| d.timestamp_millis())
-                .unwrap_or(0);
-            (k, e, at)
-        })
-        .collect();
-    journal.seed(seeded.into_iter())?;
+    let seeded = entries.iter().enumerate().map(|(k, e)| {
+        let at = chrono::DateTime::parse_from_rfc3339(&e.scheduled_at)
+            .map(|d| d.timestamp_millis())
+            .unwrap_or(0);
+        (k, e, at)
+    });
+    let mut journal = if opts.dry_run {
+        Journal::rehearse(outbox, &manifest_sha, seeded)?
+    } else {
+        Journal::begin(outbox, &manifest_sha, seeded)?
+    };
+    let journal_id = journal.id()?;
     let changed = journal.changed(entries.iter())?;
     if !changed.is_empty() {
-        return Err(Error::Usage(format!(
-            "{} message(s) in {} differ from what this outbox's journal recorded (e.g. {}): the outbox was rendered again after sending began; send a new outbox instead",
+        return Err(Error::Refused(format!(
+            "{} message(s) in {} differ from what this outbox's journal recorded (e.g. {}): the outbox was rendered again or edited after sending began; send a new outbox instead",
             changed.len(),
             outbox.display(),
             changed[0]
@@ -322,7 +298,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             "{orphans} message(s) were in flight when the last send stopped: marked unknown (see `--resend-unknown`)"
         );
     }
-    if opts.resend_unknown {
+    if opts.resend_unknown && !opts.dry_run {
         let n = journal.release_unknown()?;
         eprintln!("{n} unknown message(s) will be sent again (--resend-unknown)");
     }
@@ -343,7 +319,10 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
     let emails_waiting = waiting.get("email").copied().unwrap_or(0);
     let sms_waiting = waiting.get("sms").copied().unwrap_or(0);
     let sms_cfg = if sms_waiting > 0 {
-        gateway::Config::from_env()?
+        gateway::Config::from_env()?.map(|mut c| {
+            c.timeout = opts.timeout;
+            c
+        })
     } else {
         None
     };
@@ -360,11 +339,12 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     let cfg = if emails_waiting > 0 {
-        let cfg = smtp::Config::from_env()?;
+        let mut cfg = smtp::Config::from_env()?;
+        cfg.timeout = opts.timeout;
         // The health check: connect, EHLO, STARTTLS/AUTH as configured, QUIT.
         rt.block_on(async {
-            let mut c = smtp::connect(&cfg).await?;
-            let _ = c.quit().await;
+            let c = smtp::connect(&cfg).await?;
+            smtp::quit(c, cfg.timeout).await;
             Ok::<_, String>(())
         })
         .map_err(|m| {
@@ -410,6 +390,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 let cfg = cfg.clone();
                 let sms_cfg = sms_cfg.clone();
                 let http = http.clone();
+                let journal_id = journal_id.clone();
                 workers.push(tokio::spawn(async move {
                     let mut conn: Option<lettre::transport::smtp::client::AsyncSmtpConnection> =
                         None;
@@ -436,14 +417,15 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                                     let sent =
                                         smtp::transaction(c, from, to, bytes, cfg.timeout).await;
                                     if !matches!(sent, smtp::Sent::Accepted(_))
-                                        && let Some(mut c) = conn.take()
+                                        && let Some(c) = conn.take()
                                     {
-                                        c.abort().await;
+                                        smtp::abort(c, cfg.timeout).await;
                                     }
                                     sent
                                 }
                                 (Payload::Sms { to, text }, _, Some(g), Some(client)) => {
-                                    gateway::send(client, g, &job.id, to, text).await
+                                    let key = gateway::idempotency_key(&journal_id, &job.id);
+                                    gateway::send(client, g, &job.id, &key, to, text).await
                                 }
                                 _ => smtp::Sent::Transient(
                                     "no transport configured for this channel".into(),
@@ -451,8 +433,8 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                             };
                         let _ = tx.send((job.id, job.attempts, sent));
                     }
-                    if let Some(mut c) = conn {
-                        let _ = c.quit().await;
+                    if let (Some(c), Some(cfg)) = (conn, cfg.as_ref()) {
+                        smtp::quit(c, cfg.timeout).await;
                     }
                 }));
             }
@@ -512,6 +494,19 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                             let from = header(&bytes, "From")
                                 .and_then(address_in)
                                 .ok_or_else(|| format!("{}: no From address", e.id))?;
+                            // The envelope goes where the reviewed message says it goes.
+                            let header_to = header(&bytes, "To").and_then(address_in);
+                            if !header_to
+                                .as_ref()
+                                .is_some_and(|a| a.to_string().eq_ignore_ascii_case(&e.to))
+                            {
+                                return Err(format!(
+                                    "{}: the manifest sends it to `{}`, the message is addressed to {}: not sent",
+                                    e.id,
+                                    e.to,
+                                    header_to.map_or_else(|| "nobody".to_string(), |a| format!("`{a}`"))
+                                ));
+                            }
                             let (to, bytes) = match &override_to {
                                 Some(o) => (o.clone(), redirect(&bytes, &e.to)),
                                 None => (
@@ -607,6 +602,13 @@ fn sms_payload(
     let (to, text) = texts
         .get(&e.id)
         .ok_or_else(|| format!("{}: not in sms.jsonl", e.id))?;
+    // The reviewed number is the manifest's; sms.jsonl must agree with it.
+    if *to != e.to {
+        return Err(format!(
+            "{}: sms.jsonl sends to {to}, the manifest to {}: not sent",
+            e.id, e.to
+        ));
+    }
     if crate::run::hex_sha256(text.as_bytes()) != e.sha256 {
         return Err(format!(
             "{} changed since `dunwell run` wrote it (SHA-256 differs): not sent",
@@ -665,6 +667,10 @@ mod tests {
         assert_eq!(parse_rate("6000/min").unwrap(), 100.0);
         assert_eq!(parse_rate("3600/h").unwrap(), 1.0);
         assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("1e-300/s").is_err());
+        assert!(parse_rate("1e12/s").is_err());
+        assert!(parse_rate("NaN/s").is_err());
+        assert!(parse_rate("1/h").is_ok());
         assert!(parse_rate("fast").is_err());
     }
 

@@ -54,9 +54,10 @@ impl std::fmt::Debug for Config {
 
 impl Config {
     pub fn parse(url: &str) -> std::result::Result<Config, String> {
+        let shown = crate::redact::url(url);
         let (scheme, rest) = url
             .split_once("://")
-            .ok_or_else(|| format!("`{url}` is not an SMTP URL (expected smtp://host:port, smtp+starttls://… or smtps://…)"))?;
+            .ok_or_else(|| format!("`{shown}` is not an SMTP URL (expected smtp://host:port, smtp+starttls://… or smtps://…)"))?;
         let (security, default_port) = match scheme {
             "smtp" => (Security::Plain, 25),
             "smtp+starttls" => (Security::StartTls, 587),
@@ -75,13 +76,14 @@ impl Config {
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) => (
                 h.to_string(),
-                p.parse::<u16>()
-                    .map_err(|_| format!("port `{p}` is not a number"))?,
+                p.parse::<u16>().map_err(|_| {
+                    format!("the port in `{shown}` is not a number from 1 to 65535")
+                })?,
             ),
             None => (hostport.to_string(), default_port),
         };
         if host.is_empty() {
-            return Err(format!("`{url}` names no host"));
+            return Err(format!("`{shown}` names no host"));
         }
         let credentials = auth.map(|a| {
             let (u, p) = a.split_once(':').unwrap_or((a, ""));
@@ -270,6 +272,18 @@ pub async fn transaction(
         Ok(Err(e)) if e.is_transient() => Sent::Transient(e.to_string()),
         Ok(Err(e)) => Sent::Unknown(format!("connection lost after the data: {e}")),
     }
+}
+
+/// Ends a connection politely: QUIT, waiting at most `timeout` for the reply (a server
+/// that has gone silent must not hold the send).
+pub async fn quit(mut conn: AsyncSmtpConnection, timeout: Duration) {
+    let _ = tokio::time::timeout(timeout, conn.quit()).await;
+}
+
+/// Drops a connection after a failed transaction. lettre's `abort` sends QUIT and
+/// waits for its reply: under the timeout, or the socket is simply closed.
+pub async fn abort(mut conn: AsyncSmtpConnection, timeout: Duration) {
+    let _ = tokio::time::timeout(timeout, conn.abort()).await;
 }
 
 /// The queue id a server names in its 250 reply (`… queued as 4F2A1`), else the reply.

@@ -5,6 +5,11 @@
 //     the gallery loads with no console errors and no network request, the filters
 //     show exactly the matching cells, every e-mail iframe shows its e-mail, every
 //     letter page image loads.
+//   node gallery.js served URL
+//     the gallery as `serve` sends it (its Content-Security-Policy, under the access
+//     token of a LAN bind): it loads with no console error and no failed request, every
+//     e-mail and payment-page frame shows its message, every letter page decodes, the
+//     event stream answers under the token; an injected inline handler is refused.
 //   node gallery.js live URL TEMPLATE_FILE CELL_ID NEW_TEXT
 //     edits TEMPLATE_FILE (appends NEW_TEXT to its first body paragraph) and measures
 //     how long until the open page shows it in CELL_ID's e-mail; then breaks the
@@ -27,6 +32,7 @@ async function open(url) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const errors = [];
   const requests = [];
+  const responses = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('requestfailed', (r) => {
@@ -34,8 +40,9 @@ async function open(url) {
     if (!r.url().endsWith('/events') && r.failure().errorText !== 'net::ERR_ABORTED') errors.push('request failed: ' + r.url() + ' ' + r.failure().errorText);
   });
   page.on('request', (r) => requests.push(r.url()));
+  page.on('response', (r) => responses.push({ url: r.url(), status: r.status() }));
   await page.goto(url, { waitUntil: 'load' });
-  return { browser, page, errors, requests };
+  return { browser, page, errors, requests, responses };
 }
 
 async function visible(page) {
@@ -121,6 +128,59 @@ async function staticGallery(url) {
   await browser.close();
 }
 
+async function served(url) {
+  const { browser, page, errors, responses } = await open(url);
+  result.cells = (await visible(page)).length;
+  check(result.cells > 0, 'no cells');
+  // Every frame shows its message (the messages' own policy: styles, no scripts).
+  const frames = await page.$$('iframe.email, iframe.web');
+  let shown = 0;
+  for (const f of frames) {
+    await f.scrollIntoViewIfNeeded();
+    const frame = await f.contentFrame();
+    if (frame) await frame.waitForLoadState('load');
+    const text = frame ? await frame.evaluate(() => document.body ? document.body.innerText : '') : '';
+    // Styled: both set the body's margin to 0 (a browser's default is 8px), an e-mail
+    // in its inlined style attribute, a payment page in its <style>.
+    const styled = frame ? await frame.evaluate(() =>
+      !!document.body && getComputedStyle(document.body).marginTop === '0px') : false;
+    if (text.length > 100 && styled) shown++;
+    else failures.push(`frame ${await f.getAttribute('src')}: ${text.length} chars, styled ${styled}`);
+  }
+  result.frames = frames.length;
+  result.frames_showing = shown;
+  check(frames.length > 0 && shown === frames.length, 'every frame shows its message');
+  const imgs = await page.$$('img.page');
+  let decoded = 0;
+  for (const img of imgs) {
+    await img.scrollIntoViewIfNeeded();
+    await page.waitForFunction((el) => el.complete, img);
+    if (await img.evaluate((el) => el.naturalWidth > 500)) decoded++;
+  }
+  result.letter_pages = imgs.length;
+  result.letter_pages_decoded = decoded;
+  check(imgs.length > 0 && decoded === imgs.length, 'every letter page image loads');
+  // The page's event stream, relative to the page: under the token.
+  const events = new URL('events', url).href;
+  const t = Date.now();
+  while (!responses.some((r) => r.url === events) && Date.now() - t < 5000) await page.waitForTimeout(50);
+  result.events = responses.filter((r) => r.url === events).map((r) => r.status);
+  check(result.events.length > 0 && result.events.every((s) => s === 200), 'the event stream answers under ' + events);
+  const bad = responses.filter((r) => r.status >= 400);
+  result.failed_responses = bad;
+  check(bad.length === 0, 'failed responses: ' + bad.slice(0, 3).map((r) => r.status + ' ' + r.url).join(' '));
+  result.console_errors = errors.slice();
+  check(errors.length === 0, 'console errors: ' + errors.slice(0, 3).join(' | '));
+  // The policy is enforced: markup injected into the page cannot run a handler.
+  await page.evaluate(() => document.body.insertAdjacentHTML('beforeend', '<img src="data:," onerror="window.pwned = 1">'));
+  await page.waitForTimeout(300);
+  result.injected_handler_ran = await page.evaluate(() => window.pwned === 1);
+  check(!result.injected_handler_ran, 'an injected inline handler ran: no CSP');
+  result.csp_refusals = errors.filter((e) => e.includes('Content Security Policy')).length;
+  check(result.csp_refusals > 0, 'the injected handler was not reported as refused');
+  await browser.close();
+}
+
 async function emailText(page, cellId) {
   const el = await page.$(`article[id="${cellId}"] iframe.email`);
   if (!el) return '';
@@ -188,8 +248,9 @@ async function live(url, file, cellId, marker) {
   const [mode, ...args] = process.argv.slice(2);
   try {
     if (mode === 'static') await staticGallery(args[0]);
+    else if (mode === 'served') await served(args[0]);
     else if (mode === 'live') await live(...args);
-    else failures.push('usage: gallery.js static URL | live URL FILE CELL MARKER');
+    else failures.push('usage: gallery.js static URL | served URL | live URL FILE CELL MARKER');
   } catch (e) {
     failures.push(String(e && e.stack || e));
   }

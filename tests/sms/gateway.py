@@ -2,10 +2,14 @@
 """An SMS gateway for the send tests: a real HTTP server in its own process.
 
 Usage: gateway.py RECEIVED.jsonl --port-file F [--fail-every N] [--reject NUMBER]
+                  [--504-after-sending-every N] [--dedupe]
 
-Every accepted POST is appended to RECEIVED.jsonl as {"path", "type", "auth", "body"}
-(JSON bodies parsed, form bodies as a dict). Faults per recipient so a retry succeeds:
-the first attempt for every N-th number gets 503; NUMBER always gets 400.
+Every accepted POST is appended to RECEIVED.jsonl as {"path", "type", "auth", "key",
+"body"} (JSON bodies parsed, form bodies as a dict; key = the Idempotency-Key header).
+Faults per recipient so a retry succeeds: the first attempt for every N-th number gets
+503 without sending (--fail-every), or is SENT and then answered 504 as a proxy that
+timed out would (--504-after-sending-every); NUMBER always gets 400. With --dedupe the
+gateway honours Idempotency-Key: a key it has seen is answered 201 again, not resent.
 """
 import argparse
 import json
@@ -20,7 +24,10 @@ ap.add_argument("received")
 ap.add_argument("--port-file", required=True)
 ap.add_argument("--fail-every", type=int, default=0)
 ap.add_argument("--reject")
+ap.add_argument("--504-after-sending-every", dest="late_504", type=int, default=0)
+ap.add_argument("--dedupe", action="store_true")
 args = ap.parse_args()
+keys = {}
 out = open(args.received, "a", buffering=1)
 seen = {}
 
@@ -50,13 +57,21 @@ class Handler(BaseHTTPRequestHandler):
             to = body.get("To")
         if args.reject and to == args.reject:
             return self.reply(400, {"error": "invalid number"})
+        key = self.headers.get("Idempotency-Key")
+        if args.dedupe and key in keys:
+            return self.reply(201, keys[key])
         n = seen.get(to, 0)
         seen[to] = n + 1
         if n == 0 and args.fail_every and zlib.crc32(to.encode()) % args.fail_every == 0:
             return self.reply(503, {"error": "busy, try later"})
         out.write(json.dumps({"path": self.path, "type": ctype, "auth": self.headers.get("Authorization"),
-                              "body": body}) + "\n")
-        self.reply(201, {"sid": "SM%08x" % zlib.crc32(raw)})
+                              "key": key, "body": body}) + "\n")
+        answer = {"sid": "SM%08x" % zlib.crc32(raw)}
+        if key:
+            keys[key] = answer
+        if n == 0 and args.late_504 and zlib.crc32(to.encode()) % args.late_504 == 0:
+            return self.reply(504, {"error": "upstream timed out"})
+        self.reply(201, answer)
 
 
 probe = socket.socket()

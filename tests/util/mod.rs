@@ -121,3 +121,84 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A small campaign over the sample data, written into `dir`: three cells in English
+/// (an e-mail; an e-mail, a payment page and a letter) — a gallery in about a second.
+/// `letter_and_web: false` leaves only the two e-mails.
+pub fn small_campaign(dir: &Path, letter_and_web: bool) -> PathBuf {
+    let root = root();
+    let text = std::fs::read_to_string(root.join("samples/campaign.yaml")).unwrap();
+    let abs = |p: &str| root.join(p).display().to_string();
+    let text = text
+        .replace("data/", &format!("{}/", abs("samples/data")))
+        .replace("../segments", &abs("segments"))
+        .replace("../templates", &abs("templates"))
+        .replace("supported: [en, it, pl, ro, lv, ja, zh]", "supported: [en]");
+    let (start, end) = (
+        text.find("\nmatrix:\n").expect("the sample has a matrix"),
+        text.find("\n# The printed letter")
+            .expect("and letters after it"),
+    );
+    let unable = if letter_and_web {
+        "[email, web, letter]"
+    } else {
+        "[email]"
+    };
+    let text = format!(
+        "{}\nmatrix:\n  forgetful:\n    reminder: [email]\n  unable:\n    final_notice: {unable}\n{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    let file = dir.join("campaign.yaml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// A running `dunwell serve`, stopped when dropped.
+pub struct Serve {
+    child: std::process::Child,
+    /// The URL printed on stdout's first line.
+    pub url: String,
+    pub port: u16,
+}
+
+impl Serve {
+    /// Starts `dunwell serve CAMPAIGN --port 0 EXTRA…` and waits for its first line.
+    pub fn start(campaign: &Path, extra: &[&str]) -> Serve {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
+            .arg("serve")
+            .arg(campaign)
+            .args(["--port", "0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let mut serve = Serve {
+            child,
+            url: String::new(),
+            port: 0,
+        };
+        serve.url = first
+            .trim()
+            .strip_prefix("serving ")
+            .unwrap_or_else(|| panic!("serve printed {first:?}"))
+            .to_string();
+        let authority = serve.url["http://".len()..].split('/').next().unwrap();
+        serve.port = authority.rsplit(':').next().unwrap().parse().unwrap();
+        serve
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,7 +1,7 @@
-//! `dunwell serve`: the preview gallery, live. An HTTP server (axum on tokio) on
-//! 127.0.0.1 serves the gallery from memory; a file watcher (notify) sees template,
-//! rule and campaign edits, a builder thread renders the gallery again, and the open
-//! pages reload themselves on a server-sent event.
+//! `dunwell serve`: the preview gallery, live. An HTTP server (axum on tokio, behind the
+//! checks of `http.rs`) on 127.0.0.1 serves the gallery from memory; a file watcher
+//! (notify) sees template, rule and campaign edits, a builder thread renders the
+//! gallery again, and the open pages reload themselves on a server-sent event.
 //!
 //! A template edit re-renders the cells from the data already loaded; a rule, campaign
 //! or data edit loads everything again. An error — a template that does not parse, a
@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+
+mod http;
 
 struct Shared {
     site: RwLock<Arc<Site>>,
@@ -264,6 +266,15 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
     let ip = args
         .bind
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    let token = if http::is_loopback(ip) {
+        None
+    } else {
+        Some(
+            http::Access::draw_token()
+                .map_err(|e| Error::Usage(format!("cannot draw an access token: {e}")))?,
+        )
+    };
+    let header_timeout = args.header_timeout;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind((ip, args.port))
             .await
@@ -271,16 +282,23 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Usage(e.to_string()))?;
-        // The first line of stdout is the address (tests and scripts read it).
-        println!("serving http://{addr}/");
+        let access = Arc::new(http::Access::new(addr, token));
+        // The first line of stdout is the address, with the token on a LAN bind (tests
+        // and scripts read it).
+        println!("serving {}", access.url());
+        if addr.ip().is_unspecified() {
+            eprintln!(
+                "listening on every interface: from another machine, use this one's address in place of {}",
+                addr.ip()
+            );
+        }
         let app = axum::Router::new()
             .route("/", axum::routing::get(index))
             .route("/events", axum::routing::get(events))
             .route("/{*path}", axum::routing::get(file))
             .with_state(shared);
-        axum::serve(listener, app)
-            .await
-            .map_err(|e| Error::Usage(format!("the server stopped: {e}")))
+        http::run(listener, app, access, header_timeout).await;
+        Ok::<(), Error>(())
     })?;
     Ok(0)
 }
@@ -333,7 +351,7 @@ fn respond(site: &Site, path: &str) -> Response {
         Some(bytes) => (
             [
                 (header::CONTENT_TYPE, Site::content_type(path)),
-                (header::CACHE_CONTROL, "no-store"),
+                (header::CONTENT_SECURITY_POLICY, Site::csp(path)),
             ],
             bytes.clone(),
         )

@@ -6,12 +6,19 @@
 //! any customer is evaluated — syntax, unknown names, clusters, types, reachability — and
 //! every assignment records the rule that fired and the feature values it looked at, so a
 //! credit manager can answer "why was this customer treated as unwilling?".
+//!
+//! What a rule may cost is bounded from its text when the file loads, before the probe
+//! evaluations: see [`cost`].
+
+mod cost;
+
+pub use cost::DEFAULT_RULE_STEPS;
 
 use crate::campaign::parse_yaml;
 use crate::dataset::Dataset;
 use crate::diag::{Defect, Diagnostic, Error, Result, Severity, did_you_mean, line_col};
 use crate::features::{self, Features, Value, feature, feature_names};
-use cel::common::ast::{Expr, IdedExpr};
+use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::common::value::CowVal;
 use cel::context::VariableResolver;
 use chrono::NaiveDate;
@@ -57,14 +64,16 @@ struct RawRule {
 pub struct Rule {
     pub name: String,
     pub cluster: Cluster,
-    /// `None` for the fallback rule.
-    condition: Option<cel::Program>,
+    /// `None` for the fallback rule; with a counted step in every loop ([`cost::instrument`]).
+    condition: Option<IdedExpr>,
     pub when: Option<String>,
     /// Plain-language reason, shown to credit managers and available to templates.
     pub because: String,
     /// Features the condition names, in order of first mention.
     pub features: Vec<&'static str>,
     pub line: usize,
+    /// Worst-case evaluation steps of the condition ([`cost::estimate`]); 0 for the fallback.
+    pub steps: u64,
 }
 
 /// An ordered, fully checked rule file.
@@ -73,6 +82,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Features named by any rule, in rule order: the explanation columns.
     pub features: Vec<&'static str>,
+    /// Steps one customer's evaluation may take, all rules together.
+    pub budget: u64,
     root: cel::Context<'static, 'static>,
 }
 
@@ -114,13 +125,25 @@ impl Origin {
 }
 
 impl RuleSet {
+    /// Loads a rule file under the default budget, [`DEFAULT_RULE_STEPS`].
     pub fn load(path: &Path) -> Result<RuleSet> {
+        RuleSet::load_with_budget(path, DEFAULT_RULE_STEPS)
+    }
+
+    /// Loads a rule file whose rules, all together, may take at most `steps` evaluation
+    /// steps per customer (see [`cost`]); a rule file over it is refused.
+    pub fn load_with_budget(path: &Path, steps: u64) -> Result<RuleSet> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        RuleSet::parse(path, &text)
+        RuleSet::parse_with_budget(path, &text, steps)
+    }
+
+    /// Parses and checks a rule file under the default budget.
+    pub fn parse(path: &Path, text: &str) -> Result<RuleSet> {
+        RuleSet::parse_with_budget(path, text, DEFAULT_RULE_STEPS)
     }
 
     /// Parses and checks a rule file, reporting every problem at once.
-    pub fn parse(path: &Path, text: &str) -> Result<RuleSet> {
+    pub fn parse_with_budget(path: &Path, text: &str, budget: u64) -> Result<RuleSet> {
         let raw: RawRules = parse_yaml(path, text)?;
         let source_lines: Vec<&str> = text.lines().collect();
         let mut diags = Vec::new();
@@ -132,8 +155,14 @@ impl RuleSet {
                     .note("add at least one rule, the last one without `when` (the fallback)"),
             );
         }
-        let root = cel::Context::default();
+        let mut root = cel::Context::default();
+        root.add_function::<cost::Native, _>(cost::TICK, cost::counter(budget))
+            .expect("`@tick` is no standard function");
         let mut rules: Vec<Rule> = Vec::new();
+        // The running total of worst-case steps, for the budget of the whole file.
+        let mut total: u64 = 0;
+        let mut costs: Vec<String> = Vec::new();
+        let mut total_over: Option<Diagnostic> = None;
         let mut fallback: Option<(String, usize)> = None;
         for r in &raw.rules {
             let (line, column) = at(&r.name);
@@ -179,6 +208,7 @@ impl RuleSet {
                 }
             };
             let mut rule_features = Vec::new();
+            let mut steps = 0;
             let condition = match &r.when {
                 None => {
                     fallback = Some((r.name.value.clone(), line));
@@ -199,14 +229,42 @@ impl RuleSet {
                         quoted: matches!(first, Some('"' | '\'')),
                         block: !matches!(first, Some('"' | '\'')) && when.value.contains('\n'),
                     };
-                    compile(
+                    let compiled = compile(
                         path,
                         &r.name.value,
                         &when.value,
                         &origin,
+                        budget,
                         &mut rule_features,
                         &mut diags,
-                    )
+                    );
+                    compiled.map(|(condition, cost)| {
+                        steps = cost;
+                        total = total.saturating_add(cost);
+                        costs.push(format!("`{}` {}", r.name.value, steps_text(cost)));
+                        if total > budget && total_over.is_none() {
+                            let text = &when.value;
+                            let (l, c) = origin.at(text, text.len() - text.trim_start().len());
+                            total_over = Some(
+                                Diagnostic::error(
+                                    path,
+                                    l,
+                                    c,
+                                    format!(
+                                        "rule `{}`: the rules up to this one may take {} steps per customer together, over the budget of {}",
+                                        r.name.value,
+                                        steps_text(total),
+                                        steps_text(budget)
+                                    ),
+                                )
+                                .width(when.value.trim().chars().count().clamp(1, 60))
+                                .note("a customer no rule matches is evaluated by every rule, so their costs add up")
+                                .note(format!("steps per rule: {}", costs.join(", ")))
+                                .note(budget_note(budget)),
+                            );
+                        }
+                        condition
+                    })
                 }
             };
             if let Some(cluster) = cluster {
@@ -222,6 +280,7 @@ impl RuleSet {
                     }),
                     features: rule_features,
                     line,
+                    steps,
                 });
             }
         }
@@ -234,15 +293,18 @@ impl RuleSet {
                     .note("end the list with a rule without `when`, e.g. `- {name: default, cluster: forgetful}`"),
             );
         }
+        diags.extend(total_over);
         // Type errors (comparing a text feature with a number, a condition that is not
-        // true/false) only show when evaluated: try every rule on two feature sets.
+        // true/false) only show when evaluated: try every rule on two feature sets — only
+        // once every rule is known to be within the budget.
         if diags.is_empty() {
             for rule in &rules {
-                let Some(program) = &rule.condition else {
+                let Some(condition) = &rule.condition else {
                     continue;
                 };
                 for probe in [Features::default(), probe_features()] {
-                    if let Err(msg) = eval(&root, program, &probe) {
+                    cost::start_count();
+                    if let Err(msg) = eval(&root, condition, budget, &probe) {
                         let r = raw
                             .rules
                             .iter()
@@ -275,6 +337,7 @@ impl RuleSet {
             file: path.to_path_buf(),
             rules,
             features,
+            budget,
             root,
         })
     }
@@ -300,15 +363,18 @@ fn probe_features() -> Features {
     }
 }
 
+/// The condition ready to evaluate and its worst-case steps, or `None` with `diags` saying
+/// why: a syntax error, an unknown feature, or a cost over `budget` or beyond any bound.
 fn compile(
     path: &Path,
     rule: &str,
     text: &str,
     origin: &Origin,
+    budget: u64,
     used: &mut Vec<&'static str>,
     diags: &mut Vec<Diagnostic>,
-) -> Option<cel::Program> {
-    let program = match cel::Program::compile(text) {
+) -> Option<(IdedExpr, u64)> {
+    let program = match parse_cel(text) {
         Ok(p) => p,
         Err(errors) => {
             for e in errors.errors {
@@ -363,7 +429,137 @@ fn compile(
         }
         diags.push(d);
     }
-    ok.then_some(program)
+    if !ok {
+        return None;
+    }
+    // The cost, before anything evaluates the condition (the probes in
+    // `parse_with_budget`). `place` gives (line, column, width, text underlined) of a node.
+    let place = |id: u64| {
+        let offset = program
+            .source_info()
+            .offset_for(id)
+            .map_or(0, |(s, _)| s as usize);
+        let span = caret(text, offset);
+        let (line, column) = origin.at(text, span.start);
+        let under = &text[span];
+        (line, column, under.chars().count().max(1), under)
+    };
+    let estimate = match cost::estimate(program.expression()) {
+        Ok(e) => e,
+        Err(refusal) => {
+            let (line, column, width, _) = place(refusal.at);
+            let mut d = Diagnostic::error(
+                path,
+                line,
+                column,
+                format!("rule `{rule}`: {}", refusal.message),
+            )
+            .width(width);
+            if !refusal.note.is_empty() {
+                d = d.note(refusal.note);
+            }
+            diags.push(d.note("rules may only use what dunwell can bound the cost of: see docs/segmentation.md, \"Cost limit\""));
+            return None;
+        }
+    };
+    if estimate.steps > budget {
+        let message = format!(
+            "rule `{rule}` may take {} steps per customer, over the budget of {}",
+            steps_text(estimate.steps),
+            steps_text(budget)
+        );
+        let d = match estimate.outermost_over(budget) {
+            Some(l) => {
+                let (line, column, width, name) = place(l.id);
+                Diagnostic::error(path, line, column, message)
+                    .width(width)
+                    .note(format!(
+                        "this `{name}` goes over up to {} elements at up to {} steps each: nested loops multiply",
+                        steps_text(l.len),
+                        steps_text(l.per_element)
+                    ))
+            }
+            None => {
+                let (line, column) = origin.at(text, text.len() - text.trim_start().len());
+                Diagnostic::error(path, line, column, message)
+                    .width(text.trim().chars().count().clamp(1, 60))
+                    .note("no single loop is over the budget: the parts of the condition add up")
+            }
+        };
+        diags.push(d.note(budget_note(budget)));
+        return None;
+    }
+    Some((cost::instrument(program.expression()), estimate.steps))
+}
+
+/// What to underline for a node at byte `offset` of `text`: the parser places a call or
+/// a loop (`exists`, `map`, …) at its `(`, so the caret goes under the name before it.
+fn caret(text: &str, offset: usize) -> std::ops::Range<usize> {
+    if text.get(offset..).is_some_and(|t| t.starts_with('(')) {
+        let before = text[..offset].trim_end();
+        let start = before
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+            .last()
+            .map(|(i, _)| i);
+        if let Some(start) = start {
+            return start..before.len();
+        }
+    }
+    let start = if text.is_char_boundary(offset) {
+        offset.min(text.len())
+    } else {
+        0
+    };
+    let end = text[start..]
+        .chars()
+        .next()
+        .map_or(start, |c| start + c.len_utf8());
+    start..end
+}
+
+/// A step count for people: `30,301,201`; astronomic ones as "more than 10^18".
+fn steps_text(n: u64) -> String {
+    if n > 1_000_000_000_000_000_000 {
+        return "more than 10^18".to_string();
+    }
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+fn budget_note(budget: u64) -> String {
+    format!(
+        "the budget is {} steps per customer for all rules together; a step is one operation \
+         on one value (docs/segmentation.md, \"Cost limit\")",
+        steps_text(budget)
+    )
+}
+
+/// Stack for cel's parser: room for the deepest nesting its recursion limit lets through.
+const PARSER_STACK: usize = 256 << 20;
+
+/// `cel::Program::compile` on a thread with a large stack: the generated ANTLR parser
+/// takes about 130 KB of stack per nested bracket in a debug build, and a rule with 60
+/// nested brackets overflowed the main thread's stack (SIGABRT) before cel's recursion
+/// limit could refuse it. The stack is reserved, not committed: unused, it costs nothing.
+pub(crate) fn parse_cel(text: &str) -> std::result::Result<cel::Program, cel::ParseErrors> {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("cel-parse".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(s, || cel::Program::compile(text))
+            .expect("a thread for the rule parser")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// Strips ANTLR's token list from a CEL syntax error: people need the place, not the grammar.
@@ -408,7 +604,18 @@ fn collect_idents(e: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<(String, 
             }
             bound.truncate(n);
         }
-        Expr::Map(_) | Expr::Struct(_) | Expr::Literal(_) | Expr::Unspecified => {}
+        Expr::Map(map) => {
+            for entry in &map.entries {
+                match &entry.expr {
+                    EntryExpr::MapEntry(e) => {
+                        collect_idents(&e.key, bound, out);
+                        collect_idents(&e.value, bound, out);
+                    }
+                    EntryExpr::StructField(f) => collect_idents(&f.value, bound, out),
+                }
+            }
+        }
+        Expr::Struct(_) | Expr::Literal(_) | Expr::Unspecified => {}
     }
 }
 
@@ -430,18 +637,26 @@ impl VariableResolver for Resolver<'_> {
     }
 }
 
+/// One condition on one customer; the caller starts the customer's loop count
+/// ([`cost::start_count`]).
 fn eval(
     root: &cel::Context<'_, '_>,
-    program: &cel::Program,
+    condition: &IdedExpr,
+    budget: u64,
     f: &Features,
 ) -> std::result::Result<bool, String> {
     let resolver = Resolver(f);
     let mut ctx = root.new_inner_scope();
     ctx.set_variable_resolver(&resolver);
-    match program.execute(&ctx) {
+    match ctx.resolve(condition) {
         Ok(cel::Value::Bool(b)) => Ok(b),
         Ok(other) => Err(format!(
             "the condition gives {other:?}, not true or false (expected a comparison such as `x > 3`)"
+        )),
+        // The safety net fired: the estimate let through more than it should have.
+        Err(_) if cost::count_exceeded(budget) => Err(format!(
+            "stopped after {budget} loop iterations, the budget for one customer (a bug in \
+             dunwell's cost estimate: please report the rule)"
         )),
         Err(e) => Err(format!("cannot be evaluated: {e}")),
     }
@@ -471,10 +686,11 @@ pub type Assigned = std::result::Result<Assignment, (usize, String)>;
 impl RuleSet {
     /// The first rule that holds for `f`.
     pub fn assign(&self, f: &Features) -> Assigned {
+        cost::start_count();
         for (i, rule) in self.rules.iter().enumerate() {
             let hit = match &rule.condition {
                 None => true,
-                Some(p) => eval(&self.root, p, f).map_err(|e| (i, e))?,
+                Some(c) => eval(&self.root, c, self.budget, f).map_err(|e| (i, e))?,
             };
             if hit {
                 return Ok(Assignment {
@@ -605,6 +821,21 @@ mod tests {
         );
     }
 
+    /// Names inside map literals were not checked (nor shown as evidence).
+    #[test]
+    fn features_inside_map_literals_are_checked() {
+        let d = parse("rules:\n  - name: a\n    cluster: unable\n    when: \"{'x': late_ration}['x'] > 0.5\"\n  - name: rest\n    cluster: forgetful\n").unwrap_err();
+        assert!(
+            d[0].to_string().starts_with(
+                "r.yaml:4:18: rule `a`: unknown feature `late_ration` — did you mean `late_ratio`?"
+            ),
+            "{}",
+            d[0]
+        );
+        let rs = parse("rules:\n  - name: a\n    cluster: unable\n    when: \"{'x': late_ratio}['x'] > 0.5\"\n  - name: rest\n    cluster: forgetful\n").unwrap();
+        assert_eq!(rs.rules[0].features, ["late_ratio"]);
+    }
+
     #[test]
     fn every_problem_at_once() {
         let d = parse(
@@ -638,6 +869,212 @@ mod tests {
             "{}",
             d[0].message
         );
+    }
+
+    /// `[0, 1, …, n-1]`.
+    fn range(n: usize) -> String {
+        let items: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        format!("[{}]", items.join(","))
+    }
+
+    /// A loop nested three deep over 100 elements: the issue's 35 s per customer, and
+    /// loading evaluated it twice (40 s in a debug build).
+    fn hostile() -> String {
+        let l = range(100);
+        format!(
+            "rules:\n  - name: late\n    cluster: chronic_late\n    when: late_ratio > 0.5\n  - name: nested\n    cluster: unwilling\n    when: \"{l}.exists(a, {l}.exists(b, {l}.exists(c, a + b + c < open_invoices)))\"\n  - name: rest\n    cluster: forgetful\n"
+        )
+    }
+
+    #[test]
+    fn a_rule_over_the_budget_is_refused_before_any_evaluation() {
+        let text = hostile();
+        let started = std::time::Instant::now();
+        let d = parse(&text).unwrap_err();
+        // The probes alone took 40 s in a debug build: they must not have run.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        let column = text.lines().nth(6).unwrap().find(".exists(").unwrap() + 2;
+        let message = d[0].to_string();
+        assert!(
+            message.starts_with(&format!("r.yaml:7:{column}: rule `nested` may take "))
+                && message.ends_with(" steps per customer, over the budget of 10,000"),
+            "{message}"
+        );
+        assert_eq!(d[0].width, "exists".len());
+        assert!(
+            d[0].notes[0].contains("this `exists` goes over up to 100 elements at up to "),
+            "{:?}",
+            d[0].notes
+        );
+        assert!(d[0].notes[1].contains("the budget is 10,000 steps per customer"));
+    }
+
+    #[test]
+    fn the_budget_is_configurable_and_exact() {
+        let text = "rules:\n  - name: a\n    cluster: unable\n    when: \"[1, 2, 3].exists(x, x == open_invoices)\"\n  - name: rest\n    cluster: forgetful\n";
+        let rs = parse(text).unwrap();
+        let steps = rs.rules[0].steps;
+        assert!(steps > 20 && steps < 100, "{steps}");
+        let at = |budget| RuleSet::parse_with_budget(Path::new("r.yaml"), text, budget);
+        assert!(at(steps).is_ok());
+        let Err(Error::Config(d)) = at(steps - 1) else {
+            panic!("accepted over the budget")
+        };
+        assert!(
+            d[0].message
+                .contains(&format!("over the budget of {}", steps - 1)),
+            "{}",
+            d[0]
+        );
+        // One step under, the loop alone is within it (handing the result over is the
+        // one step outside it): the caret is on the whole condition; two under, on the loop.
+        assert_eq!((d[0].line, d[0].column), (4, 12), "{}", d[0]);
+        let Err(Error::Config(d)) = at(steps - 2) else {
+            panic!("accepted over the budget")
+        };
+        assert_eq!((d[0].line, d[0].column, d[0].width), (4, 22, 6), "{}", d[0]);
+        // Two loops, each within the budget, together over it.
+        let text = text.replace(
+            "open_invoices)",
+            "open_invoices) || [1, 2, 3].exists(x, x == 5)",
+        );
+        let steps = RuleSet::parse(Path::new("r.yaml"), &text).unwrap().rules[0].steps;
+        let Err(Error::Config(d)) =
+            RuleSet::parse_with_budget(Path::new("r.yaml"), &text, steps - 1)
+        else {
+            panic!("accepted over the budget")
+        };
+        assert_eq!((d[0].line, d[0].column), (4, 12), "{}", d[0]);
+        assert!(d[0].notes[0].contains("no single loop"), "{:?}", d[0].notes);
+        // Raising the budget lets a dearer rule in.
+        let l = range(20);
+        let text = format!(
+            "rules:\n  - name: a\n    cluster: unable\n    when: \"{l}.exists(x, {l}.exists(y, x + y == open_invoices))\"\n  - name: rest\n    cluster: forgetful\n"
+        );
+        assert!(parse(&text).is_err());
+        assert!(
+            RuleSet::parse_with_budget(Path::new("r.yaml"), &text, 2 * DEFAULT_RULE_STEPS).is_ok()
+        );
+    }
+
+    #[test]
+    fn the_rules_together_are_within_the_budget() {
+        let l = range(12);
+        let rule = |name: &str| {
+            format!(
+                "  - name: {name}\n    cluster: unable\n    when: \"{l}.exists(x, {l}.exists(y, x + y == open_invoices))\"\n"
+            )
+        };
+        let text = format!(
+            "rules:\n{}{}{}  - name: rest\n    cluster: forgetful\n",
+            rule("a"),
+            rule("b"),
+            rule("c")
+        );
+        let one = parse(&format!(
+            "rules:\n{}  - name: rest\n    cluster: forgetful\n",
+            rule("a")
+        ))
+        .unwrap()
+        .rules[0]
+            .steps;
+        assert!(
+            one > DEFAULT_RULE_STEPS / 3 && one <= DEFAULT_RULE_STEPS / 2,
+            "{one}"
+        );
+        let d = parse(&text).unwrap_err();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].to_string().starts_with(&format!(
+                "r.yaml:10:12: rule `c`: the rules up to this one may take {} steps per customer together, over the budget of 10,000",
+                steps_text(3 * one)
+            )),
+            "{}",
+            d[0]
+        );
+    }
+
+    #[test]
+    fn unboundable_conditions_point_at_the_culprit() {
+        let d = parse("rules:\n  - name: a\n    cluster: unable\n    when: \"open_invoices > 1 && {'a': 1}.exists(k, k == hold)\"\n  - name: rest\n    cluster: forgetful\n").unwrap_err();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].to_string()
+                .starts_with("r.yaml:4:42: rule `a`: this loop goes over a map"),
+            "{}",
+            d[0]
+        );
+        let d = parse("rules:\n  - name: a\n    cluster: unable\n    when: \"hold.matches('^d')\"\n  - name: rest\n    cluster: forgetful\n").unwrap_err();
+        assert!(
+            d[0].to_string()
+                .starts_with("r.yaml:4:17: rule `a`: `matches` is not available"),
+            "{}",
+            d[0]
+        );
+        assert_eq!(d[0].width, "matches".len());
+    }
+
+    /// The safety net: were an estimate too low, the customer's evaluation would stop at
+    /// the budget — and the customer is a segmentation failure, not a hung run.
+    #[test]
+    fn evaluation_stops_at_the_budget() {
+        let mut rs = parse("rules:\n  - name: a\n    cluster: unable\n    when: \"[1, 2, 3].exists(x, x == 5)\"\n  - name: rest\n    cluster: forgetful\n").unwrap();
+        assert_eq!(
+            rs.assign(&Features::default()).unwrap().cluster,
+            Cluster::Forgetful
+        );
+        // As if the estimate had allowed it: three iterations against a limit of two.
+        rs.root = cel::Context::default();
+        rs.root
+            .add_function::<cost::Native, _>(cost::TICK, cost::counter(2))
+            .unwrap();
+        rs.budget = 2;
+        let (rule, msg) = rs.assign(&Features::default()).unwrap_err();
+        assert_eq!(rule, 0);
+        assert!(msg.contains("stopped after 2 loop iterations"), "{msg}");
+        // The count is per customer: the next one starts afresh, with the same outcome.
+        assert_eq!(rs.assign(&Features::default()).unwrap_err().1, msg);
+    }
+
+    /// cel's parser and interpreter overflowed the stack on 60 nested brackets (SIGABRT):
+    /// the parser gets a large stack, and the nesting is limited before any evaluation.
+    #[test]
+    fn deeply_nested_conditions_are_refused_without_a_crash() {
+        for (depth, expected) in [
+            // At the 24th level: `size(` and `>` are two, so the 22nd bracket.
+            (
+                60,
+                "r.yaml:4:39: rule `a`: the condition nests more than 24 levels deep",
+            ),
+            (300, "Recursion limit of 96 exceeded"),
+        ] {
+            let nested = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+            let text = format!(
+                "rules:\n  - name: a\n    cluster: unable\n    when: \"size({nested}) > 0\"\n  - name: rest\n    cluster: forgetful\n"
+            );
+            let d = parse(&text).unwrap_err();
+            assert!(d[0].to_string().contains(expected), "{}", d[0]);
+        }
+        // 20 levels are fine.
+        let nested = format!("{}1{}", "[".repeat(20), "]".repeat(20));
+        parse(&format!("rules:\n  - name: a\n    cluster: unable\n    when: \"size({nested}) > 0\"\n  - name: rest\n    cluster: forgetful\n")).unwrap();
+    }
+
+    /// The shipped rule files, far below the default budget.
+    #[test]
+    fn shipped_rules_are_cheap() {
+        for file in ["segments/default.yaml", "tests/fixtures/rules/strict.yaml"] {
+            let rs = RuleSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+            let costs: Vec<u64> = rs.rules.iter().map(|r| r.steps).collect();
+            let total: u64 = costs.iter().sum();
+            eprintln!("{file}: {costs:?} = {total}");
+            assert!(total < DEFAULT_RULE_STEPS / 50, "{file}: {costs:?}");
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! The files a run leaves behind for people and machines: `segments.csv`,
-//! `rejected.csv`, `summary.json` (later issues add the messages themselves).
+//! The files a run leaves behind for people and machines: the messages (mbox parts,
+//! letters, pages, `sms.jsonl`) with `manifest.jsonl`, `segments.csv`, `rejected.csv`,
+//! `exclusions.csv`, `summary.json`; `seal.rs` makes the outbox complete or not at all,
+//! `folder.rs` owns the folder (one writer, nothing stale, names that fit).
 //!
 //! CSV cells holding text from the input are written so that a spreadsheet does not run
 //! them as formulas (a customer named `=HYPERLINK(…)` is a classic CSV injection).
@@ -9,6 +11,9 @@ use crate::diag::{Defect, Error, Result};
 use crate::segment::{RuleSet, Segmentation};
 use std::io::Write;
 use std::path::Path;
+
+pub mod folder;
+pub mod seal;
 
 /// Text from the input, defused for spreadsheets: a leading `=`, `+`, `-`, `@`, tab or
 /// carriage return gets a `'` in front (OWASP's recommendation).

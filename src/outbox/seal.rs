@@ -1,0 +1,320 @@
+//! The outbox's completion record, `complete.json`, and reading an outbox back.
+//!
+//! `run` writes it last, after every other file is on disk, with the size and SHA-256
+//! of `manifest.jsonl` and `sms.jsonl`; the manifest in turn holds the SHA-256 and the
+//! recipient of every message. So an outbox either has a record that matches what is in
+//! it — complete, as reviewed — or it is refused: a run that was killed, ran out of
+//! disk or failed half-way leaves no record, and an edit after the run (a recipient
+//! changed in the manifest) no longer matches it. A folder renamed into place would
+//! not do: a rename onto a non-empty folder fails, and it is not atomic on the object
+//! store mounts a sharded campaign writes to (docs/scale-out.md).
+
+use super::Entry;
+use crate::diag::{Error, Result};
+use sha2::Digest;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+/// The completion record's file name.
+pub const COMPLETE: &str = "complete.json";
+/// What the record vouches for, besides the messages the manifest points at.
+const SEALED: [&str; 2] = ["manifest.jsonl", "sms.jsonl"];
+/// A message's bytes are at most this long (the render budget is far below it): a
+/// manifest line asking for more is corrupt, not a message to allocate for.
+pub const MAX_MESSAGE_BYTES: u64 = 256 << 20;
+
+/// One sealed file: its size and SHA-256.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct FileSeal {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// `complete.json`.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Seal {
+    pub format: u32,
+    pub campaign: String,
+    pub as_of: String,
+    pub shard: Option<String>,
+    pub messages: usize,
+    pub files: std::collections::BTreeMap<String, FileSeal>,
+}
+
+/// A writer that hashes what passes through it (the manifest and sms.jsonl are sealed
+/// as they are written, not read back).
+pub struct Hashing<W: Write> {
+    inner: W,
+    hash: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    pub fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hash: sha2::Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Flushes and returns the writer with the seal of everything written.
+    pub fn finish(mut self) -> std::io::Result<(W, FileSeal)> {
+        self.inner.flush()?;
+        let seal = FileSeal {
+            bytes: self.bytes,
+            sha256: super::hex(&self.hash.finalize()),
+        };
+        Ok((self.inner, seal))
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes `complete.json` after every file of the outbox is on stable storage: the
+/// record must never exist for bytes a power cut could still take back.
+pub fn write(out: &Path, seal: &Seal) -> Result<()> {
+    super::folder::sync_all(out)?;
+    let path = out.join(COMPLETE);
+    let tmp = out.join(".complete.json.tmp");
+    let mut text = serde_json::to_vec_pretty(seal).expect("a seal serialises");
+    text.push(b'\n');
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(&text).map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    super::folder::sync_dir(out)
+}
+
+/// Removes the record first thing in a run: from then on the folder is incomplete
+/// until the run writes a new one.
+pub fn remove(out: &Path) -> Result<()> {
+    let path = out.join(COMPLETE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => super::folder::sync_dir(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+fn file_seal(path: &Path) -> Result<FileSeal> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Hashing::new(std::io::sink());
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
+    Ok(h.finish().map_err(|e| Error::io(path, e))?.1)
+}
+
+/// Checks that `dir` is a complete outbox whose sealed files are as `run` wrote them.
+pub fn check(dir: &Path) -> Result<Seal> {
+    let path = dir.join(COMPLETE);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let what = if dir.join("manifest.jsonl").exists() {
+                "it is incomplete: `dunwell run` did not finish writing it (it was stopped, ran out of disk, failed, or is still running)"
+            } else if dir.is_dir() {
+                "it is not an outbox written by `dunwell run`"
+            } else {
+                "there is no such folder"
+            };
+            return Err(Error::Refused(format!(
+                "{}: {what} — {COMPLETE} is missing. Nothing in it can be trusted to be whole; run `dunwell run` into it again.",
+                dir.display()
+            )));
+        }
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let seal: Seal = serde_json::from_slice(&text).map_err(|e| {
+        Error::Refused(format!(
+            "{}: not a completion record ({e}); run `dunwell run` into {} again",
+            path.display(),
+            dir.display()
+        ))
+    })?;
+    for name in SEALED {
+        let Some(want) = seal.files.get(name) else {
+            return Err(Error::Refused(format!(
+                "{}: does not seal {name}; run `dunwell run` into {} again",
+                path.display(),
+                dir.display()
+            )));
+        };
+        let file = dir.join(name);
+        let got = file_seal(&file)?;
+        if &got != want {
+            return Err(Error::Refused(format!(
+                "{} changed after `dunwell run` sealed the outbox ({} bytes, SHA-256 {}…; the seal says {} bytes, {}…): what would be sent is no longer what was reviewed. Render the campaign again into a new outbox.",
+                file.display(),
+                got.bytes,
+                &got.sha256[..12],
+                want.bytes,
+                &want.sha256[..want.sha256.len().min(12)]
+            )));
+        }
+    }
+    Ok(seal)
+}
+
+/// A complete outbox, read back: its seal and its manifest, every entry checked to
+/// point inside the outbox.
+pub struct Outbox {
+    pub root: PathBuf,
+    pub seal: Seal,
+    pub entries: Vec<Entry>,
+}
+
+impl Outbox {
+    pub fn open(dir: &Path) -> Result<Outbox> {
+        let seal = check(dir)?;
+        let path = dir.join("manifest.jsonl");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let mut entries = Vec::with_capacity(seal.messages);
+        for (k, line) in text.lines().enumerate() {
+            let bad = |why: String| Error::Refused(format!("{}:{}: {why}", path.display(), k + 1));
+            let e: Entry =
+                serde_json::from_str(line).map_err(|e| bad(format!("not a manifest line: {e}")))?;
+            check_entry(&e).map_err(bad)?;
+            entries.push(e);
+        }
+        if entries.len() != seal.messages {
+            return Err(Error::Refused(format!(
+                "{}: {} messages, the seal says {}",
+                path.display(),
+                entries.len(),
+                seal.messages
+            )));
+        }
+        Ok(Outbox {
+            root: dir.to_path_buf(),
+            seal,
+            entries,
+        })
+    }
+
+    /// The stored bytes of one message (an e-mail, a letter, a page; an SMS's text is in
+    /// sms.jsonl), checked against the file's size first: a corrupt offset is an error,
+    /// not a huge allocation.
+    pub fn stored_bytes(&self, e: &Entry) -> std::result::Result<Vec<u8>, String> {
+        use std::os::unix::fs::FileExt;
+        let path = self.root.join(&e.path);
+        let f = std::fs::File::open(&path).map_err(|err| format!("{}: {err}", e.path))?;
+        read_checked(&f, e)?;
+        let mut buf = vec![0; e.length as usize];
+        f.read_exact_at(&mut buf, e.offset)
+            .map_err(|err| format!("{}: {err}", e.path))?;
+        Ok(if e.path.ends_with(".mbox") {
+            super::mboxrd_unescape(&buf)
+        } else {
+            buf
+        })
+    }
+}
+
+/// Whether `e`'s bytes lie inside `f`.
+pub fn read_checked(f: &std::fs::File, e: &Entry) -> std::result::Result<(), String> {
+    let size = f
+        .metadata()
+        .map_err(|err| format!("{}: {err}", e.path))?
+        .len();
+    match e.offset.checked_add(e.length) {
+        Some(end) if end <= size => Ok(()),
+        _ => Err(format!(
+            "{}: {} bytes at offset {} lie past the end of the file ({size} bytes)",
+            e.id, e.length, e.offset
+        )),
+    }
+}
+
+/// A manifest entry may only point at the outbox's own message files.
+pub fn check_entry(e: &Entry) -> std::result::Result<(), String> {
+    let p = Path::new(&e.path);
+    let normal = !e.path.is_empty()
+        && p.components().all(|c| matches!(c, Component::Normal(_)))
+        && !e.path.contains('\\');
+    let first = p.components().next().and_then(|c| c.as_os_str().to_str());
+    let allowed = match e.channel.as_str() {
+        "email" => first == Some("email"),
+        "sms" => e.path == "sms.jsonl",
+        "letter" => first == Some("letters"),
+        "web" => first == Some("web"),
+        _ => false,
+    };
+    if !normal || !allowed {
+        return Err(format!(
+            "`{}` ({}) is not a {} message file of this outbox",
+            e.path.escape_debug(),
+            e.id.escape_debug(),
+            e.channel.escape_debug()
+        ));
+    }
+    if e.length > MAX_MESSAGE_BYTES {
+        return Err(format!(
+            "{}: {} bytes is more than a message can be ({MAX_MESSAGE_BYTES})",
+            e.id.escape_debug(),
+            e.length
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(channel: &str, path: &str) -> Entry {
+        Entry {
+            id: "C1-x".into(),
+            customer_id: "C1".into(),
+            channel: channel.into(),
+            cluster: "forgetful".into(),
+            stage: "reminder".into(),
+            locale: "en".into(),
+            to: String::new(),
+            subject: None,
+            path: path.into(),
+            offset: 0,
+            length: 10,
+            sha256: String::new(),
+            message_id: None,
+            sms_encoding: None,
+            sms_segments: None,
+            link: String::new(),
+            scheduled_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn entries_cannot_point_outside_their_folder() {
+        assert!(check_entry(&entry("email", "email/part-00000.mbox")).is_ok());
+        assert!(check_entry(&entry("letter", "letters/C1-letter.pdf")).is_ok());
+        assert!(check_entry(&entry("web", "web/TOKEN/index.html")).is_ok());
+        assert!(check_entry(&entry("sms", "sms.jsonl")).is_ok());
+        for (ch, p) in [
+            ("email", "../../etc/passwd"),
+            ("email", "/etc/passwd"),
+            ("email", "email/../../x"),
+            ("letter", "email/part-00000.mbox"),
+            ("sms", "email/x"),
+            ("email", ""),
+            ("email", "email\\..\\x"),
+        ] {
+            assert!(check_entry(&entry(ch, p)).is_err(), "{ch} {p}");
+        }
+        let mut huge = entry("email", "email/part-00000.mbox");
+        huge.length = 1 << 60;
+        assert!(check_entry(&huge).is_err());
+    }
+}
