@@ -6,6 +6,7 @@
 //! - [`Diagnostic`]: a configuration, rule or template problem. The run stops before any
 //!   customer is touched, and every such problem is listed at once, with a caret frame.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,17 +37,63 @@ impl Defect {
 }
 
 impl fmt::Display for Defect {
+    /// One line for the operator's terminal. Messages quote the user's data, and a name
+    /// or e-mail holding `ESC [2J` must not clear that terminal (issue 12, item 14):
+    /// control, bidirectional and zero-width characters are written escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.severity {
             Severity::Error => "",
             Severity::Warning => "warning: ",
         };
-        write!(f, "{}:{}: ", self.file, self.line)?;
+        write!(f, "{}:{}: ", escape_control(&self.file), self.line)?;
         if let Some(col) = self.column {
-            write!(f, "column {col}: ")?;
+            write!(f, "column {}: ", escape_control(col))?;
         }
-        write!(f, "{level}{}", self.message)
+        write!(f, "{level}{}", escape_control(&self.message))
     }
+}
+
+/// Whether `c` changes how a terminal or a text around it behaves instead of showing as
+/// a glyph: C0 and C1 controls and DEL (escape sequences, `\r` overwriting a line), the
+/// bidirectional controls (reordering what follows: U+202A–U+202E, U+2066–U+2069,
+/// U+200E, U+200F, U+061C), zero-width and invisible characters (U+200B, U+2060–U+2064,
+/// U+FEFF, U+180E) and the line and paragraph separators U+2028, U+2029. The joiners
+/// U+200C and U+200D are not among them: Persian, Indic scripts and emoji need them.
+pub fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{200B}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{FEFF}'
+                | '\u{180E}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// `text` with every [`is_unprintable`] character written as an escape (`\n`, `\t`,
+/// `\u{1b}`), so that data quoted in a message shows what it holds and does nothing.
+pub fn escape_control(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unprintable) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unprintable(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Whose problem a [`Diagnostic`] is.
@@ -279,6 +326,31 @@ mod tests {
         assert!(
             text.contains("2 |   when: abc > 1\n  |         ^^^\n"),
             "{text}"
+        );
+    }
+
+    /// Issue 12, item 14: data in a message cannot drive the operator's terminal.
+    #[test]
+    fn defects_print_control_characters_escaped() {
+        let d = Defect {
+            file: Arc::from("customers.csv"),
+            line: 3,
+            column: Some("email"),
+            customer_id: None,
+            message: "`\u{1b}[2J\u{9b}x\u{7f}@example.com\u{202e}moc` is not an e-mail address\r\n"
+                .into(),
+            severity: Severity::Warning,
+        };
+        let shown = d.to_string();
+        assert_eq!(
+            shown,
+            "customers.csv:3: column email: warning: `\\u{1b}[2J\\u{9b}x\\u{7f}@example.com\\u{202e}moc` is not an e-mail address\\r\\n"
+        );
+        assert!(!shown.chars().any(is_unprintable), "{shown:?}");
+        // Printable text, joiners included, is left alone.
+        assert_eq!(
+            escape_control("Zoë 👩\u{200d}💻 می\u{200c}خواهم"),
+            "Zoë 👩\u{200d}💻 می\u{200c}خواهم"
         );
     }
 

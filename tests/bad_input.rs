@@ -53,7 +53,7 @@ const DEFECTS: &[(&str, &str, &str, &str, &str)] = &[
         "customers.csv",
         "10",
         "customer_id",
-        "`../etc` contains `/`, `\\` or `..` (expected an identifier without path separators)",
+        "`../etc` contains `/`, `\\` or `..` (expected a customer id without path separators: it names files)",
     ),
     (
         "UT1",
@@ -172,7 +172,7 @@ const DEFECTS: &[(&str, &str, &str, &str, &str)] = &[
         "invoices.csv",
         "18",
         "invoice_id",
-        "contains control characters (expected printable characters only)",
+        "`I\\u{7}X` contains U+0007, a control character (expected printable characters only)",
     ),
     (
         "PM1",
@@ -345,4 +345,141 @@ fn every_missing_column_is_named() {
         );
         assert!(run.stderr.contains(&line), "{line}\n{}", run.stderr);
     }
+}
+
+/// Issue 12, items 4/5, 12, 14 and 15: text that breaks things downstream is stopped at
+/// the door with the limit it broke, a column that decides nothing only warns, and
+/// every customer is still counted once.
+#[test]
+fn text_is_bounded_and_printable() {
+    let (run, out) = segment(&fixture("bad_text/campaign.yaml"), &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let rejected = read_csv(&out.path().join("rejected.csv"));
+    let rows: Vec<(&str, &str, &str)> = rejected
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_str(),
+                r["column"].as_str(),
+                r["customer_id"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("3", "customer_id", ""),
+            ("4", "name", "T3"),
+            ("8", "name", "T7"),
+            ("10", "postal_code", "T9"),
+            ("11", "name", "T10"),
+        ],
+        "{rejected:#?}"
+    );
+    let reason = |k: usize| rejected[k]["reason"].as_str();
+    assert!(
+        reason(0).ends_with("…` is 300 bytes long (expected an id of at most 64 bytes in UTF-8)"),
+        "{}",
+        reason(0)
+    );
+    assert_eq!(
+        reason(1),
+        "`Anna \\u{202e}kcaB` contains U+202E, a bidirectional control character (expected printable characters only)"
+    );
+    assert_eq!(
+        reason(2),
+        "is 201 characters long (expected at most 200 characters)"
+    );
+    assert_eq!(
+        reason(3),
+        "is 21 characters long (expected at most 20 characters)"
+    );
+    assert_eq!(
+        reason(4),
+        "`Title \\u{1b}]0;owned\\u{7}` contains U+001B, a control character (expected printable characters only)"
+    );
+
+    // The invoice number with slashes is accepted; the columns that decide nothing warn.
+    let segmented: Vec<String> = read_csv(&out.path().join("segments.csv"))
+        .into_iter()
+        .map(|r| r["customer_id"].clone())
+        .collect();
+    assert_eq!(segmented, ["T1", "T4", "T5", "T6", "T8"]);
+    for warning in [
+        "bad_text/customers.csv:6: column credit_limit: warning: `abc` is not a decimal amount (expected digits with an optional `.`, such as 1234.56); the value is ignored",
+        "bad_text/customers.csv:7: column email: warning: `\\u{1b}[2J@example.com` is not an e-mail address (expected name@domain); e-mail is excluded for this customer",
+        "bad_text/customers.csv:9: column account_manager: warning: is not valid UTF-8 (expected UTF-8 text; re-export the file as UTF-8); the value is ignored",
+    ] {
+        assert!(run.stderr.contains(warning), "{warning}\n{}", run.stderr);
+    }
+    // `5e+05` is what Excel and R write for 500000: read, no warning.
+    assert!(!run.stderr.contains("customers.csv:5:"), "{}", run.stderr);
+    // Nothing from the data reaches the terminal unescaped (ESC [2J clears it).
+    assert!(
+        !run.stderr.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+        "{:?}",
+        run.stderr
+    );
+
+    let s = read_json(&out.path().join("summary.json"));
+    let r = &s["reconciliation"];
+    assert_eq!(
+        (
+            r["customers_in"].as_u64(),
+            r["segmented"].as_u64(),
+            r["rejected"].as_u64()
+        ),
+        (Some(10), Some(5), Some(5))
+    );
+    assert_eq!(r["balanced"], true);
+    assert_eq!(r["open_amount_segmented"]["PLN"], "50.00");
+    assert_eq!(r["open_amount_rejected"]["PLN"], "40.00");
+}
+
+/// Issue 12, item 14: an NDJSON id beyond 2^53 keeps its digits (serde_json made it
+/// `1.2345678901234568e22`); a float where an id belongs is refused.
+#[test]
+fn ndjson_numeric_ids_keep_their_digits() {
+    let dir = tempdir();
+    let invoice = |id: &str| {
+        format!(
+            r#"[{{"invoice_id": {id}, "issue_date": "2026-09-01", "due_date": "2026-10-01", "amount": 120.50, "currency": "EUR"}}]"#
+        )
+    };
+    let lines = [
+        format!(
+            r#"{{"customer_id": 12345678901234567890123, "name": "Big Id", "invoices": {}}}"#,
+            invoice("98765432109876543210")
+        ),
+        format!(
+            r#"{{"customer_id": 12345678901234567890124, "name": "Next Id", "invoices": {}}}"#,
+            invoice("98765432109876543211")
+        ),
+        r#"{"customer_id": 12.0, "name": "Float Id"}"#.to_string(),
+    ];
+    std::fs::write(dir.path().join("debtors.ndjson"), lines.join("\n") + "\n").unwrap();
+    let (run, out) = segment(
+        &fixture("clusters/campaign.yaml"),
+        &["--data", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let segmented: Vec<String> = read_csv(&out.path().join("segments.csv"))
+        .into_iter()
+        .map(|r| r["customer_id"].clone())
+        .collect();
+    assert_eq!(
+        segmented,
+        ["12345678901234567890123", "12345678901234567890124"]
+    );
+    assert!(
+        run.stderr.contains("debtors.ndjson:3: column customer_id: `12.0` is a number with a fraction or an exponent (expected an id as a JSON string, or a whole number)"),
+        "{}",
+        run.stderr
+    );
+    let s = read_json(&out.path().join("summary.json"));
+    assert_eq!(
+        s["reconciliation"]["open_amount_segmented"]["EUR"],
+        "241.00"
+    );
+    assert_eq!(s["reconciliation"]["balanced"], true);
 }

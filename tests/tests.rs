@@ -11,6 +11,7 @@ mod formats;
 mod generated;
 mod letters;
 mod link;
+mod load_properties;
 mod plan;
 mod render;
 mod report;
