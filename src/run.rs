@@ -285,7 +285,8 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                 Ok(r) => r,
                 Err(d) => {
                     failed(&mut extra_exclusions, m);
-                    eprintln!("{id}: {d}");
+                    // The message may quote the customer's data: escaped for the terminal.
+                    eprintln!("{}", crate::diag::escape_control(&format!("{id}: {d}")));
                     continue;
                 }
             };

@@ -21,3 +21,4 @@ mod segment;
 mod send;
 mod serve;
 mod sms;
+mod token_properties;
