@@ -221,9 +221,14 @@ struct SendArgs {
     /// Send again the messages whose fate is unknown (in flight when a send was killed).
     #[arg(long)]
     resend_unknown: bool,
-    /// Tries per message before a 4xx or a lost connection counts as a failure.
-    #[arg(long, default_value_t = 6)]
+    /// Tries per message before a 4xx reply counts as a failure (an unreachable server
+    /// costs no attempt).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100))]
     max_attempts: u32,
+    /// The outbox was moved (not copied) to this folder after sending began: send from
+    /// here from now on. Without it, a copy of a sent-from outbox is refused.
+    #[arg(long)]
+    moved: bool,
     /// Wait before the first retry, doubled for each next one (with ±20 % jitter).
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     retry_after: String,
@@ -545,12 +550,26 @@ fn cmd_send(args: SendArgs) -> Result<i32> {
             })
             .transpose()?,
         to_override: args.to_override,
-        sms_to_override: args.sms_to_override,
+        sms_to_override: args
+            .sms_to_override
+            .map(|p| {
+                crate::load::normalise_phone(&p)
+                    .map_err(|m| Error::Usage(format!("--sms-to-override: {m}")))
+            })
+            .transpose()?,
         limit: args.limit,
-        only_cluster: args.only_cluster,
+        only_cluster: args
+            .only_cluster
+            .map(|c| {
+                Cluster::parse(&c)
+                    .map(|c| c.as_str().to_string())
+                    .map_err(|m| Error::Usage(format!("--only-cluster {m}")))
+            })
+            .transpose()?,
         dry_run: args.dry_run,
         resend_unknown: args.resend_unknown,
-        max_attempts: args.max_attempts.max(1),
+        max_attempts: args.max_attempts,
+        moved: args.moved,
         retry_base: duration(
             "--retry-after",
             &args.retry_after,
@@ -603,17 +622,22 @@ fn cmd_send(args: SendArgs) -> Result<i32> {
             r.sms_without_gateway
         );
     }
+    if let Some(why) = &r.stopped {
+        out!("stopped early: {why}");
+    }
     for (id, reply) in &r.unknown {
         out!("unknown: {id}: {reply}");
     }
     for (id, reply) in &r.rejected {
         out!("rejected: {id}: {reply}");
     }
-    Ok(if r.unknown.is_empty() && r.rejected.is_empty() {
-        0
-    } else {
-        3
-    })
+    Ok(
+        if r.unknown.is_empty() && r.rejected.is_empty() && r.stopped.is_none() {
+            0
+        } else {
+            3
+        },
+    )
 }
 
 fn run(cli: Cli) -> Result<i32> {

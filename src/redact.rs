@@ -21,22 +21,22 @@ const SECRET_PARAMS: &[&str] = &[
     "session",
 ];
 
-/// `text` with the credentials of the URL in it replaced by `***`.
+/// `text` with the credentials of the URL in it replaced by `***`. Built for malformed
+/// URLs too — they are the ones printed in errors: everything before the last `@` (after
+/// the scheme, if there is one) is user-info as far as redaction goes, whatever `/`, `?`
+/// or `#` it holds, since that is how the SMTP URL parser reads it.
 pub fn url(text: &str) -> String {
     let (scheme, rest) = match text.split_once("://") {
         Some((s, r)) => (Some(s), r),
         None => (None, text),
     };
-    // Authority ends at the first `/`, `?` or `#`.
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(auth_end);
-    let authority = match authority.rfind('@') {
-        Some(at) => format!("***@{}", &authority[at + 1..]),
-        None => authority.to_string(),
+    let (userinfo, rest) = match rest.rfind('@') {
+        Some(at) => (true, &rest[at + 1..]),
+        None => (false, rest),
     };
-    let (before_fragment, fragment) = match tail.split_once('#') {
+    let (before_fragment, fragment) = match rest.split_once('#') {
         Some((b, f)) => (b, Some(f)),
-        None => (tail, None),
+        None => (rest, None),
     };
     let tail = match before_fragment.split_once('?') {
         Some((path, query)) => {
@@ -56,7 +56,9 @@ pub fn url(text: &str) -> String {
         out.push_str(s);
         out.push_str("://");
     }
-    out.push_str(&authority);
+    if userinfo {
+        out.push_str("***@");
+    }
     out.push_str(&tail);
     if let Some(f) = fragment {
         out.push('#');
@@ -92,5 +94,16 @@ mod tests {
         assert_eq!(url("not a url"), "not a url");
         // A password with an `@` in it: the last `@` ends the user-info.
         assert_eq!(url("smtp://u:p@ss@h:25"), "smtp://***@h:25");
+        // Malformed URLs are the ones that end up in error messages.
+        for (bad, secret) in [
+            ("smtp://user:pa/ss@127.0.0.1:99999", "pa/ss"),
+            ("smtp://user:pa?ss@127.0.0.1:25", "pa?ss"),
+            ("smtp://user:pa#ss@127.0.0.1:25", "pa#ss"),
+            ("smtps//user:pa55@h", "pa55"),
+        ] {
+            let shown = url(bad);
+            assert!(!shown.contains(secret), "{bad} → {shown}");
+            assert!(shown.contains("***@"), "{bad} → {shown}");
+        }
     }
 }

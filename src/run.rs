@@ -242,7 +242,9 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         };
                         (hex_sha256(bytes), escaped, None)
                     }
-                    Rendered::Sms { text, .. } => (hex_sha256(text.as_bytes()), Vec::new(), None),
+                    Rendered::Sms { text, to, .. } => {
+                        (crate::outbox::sms_digest(to, text), Vec::new(), None)
+                    }
                     Rendered::Letter { bytes, objects, .. } => {
                         let doc = std::mem::take(&mut **objects);
                         let prepared = crate::letter::print::prepare(doc);

@@ -572,6 +572,34 @@ fn a_recipient_edited_after_review_is_never_sent_to() {
             .iter()
             .all(|g| g["body"]["to"] != "+15550000000")
     );
+    // Both files edited alike and sealed again: the manifest's SHA-256 of an SMS covers
+    // its number with its text, so it is still refused.
+    let out = outbox_of("sms", &["--sample", "4"]);
+    let victim = crate::send::sms_lines(out.path())[0]["id"].clone();
+    rewrite_jsonl(&out.path().join("sms.jsonl"), |s| {
+        s["to"] = "+15550009999".into()
+    });
+    let path = out.path().join("manifest.jsonl");
+    let mut lines = read_jsonl(&path);
+    for e in &mut lines {
+        if e["id"] == victim {
+            e["to"] = "+15550009999".into();
+        }
+    }
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    reseal(out.path());
+    let r = dunwell_env(["send", out.path().to_str().unwrap(), "--now", NOW], &env);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains(&format!("rejected: {}", victim.as_str().unwrap()))
+    );
+    assert!(
+        gw.received()
+            .iter()
+            .all(|g| g["body"]["to"] != "+15550009999")
+    );
 }
 
 #[test]
@@ -671,6 +699,9 @@ fn values_that_used_to_panic_are_clear_errors() {
         ("--retry-after", "99999999999999999999h"),
         ("--timeout", "0s"),
         ("--concurrency", "100000000"),
+        ("--max-attempts", "0"),
+        ("--only-cluster", "forgetfull"),
+        ("--sms-to-override", "abc"),
     ] {
         let r = dunwell(["send", o, flag, value, "--dry-run"]);
         assert_eq!(r.code, 2, "{flag} {value}: {}", r.stderr);
@@ -910,4 +941,347 @@ fn long_cjk_ids_get_distinct_links_that_verify() {
                 .exists()
         );
     }
+}
+
+#[test]
+fn a_test_send_leaves_the_messages_and_never_reaches_customers_on_other_channels() {
+    // An outbox with SMS, a gateway configured, a test send of the e-mails only: no SMS
+    // may go to a real customer, and nothing is marked sent.
+    let out = outbox_of("sms", &["--sample", "4"]);
+    let gw = Gateway::start(&[]);
+    let url = format!("http://127.0.0.1:{}/v1/messages", gw.port);
+    let r = dunwell_env(
+        [
+            "send",
+            out.path().to_str().unwrap(),
+            "--now",
+            NOW,
+            "--to-override",
+            "qa@example.com",
+        ],
+        &[("DUNWELL_SMS_URL", url.as_str())],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(gw.received().is_empty(), "{:?}", gw.received());
+    assert!(!out.path().join("sending.json").exists());
+    // Redirected SMS go to the team's phone only, and the real send still sends them all.
+    let r = dunwell_env(
+        [
+            "send",
+            out.path().to_str().unwrap(),
+            "--now",
+            NOW,
+            "--sms-to-override",
+            "+48 600 000 000",
+        ],
+        &[("DUNWELL_SMS_URL", url.as_str())],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let sms = crate::send::sms_lines(out.path());
+    assert!(
+        gw.received()
+            .iter()
+            .all(|g| g["body"]["to"] == "+48600000000")
+    );
+    let r = dunwell_env(
+        ["send", out.path().to_str().unwrap(), "--now", NOW],
+        &[("DUNWELL_SMS_URL", url.as_str())],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let real: Vec<_> = gw
+        .received()
+        .into_iter()
+        .filter(|g| g["body"]["to"] != "+48600000000")
+        .collect();
+    assert_eq!(real.len(), sms.len());
+}
+
+/// A send into an outbox of about 2,000 e-mails to a slow server, SIGKILLed mid-way.
+fn killed_mid_send() -> (tempfile::TempDir, tempfile::TempDir, Server) {
+    let data = export(2400, 7);
+    let out = outbox(&["--data", data.path().to_str().unwrap()]);
+    let server = Server::start(&["--delay-ms", "5"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
+        .args([
+            "send",
+            out.path().to_str().unwrap(),
+            "--now",
+            NOW,
+            "--concurrency",
+            "4",
+        ])
+        .env("DUNWELL_SMTP_URL", server.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while server.received().1.len() < 50 {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the send never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        read_json(&out.path().join("sending.json"))["phase"],
+        "sending"
+    );
+    (data, out, server)
+}
+
+#[test]
+fn a_journal_that_went_back_in_time_is_refused() {
+    // Killed mid-send, then its write-ahead log removed (a "stale file" cleanup, a
+    // backup of *.sqlite only): the newest claims are gone from the journal.
+    let (_data, out, server) = killed_mid_send();
+    let saved = backup_journal(out.path());
+    for f in ["journal.sqlite-wal", "journal.sqlite-shm"] {
+        let _ = std::fs::remove_file(out.path().join(f));
+    }
+    let sent = server.received().1.len();
+    let r = send(out.path(), &server, &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("restore journal.sqlite"), "{}", r.stderr);
+    assert_eq!(server.received().1.len(), sent);
+    restore_journal(out.path(), &saved);
+    // Put back, a dry run checks it and changes nothing.
+    let before = journal(out.path());
+    assert!(
+        before.values().any(|s| s == "sending"),
+        "some were in flight"
+    );
+    let dry = send(out.path(), &server, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}{}", dry.stdout, dry.stderr);
+    assert_eq!(journal(out.path()), before, "a dry run changes nothing");
+
+    // Finished cleanly, a backup taken, more sent (a second batch), the backup restored.
+    let r = send(out.path(), &server, &["--limit", "100"]);
+    assert!(matches!(r.code, 0 | 3), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        read_json(&out.path().join("sending.json"))["phase"],
+        "stopped"
+    );
+    let backup = backup_journal(out.path());
+    let r = send(out.path(), &server, &["--limit", "100"]);
+    assert!(matches!(r.code, 0 | 3), "{}{}", r.stdout, r.stderr);
+    restore_journal(out.path(), &backup);
+    let sent = server.received().1.len();
+    let r = send(out.path(), &server, &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("older copy of the journal"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(server.received().1.len(), sent, "nothing went out twice");
+}
+
+#[test]
+fn a_copy_of_a_sent_from_outbox_is_refused_until_it_is_said_to_be_moved() {
+    let out = outbox(&["--sample", "10"]);
+    let server = Server::start(&[]);
+    assert_eq!(send(out.path(), &server, &["--limit", "3"]).code, 0);
+    let copy = tempdir();
+    copy_tree(out.path(), copy.path());
+    let r = send(copy.path(), &server, &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("--moved"), "{}", r.stderr);
+    assert_eq!(server.received().1.len(), 3);
+    // Moved, not copied: the operator says so, and it goes on from there — once.
+    drop(out);
+    let r = send(copy.path(), &server, &["--moved"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let (got, _) = server.received();
+    assert!(got.values().all(|n| *n == 1), "{got:?}");
+    assert_eq!(got.len(), emails(copy.path()).len());
+}
+
+#[test]
+fn a_relay_that_goes_away_costs_the_messages_no_attempts() {
+    let out = outbox(&["--sample", "60"]);
+    let expected = emails(out.path()).len();
+    let server = Server::start(&["--delay-ms", "150"]);
+    let child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
+        .args([
+            "send",
+            out.path().to_str().unwrap(),
+            "--now",
+            NOW,
+            "--concurrency",
+            "2",
+            "--max-attempts",
+            "1",
+            "--retry-after",
+            "100ms",
+            "--timeout",
+            "500ms",
+        ])
+        .env("DUNWELL_SMTP_URL", server.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while server.received().1.len() < 3 {
+        assert!(t.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(server); // the relay goes away mid-campaign
+    let o = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("could not be reached"), "{stdout}");
+    let after = states(out.path());
+    assert!(
+        !after.contains_key("rejected"),
+        "an outage rejected messages: {after:?}"
+    );
+    // The relay is back (at another port): the rest goes out, nothing is lost.
+    let server = Server::start(&[]);
+    let r = send(out.path(), &server, &["--max-attempts", "1"]);
+    assert!(matches!(r.code, 0 | 3), "{}{}", r.stdout, r.stderr);
+    let end = states(out.path());
+    assert_eq!(
+        end.get("delivered").copied().unwrap_or(0) + end.get("unknown").copied().unwrap_or(0),
+        expected,
+        "{end:?}"
+    );
+}
+
+/// The peak resident memory of a command, in MiB, sampled every 20 ms.
+fn peak_rss_mib(mut cmd: Command) -> (i32, u64) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kb / 1024);
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            return (s.code().unwrap_or(-1), peak);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_relay_or_gateway_sending_without_end_cannot_fill_the_memory() {
+    // A relay whose greeting never ends: refused after 1 MiB, not gigabytes.
+    let mail = outbox(&["--sample", "2"]);
+    let (mut relay, port, _, _dir) = spawn(
+        "tests/smtp/silent.py",
+        &["--silent-at", "greeting", "--flood"],
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dunwell"));
+    cmd.args([
+        "send",
+        mail.path().to_str().unwrap(),
+        "--now",
+        NOW,
+        "--timeout",
+        "3s",
+    ])
+    .env("DUNWELL_SMTP_URL", format!("smtp://127.0.0.1:{port}"));
+    let (code, peak) = peak_rss_mib(cmd);
+    let _ = relay.kill();
+    let _ = relay.wait();
+    assert_eq!(code, 1, "the health check fails");
+    assert!(peak < 300, "{peak} MiB");
+
+    // A gateway whose reply never ends: read up to 64 kB.
+    let out = outbox_of("sms", &["--sample", "3"]);
+    let gw = Gateway::start(&["--endless-body"]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dunwell"));
+    cmd.args([
+        "send",
+        out.path().to_str().unwrap(),
+        "--now",
+        NOW,
+        "--timeout",
+        "3s",
+    ])
+    .env(
+        "DUNWELL_SMS_URL",
+        format!("http://127.0.0.1:{}/v1", gw.port),
+    );
+    let (code, peak) = peak_rss_mib(cmd);
+    assert!(matches!(code, 0 | 3), "{code}");
+    assert!(peak < 300, "{peak} MiB");
+}
+
+#[test]
+fn a_redirecting_gateway_is_not_followed() {
+    let out = outbox_of("sms", &["--sample", "3"]);
+    let n = crate::send::sms_lines(out.path()).len();
+    let gw = Gateway::start(&["--redirect", "302"]);
+    let url = format!("http://127.0.0.1:{}/v1/messages", gw.port);
+    let r = dunwell_env(
+        ["send", out.path().to_str().unwrap(), "--now", NOW],
+        &[("DUNWELL_SMS_URL", url.as_str())],
+    );
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(gw.received().is_empty(), "followed: {:?}", gw.received());
+    assert_eq!(
+        states(out.path()),
+        BTreeMap::from([("unknown".to_string(), n)])
+    );
+    // A gateway URL that cannot be requested is a configuration error up front.
+    let out = outbox_of("sms", &["--sample", "2"]);
+    let r = dunwell_env(
+        ["send", out.path().to_str().unwrap(), "--now", NOW],
+        &[("DUNWELL_SMS_URL", "ht!tp://gateway.example/sms")],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("DUNWELL_SMS_URL"), "{}", r.stderr);
+    assert!(
+        !out.path().join("journal.sqlite").exists()
+            || states(out.path()).keys().all(|s| s == "pending")
+    );
+}
+
+#[test]
+fn a_long_name_folds_the_to_header_and_the_mail_still_goes_out() {
+    let data = tempdir();
+    for f in [
+        "customers.csv",
+        "invoices.csv",
+        "payments.csv",
+        "events.csv",
+    ] {
+        std::fs::copy(root().join("samples/data").join(f), data.path().join(f)).unwrap();
+    }
+    // Every customer gets a long Polish company name: the To: header folds.
+    let customers = data.path().join("customers.csv");
+    let mut rdr = csv::Reader::from_path(&customers).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let name_col = headers.iter().position(|h| h == "name").unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let mut w = csv::Writer::from_path(&customers).unwrap();
+    w.write_record(&headers).unwrap();
+    for r in rows {
+        let mut r: Vec<String> = r.iter().map(str::to_string).collect();
+        r[name_col] = format!(
+            "Przedsiębiorstwo Handlowo-Usługowe {} sp. z o.o.",
+            r[name_col]
+        );
+        w.write_record(&r).unwrap();
+    }
+    w.flush().unwrap();
+    let out = outbox(&["--data", data.path().to_str().unwrap(), "--sample", "20"]);
+    let server = Server::start(&[]);
+    let r = send(out.path(), &server, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(server.received().1.len(), emails(out.path()).len());
 }

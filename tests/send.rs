@@ -344,10 +344,10 @@ fn test_sends_go_to_one_inbox_and_dry_run_sends_nothing() {
     for row in &rows {
         assert_eq!(row["rcpt"][0], "qa@example.com");
     }
-    // Nothing but those five is marked delivered; the cluster filter held.
-    let states = journal(out.path());
-    assert_eq!(states.values().filter(|s| *s == "delivered").count(), 5);
-
+    // A test send leaves the outbox as it was: its messages are still to be sent for
+    // real (once marked delivered, those five customers would never have got theirs).
+    assert!(!out.path().join("journal.sqlite").exists());
+    assert!(!out.path().join("sending.json").exists());
     // A server that is not there: a clear error before anything is claimed.
     let down = dunwell_env(
         ["send", out.path().to_str().unwrap(), "--now", NOW],
@@ -359,6 +359,25 @@ fn test_sends_go_to_one_inbox_and_dry_run_sends_nothing() {
         "{}",
         down.stderr
     );
+    let real = send(out.path(), &server, &[]);
+    assert_eq!(real.code, 0, "{}{}", real.stdout, real.stderr);
+    let expected = emails(out.path());
+    let (_, rows) = server.received();
+    let to_customers: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["rcpt"][0] != "qa@example.com")
+        .collect();
+    assert_eq!(
+        to_customers.len(),
+        expected.len(),
+        "every customer got theirs"
+    );
+    for row in &to_customers {
+        let id = row["message_id"].as_str().unwrap().trim_matches(['<', '>']);
+        assert_eq!(row["rcpt"][0].as_str().unwrap(), expected[id]);
+    }
+    let states = journal(out.path());
+    assert!(states.values().all(|s| s == "delivered"), "{states:?}");
 }
 
 #[test]
@@ -751,9 +770,5 @@ fn an_outbox_that_was_sent_from_cannot_be_rendered_again_or_swapped() {
     .unwrap();
     let r = send(other.path(), &server, &[]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr.contains("made for another outbox's manifest"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("sending.json is missing"), "{}", r.stderr);
 }

@@ -28,7 +28,7 @@ pub const OWN_NAMES: &[&str] = &[
 ];
 
 /// Files that say sending began from this outbox: it must never be rendered again.
-pub const SENT_NAMES: &[&str] = &["journal.sqlite", "sending.json"];
+pub const SENT_NAMES: &[&str] = &["journal.sqlite", "sending.json", "sending.mark"];
 
 /// An exclusive lock on an outbox folder, held until dropped.
 pub struct Lock {

@@ -236,6 +236,18 @@ impl Mbox {
     }
 }
 
+/// What an SMS's `sha256` in the manifest covers: the number it goes to and its text —
+/// the reviewed recipient is part of the reviewed message, as an e-mail's `To:` is part
+/// of its bytes.
+pub fn sms_digest(to: &str, text: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(to.as_bytes());
+    h.update(b"\n");
+    h.update(text.as_bytes());
+    hex(&h.finalize())
+}
+
 /// Lower-case hexadecimal, without an allocation per byte.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

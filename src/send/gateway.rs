@@ -56,6 +56,20 @@ impl Config {
         let Ok(url) = std::env::var("DUNWELL_SMS_URL") else {
             return Ok(None);
         };
+        // A URL that cannot be requested is a configuration error before anything is
+        // claimed, not an SMS whose fate is unknown.
+        match reqwest::Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(Error::Config(vec![crate::diag::Diagnostic::whole_file(
+                    "DUNWELL_SMS_URL",
+                    format!(
+                        "`{}` is not an http:// or https:// URL with a host",
+                        crate::redact::url(&url)
+                    ),
+                )]));
+            }
+        }
         let kind = match std::env::var("DUNWELL_SMS_KIND").as_deref() {
             Err(_) | Ok("json") => Kind::Json,
             Ok("twilio") => Kind::Twilio,
@@ -102,19 +116,48 @@ impl Config {
     }
 }
 
+/// The template with each placeholder replaced by its JSON string, in one pass: a
+/// value that itself contains `{{from}}` (a customer's name in the text) stays text.
 fn fill(template: &str, to: &str, text: &str, from: &str, id: &str) -> String {
     let j = |s: &str| serde_json::Value::String(s.to_string()).to_string();
-    template
-        .replace("{{to}}", &j(to))
-        .replace("{{text}}", &j(text))
-        .replace("{{from}}", &j(from))
-        .replace("{{id}}", &j(id))
+    let mut out = String::with_capacity(template.len() + text.len() + 64);
+    let mut rest = template;
+    while let Some(at) = rest.find("{{") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let value = [
+            ("{{to}}", to),
+            ("{{text}}", text),
+            ("{{from}}", from),
+            ("{{id}}", id),
+        ]
+        .into_iter()
+        .find(|(k, _)| tail.starts_with(k));
+        match value {
+            Some((k, v)) => {
+                out.push_str(&j(v));
+                rest = &tail[k.len()..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = &tail[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
+
+/// The most of a gateway's reply that is read.
+const MAX_REPLY_BYTES: usize = 64 << 10;
 
 pub fn client(cfg: &Config) -> std::result::Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .timeout(cfg.timeout)
         .connect_timeout(cfg.timeout)
+        // A redirect is not followed: reqwest would turn a POST into a GET without the
+        // message (and a 307 would post it to another address).
+        .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(64)
         .build()
         .map_err(|e| e.to_string())
@@ -169,25 +212,51 @@ pub async fn send(
     };
     // reqwest's errors name the URL, which may hold a key: never into the journal.
     match req.send().await {
-        Err(e) if e.is_connect() => Sent::Transient(format!("cannot connect: {}", e.without_url())),
+        Err(e) if e.is_connect() => {
+            Sent::Unreachable(format!("cannot connect: {}", e.without_url()))
+        }
+        // Never built, never sent.
+        Err(e) if e.is_builder() => Sent::Permanent(format!(
+            "the request could not be made: {}",
+            e.without_url()
+        )),
         Err(e) if e.is_timeout() => maybe_sent(format!("no answer in time: {}", e.without_url())),
         Err(e) => maybe_sent(e.without_url().to_string()),
-        Ok(resp) => {
+        Ok(mut resp) => {
             let status = resp.status();
-            let body = match resp.text().await {
-                Ok(b) => b,
-                Err(e) if status.is_success() => {
-                    return Sent::Accepted(format!("{} ({})", status.as_u16(), e.without_url()));
+            // At most 64 kB of the reply: a gateway that sends an endless body must not
+            // fill the memory.
+            let mut raw = Vec::new();
+            let mut read_error = None;
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(c)) => {
+                        let room = MAX_REPLY_BYTES - raw.len();
+                        raw.extend_from_slice(&c[..c.len().min(room)]);
+                        if raw.len() >= MAX_REPLY_BYTES {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        read_error = Some(e.without_url().to_string());
+                        break;
+                    }
                 }
-                Err(_) => String::new(),
-            };
+            }
+            if let (Some(e), true) = (&read_error, status.is_success()) {
+                return Sent::Accepted(format!("{} ({e})", status.as_u16()));
+            }
+            let body = String::from_utf8_lossy(&raw).into_owned();
             let short: String = body.chars().take(200).collect();
             let reply = crate::redact::url(&format!("{} {}", status.as_u16(), short.trim()));
             if status.is_success() {
                 Sent::Accepted(gateway_id(&body).unwrap_or(reply))
             } else if status.as_u16() == 408 || status.as_u16() == 429 {
                 Sent::Transient(reply)
-            } else if status.is_server_error() {
+            } else if status.is_server_error() || status.is_redirection() {
+                // A redirect is not followed, and the gateway may have acted on the
+                // request before sending it elsewhere.
                 maybe_sent(reply)
             } else {
                 Sent::Permanent(reply)
@@ -221,5 +290,16 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["message"], "Zapłać \"teraz\"\n");
         assert_eq!(gateway_id(r#"{"sid":"SM123"}"#).as_deref(), Some("SM123"));
+        // A value holding a placeholder is not expanded again.
+        let body = fill(
+            r#"{"to": {{to}}, "text": {{text}}, "from": {{from}}}"#,
+            "+40700000000",
+            "Ana {{from}} Radu {{",
+            "Firma",
+            "",
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["text"], "Ana {{from}} Radu {{");
+        assert_eq!(v["from"], "Firma");
     }
 }

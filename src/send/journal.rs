@@ -15,6 +15,7 @@
 //! operator says so. WAL with `synchronous=NORMAL`: a commit survives the process being
 //! killed (the kernel has the pages); surviving power loss would need `FULL`.
 
+use super::record::{self, Phase, Record, SENDING};
 use crate::diag::{Error, Result};
 use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
@@ -34,64 +35,23 @@ pub struct Row {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Delivered { reply: String, server_id: String },
-    Deferred { reply: String, retry_at: i64 },
-    Rejected { reply: String },
-    Unknown { reply: String },
-}
-
-/// `sending.json`: written into the outbox before the first message is claimed, so
-/// that the outbox itself remembers that sending began and with which journal. A
-/// journal that is missing, emptied or swapped is then refused instead of silently
-/// starting afresh — which would send every delivered message a second time.
-pub const SENDING: &str = "sending.json";
-
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct Began {
-    pub journal_id: String,
-    /// The manifest this journal was made for.
-    pub manifest_sha256: String,
-    pub messages: u64,
-}
-
-/// What the outbox says about its journal, before the journal is opened.
-enum Found {
-    /// Never sent from.
-    Fresh,
-    /// A journal without a sending record (made by an earlier dunwell, or killed
-    /// between seeding the journal and writing the record): checked, then recorded.
-    Unrecorded,
-    Recorded(Began),
-}
-
-fn found(outbox: &Path) -> Result<Found> {
-    let rec = outbox.join(SENDING);
-    let journal = outbox.join("journal.sqlite");
-    match std::fs::read(&rec) {
-        Ok(text) => {
-            let began: Began = serde_json::from_slice(&text).map_err(|e| {
-                Error::Refused(format!(
-                    "{}: unreadable ({e}); it records that sending began from this outbox — restore it from a backup, never delete it",
-                    rec.display()
-                ))
-            })?;
-            if !journal.exists() {
-                return Err(Error::Refused(format!(
-                    "sending began from {} (journal {}), but its journal.sqlite is missing: sending again would deliver every message a second time. Restore journal.sqlite from a backup (its id is {}); if it is lost for good, find out from the mail server's logs what was delivered and render a new outbox for the rest.",
-                    outbox.display(),
-                    began.journal_id,
-                    began.journal_id
-                )));
-            }
-            Ok(Found::Recorded(began))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(if journal.exists() {
-            Found::Unrecorded
-        } else {
-            Found::Fresh
-        }),
-        Err(e) => Err(Error::io(&rec, e)),
-    }
+    Delivered {
+        reply: String,
+        server_id: String,
+    },
+    /// Tried again later; `counted` is false when the server could not be reached at all
+    /// (the attempt is given back: an outage must not use up a message's attempts).
+    Deferred {
+        reply: String,
+        retry_at: i64,
+        counted: bool,
+    },
+    Rejected {
+        reply: String,
+    },
+    Unknown {
+        reply: String,
+    },
 }
 
 const SCHEMA: &str = "
@@ -117,110 +77,170 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS messages_due ON messages(state, seq);";
 
 impl Journal {
-    /// The outbox's journal for a real send: a new one (seeded, then recorded in
-    /// `sending.json`) or the recorded one, checked to be whole and this outbox's.
+    /// The outbox's journal for a real send, checked against `sending.json`
+    /// (`record.rs`): a new one, made and recorded before anything is claimed, or the
+    /// recorded one — refused when it is missing, emptied, older than the record, its
+    /// write-ahead log lost after a crash, made for another manifest, or when the outbox
+    /// is a copy (unless `moved` says the operator moved it). Returns the record, now in
+    /// phase `sending`.
     pub fn begin<'a>(
         outbox: &Path,
         manifest_sha256: &str,
         entries: impl ExactSizeIterator<Item = (usize, &'a crate::outbox::Entry, i64)>,
-    ) -> Result<Journal> {
-        let found = found(outbox)?;
-        let path = outbox.join("journal.sqlite");
-        let mut j = Journal::connect(&path)?;
+        moved: bool,
+    ) -> Result<(Journal, Record)> {
         let n = entries.len() as u64;
-        let recorded = match &found {
-            Found::Recorded(b) => Some(b.clone()),
-            _ => None,
-        };
-        match found {
-            Found::Fresh => j.create(manifest_sha256, entries)?,
-            Found::Unrecorded if j.rows()? == 0 && j.meta("journal_id")?.is_none() => {
-                j.create(manifest_sha256, entries)?
-            }
-            Found::Unrecorded => {
-                if j.meta("journal_id")?.is_none() {
-                    // A journal from before sending records: adopt it.
-                    let id = new_id();
-                    j.set_meta("journal_id", &id)?;
-                    j.set_meta("manifest_sha256", manifest_sha256)?;
-                }
-            }
-            Found::Recorded(_) => {}
-        }
-        let began = match recorded {
-            Some(b) if b.manifest_sha256 != manifest_sha256 || b.messages != n => {
-                return Err(Error::Refused(format!(
-                    "{}: {SENDING} was written for another manifest ({} messages); this outbox's journal cannot be trusted",
-                    outbox.display(),
-                    b.messages
-                )));
-            }
-            Some(b) => b,
-            None => Began {
-                journal_id: j.meta("journal_id")?.unwrap_or_default(),
+        let path = outbox.join("journal.sqlite");
+        let folder = record::folder_of(outbox)?;
+        let fresh = |outbox: &Path| -> Result<(Journal, Record)> {
+            // Recorded first: a record in phase `creating` with no journal is a start
+            // that never claimed anything.
+            let mut rec = Record {
+                journal_id: new_id(),
                 manifest_sha256: manifest_sha256.to_string(),
                 messages: n,
-            },
+                phase: Phase::Creating,
+                claims: 0,
+                folder,
+            };
+            record::write(outbox, &rec)?;
+            remove_journal(outbox)?;
+            record::Mark::open(outbox)?.set(0)?;
+            let mut j = Journal::connect(&outbox.join("journal.sqlite"))?;
+            j.create(&rec.journal_id, manifest_sha256, entries)?;
+            rec.phase = Phase::Sending;
+            record::write(outbox, &rec)?;
+            Ok((j, rec))
         };
-        j.check(outbox, &began)?;
-        // Written before anything is claimed: from here on the outbox says it was sent from.
-        if !outbox.join(SENDING).exists() {
-            write_began(outbox, &began)?;
+        let Some(mut rec) = record::read(outbox)? else {
+            if !path.exists() {
+                return fresh(outbox);
+            }
+            let j = Journal::connect(&path)?;
+            if j.meta("journal_id")?.is_some() {
+                return Err(Error::Refused(format!(
+                    "{}: sending.json is missing, but the journal says sending began from this outbox. Restore sending.json from a backup; without it dunwell cannot tell whether this journal is whole.",
+                    outbox.display()
+                )));
+            }
+            if j.rows()? == 0 {
+                drop(j);
+                return fresh(outbox);
+            }
+            // A journal from before sending records: adopt it.
+            let id = new_id();
+            j.set_meta("journal_id", &id)?;
+            j.set_meta("manifest_sha256", manifest_sha256)?;
+            let rec = Record {
+                journal_id: id,
+                manifest_sha256: manifest_sha256.to_string(),
+                messages: n,
+                phase: Phase::Sending,
+                claims: j.claims()?,
+                folder,
+            };
+            record::Mark::open(outbox)?.set(rec.claims)?;
+            j.check(outbox, &rec)?;
+            record::write(outbox, &rec)?;
+            return Ok((j, rec));
+        };
+        if rec.phase == Phase::Creating {
+            // Killed while the journal was being made: nothing was claimed.
+            return fresh(outbox);
         }
-        Ok(j)
+        if rec.manifest_sha256 != manifest_sha256 || rec.messages != n {
+            return Err(Error::Refused(format!(
+                "{}: {SENDING} was written for another manifest ({} messages); this outbox's journal cannot be trusted",
+                outbox.display(),
+                rec.messages
+            )));
+        }
+        if rec.folder != folder && !moved {
+            return Err(Error::Refused(format!(
+                "{} is not the folder sending began in: it looks like a copy of an outbox that was sent from, and sending from both would deliver their messages twice. If the outbox was moved, not copied, say so: `dunwell send {} --moved`.",
+                outbox.display(),
+                outbox.display()
+            )));
+        }
+        rec.folder = folder;
+        check_present(outbox, &rec)?;
+        let j = Journal::connect(&path)?;
+        j.check(outbox, &rec)?;
+        rec.phase = Phase::Sending;
+        record::write(outbox, &rec)?;
+        Ok((j, rec))
     }
 
-    /// The journal for a dry run: the recorded one (checked, not changed) or, for an
-    /// outbox never sent from, one in memory — a rehearsal leaves no trace.
+    /// The journal for a dry run: the recorded one, checked as `begin` checks it but
+    /// left unchanged; or, for an outbox never sent from, one in memory.
     pub fn rehearse<'a>(
         outbox: &Path,
         manifest_sha256: &str,
         entries: impl ExactSizeIterator<Item = (usize, &'a crate::outbox::Entry, i64)>,
     ) -> Result<Journal> {
         let n = entries.len() as u64;
-        match found(outbox)? {
-            Found::Fresh => {
-                let mut j = Journal::connect(Path::new(":memory:"))?;
-                j.create(manifest_sha256, entries)?;
-                Ok(j)
-            }
-            found => {
-                let j = Journal::connect(&outbox.join("journal.sqlite"))?;
-                if matches!(found, Found::Unrecorded) && j.meta("journal_id")?.is_none() {
-                    // A journal from before sending records: `send` adopts it; a
-                    // rehearsal only checks it has a row per message (or none yet).
-                    let rows = j.rows()?;
-                    if rows == 0 {
-                        let mut mem = Journal::connect(Path::new(":memory:"))?;
-                        mem.create(manifest_sha256, entries)?;
-                        return Ok(mem);
-                    }
-                    if rows != n {
-                        return Err(Error::Refused(format!(
-                            "{}: it has {rows} messages, the outbox {n} — rows were deleted or added. Sending again could deliver messages a second time; restore journal.sqlite from a backup.",
-                            j.path.display()
-                        )));
-                    }
-                    return Ok(j);
+        let path = outbox.join("journal.sqlite");
+        match record::read(outbox)? {
+            None if !path.exists() => Journal::in_memory(manifest_sha256, entries),
+            Some(r) if r.phase == Phase::Creating => Journal::in_memory(manifest_sha256, entries),
+            None => {
+                let j = Journal::connect(&path)?;
+                if j.meta("journal_id")?.is_some() {
+                    return Err(Error::Refused(format!(
+                        "{}: sending.json is missing, but the journal says sending began from this outbox. Restore sending.json from a backup.",
+                        outbox.display()
+                    )));
                 }
-                let began = match found {
-                    Found::Recorded(b) => b,
-                    _ => Began {
-                        journal_id: j.meta("journal_id")?.unwrap_or_default(),
-                        manifest_sha256: manifest_sha256.to_string(),
-                        messages: n,
-                    },
-                };
-                if began.manifest_sha256 != manifest_sha256 || began.messages != n {
+                match j.rows()? {
+                    0 => Journal::in_memory(manifest_sha256, entries),
+                    rows if rows == n => Ok(j),
+                    rows => Err(Error::Refused(format!(
+                        "{}: it has {rows} messages, the outbox {n} — rows were deleted or added. Sending again could deliver messages a second time; restore journal.sqlite from a backup.",
+                        path.display()
+                    ))),
+                }
+            }
+            Some(rec) => {
+                if rec.manifest_sha256 != manifest_sha256 || rec.messages != n {
                     return Err(Error::Refused(format!(
                         "{}: {SENDING} was written for another manifest; this outbox's journal cannot be trusted",
                         outbox.display()
                     )));
                 }
-                j.check(outbox, &began)?;
+                check_present(outbox, &rec)?;
+                let j = Journal::connect(&path)?;
+                j.check(outbox, &rec)?;
                 Ok(j)
             }
         }
+    }
+
+    /// A journal that lives only in memory: a dry run of a fresh outbox, a test send
+    /// (whose messages go to a team inbox and must stay to be sent for real).
+    pub fn in_memory<'a>(
+        manifest_sha256: &str,
+        entries: impl Iterator<Item = (usize, &'a crate::outbox::Entry, i64)>,
+    ) -> Result<Journal> {
+        let mut j = Journal::connect(Path::new(":memory:"))?;
+        j.create(&new_id(), manifest_sha256, entries)?;
+        Ok(j)
+    }
+
+    /// The claims made so far: the record's high-water mark.
+    pub fn claims(&self) -> Result<u64> {
+        Ok(self
+            .meta("claims")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Ends a send cleanly: the write-ahead log is folded into the journal, so the
+    /// record can say exactly how many claims it holds.
+    pub fn finish(&self) -> Result<u64> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| self.err(e))?;
+        self.claims()
     }
 
     fn connect(path: &Path) -> Result<Journal> {
@@ -242,16 +262,17 @@ impl Journal {
     /// A new journal: its identity and every message, in one transaction.
     fn create<'a>(
         &mut self,
+        id: &str,
         manifest_sha256: &str,
         entries: impl Iterator<Item = (usize, &'a crate::outbox::Entry, i64)>,
     ) -> Result<()> {
-        let id = new_id();
         let path = self.path.clone();
         let err = move |e: rusqlite::Error| Error::io(&path, std::io::Error::other(e.to_string()));
         let tx = self.conn.transaction().map_err(&err)?;
         for (k, v) in [
-            ("journal_id", id.as_str()),
+            ("journal_id", id),
             ("manifest_sha256", manifest_sha256),
+            ("claims", "0"),
         ] {
             tx.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
@@ -283,33 +304,48 @@ impl Journal {
         tx.commit().map_err(err)
     }
 
-    /// The journal is the recorded one, made for this manifest, with a row per message.
-    fn check(&self, outbox: &Path, began: &Began) -> Result<()> {
+    /// The journal is the recorded one, made for this manifest, with a row per message,
+    /// and not older than the record says.
+    fn check(&self, outbox: &Path, rec: &Record) -> Result<()> {
         let refuse = |why: String| {
             Error::Refused(format!(
                 "{}: {why}. Sending again could deliver messages a second time; restore journal.sqlite from a backup (journal id {}).",
                 self.path.display(),
-                began.journal_id
+                rec.journal_id
             ))
         };
         let id = self.meta("journal_id")?;
-        if id.as_deref() != Some(began.journal_id.as_str()) || began.journal_id.is_empty() {
+        if id.as_deref() != Some(rec.journal_id.as_str()) || rec.journal_id.is_empty() {
             return Err(refuse(format!(
                 "this is not the journal sending began with (its id is {}, {} in {SENDING} of {})",
                 id.as_deref()
                     .unwrap_or("missing — the journal was emptied or replaced"),
-                began.journal_id,
+                rec.journal_id,
                 outbox.display()
             )));
         }
-        if self.meta("manifest_sha256")?.as_deref() != Some(began.manifest_sha256.as_str()) {
+        if self.meta("manifest_sha256")?.as_deref() != Some(rec.manifest_sha256.as_str()) {
             return Err(refuse("it was made for another outbox's manifest".into()));
         }
         let rows = self.rows()?;
-        if rows != began.messages {
+        if rows != rec.messages {
             return Err(refuse(format!(
                 "it has {rows} messages, the outbox {} — rows were deleted or added",
-                began.messages
+                rec.messages
+            )));
+        }
+        let claims = self.claims()?;
+        let mark = record::read_mark(outbox)?;
+        if rec.phase != Phase::Creating && mark.is_none() {
+            return Err(refuse(format!(
+                "{} is missing: without it dunwell cannot tell whether this journal is the newest",
+                record::MARK
+            )));
+        }
+        let floor = rec.claims.max(mark.unwrap_or(0));
+        if claims < floor {
+            return Err(refuse(format!(
+                "it has made {claims} claims, but {floor} were made before — it is an older copy of the journal (a backup restored, or its write-ahead log removed after a crash), and messages delivered since would go out again"
             )));
         }
         Ok(())
@@ -466,6 +502,15 @@ impl Journal {
                 }
             }
         }
+        // Counted in the same transaction: the record's high-water mark compares it.
+        if !rows.is_empty() {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('claims', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + ?1",
+                params![rows.len() as i64],
+            )
+            .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
+        }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(rows)
     }
@@ -480,23 +525,36 @@ impl Journal {
             let mut upd = tx
                 .prepare(
                     "UPDATE messages SET state=?2, last_reply=?3, server_id=COALESCE(?4, server_id),
-                       next_at=?5, done_at=?6
+                       next_at=?5, done_at=?6, attempts=attempts - ?7
                      WHERE id=?1 AND state='sending'",
                 )
                 .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
             for (id, o) in outcomes {
-                let (state, reply, server, next): (&str, &str, Option<&str>, Option<i64>) = match o
-                {
+                let (state, reply, server, next, given_back): (
+                    &str,
+                    &str,
+                    Option<&str>,
+                    Option<i64>,
+                    i64,
+                ) = match o {
                     Outcome::Delivered { reply, server_id } => {
-                        ("delivered", reply, Some(server_id.as_str()), None)
+                        ("delivered", reply, Some(server_id.as_str()), None, 0)
                     }
-                    Outcome::Deferred { reply, retry_at } => {
-                        ("deferred", reply, None, Some(*retry_at))
-                    }
-                    Outcome::Rejected { reply } => ("rejected", reply, None, None),
-                    Outcome::Unknown { reply } => ("unknown", reply, None, None),
+                    Outcome::Deferred {
+                        reply,
+                        retry_at,
+                        counted,
+                    } => (
+                        "deferred",
+                        reply,
+                        None,
+                        Some(*retry_at),
+                        i64::from(!*counted),
+                    ),
+                    Outcome::Rejected { reply } => ("rejected", reply, None, None, 0),
+                    Outcome::Unknown { reply } => ("unknown", reply, None, None, 0),
                 };
-                upd.execute(params![id, state, reply, server, next, now])
+                upd.execute(params![id, state, reply, server, next, now, given_back])
                     .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
             }
         }
@@ -617,17 +675,30 @@ fn new_id() -> String {
     crate::outbox::hex(&bytes)
 }
 
-fn write_began(outbox: &Path, began: &Began) -> Result<()> {
-    use std::io::Write;
-    let path = outbox.join(SENDING);
-    let tmp = outbox.join(".sending.json.tmp");
-    let mut text = serde_json::to_vec_pretty(began).expect("serialises");
-    text.push(b'\n');
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(&text).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+/// The recorded journal must be there.
+fn check_present(outbox: &Path, rec: &Record) -> Result<()> {
+    let journal = outbox.join("journal.sqlite");
+    if !journal.exists() {
+        return Err(Error::Refused(format!(
+            "sending began from {} (journal {}), but its journal.sqlite is missing: sending again would deliver every message a second time. Restore journal.sqlite from a backup (its id is {}); if it is lost for good, find out from the mail server's logs what was delivered and render a new outbox for the rest.",
+            outbox.display(),
+            rec.journal_id,
+            rec.journal_id
+        )));
     }
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-    crate::outbox::folder::sync_dir(outbox)
+    let _ = rec;
+    Ok(())
+}
+
+/// A fresh start replaces whatever journal files a start that never claimed left.
+fn remove_journal(outbox: &Path) -> Result<()> {
+    for name in ["journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"] {
+        let p = outbox.join(name);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&p, e)),
+        }
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@
 pub mod dkim;
 pub mod gateway;
 pub mod journal;
+pub mod record;
 pub mod smtp;
 
 use crate::diag::{Diagnostic, Error, Result};
@@ -40,6 +41,8 @@ pub struct SendOptions {
     pub resend_unknown: bool,
     pub max_attempts: u32,
     pub retry_base: Duration,
+    /// The outbox was moved (not copied) to this folder after sending began.
+    pub moved: bool,
     /// Every network step (connect, each SMTP command, the data, QUIT; an SMS request)
     /// gives up after this long.
     pub timeout: Duration,
@@ -59,6 +62,8 @@ pub struct SendReport {
     pub dry_run: bool,
     /// SMS left pending because no gateway is configured.
     pub sms_without_gateway: u64,
+    /// Why the send stopped before everything due was offered, if it did.
+    pub stopped: Option<String>,
 }
 
 /// Parses `100/s`, `6000/min`, `50000/h` (or a bare number per second).
@@ -153,8 +158,9 @@ impl Store {
     }
 }
 
-/// The value of a header (first occurrence, unfolded), from raw message bytes.
-fn header<'a>(message: &'a [u8], name: &str) -> Option<&'a str> {
+/// The value of a header (first occurrence, unfolded: a long `To:` with a name is
+/// folded over several lines), from raw message bytes.
+fn header(message: &[u8], name: &str) -> Option<String> {
     let head_end = memchr::memmem::find(message, b"\r\n\r\n").unwrap_or(message.len());
     let head = std::str::from_utf8(&message[..head_end]).ok()?;
     let mut lines = head.split("\r\n").peekable();
@@ -162,8 +168,14 @@ fn header<'a>(message: &'a [u8], name: &str) -> Option<&'a str> {
         if let Some((k, v)) = line.split_once(':')
             && k.eq_ignore_ascii_case(name)
         {
-            let _ = lines.peek();
-            return Some(v.trim());
+            let mut value = v.to_string();
+            while let Some(next) = lines.peek()
+                && next.starts_with([' ', '\t'])
+            {
+                value.push_str(next);
+                lines.next();
+            }
+            return Some(value.trim().to_string());
         }
     }
     None
@@ -277,112 +289,129 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             .unwrap_or(0);
         (k, e, at)
     });
-    let mut journal = if opts.dry_run {
-        Journal::rehearse(outbox, &manifest_sha, seeded)?
+    // A test send goes to a team inbox: its messages must stay to be sent for real, so
+    // it never touches the outbox's journal (and sends only what it redirects).
+    let test = opts.to_override.is_some() || opts.sms_to_override.is_some();
+    let (mut journal, mut record) = if opts.dry_run {
+        (Journal::rehearse(outbox, &manifest_sha, seeded)?, None)
+    } else if test {
+        (Journal::in_memory(&manifest_sha, seeded)?, None)
     } else {
-        Journal::begin(outbox, &manifest_sha, seeded)?
+        let (j, r) = Journal::begin(outbox, &manifest_sha, seeded, opts.moved)?;
+        (j, Some(r))
     };
-    let journal_id = journal.id()?;
-    let changed = journal.changed(entries.iter())?;
-    if !changed.is_empty() {
-        return Err(Error::Refused(format!(
-            "{} message(s) in {} differ from what this outbox's journal recorded (e.g. {}): the outbox was rendered again or edited after sending began; send a new outbox instead",
-            changed.len(),
-            outbox.display(),
-            changed[0]
-        )));
-    }
-    let orphans = journal.orphans_to_unknown(clock.ms())?;
-    if orphans > 0 {
-        eprintln!(
-            "{orphans} message(s) were in flight when the last send stopped: marked unknown (see `--resend-unknown`)"
-        );
-    }
-    if opts.resend_unknown && !opts.dry_run {
-        let n = journal.release_unknown()?;
-        eprintln!("{n} unknown message(s) will be sent again (--resend-unknown)");
-    }
-    let by_id: HashMap<&str, &Entry> = entries.iter().map(|e| (e.id.as_str(), e)).collect();
-    let store = Store {
-        root: outbox.clone(),
-        files: Default::default(),
-    };
-    let override_to: Option<lettre::Address> = match &opts.to_override {
-        Some(a) => Some(
-            a.parse()
-                .map_err(|e| Error::Usage(format!("--to-override `{a}`: {e}")))?,
-        ),
-        None => None,
-    };
-
-    let waiting = journal.waiting()?;
-    let emails_waiting = waiting.get("email").copied().unwrap_or(0);
-    let sms_waiting = waiting.get("sms").copied().unwrap_or(0);
-    let sms_cfg = if sms_waiting > 0 {
-        gateway::Config::from_env()?.map(|mut c| {
-            c.timeout = opts.timeout;
-            c
-        })
-    } else {
-        None
-    };
-    let first_from = entries
-        .iter()
-        .find(|e| e.channel == "email")
-        .and_then(|e| store.bytes(e).ok())
-        .and_then(|b| header(&b, "From").and_then(address_in));
-    let dkim = dkim::Dkim::from_env(first_from.as_ref().map_or("", |a| a.domain()))?;
-
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let cfg = if emails_waiting > 0 {
-        let mut cfg = smtp::Config::from_env()?;
-        cfg.timeout = opts.timeout;
-        // The health check: connect, EHLO, STARTTLS/AUTH as configured, QUIT.
-        rt.block_on(async {
-            let c = smtp::connect(&cfg).await?;
-            smtp::quit(c, cfg.timeout).await;
-            Ok::<_, String>(())
-        })
-        .map_err(|m| {
-            Error::Config(vec![Diagnostic::whole_file(
-                "DUNWELL_SMTP_URL",
-                format!(
-                    "SMTP health check failed for {}:{}: {m}",
-                    cfg.host, cfg.port
-                ),
-            )])
-        })?;
-        Some(cfg)
-    } else {
-        None
-    };
-
-    let mut report = SendReport {
-        dry_run: opts.dry_run,
-        sms_without_gateway: if sms_cfg.is_none() { sms_waiting } else { 0 },
-        ..SendReport::default()
-    };
-    let channels = (cfg.is_some(), sms_cfg.is_some());
-    if (channels.0 || channels.1) && !opts.dry_run {
-        let http = match &sms_cfg {
-            Some(c) => {
-                Some(gateway::client(c).map_err(|m| Error::Usage(format!("SMS gateway: {m}")))?)
-            }
+    // Whatever happens from here — a finished send, a health check that fails, an error
+    // half-way — a journal that was begun is stopped cleanly and its record says so.
+    let result = (|| -> Result<SendReport> {
+        let journal_id = journal.id()?;
+        let changed = journal.changed(entries.iter())?;
+        if !changed.is_empty() {
+            return Err(Error::Refused(format!(
+                "{} message(s) in {} differ from what this outbox's journal recorded (e.g. {}): the outbox was rendered again or edited after sending began; send a new outbox instead",
+                changed.len(),
+                outbox.display(),
+                changed[0]
+            )));
+        }
+        let orphans = if record.is_some() {
+            journal.orphans_to_unknown(clock.ms())?
+        } else {
+            0
+        };
+        if orphans > 0 {
+            eprintln!(
+                "{orphans} message(s) were in flight when the last send stopped: marked unknown (see `--resend-unknown`)"
+            );
+        }
+        if opts.resend_unknown && record.is_some() {
+            let n = journal.release_unknown()?;
+            eprintln!("{n} unknown message(s) will be sent again (--resend-unknown)");
+        }
+        let by_id: HashMap<&str, &Entry> = entries.iter().map(|e| (e.id.as_str(), e)).collect();
+        let store = Store {
+            root: outbox.clone(),
+            files: Default::default(),
+        };
+        let override_to: Option<lettre::Address> = match &opts.to_override {
+            Some(a) => Some(
+                a.parse()
+                    .map_err(|e| Error::Usage(format!("--to-override `{a}`: {e}")))?,
+            ),
             None => None,
         };
-        let sms_cfg = Arc::new(sms_cfg);
-        let http = Arc::new(http);
-        let concurrency = opts.concurrency.max(1);
-        let (job_tx, job_rx) = tokio::sync::mpsc::channel::<Job>(concurrency);
-        let job_rx = Arc::new(tokio::sync::Mutex::new(job_rx));
-        let (res_tx, mut res_rx) =
-            tokio::sync::mpsc::unbounded_channel::<(String, u32, smtp::Sent)>();
-        let cfg = Arc::new(cfg);
-        rt.block_on(async {
+
+        let waiting = journal.waiting()?;
+        let emails_waiting = waiting.get("email").copied().unwrap_or(0);
+        let sms_waiting = waiting.get("sms").copied().unwrap_or(0);
+        let sms_cfg = if sms_waiting > 0 && (!test || opts.sms_to_override.is_some()) {
+            gateway::Config::from_env()?.map(|mut c| {
+                c.timeout = opts.timeout;
+                c
+            })
+        } else {
+            None
+        };
+        let first_from = entries
+            .iter()
+            .find(|e| e.channel == "email")
+            .and_then(|e| store.bytes(e).ok())
+            .and_then(|b| header(&b, "From").as_deref().and_then(address_in));
+        let dkim = dkim::Dkim::from_env(first_from.as_ref().map_or("", |a| a.domain()))?;
+
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        let cfg = if emails_waiting > 0 && (!test || override_to.is_some()) {
+            let mut cfg = smtp::Config::from_env()?;
+            cfg.timeout = opts.timeout;
+            // The health check: connect, EHLO, STARTTLS/AUTH as configured, QUIT.
+            rt.block_on(async {
+                let c = smtp::connect(&cfg).await?;
+                smtp::quit(c, cfg.timeout).await;
+                Ok::<_, String>(())
+            })
+            .map_err(|m| {
+                Error::Config(vec![Diagnostic::whole_file(
+                    "DUNWELL_SMTP_URL",
+                    format!(
+                        "SMTP health check failed for {}:{}: {m}",
+                        cfg.host, cfg.port
+                    ),
+                )])
+            })?;
+            Some(cfg)
+        } else {
+            None
+        };
+
+        let mut report = SendReport {
+            dry_run: opts.dry_run,
+            sms_without_gateway: if sms_cfg.is_none() && !test {
+                sms_waiting
+            } else {
+                0
+            },
+            ..SendReport::default()
+        };
+        let channels = (cfg.is_some(), sms_cfg.is_some());
+        if (channels.0 || channels.1) && !opts.dry_run {
+            let http = match &sms_cfg {
+                Some(c) => Some(
+                    gateway::client(c).map_err(|m| Error::Usage(format!("SMS gateway: {m}")))?,
+                ),
+                None => None,
+            };
+            let sms_cfg = Arc::new(sms_cfg);
+            let http = Arc::new(http);
+            let concurrency = opts.concurrency.max(1);
+            let (job_tx, job_rx) = tokio::sync::mpsc::channel::<Job>(concurrency);
+            let job_rx = Arc::new(tokio::sync::Mutex::new(job_rx));
+            let (res_tx, mut res_rx) =
+                tokio::sync::mpsc::unbounded_channel::<(String, u32, smtp::Sent)>();
+            let cfg = Arc::new(cfg);
+            rt.block_on(async {
             let mut workers = Vec::new();
             for _ in 0..concurrency {
                 let rx = job_rx.clone();
@@ -407,7 +436,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                                                 let _ = tx.send((
                                                     job.id,
                                                     job.attempts,
-                                                    smtp::Sent::Transient(m),
+                                                    smtp::Sent::Unreachable(m),
                                                 ));
                                                 continue;
                                             }
@@ -446,7 +475,13 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             });
             let mut in_flight = 0usize;
             let mut claimed = 0usize;
+            let mark = match &record {
+                Some(_) => Some(record::Mark::open(outbox)?),
+                None => None,
+            };
+            let mut claims_made = journal.claims()?;
             let mut outcomes: Vec<(String, Outcome)> = Vec::new();
+            let mut unreachable_in_a_row = 0usize;
             let burst = if opts.rate.is_some() { 1 } else { concurrency };
             loop {
                 while let Ok((id, attempts, sent)) = res_rx.try_recv() {
@@ -457,6 +492,19 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 // Outcomes are committed as soon as they arrive (in whatever batch the
                 // loop found): an outcome not yet committed is `unknown` after a crash.
                 if !outcomes.is_empty() {
+                    // Every connection failing in a row: the server is down. Stop offering
+                    // messages (they keep their attempts) instead of cycling through all.
+                    for (_, o) in &outcomes {
+                        match o {
+                            Outcome::Deferred { counted: false, .. } => unreachable_in_a_row += 1,
+                            _ => unreachable_in_a_row = 0,
+                        }
+                    }
+                    if unreachable_in_a_row >= concurrency + 3 && report.stopped.is_none() {
+                        report.stopped = Some(
+                            "the server could not be reached (every connection failed): stopped offering messages; those waiting keep their attempts — run send again when it is back".into(),
+                        );
+                    }
                     journal.record(&outcomes, clock.ms())?;
                     report.delivered_now += outcomes
                         .iter()
@@ -466,8 +514,12 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 }
                 // Claim only what a connection is about to take (plus a couple queued):
                 // everything claimed and not yet answered is `unknown` after a crash.
-                let room = (concurrency + 2)
-                    .saturating_sub(in_flight)
+                let room = if report.stopped.is_some() {
+                    0
+                } else {
+                    concurrency + 2
+                }
+                .saturating_sub(in_flight)
                     .min(burst)
                     .min(opts.limit.map_or(usize::MAX, |l| l.saturating_sub(claimed)));
                 let rows = if room > 0 {
@@ -484,6 +536,14 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 } else {
                     Vec::new()
                 };
+                // The high-water mark follows every claim: a journal that later has
+                // fewer (an old backup, a lost write-ahead log) is refused.
+                if let Some(m) = &mark
+                    && !rows.is_empty()
+                {
+                    claims_made += rows.len() as u64;
+                    m.set(claims_made)?;
+                }
                 for row in &rows {
                     claimed += 1;
                     let e = by_id[row.id.as_str()];
@@ -492,10 +552,11 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                     } else {
                         store.bytes(e).and_then(|bytes| {
                             let from = header(&bytes, "From")
+                                .as_deref()
                                 .and_then(address_in)
                                 .ok_or_else(|| format!("{}: no From address", e.id))?;
                             // The envelope goes where the reviewed message says it goes.
-                            let header_to = header(&bytes, "To").and_then(address_in);
+                            let header_to = header(&bytes, "To").as_deref().and_then(address_in);
                             if !header_to
                                 .as_ref()
                                 .is_some_and(|a| a.to_string().eq_ignore_ascii_case(&e.to))
@@ -556,7 +617,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                     if !outcomes.is_empty() {
                         continue; // flush first
                     }
-                    if opts.limit.is_some_and(|l| claimed >= l) {
+                    if opts.limit.is_some_and(|l| claimed >= l) || report.stopped.is_some() {
                         break;
                     }
                     // Deferred messages come due within this run when their backoff is short.
@@ -575,22 +636,35 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             }
             Ok::<_, Error>(())
         })?;
-    }
-    let now = clock.ms();
-    journal.give_up(opts.max_attempts, now)?;
-    report.states = journal.counts()?;
-    report.unknown = journal.ids_in("unknown")?;
-    report.rejected = journal.ids_in("rejected")?;
-    let (later, next) = journal.later(now)?;
-    report.scheduled_later = later;
-    report.next_scheduled =
-        next.and_then(|ms| chrono::DateTime::from_timestamp_millis(ms).map(|d| d.to_rfc3339()));
-    if !opts.dry_run {
+        }
+        let now = clock.ms();
+        if record.is_some() {
+            journal.give_up(opts.max_attempts, now)?;
+        }
+        report.states = journal.counts()?;
+        report.unknown = journal.ids_in("unknown")?;
+        report.rejected = journal.ids_in("rejected")?;
+        let (later, next) = journal.later(now)?;
+        report.scheduled_later = later;
+        report.next_scheduled =
+            next.and_then(|ms| chrono::DateTime::from_timestamp_millis(ms).map(|d| d.to_rfc3339()));
+        Ok(report)
+    })();
+    if let Some(rec) = record.as_mut() {
+        // A clean stop: the log folded into the journal, the exact count recorded.
+        let stopped = journal.finish().and_then(|claims| {
+            rec.claims = claims;
+            rec.phase = record::Phase::Stopped;
+            record::write(outbox, rec)
+        });
+        let report = result?;
+        stopped?;
         write_delivery(outbox, &report)?;
         // The report shows the outcomes as soon as a send ends (or is resumed).
         crate::report::report(outbox)?;
+        return Ok(report);
     }
-    Ok(report)
+    result
 }
 
 /// An SMS as run wrote it, checked against the manifest's hash.
@@ -609,9 +683,9 @@ fn sms_payload(
             e.id, e.to
         ));
     }
-    if crate::run::hex_sha256(text.as_bytes()) != e.sha256 {
+    if crate::outbox::sms_digest(&e.to, text) != e.sha256 {
         return Err(format!(
-            "{} changed since `dunwell run` wrote it (SHA-256 differs): not sent",
+            "{} changed since `dunwell run` wrote it (its number or text differs from the SHA-256): not sent",
             e.id
         ));
     }
@@ -638,6 +712,12 @@ fn outcome(id: &str, attempts: u32, sent: smtp::Sent, opts: &SendOptions, now: i
         smtp::Sent::Transient(reply) => Outcome::Deferred {
             reply,
             retry_at: now + backoff(opts.retry_base, attempts, id).as_millis() as i64,
+            counted: true,
+        },
+        smtp::Sent::Unreachable(reply) => Outcome::Deferred {
+            reply,
+            retry_at: now + backoff(opts.retry_base, 1, id).as_millis() as i64,
+            counted: false,
         },
     }
 }
@@ -681,7 +761,14 @@ mod tests {
         assert!(r.starts_with("X-Dunwell-Original-To: b@y.example\r\n"));
         assert!(r.contains("\r\nSubject: [TEST for b@y.example] =?utf-8?b?WmFwxYJhdGE=?=\r\n"));
         assert!(r.ends_with("\r\n\r\nbody\r\n"));
-        assert_eq!(header(m, "from"), Some("A <a@x.example>"));
+        assert_eq!(header(m, "from").as_deref(), Some("A <a@x.example>"));
+        // A long name folds the header over lines: the address is still found.
+        let folded = b"To: =?utf-8?q?Przedsi=C4=99biorstwo_Handlowo-Us=C5=82ugowe?=\r\n =?utf-8?q?Kowalski_sp=2E_z_o=2Eo=2E?= <biuro@kowalski.example>\r\nSubject: x\r\n\r\nbody";
+        let to = header(folded, "To").unwrap();
+        assert_eq!(
+            address_in(&to).unwrap().to_string(),
+            "biuro@kowalski.example"
+        );
         assert_eq!(
             address_in("A <a@x.example>").unwrap().to_string(),
             "a@x.example"

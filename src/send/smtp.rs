@@ -196,7 +196,7 @@ async fn connect_steps(cfg: &Config) -> std::result::Result<AsyncSmtpConnection,
             let _ = tcp.set_nodelay(true);
             let mut conn = tokio::time::timeout(
                 cfg.timeout,
-                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
+                AsyncSmtpConnection::connect_with_transport(Box::new(Bounded::new(tcp)), &hello),
             )
             .await
             .map_err(|_| "the server did not greet in time".to_string())?
@@ -220,6 +220,84 @@ async fn connect_steps(cfg: &Config) -> std::result::Result<AsyncSmtpConnection,
     Ok(conn)
 }
 
+/// A server may send at most this much without waiting for a command: an SMTP reply
+/// is a few lines, and lettre reads a reply line whole — a relay sending an endless line
+/// would otherwise fill the memory within the timeout.
+const MAX_UNPROMPTED_BYTES: usize = 1 << 20;
+
+/// A TCP stream that refuses to read more than [`MAX_UNPROMPTED_BYTES`] between two
+/// writes (plain and STARTTLS connections; the count is of bytes on the wire).
+#[derive(Debug)]
+struct Bounded {
+    inner: tokio::net::TcpStream,
+    read_since_write: usize,
+}
+
+impl Bounded {
+    fn new(inner: tokio::net::TcpStream) -> Self {
+        Bounded {
+            inner,
+            read_since_write: 0,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for Bounded {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = r {
+            self.read_since_write += buf.filled().len() - before;
+            if self.read_since_write > MAX_UNPROMPTED_BYTES {
+                return std::task::Poll::Ready(Err(std::io::Error::other(
+                    "the server sent more than 1 MiB without waiting for a command",
+                )));
+            }
+        }
+        r
+    }
+}
+
+impl tokio::io::AsyncWrite for Bounded {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = r
+            && n > 0
+        {
+            self.read_since_write = 0;
+        }
+        r
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl lettre::transport::smtp::client::AsyncTokioStream for Bounded {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.inner.peer_addr()
+    }
+}
+
 /// How one transaction ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sent {
@@ -227,6 +305,10 @@ pub enum Sent {
     Accepted(String),
     /// A 4xx reply, or the connection failed before the data was sent: try later.
     Transient(String),
+    /// The server could not be reached (connect, greeting, TLS, AUTH) or the connection
+    /// failed or fell silent before the message's data: certainly not taken, and this
+    /// costs the message no attempt — an outage is not its fault.
+    Unreachable(String),
     /// A 5xx reply: the server will never take it.
     Permanent(String),
     /// The connection failed while or after the data was sent: it may have been taken.
@@ -242,12 +324,16 @@ pub async fn transaction(
     message: &[u8],
     timeout: Duration,
 ) -> Sent {
+    // Before the data: a 5xx is final, a 4xx is this message's attempt; a connection
+    // that failed or fell silent is the server's fault and costs the message nothing.
     let reply_err = |e: lettre::transport::smtp::Error| -> Sent {
         let text = e.to_string();
         if e.is_permanent() {
             Sent::Permanent(text)
-        } else {
+        } else if e.is_transient() {
             Sent::Transient(text)
+        } else {
+            Sent::Unreachable(format!("the connection failed before the data: {text}"))
         }
     };
     let mut opts = Vec::new();
@@ -260,13 +346,23 @@ pub async fn transaction(
         conn.command(Data).await
     };
     match tokio::time::timeout(timeout, before).await {
-        Err(_) => return Sent::Transient("timed out before the data".into()),
+        Err(_) => return Sent::Unreachable("no answer before the data within the timeout".into()),
         Ok(Err(e)) => return reply_err(e),
         Ok(Ok(_)) => {}
     }
     match tokio::time::timeout(timeout, conn.message(message)).await {
         Err(_) => Sent::Unknown("timed out waiting for the reply to the data".into()),
-        Ok(Ok(r)) => Sent::Accepted(r.message().collect::<Vec<_>>().join(" ")),
+        Ok(Ok(r))
+            if r.code().severity
+                == lettre::transport::smtp::response::Severity::PositiveCompletion =>
+        {
+            Sent::Accepted(r.message().collect::<Vec<_>>().join(" "))
+        }
+        // Only a 2xx after the data says the message was taken.
+        Ok(Ok(r)) => Sent::Unknown(format!(
+            "the server answered {} to the data, not 250: it may or may not have taken it",
+            r.code()
+        )),
         // A reply is a reply: the server said what it did with the message.
         Ok(Err(e)) if e.is_permanent() => Sent::Permanent(e.to_string()),
         Ok(Err(e)) if e.is_transient() => Sent::Transient(e.to_string()),

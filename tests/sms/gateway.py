@@ -2,7 +2,7 @@
 """An SMS gateway for the send tests: a real HTTP server in its own process.
 
 Usage: gateway.py RECEIVED.jsonl --port-file F [--fail-every N] [--reject NUMBER]
-                  [--504-after-sending-every N] [--dedupe]
+                  [--504-after-sending-every N] [--dedupe] [--redirect CODE] [--endless-body]
 
 Every accepted POST is appended to RECEIVED.jsonl as {"path", "type", "auth", "key",
 "body"} (JSON bodies parsed, form bodies as a dict; key = the Idempotency-Key header).
@@ -10,6 +10,9 @@ Faults per recipient so a retry succeeds: the first attempt for every N-th numbe
 503 without sending (--fail-every), or is SENT and then answered 504 as a proxy that
 timed out would (--504-after-sending-every); NUMBER always gets 400. With --dedupe the
 gateway honours Idempotency-Key: a key it has seen is answered 201 again, not resent.
+--redirect CODE answers every POST with that 3xx and a Location on this gateway, sending
+nothing (a GET to it is recorded as {"get": path}); --endless-body answers 200 with a
+body that never ends.
 """
 import argparse
 import json
@@ -26,6 +29,8 @@ ap.add_argument("--fail-every", type=int, default=0)
 ap.add_argument("--reject")
 ap.add_argument("--504-after-sending-every", dest="late_504", type=int, default=0)
 ap.add_argument("--dedupe", action="store_true")
+ap.add_argument("--redirect", type=int, default=0)
+ap.add_argument("--endless-body", action="store_true")
 args = ap.parse_args()
 keys = {}
 out = open(args.received, "a", buffering=1)
@@ -46,8 +51,29 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self):
+        out.write(json.dumps({"get": self.path}) + "\n")
+        self.reply(200, {"sid": "GET"})
+
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if args.redirect:
+            self.send_response(args.redirect)
+            self.send_header("Location", "/landing")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if args.endless_body:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                while True:
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                return
         ctype = self.headers.get("Content-Type", "")
         if ctype.startswith("application/json"):
             body = json.loads(raw)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An SMTP server that stops answering at one step: for the send fault tests.
 
-Usage: silent.py RECEIVED.jsonl --port-file F --silent-at STEP
+Usage: silent.py RECEIVED.jsonl --port-file F --silent-at STEP [--flood]
 
 STEP is one of greeting, ehlo, starttls, auth, mail, rcpt, data, content, quit. At that
 step the server reads what the client sends and never answers (the connection stays
@@ -10,7 +10,8 @@ EHLO advertises STARTTLS and AUTH PLAIN LOGIN (it never actually starts TLS: the
 tests go silent at STARTTLS or use plain connections). Messages whose content was
 answered with 250 are appended to RECEIVED.jsonl as {"message_id"}; with
 `--silent-at content` the server also records what it took before going silent, as a
-relay that queued a message and then hung would.
+relay that queued a message and then hung would. With --flood the server, at STEP,
+instead sends one endless reply line (a broken relay filling the client's memory).
 """
 import argparse
 import asyncio
@@ -23,6 +24,7 @@ ap.add_argument("received")
 ap.add_argument("--port-file", required=True)
 ap.add_argument("--silent-at", required=True,
                 choices=["greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "content", "quit"])
+ap.add_argument("--flood", action="store_true")
 args = ap.parse_args()
 out = open(args.received, "a", buffering=1)
 connections = 0
@@ -35,8 +37,17 @@ def message_id(data):
     return ""
 
 
-async def hang(reader):
+async def hang(reader, writer=None):
     # Read and discard whatever comes, never answer; end when the client closes.
+    if args.flood and writer is not None:
+        writer.write(b"250-")
+        chunk = b"x" * 65536
+        try:
+            while True:
+                writer.write(chunk)
+                await writer.drain()
+        except (ConnectionResetError, BrokenPipeError):
+            return
     while await reader.read(65536):
         pass
 
@@ -51,7 +62,9 @@ async def session(reader, writer):
 
     try:
         if silent == "greeting":
-            return await hang(reader)
+            if args.flood:
+                writer.write(b"220-")
+            return await hang(reader, writer)
         say("220 silent.test ESMTP")
         await writer.drain()
         while True:
@@ -62,7 +75,7 @@ async def session(reader, writer):
             verb = cmd.split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
                 if silent == "ehlo":
-                    return await hang(reader)
+                    return await hang(reader, writer)
                 say("250-silent.test")
                 say("250-8BITMIME")
                 say("250-STARTTLS")
