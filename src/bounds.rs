@@ -72,6 +72,16 @@ fn creditor(c: &Creditor, at: &Spans, out: &mut Vec<Diagnostic>) {
     {
         out.push(at.error(&["creditor", "bic"], format!("creditor.bic: {msg}")));
     }
+    if let Some(site) = &c.website
+        && let Err(msg) = check_website(site)
+    {
+        let d = at.error(&["creditor", "website"], format!("creditor.website: {msg}"));
+        out.push(if site.contains('@') {
+            d.hiding_source()
+        } else {
+            d
+        });
+    }
     for (key, value) in [("email", &c.email), ("reply_to", &c.reply_to)] {
         if let Some(v) = value
             && !crate::load::is_sendable_email(v.trim())
@@ -85,6 +95,33 @@ fn creditor(c: &Creditor, at: &Spans, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
+}
+
+/// The creditor's website, printed in messages and letters: an `http(s)://` address
+/// with a host, without `user:password@` (a `javascript:` link or a credential would
+/// reach every customer).
+pub fn check_website(text: &str) -> Result<(), String> {
+    let shown = crate::diag::escape_control(&crate::redact::url(text)).into_owned();
+    let expected = "expected a web address such as https://www.example.com";
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || crate::diag::is_unprintable(c))
+    {
+        return Err(format!(
+            "`{shown}` contains spaces or control characters ({expected})"
+        ));
+    }
+    let u =
+        url::Url::parse(text).map_err(|e| format!("`{shown}` is not a URL: {e} ({expected})"))?;
+    if !matches!(u.scheme(), "https" | "http") || u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{shown}` is not a web address ({expected})"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(format!(
+            "`{shown}` holds a user name or password, which every message would print ({expected})"
+        ));
+    }
+    Ok(())
 }
 
 /// An IBAN (ISO 13616): the country's length and account format and the mod-97 check
@@ -202,6 +239,21 @@ mod tests {
         assert!(check_iban("XX91ABNA0417164300").is_err());
         assert!(check_iban("nl91abna0417164300").is_err());
         assert!(check_iban("").is_err());
+    }
+
+    #[test]
+    fn a_website_is_an_http_address_without_credentials() {
+        assert!(check_website("https://pay.nordlicht.example").is_ok());
+        assert!(check_website("http://www.example.com/kontakt").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "www.example.com",
+            "https://u:secret@example.com",
+            "https://exa mple.com",
+        ] {
+            let e = check_website(bad).unwrap_err();
+            assert!(!e.contains("secret"), "{e}");
+        }
     }
 
     #[test]

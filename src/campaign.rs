@@ -440,8 +440,15 @@ impl Campaign {
             }
             match crate::link::check_base_url(&l.base_url) {
                 Ok(url) => l.base_url = url,
-                Err(msg) => problems
-                    .push(at.error(&["links", "base_url"], format!("links.base_url: {msg}"))),
+                Err(msg) => {
+                    let d = at.error(&["links", "base_url"], format!("links.base_url: {msg}"));
+                    // `user:password@`: the message shows it redacted, the frame not at all.
+                    problems.push(if l.base_url.contains('@') {
+                        d.hiding_source()
+                    } else {
+                        d
+                    });
+                }
             }
         }
         for (key, msg) in raw.limits.check() {
