@@ -458,6 +458,14 @@ impl Campaign {
         if let Err(msg) = crate::load::check_language(&locales.default) {
             problems.push(at.error(&["locales", "default"], format!("locales.default: {msg}")));
         }
+        for (k, tag) in locales.supported.iter().enumerate() {
+            if let Err(msg) = crate::load::check_language(tag) {
+                problems.push(at.error(
+                    &["locales", "supported", &k.to_string()],
+                    format!("locales.supported: {msg}"),
+                ));
+            }
+        }
         if !locales.supported.contains(&locales.default) {
             locales.supported.insert(0, locales.default.clone());
         }

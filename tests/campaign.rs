@@ -428,6 +428,12 @@ fn plan_and_sms_numbers_out_of_range_are_errors_each_at_its_place() {
             "policy.contact_window: `from` 19:00 is not before `to` 09:00",
         ),
         (
+            "supported: [en, it,",
+            "supported: [en, italian,",
+            "italian",
+            "locales.supported: unknown language tag `italian`",
+        ),
+        (
             "PLN: 20",
             "PLNN: 20",
             "20,",
