@@ -1070,6 +1070,42 @@ policy:
     }
 
     #[test]
+    fn send_from_keeps_every_scheduled_time_within_1970_to_2099() {
+        let mut cfg = config();
+        cfg.policy.contact_window.days = vec!["mon".into()];
+        cfg.policy.contact_window.from = "23:00".into();
+        cfg.policy.contact_window.to = "23:59".into();
+        cfg.policy.send_from = "2099-12-16T23:59:59Z".into();
+        let r = Rules::new(&cfg, Path::new("c.yaml")).unwrap();
+        for tz in [
+            chrono_tz::Pacific::Kiritimati,
+            chrono_tz::Etc::GMTPlus12,
+            chrono_tz::Europe::Warsaw,
+        ] {
+            let at = r.schedule(tz);
+            assert!(at.to_utc().year() <= 2099, "{tz}: {at}");
+            assert!(at.year() <= 2099, "{tz}: {at}");
+        }
+        cfg.policy.send_from = "1970-01-01T00:00:00Z".into();
+        assert!(Rules::new(&cfg, Path::new("c.yaml")).is_ok());
+        for bad in [
+            "2099-12-17T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "1969-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            cfg.policy.send_from = bad.into();
+            let Err(Error::Config(d)) = Rules::new(&cfg, Path::new("c.yaml")) else {
+                panic!("{bad} accepted")
+            };
+            assert!(
+                d[0].message.contains("policy.send_from") && d[0].message.contains("out of range"),
+                "{bad}: {d:?}"
+            );
+        }
+    }
+
+    #[test]
     fn config_mistakes_are_named() {
         let mut cfg = config();
         cfg.matrix.insert(
