@@ -5,6 +5,7 @@
 //! sent with the wrong settings.
 
 use crate::diag::{Diagnostic, Error, Result, did_you_mean};
+use crate::spans::Spans;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -76,16 +77,22 @@ impl Limits {
             .unwrap_or(crate::segment::DEFAULT_RULE_STEPS)
     }
 
-    fn check(&self) -> std::result::Result<(), String> {
-        let range = |name: &str, v: Option<u64>, lo: u64, hi: u64| match v {
+    /// Each setting out of its range: (its key under `limits`, what is wrong).
+    fn check(&self) -> Vec<(&'static str, String)> {
+        let range = |name: &'static str, v: Option<u64>, lo: u64, hi: u64| match v {
             Some(v) if !(lo..=hi).contains(&v) => {
-                Err(format!("limits.{name}: {v} (expected {lo} to {hi})"))
+                Some((name, format!("limits.{name}: {v} (expected {lo} to {hi})")))
             }
-            _ => Ok(()),
+            _ => None,
         };
-        range("template_steps", self.template_steps, 100, 1_000_000_000)?;
-        range("message_bytes", self.message_bytes, 1024, 64 << 20)?;
-        range("rule_steps", self.rule_steps, 10, 1_000_000_000)
+        [
+            range("template_steps", self.template_steps, 100, 1_000_000_000),
+            range("message_bytes", self.message_bytes, 1024, 64 << 20),
+            range("rule_steps", self.rule_steps, 10, 1_000_000_000),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -346,23 +353,31 @@ pub struct Overrides {
 }
 
 impl Campaign {
+    /// Reads and checks a campaign file: every value that cannot work is reported at
+    /// its line and column (`crate::bounds`), all of them at once.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Campaign> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let raw: RawCampaign = parse_yaml(path, &text)?;
+        let at = Spans::read(path, &text);
         let base = path.parent().unwrap_or(Path::new("."));
+        let mut problems: Vec<Diagnostic> = Vec::new();
         let as_of = match overrides.as_of {
             Some(d) => d,
-            None => parse_date(&raw.as_of.value).map_err(|msg| {
-                Error::Config(vec![
-                    Diagnostic::error(
-                        path,
-                        raw.as_of.referenced.line() as usize,
-                        raw.as_of.referenced.column() as usize,
-                        format!("as_of: {msg}"),
-                    )
-                    .width(raw.as_of.value.chars().count()),
-                ])
-            })?,
+            None => match parse_date(&raw.as_of.value).and_then(|d| plausible_year(d, "as_of")) {
+                Ok(d) => d,
+                Err(msg) => {
+                    problems.push(
+                        Diagnostic::error(
+                            path,
+                            raw.as_of.referenced.line() as usize,
+                            raw.as_of.referenced.column() as usize,
+                            format!("as_of: {msg}"),
+                        )
+                        .width(raw.as_of.value.chars().count()),
+                    );
+                    NaiveDate::default()
+                }
+            },
         };
         let data = match &overrides.data {
             Some(dir) => DataSpec::from_dir(dir)?,
@@ -405,33 +420,51 @@ impl Campaign {
             None
         };
         if let Some(msg) = bad_name {
-            return Err(Error::Config(vec![Diagnostic::error(
+            problems.push(Diagnostic::error(
                 path,
                 raw.name.referenced.line() as usize,
                 raw.name.referenced.column() as usize,
                 format!("name: {msg}"),
-            )]));
+            ));
         }
-        if let Some(l) = &raw.links
-            && !(1..=MAX_LINK_DAYS).contains(&l.expires_after_days)
-        {
-            return Err(Error::Config(vec![Diagnostic::whole_file(
-                path,
-                format!(
-                    "links.expires_after_days: {} (expected 1 to {MAX_LINK_DAYS} days)",
-                    l.expires_after_days
-                ),
-            )]));
+        let mut links = raw.links;
+        if let Some(l) = &mut links {
+            if !(1..=MAX_LINK_DAYS).contains(&l.expires_after_days) {
+                problems.push(at.error(
+                    &["links", "expires_after_days"],
+                    format!(
+                        "links.expires_after_days: {} (expected 1 to {MAX_LINK_DAYS} days)",
+                        l.expires_after_days
+                    ),
+                ));
+            }
+            match crate::link::check_base_url(&l.base_url) {
+                Ok(url) => l.base_url = url,
+                Err(msg) => {
+                    let d = at.error(&["links", "base_url"], format!("links.base_url: {msg}"));
+                    // `user:password@`: the message shows it redacted, the frame not at all.
+                    problems.push(if l.base_url.contains('@') {
+                        d.hiding_source()
+                    } else {
+                        d
+                    });
+                }
+            }
         }
-        if let Err(msg) = raw.limits.check() {
-            return Err(Error::Config(vec![Diagnostic::whole_file(path, msg)]));
+        for (key, msg) in raw.limits.check() {
+            problems.push(at.error(&["limits", key], msg));
         }
         let mut locales = raw.locales;
         if let Err(msg) = crate::load::check_language(&locales.default) {
-            return Err(Error::Config(vec![Diagnostic::whole_file(
-                path,
-                format!("locales.default: {msg}"),
-            )]));
+            problems.push(at.error(&["locales", "default"], format!("locales.default: {msg}")));
+        }
+        for (k, tag) in locales.supported.iter().enumerate() {
+            if let Err(msg) = crate::load::check_language(tag) {
+                problems.push(at.error(
+                    &["locales", "supported", &k.to_string()],
+                    format!("locales.supported: {msg}"),
+                ));
+            }
         }
         if !locales.supported.contains(&locales.default) {
             locales.supported.insert(0, locales.default.clone());
@@ -444,13 +477,14 @@ impl Campaign {
             }),
             (None, None, None) => None,
             _ => {
-                return Err(Error::Config(vec![Diagnostic::whole_file(
+                problems.push(Diagnostic::whole_file(
                     path,
                     "`stages`, `matrix` and `policy` go together: give all three, or none",
-                )]));
+                ));
+                None
             }
         };
-        Ok(Campaign {
+        let campaign = Campaign {
             path: path.to_path_buf(),
             name: raw.name.value,
             as_of,
@@ -459,12 +493,33 @@ impl Campaign {
             creditor: raw.creditor,
             locales,
             plan,
-            links: raw.links,
+            links,
             sms: raw.sms,
             letters: raw.letters,
             limits: raw.limits,
             templates: join(base, Path::new(&raw.templates)),
-        })
+        };
+        problems.extend(crate::bounds::check(&campaign, &at));
+        if problems.is_empty() {
+            Ok(campaign)
+        } else {
+            Err(Error::Config(problems))
+        }
+    }
+}
+
+/// A campaign date within the years dunwell reads and writes (1970–2099, as every date
+/// of the export): every date a message quotes and schedules derives from it.
+pub fn plausible_year(d: NaiveDate, what: &str) -> std::result::Result<NaiveDate, String> {
+    let years = crate::load::YEARS;
+    if years.contains(&chrono::Datelike::year(&d)) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "{what} {d} is out of range (expected a date from {}-01-01 to {}-12-31)",
+            years.start(),
+            years.end()
+        ))
     }
 }
 

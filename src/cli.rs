@@ -116,7 +116,7 @@ pub struct DataArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// The campaign date instead of the campaign's `as_of:`.
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_arg)]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = as_of_arg)]
     pub as_of: Option<chrono::NaiveDate>,
     /// Any rejected row fails the command (exit 1) instead of quarantining its customer.
     #[arg(long)]
@@ -326,7 +326,7 @@ struct GenArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// The date the history leads up to.
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_arg, default_value = "2026-11-20")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = as_of_arg, default_value = "2026-11-20")]
     as_of: chrono::NaiveDate,
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -334,6 +334,11 @@ struct GenArgs {
 
 fn date_arg(s: &str) -> std::result::Result<chrono::NaiveDate, String> {
     parse_date(s)
+}
+
+/// A campaign date: within 1970–2099, as `as_of:` in the campaign file.
+fn as_of_arg(s: &str) -> std::result::Result<chrono::NaiveDate, String> {
+    parse_date(s).and_then(|d| crate::campaign::plausible_year(d, "the date"))
 }
 
 /// Runs the command line and returns the process exit code.
@@ -857,6 +862,10 @@ fn cmd_link(cmd: LinkCommand) -> Result<i32> {
             base_url,
             secret_env,
         } => {
+            let base_url = base_url
+                .map(|b| crate::link::check_base_url(&b))
+                .transpose()
+                .map_err(|m| Error::Usage(format!("--base-url {m}")))?;
             let signer = Signer::from_env(&secret_env)?;
             let currency = Currency::parse(&currency).map_err(Error::Usage)?;
             let amount = crate::money::parse_amount(&amount, Some(currency), false)

@@ -122,6 +122,9 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     pub severity: Severity,
     pub scope: Scope,
+    /// The line holds a secret (a password in a URL): the frame names the place but
+    /// does not print the line.
+    pub hide_source: bool,
 }
 
 impl Diagnostic {
@@ -140,7 +143,14 @@ impl Diagnostic {
             notes: Vec::new(),
             severity: Severity::Error,
             scope: Scope::Files,
+            hide_source: false,
         }
+    }
+
+    /// The line at this place is not printed in the frame (it holds a credential).
+    pub fn hiding_source(mut self) -> Self {
+        self.hide_source = true;
+        self
     }
 
     /// This problem belongs to one customer's message, not to the campaign's files.
@@ -182,6 +192,7 @@ impl Diagnostic {
             ));
             let owned;
             let text = match source {
+                _ if self.hide_source => None,
                 Some(s) => Some(s),
                 None => {
                     owned = std::fs::read_to_string(&self.file).ok();

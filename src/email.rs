@@ -6,7 +6,7 @@
 //! bytes, whatever the machine or the thread. Header values are cleaned of control
 //! characters first, so a customer named `"X\r\nBcc: all@example.com"` stays a name.
 
-use chrono::{DateTime, TimeZone};
+use chrono::{DateTime, Datelike, TimeZone};
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header};
 use sha2::{Digest, Sha256};
@@ -50,6 +50,16 @@ pub fn build<Tz: TimeZone>(
     parts: &Parts,
     date: &DateTime<Tz>,
 ) -> Result<(Vec<u8>, String), String> {
+    // httpdate (lettre's Date header) panics outside 1970–9999. The plan keeps every
+    // scheduled time within 1970–2099 (`policy.send_from` is bounded); this is the
+    // second line: one message fails, the process does not (issue 12).
+    let year = date.to_utc().year();
+    if !(1970..=9999).contains(&year) {
+        return Err(format!(
+            "the Date {} is outside the years an e-mail header can carry (expected 1970 to 9999; check policy.send_from)",
+            date.to_rfc3339()
+        ));
+    }
     let mut h = Sha256::new();
     for field in [
         env.from_address,
@@ -163,6 +173,24 @@ mod tests {
             c.as_slice(),
             "another recipient, another message"
         );
+    }
+
+    #[test]
+    fn a_date_no_header_can_carry_is_an_error_not_a_panic() {
+        for at in [
+            "+10000-01-01T09:00:00+00:00",
+            "1969-12-31T23:59:59+00:00",
+            "0001-01-01T00:00:00+00:00",
+        ] {
+            let date = chrono::DateTime::parse_from_rfc3339(at)
+                .or_else(|_| at.parse::<chrono::DateTime<chrono::FixedOffset>>())
+                .unwrap();
+            let e = build(&env("Anna"), &parts(), &date).unwrap_err();
+            assert!(e.contains("outside the years"), "{at}: {e}");
+        }
+        // The first moment a Date header can carry.
+        let date = chrono::DateTime::parse_from_rfc3339("1970-01-01T00:00:00+00:00").unwrap();
+        assert!(build(&env("Anna"), &parts(), &date).is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! Each stage is a plain function of the previous stage's output and the campaign,
 //! so `check`, `preview` and `serve` reuse them on a sample.
 
+pub mod bounds;
 pub mod campaign;
 pub mod check;
 pub mod cli;
@@ -31,6 +32,7 @@ pub mod segment;
 pub mod send;
 pub mod serve;
 pub mod sms;
+pub mod spans;
 pub mod templates;
 pub mod validate;
 pub mod web;

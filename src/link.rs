@@ -380,6 +380,68 @@ pub fn url(base: &str, token: &str, campaign: &str, channel: &str, cluster: &str
     )
 }
 
+/// `links.base_url` (and `link sign --base-url`) as links are made from it, or why it
+/// cannot be one. Every e-mail, SMS, letter and page carries `BASE_URL/TOKEN?utm_…`, so:
+/// `https://` with a host (`http://` only for localhost and loopback addresses, for
+/// tests) — a `javascript:` or `file:` link, or one a network can rewrite, would go to
+/// every customer; no `user:password@` (it would be printed in every message); no
+/// query or fragment (the token and the UTM parameters are appended). The URL comes back
+/// normalised (host in lower case, international names in punycode, no trailing `/`).
+/// Messages quote it with any credentials redacted.
+pub fn check_base_url(text: &str) -> std::result::Result<String, String> {
+    const EXPECTED: &str = "expected https://HOST/PATH, e.g. https://pay.example.com/p";
+    let shown = crate::diag::escape_control(&crate::redact::url(text)).into_owned();
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || crate::diag::is_unprintable(c))
+    {
+        return Err(format!(
+            "`{shown}` contains spaces or control characters ({EXPECTED})"
+        ));
+    }
+    let u =
+        url::Url::parse(text).map_err(|e| format!("`{shown}` is not a URL: {e} ({EXPECTED})"))?;
+    let local = match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match u.scheme() {
+        "https" => {}
+        "http" if local => {}
+        "http" => {
+            return Err(format!(
+                "`{shown}` is plain http: payment links must be https (http only for localhost and 127.0.0.1, in tests) ({EXPECTED})"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "`{shown}` is a `{other}:` address, not a web page ({EXPECTED})"
+            ));
+        }
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{shown}` has no host ({EXPECTED})"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(format!(
+            "`{shown}` holds a user name or password, which every message would print ({EXPECTED}, without `user:password@`)"
+        ));
+    }
+    if u.query().is_some() {
+        return Err(format!(
+            "`{shown}` has a query (`?…`): the token and the UTM parameters are appended to the URL ({EXPECTED}, without `?`)"
+        ));
+    }
+    if u.fragment().is_some() {
+        return Err(format!(
+            "`{shown}` has a fragment (`#…`): the token appended after it would never reach the portal ({EXPECTED}, without `#`)"
+        ));
+    }
+    Ok(u.as_str().trim_end_matches('/').to_string())
+}
+
 /// The SMS link: base host, `/s/`, the short reference — no parameters, every character
 /// counts in an SMS.
 pub fn short_url(base: &str, short: &str) -> String {
@@ -390,6 +452,39 @@ pub fn short_url(base: &str, short: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_that_cannot_carry_a_payment_link_are_refused() {
+        assert_eq!(
+            check_base_url("https://Pay.Example.com/p/").unwrap(),
+            "https://pay.example.com/p"
+        );
+        assert_eq!(
+            check_base_url("http://127.0.0.1:8080/p").unwrap(),
+            "http://127.0.0.1:8080/p"
+        );
+        assert!(check_base_url("http://localhost/p").is_ok());
+        for (bad, why) in [
+            ("javascript:alert(1)", "`javascript:` address"),
+            ("file:///etc/passwd", "`file:` address"),
+            ("http://pay.example.com/p", "plain http"),
+            (
+                "https://user:hunter2@pay.example.com/p",
+                "user name or password",
+            ),
+            ("https://pay.example.com/p?a=1", "has a query"),
+            ("https://pay.example.com/p?", "has a query"),
+            ("https://pay.example.com/p#x", "has a fragment"),
+            ("https://pay.exa mple.com/p", "spaces or control"),
+            ("https://pay.example.com/\np", "spaces or control"),
+            ("pay.example.com/p", "not a URL"),
+            ("https://", "not a URL"),
+        ] {
+            let e = check_base_url(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+    }
 
     fn signer() -> Signer {
         Signer::new(b"0123456789abcdef0123456789abcdef-test-only").unwrap()

@@ -1254,7 +1254,7 @@ fn decode_customer(row: &impl Row, rd: &mut RowDefects<'_>) -> Option<Customer> 
     let email_fits = rd.check(row, cc::EMAIL, email.as_deref(), check_email_length);
     let email_ok = email
         .as_deref()
-        .is_none_or(|e| email_fits && email_address::EmailAddress::is_valid(e));
+        .is_none_or(|e| email_fits && is_sendable_email(e));
     if let Some(e) = email.as_deref().filter(|_| email_fits && !email_ok) {
         rd.push(
             Some("email"),

@@ -12,6 +12,7 @@ use crate::diag::{Diagnostic, Error, Result, did_you_mean};
 use crate::features::Features;
 use crate::money::Currency;
 use crate::segment::{Assignment, Cluster};
+use crate::spans::Spans;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -189,52 +190,82 @@ const PLANNED_CHANNELS: [Channel; 4] =
 impl Rules {
     /// Checks names, ranges and times; every problem is reported, at the campaign file.
     pub fn new(config: &PlanConfig, file: &Path) -> Result<Rules> {
-        let mut problems: Vec<String> = Vec::new();
-        let mut stages = config.stages.clone();
-        stages.sort_by_key(|s| s.from);
-        for pair in stages.windows(2) {
-            let end = pair[0].to.unwrap_or(i64::MAX);
-            if end >= pair[1].from {
-                problems.push(format!(
-                    "stages `{}` and `{}` overlap (expected `to` of one below `from` of the next)",
-                    pair[0].name, pair[1].name
-                ));
-            }
-        }
-        for s in &stages {
-            if s.to.is_some_and(|to| to < s.from) {
-                problems.push(format!(
-                    "stage `{}` ends before it starts (from {} to {})",
-                    s.name,
-                    s.from,
-                    s.to.unwrap_or_default()
-                ));
-            }
-        }
+        Self::checked(config, &Spans::unknown(file))
+    }
+
+    /// Like [`Rules::new`], each problem pointing at its value in the campaign file.
+    pub fn checked(config: &PlanConfig, at: &Spans) -> Result<Rules> {
+        let mut problems: Vec<Diagnostic> = Vec::new();
+        let stages = check_stages(&config.stages, at, &mut problems);
         let stage_names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
         let mut matrix = BTreeMap::new();
         let default_row = config.matrix.get("default");
         for (cluster_name, row) in &config.matrix {
             if cluster_name != "default" && Cluster::parse(cluster_name).is_err() {
-                problems.push(unknown(
-                    "cluster",
-                    cluster_name,
-                    Cluster::ALL.iter().map(|c| c.as_str()).chain(["default"]),
+                problems.push(at.error(
+                    &["matrix", cluster_name],
+                    unknown(
+                        "cluster",
+                        cluster_name,
+                        Cluster::ALL.iter().map(|c| c.as_str()).chain(["default"]),
+                    ),
                 ));
             }
             for (stage, cell) in row {
+                let here = ["matrix", cluster_name.as_str(), stage.as_str()];
                 if !stage_names.contains(&stage.as_str()) {
-                    problems.push(unknown("stage", stage, stage_names.iter().copied()));
+                    problems.push(
+                        at.error(&here, unknown("stage", stage, stage_names.iter().copied())),
+                    );
                 }
-                for ch in cell.channels() {
+                let mut seen: Vec<Channel> = Vec::new();
+                for (k, ch) in cell.channels().iter().enumerate() {
+                    let k = k.to_string();
+                    let place: Vec<&str> = match cell {
+                        Cell::Channels(_) => here.iter().copied().chain([k.as_str()]).collect(),
+                        Cell::Full { .. } => here
+                            .iter()
+                            .copied()
+                            .chain(["channels", k.as_str()])
+                            .collect(),
+                    };
                     match Channel::parse(ch) {
-                        Ok(c) if PLANNED_CHANNELS.contains(&c) => {}
-                        _ => problems.push(unknown(
-                            "channel",
-                            ch,
-                            PLANNED_CHANNELS.iter().map(|c| c.as_str()),
+                        Ok(c) if PLANNED_CHANNELS.contains(&c) => {
+                            if seen.contains(&c) {
+                                // Two messages with one id: which one would be sent?
+                                problems.push(at.error(
+                                    &place,
+                                    format!(
+                                        "matrix.{cluster_name}.{stage}: channel `{ch}` is listed twice (expected each channel once: one message per channel)"
+                                    ),
+                                ));
+                            }
+                            seen.push(c);
+                        }
+                        _ => problems.push(at.error(
+                            &place,
+                            unknown("channel", ch, PLANNED_CHANNELS.iter().map(|c| c.as_str())),
                         )),
                     }
+                }
+                if cell.attach_letter() && !seen.contains(&Channel::Email) {
+                    problems.push(at.error(
+                        &[&here[..], &["attach_letter"]].concat(),
+                        format!(
+                            "matrix.{cluster_name}.{stage}: `attach_letter` without `email` in its channels: the letter would be attached to nothing (expected `email` among the channels)"
+                        ),
+                    ));
+                }
+                if let Some(t) = cell.template()
+                    && (t.trim().is_empty() || t.contains(['/', '\\', '.']))
+                {
+                    problems.push(at.error(
+                        &[&here[..], &["template"]].concat(),
+                        format!(
+                            "matrix.{cluster_name}.{stage}.template: `{}` is not a template name (expected a stage-like name such as final_notice, without `/` or `.`: templates/CHANNEL/CLUSTER/NAME.LOCALE.EXT)",
+                            t.escape_debug()
+                        ),
+                    ));
                 }
             }
         }
@@ -258,31 +289,75 @@ impl Rules {
                 }
             }
         }
+        let policy = &config.policy;
         let mut caps = BTreeMap::new();
-        for (ch, cap) in &config.policy.frequency_caps {
+        for (ch, cap) in &policy.frequency_caps {
+            let here = ["policy", "frequency_caps", ch.as_str()];
             match Channel::parse(ch) {
-                Ok(c) => {
+                Ok(c) if PLANNED_CHANNELS.contains(&c) => {
                     caps.insert(c, *cap);
                 }
-                Err(_) => problems.push(unknown(
-                    "channel",
-                    ch,
-                    PLANNED_CHANNELS.iter().map(|c| c.as_str()),
+                _ => problems.push(at.error(
+                    &here,
+                    unknown("channel", ch, PLANNED_CHANNELS.iter().map(|c| c.as_str())),
+                )),
+            }
+            if !CAP_MAX.contains(&cap.max) {
+                problems.push(at.error(
+                    &[&here[..], &["max"]].concat(),
+                    format!(
+                        "policy.frequency_caps.{ch}.max: {} (expected {} to {} reminders; to send none on a channel, leave it out of the matrix)",
+                        cap.max,
+                        CAP_MAX.start(),
+                        CAP_MAX.end()
+                    ),
+                ));
+            }
+            if !CAP_DAYS.contains(&cap.days) {
+                problems.push(at.error(
+                    &[&here[..], &["days"]].concat(),
+                    format!(
+                        "policy.frequency_caps.{ch}.days: {} (expected {} to {} days)",
+                        cap.days,
+                        CAP_DAYS.start(),
+                        CAP_DAYS.end()
+                    ),
+                ));
+            }
+        }
+        if let MinAmount::PerCurrency(m) = &policy.min_amount {
+            for code in m.keys() {
+                let ok = code == "default"
+                    || Currency::parse(code).is_ok_and(|c| c.code() == code.as_str());
+                if !ok {
+                    problems.push(at.error(
+                        &["policy", "min_amount", code.as_str()],
+                        format!(
+                            "policy.min_amount: `{code}` is not a currency code (expected an ISO 4217 code in capitals such as EUR, PLN, JPY, or `default`)"
+                        ),
+                    ));
+                }
+            }
+        }
+        let w = &policy.contact_window;
+        let window = ["policy", "contact_window"];
+        let mut days = Vec::new();
+        for (k, d) in w.days.iter().enumerate() {
+            match d.parse::<Weekday>() {
+                Ok(day) => days.push(day),
+                Err(_) => problems.push(at.error(
+                    &[&window[..], &["days", &k.to_string()]].concat(),
+                    format!("policy.contact_window.days: `{d}` is not a day (expected mon, tue, wed, thu, fri, sat, sun)"),
                 )),
             }
         }
-        let w = &config.policy.contact_window;
-        let mut days = Vec::new();
-        for d in &w.days {
-            match d.parse::<Weekday>() {
-                Ok(day) => days.push(day),
-                Err(_) => problems.push(format!("policy.contact_window.days: `{d}` is not a day (expected mon, tue, wed, thu, fri, sat, sun)")),
-            }
-        }
-        let time = |t: &str, what: &str, problems: &mut Vec<String>| {
+        let time = |t: &str, what: &str, problems: &mut Vec<Diagnostic>| {
             NaiveTime::parse_from_str(t, "%H:%M").unwrap_or_else(|_| {
-                problems.push(format!(
-                    "policy.contact_window.{what}: `{t}` is not a time (expected HH:MM, e.g. 09:00)"
+                problems.push(at.error(
+                    &[&window[..], &[what]].concat(),
+                    format!(
+                        "policy.contact_window.{what}: `{t}` is not a time (expected HH:MM from 00:00 to 23:59, e.g. 09:00)"
+                    ),
                 ));
                 NaiveTime::MIN
             })
@@ -292,30 +367,52 @@ impl Rules {
             time(&w.to, "to", &mut problems),
         );
         if from >= to {
-            problems.push(format!(
-                "policy.contact_window: `from` {} is not before `to` {}",
-                w.from, w.to
+            problems.push(at.error(
+                &[&window[..], &["to"]].concat(),
+                format!(
+                    "policy.contact_window: `from` {} is not before `to` {} (expected a window within one day, e.g. from 09:00 to 18:00)",
+                    w.from, w.to
+                ),
             ));
         }
         if days.is_empty() {
-            problems
-                .push("policy.contact_window.days is empty: no message could ever be sent".into());
+            problems.push(at.error(
+                &[&window[..], &["days"]].concat(),
+                "policy.contact_window.days is empty: no message could ever be sent (expected days such as [mon, tue, wed, thu, fri])",
+            ));
         }
-        let send_from = DateTime::parse_from_rfc3339(&config.policy.send_from).map(|d| d.with_timezone(&Utc)).unwrap_or_else(|_| {
-            problems.push(format!("policy.send_from: `{}` is not a moment (expected RFC 3339, e.g. 2026-11-23T08:00:00Z)", config.policy.send_from));
-            DateTime::<Utc>::MIN_UTC
-        });
-        let default_tz = config.policy.default_timezone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-            problems.push(format!("policy.default_timezone: unknown time zone `{}` (expected an IANA name such as Europe/Warsaw)", config.policy.default_timezone));
+        let send_from = match DateTime::parse_from_rfc3339(&policy.send_from) {
+            Ok(d) if (send_from_range().contains(&d.with_timezone(&Utc))) => d.with_timezone(&Utc),
+            Ok(_) => {
+                let r = send_from_range();
+                problems.push(at.error(
+                    &["policy", "send_from"],
+                    format!(
+                        "policy.send_from: `{}` is out of range (expected a moment from {} to {}: messages go out at the first moment of the contact window, up to {SCHEDULE_DAYS} days later, and every date dunwell writes is in 1970–2099)",
+                        policy.send_from,
+                        r.start().format("%Y-%m-%dT%H:%M:%SZ"),
+                        r.end().format("%Y-%m-%dT%H:%M:%SZ"),
+                    ),
+                ));
+                DateTime::<Utc>::MIN_UTC
+            }
+            Err(_) => {
+                problems.push(at.error(
+                    &["policy", "send_from"],
+                    format!("policy.send_from: `{}` is not a moment (expected RFC 3339, e.g. 2026-11-23T08:00:00Z)", policy.send_from),
+                ));
+                DateTime::<Utc>::MIN_UTC
+            }
+        };
+        let default_tz = policy.default_timezone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            problems.push(at.error(
+                &["policy", "default_timezone"],
+                format!("policy.default_timezone: unknown time zone `{}` (expected an IANA name such as Europe/Warsaw)", policy.default_timezone),
+            ));
             chrono_tz::UTC
         });
         if !problems.is_empty() {
-            return Err(Error::Config(
-                problems
-                    .into_iter()
-                    .map(|p| Diagnostic::whole_file(file, p))
-                    .collect(),
-            ));
+            return Err(Error::Config(problems));
         }
         Ok(Rules {
             stages,
@@ -363,7 +460,7 @@ impl Rules {
         let local = self.send_from.with_timezone(&tz);
         let mut day = local.date_naive();
         let mut earliest = local.time();
-        for _ in 0..15 {
+        for _ in 0..SCHEDULE_DAYS {
             if self.days.contains(&day.weekday()) && earliest < self.to {
                 let t = earliest.max(self.from);
                 // Truncate to whole seconds: outputs are byte-stable.
@@ -377,6 +474,104 @@ impl Rules {
         }
         unreachable!("a week always holds an allowed day; Rules::new checks days is not empty")
     }
+}
+
+/// Days past due a stage may start or end at: from a year before the due date to a
+/// hundred years after it (dates are in 1970–2099; anything outside is a typing error).
+pub const STAGE_DAYS: std::ops::RangeInclusive<i64> = -365..=36_500;
+/// `frequency_caps`: at most this many reminders…
+pub const CAP_MAX: std::ops::RangeInclusive<u32> = 1..=1000;
+/// …within this many days (ten years of events at most).
+pub const CAP_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
+/// How many days [`Rules::schedule`] looks ahead for a day in the contact window.
+const SCHEDULE_DAYS: i64 = 15;
+
+/// Where `send_from` may be: every scheduled moment — up to [`SCHEDULE_DAYS`] later —
+/// then stays within 1970–2099, the years a Date header, the journal and a reader of
+/// the manifest all handle (a Date header in the year 10000 panicked in httpdate).
+fn send_from_range() -> std::ops::RangeInclusive<DateTime<Utc>> {
+    let start = DateTime::<Utc>::UNIX_EPOCH;
+    let end = NaiveDate::from_ymd_opt(2100, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(start)
+        - chrono::Duration::days(SCHEDULE_DAYS)
+        - chrono::Duration::seconds(1);
+    start..=end
+}
+
+/// The stage ladder sorted by `from`, with every problem of it: no stage, an empty or
+/// repeated name, days out of range, a stage that ends before it starts, overlaps.
+fn check_stages(stages: &[Stage], at: &Spans, problems: &mut Vec<Diagnostic>) -> Vec<Stage> {
+    if stages.is_empty() {
+        problems.push(at.error(
+            &["stages"],
+            "stages is empty: no customer could be in a stage (expected at least one `{name: reminder, from: 1, to: 14}`)",
+        ));
+    }
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, s) in stages.iter().enumerate() {
+        let k = i.to_string();
+        if s.name.trim().is_empty() || s.name.chars().any(char::is_control) {
+            problems.push(at.error(
+                &["stages", &k, "name"],
+                format!(
+                    "stages: `{}` is not a stage name (expected a name such as reminder)",
+                    s.name.escape_debug()
+                ),
+            ));
+        } else if let Some(first) = seen.insert(s.name.as_str(), i) {
+            seen.insert(s.name.as_str(), first);
+            problems.push(at.error(
+                &["stages", &k, "name"],
+                format!(
+                    "stage `{}` is named twice (stages {} and {}): the matrix could not tell them apart (expected unique names)",
+                    s.name,
+                    first + 1,
+                    i + 1
+                ),
+            ));
+        }
+        for (key, v) in [("from", Some(s.from)), ("to", s.to)] {
+            if let Some(v) = v.filter(|v| !STAGE_DAYS.contains(v)) {
+                problems.push(at.error(
+                    &["stages", &k, key],
+                    format!(
+                        "stage `{}`: {key} {v} is out of range (expected {} to {} days past due)",
+                        s.name,
+                        STAGE_DAYS.start(),
+                        STAGE_DAYS.end()
+                    ),
+                ));
+            }
+        }
+        if s.to.is_some_and(|to| to < s.from) {
+            problems.push(at.error(
+                &["stages", &k, "to"],
+                format!(
+                    "stage `{}` ends before it starts (from {} to {})",
+                    s.name,
+                    s.from,
+                    s.to.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let mut order: Vec<usize> = (0..stages.len()).collect();
+    order.sort_by_key(|&i| stages[i].from);
+    for pair in order.windows(2) {
+        let (a, b) = (&stages[pair[0]], &stages[pair[1]]);
+        if a.to.unwrap_or(i64::MAX) >= b.from {
+            problems.push(at.error(
+                &["stages", &pair[1].to_string(), "from"],
+                format!(
+                    "stages `{}` and `{}` overlap (expected `to` of one below `from` of the next)",
+                    a.name, b.name
+                ),
+            ));
+        }
+    }
+    order.into_iter().map(|i| stages[i].clone()).collect()
 }
 
 fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {
@@ -872,6 +1067,42 @@ policy:
             r.schedule(chrono_tz::America::Los_Angeles).to_rfc3339(),
             "2026-11-23T09:00:00-08:00"
         );
+    }
+
+    #[test]
+    fn send_from_keeps_every_scheduled_time_within_1970_to_2099() {
+        let mut cfg = config();
+        cfg.policy.contact_window.days = vec!["mon".into()];
+        cfg.policy.contact_window.from = "23:00".into();
+        cfg.policy.contact_window.to = "23:59".into();
+        cfg.policy.send_from = "2099-12-16T23:59:59Z".into();
+        let r = Rules::new(&cfg, Path::new("c.yaml")).unwrap();
+        for tz in [
+            chrono_tz::Pacific::Kiritimati,
+            chrono_tz::Etc::GMTPlus12,
+            chrono_tz::Europe::Warsaw,
+        ] {
+            let at = r.schedule(tz);
+            assert!(at.to_utc().year() <= 2099, "{tz}: {at}");
+            assert!(at.year() <= 2099, "{tz}: {at}");
+        }
+        cfg.policy.send_from = "1970-01-01T00:00:00Z".into();
+        assert!(Rules::new(&cfg, Path::new("c.yaml")).is_ok());
+        for bad in [
+            "2099-12-17T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "1969-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            cfg.policy.send_from = bad.into();
+            let Err(Error::Config(d)) = Rules::new(&cfg, Path::new("c.yaml")) else {
+                panic!("{bad} accepted")
+            };
+            assert!(
+                d[0].message.contains("policy.send_from") && d[0].message.contains("out of range"),
+                "{bad}: {d:?}"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod util;
 
 mod bad_input;
+mod campaign;
 mod check;
 mod faults;
 mod formats;

@@ -63,6 +63,122 @@ impl Default for LetterConfig {
     }
 }
 
+/// Where the recipient starts inside the window, in mm from its top: DIN 5008's
+/// return-address zone (5 mm) and additions-and-remarks zone (12.7 mm).
+pub const RETURN_ZONE_MM: f32 = 17.7;
+/// The sizes the recipient's address is tried at, with their line spacing (pt): 10 pt
+/// as DIN 5008 asks, down to 8 pt, the smallest it allows, before a letter is refused.
+const ADDRESS_SIZES: [(f32, f32); 3] = [(10.0, 11.5), (9.0, 10.35), (8.0, 9.2)];
+/// The information block (date, customer number, reference) starts here, right of the
+/// window, and the letterhead's contact lines above it.
+const INFO_LEFT_MM: f32 = 125.0;
+/// The letterhead (the creditor's name from 14 mm) ends above this.
+const LETTERHEAD_BOTTOM_MM: f32 = 20.0;
+/// The text of the window is set 5 mm in from each side.
+const WINDOW_PADDING_MM: f32 = 5.0;
+/// The smallest window: 35 mm of text (about 20 characters at 10 pt) between the
+/// paddings; the return zone and three lines at 10 pt (name, street, town).
+pub const MIN_WINDOW_WIDTH_MM: f32 = 45.0;
+pub const MIN_WINDOW_HEIGHT_MM: f32 = 30.0;
+/// Page 1's body starts at most here: room for a few lines above the footer (24 mm).
+pub const MAX_BODY_TOP_MM: f32 = 240.0;
+
+impl LetterConfig {
+    /// Every setting that could not make a correctly addressed letter, with its key
+    /// (under `letters`) and why. A window off the page, too small for an address or
+    /// overlapping the letterhead, the information block or the body would post letters
+    /// unaddressed or unreadable; NaN would be written into the PDF as it is.
+    pub fn problems(&self) -> Vec<(Vec<&'static str>, String)> {
+        let w = &self.window;
+        let mut out = Vec::new();
+        let mut say = |path: &[&'static str], msg: String| out.push((path.to_vec(), msg));
+        let numbers = [
+            (&["window", "left_mm"][..], w.left_mm),
+            (&["window", "top_mm"][..], w.top_mm),
+            (&["window", "width_mm"][..], w.width_mm),
+            (&["window", "height_mm"][..], w.height_mm),
+            (&["body_top_mm"][..], self.body_top_mm),
+        ];
+        let mut finite = true;
+        for (path, v) in numbers {
+            if !v.is_finite() {
+                finite = false;
+                say(
+                    path,
+                    format!(
+                        "letters.{}: {v} is not a number of millimetres (expected a finite number such as 20)",
+                        path.join(".")
+                    ),
+                );
+            }
+        }
+        if !finite {
+            return out;
+        }
+        let fmt = |v: f32| format!("{}", (v * 100.0).round() / 100.0);
+        if w.left_mm < 0.0 || w.left_mm + w.width_mm > INFO_LEFT_MM {
+            say(
+                &["window", "left_mm"],
+                format!(
+                    "letters.window: left_mm {} + width_mm {} puts the window from {} to {} mm (expected it within 0 to {INFO_LEFT_MM} mm from the left edge: the date, customer number and reference are printed from {INFO_LEFT_MM} mm; DIN 5008: left_mm 20, width_mm 85)",
+                    fmt(w.left_mm),
+                    fmt(w.width_mm),
+                    fmt(w.left_mm),
+                    fmt(w.left_mm + w.width_mm)
+                ),
+            );
+        }
+        if w.width_mm < MIN_WINDOW_WIDTH_MM {
+            say(
+                &["window", "width_mm"],
+                format!(
+                    "letters.window.width_mm: {} is too narrow for an address (expected at least {MIN_WINDOW_WIDTH_MM} mm: {WINDOW_PADDING_MM} mm in from each side and room for about 20 characters; DIN 676: 85 to 90 mm)",
+                    fmt(w.width_mm)
+                ),
+            );
+        }
+        if w.height_mm < MIN_WINDOW_HEIGHT_MM {
+            say(
+                &["window", "height_mm"],
+                format!(
+                    "letters.window.height_mm: {} is too low for an address (expected at least {MIN_WINDOW_HEIGHT_MM} mm: the {RETURN_ZONE_MM} mm return-address zone and three lines — name, street, town; DIN 5008: 45 mm)",
+                    fmt(w.height_mm)
+                ),
+            );
+        }
+        if w.top_mm < LETTERHEAD_BOTTOM_MM {
+            say(
+                &["window", "top_mm"],
+                format!(
+                    "letters.window.top_mm: {} overlaps the letterhead (expected at least {LETTERHEAD_BOTTOM_MM} mm; DIN 5008 form A: 27 mm, form B: 45 mm)",
+                    fmt(w.top_mm)
+                ),
+            );
+        } else if w.top_mm + w.height_mm > self.body_top_mm {
+            say(
+                &["window", "top_mm"],
+                format!(
+                    "letters.window: top_mm {} + height_mm {} ends at {} mm, below the start of the body text (letters.body_top_mm {}) (expected the window to end above the body; on A4 the page is 297 mm high; DIN 5008 form B: top_mm 45, height_mm 45, body from 98.4 mm)",
+                    fmt(w.top_mm),
+                    fmt(w.height_mm),
+                    fmt(w.top_mm + w.height_mm),
+                    fmt(self.body_top_mm)
+                ),
+            );
+        }
+        if self.body_top_mm > MAX_BODY_TOP_MM {
+            say(
+                &["body_top_mm"],
+                format!(
+                    "letters.body_top_mm: {} leaves no room for the body on page 1 (expected at most {MAX_BODY_TOP_MM} mm of the 297 mm page; DIN 5008 form B: 98.4)",
+                    fmt(self.body_top_mm)
+                ),
+            );
+        }
+        out
+    }
+}
+
 /// The words on a letter that are not the template's: table headings, slip labels.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -206,7 +322,7 @@ impl Letters {
             top_next: 22.0 * MM,
             bottom: 24.0 * MM,
         };
-        self.first_page(&mut ts, &mut flow.pages[0], l, labels);
+        self.first_page(&mut ts, &mut flow.pages[0], l, labels)?;
         layout::markdown(&mut ts, &mut flow, l.markdown, &l.table);
         self.slip(&mut ts, &mut flow, &l.slip, labels);
         let n = flow.pages.len();
@@ -242,7 +358,15 @@ impl Letters {
     }
 
     /// Letterhead, return address and recipient in the window, the information block.
-    fn first_page(&self, ts: &mut Typesetter, page: &mut Page, l: &Letter, labels: &Labels) {
+    /// Fails when the recipient's address does not fit the window even at 8 pt: a letter
+    /// with part of its address hidden by the envelope would not arrive.
+    fn first_page(
+        &self,
+        ts: &mut Typesetter,
+        page: &mut Page,
+        l: &Letter,
+        labels: &Labels,
+    ) -> std::result::Result<(), String> {
         let top = |mm: f32| PAGE_H - mm * MM;
         let c = l.creditor;
         text_box(
@@ -283,8 +407,8 @@ impl Letters {
         // The window: a return line (so the post office can send it back), then the
         // recipient from 17.7 mm down (DIN 5008: 5 + 9 lines).
         let w = &self.config.window;
-        let x = (w.left_mm + 5.0) * MM;
-        let width = (w.width_mm - 10.0) * MM;
+        let x = (w.left_mm + WINDOW_PADDING_MM) * MM;
+        let width = (w.width_mm - 2.0 * WINDOW_PADDING_MM) * MM;
         let ret = std::iter::once(c.name.as_str())
             .chain(c.address.iter().map(String::as_str))
             .collect::<Vec<_>>()
@@ -311,29 +435,33 @@ impl Letters {
             gray: 0.4,
             dashed: false,
         });
-        let mut y = top(w.top_mm + 17.7);
-        let floor = top(w.top_mm + w.height_mm);
-        for (k, line) in l.recipient.iter().enumerate() {
-            let style = if k == 0 { Style::BOLD } else { Style::REGULAR };
-            let lines = ts.wrap(&[Span::new(*line, style)], 10.0, width);
-            for ln in &lines {
-                if y - 11.5 < floor {
-                    break; // the window ends here; the rest would be hidden
-                }
-                let baseline = y - 10.0 * 0.93;
-                for (text, face, fb, dx) in &ln.pieces {
-                    page.items.push(Item::Text(layout::Glyphs {
-                        face: *face,
-                        fake_bold: *fb,
-                        size: 10.0,
-                        x: x + dx,
-                        y: baseline,
-                        text: text.clone(),
-                        gray: 0.0,
-                    }));
-                }
-                y -= 11.5;
+        let (size, leading, lines) = fit_address(
+            ts,
+            &l.recipient,
+            width,
+            (w.height_mm - RETURN_ZONE_MM) * MM,
+        )
+        .map_err(|(needed, fits)| {
+            format!(
+                "the recipient's address needs {needed} lines even at 8 pt, and the envelope window holds {fits} (letters.window.height_mm {} less the {RETURN_ZONE_MM} mm return-address zone, width_mm {}): the letter is not printed rather than posted with part of its address hidden (expected a taller or wider window, or shorter address lines)",
+                w.height_mm, w.width_mm
+            )
+        })?;
+        let mut y = top(w.top_mm + RETURN_ZONE_MM);
+        for ln in &lines {
+            let baseline = y - size * 0.93;
+            for (text, face, fb, dx) in &ln.pieces {
+                page.items.push(Item::Text(layout::Glyphs {
+                    face: *face,
+                    fake_bold: *fb,
+                    size,
+                    x: x + dx,
+                    y: baseline,
+                    text: text.clone(),
+                    gray: 0.0,
+                }));
             }
+            y -= leading;
         }
 
         // The information block, right of the window.
@@ -384,6 +512,7 @@ impl Letters {
                 });
             }
         }
+        Ok(())
     }
 
     /// The payment slip: after the wording, on a new page if it does not fit.
@@ -572,6 +701,33 @@ impl Letters {
     }
 }
 
+/// The recipient (name in bold, then the address lines) wrapped to the window's text
+/// `width`, at the largest of [`ADDRESS_SIZES`] at which every line fits in `height`
+/// (points): (size, leading, lines). Otherwise the lines needed at the smallest size and
+/// the lines the window holds — never a line dropped or printed below the window.
+fn fit_address(
+    ts: &mut Typesetter,
+    recipient: &[&str],
+    width: f32,
+    height: f32,
+) -> std::result::Result<(f32, f32, Vec<layout::Line>), (usize, usize)> {
+    let mut needed = (0, 0);
+    for (size, leading) in ADDRESS_SIZES {
+        let mut lines = Vec::new();
+        for (k, line) in recipient.iter().enumerate() {
+            let style = if k == 0 { Style::BOLD } else { Style::REGULAR };
+            lines.extend(ts.wrap(&[Span::new(*line, style)], size, width));
+        }
+        // A small tolerance: 45 mm less 17.7 mm is 6.7 lines of 11.5 pt, not 6.69.
+        let fits = ((height + 0.01) / leading).floor().max(0.0) as usize;
+        if lines.len() <= fits {
+            return Ok((size, leading, lines));
+        }
+        needed = (lines.len(), fits);
+    }
+    Err(needed)
+}
+
 /// Markdown escaping for values put into a letter body: a customer called `*Ltd*` is
 /// printed with its asterisks, never in italics; line breaks in data do not start blocks.
 pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
@@ -588,4 +744,97 @@ pub fn escape_markdown(input: &str, out: &mut dyn std::io::Write) -> std::io::Re
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book() -> FontBook {
+        FontBook::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/fonts")).unwrap()
+    }
+
+    /// The recipient area of a window (text width, height below the return zone), pt.
+    fn area(w: &Window) -> (f32, f32) {
+        (
+            (w.width_mm - 2.0 * WINDOW_PADDING_MM) * MM,
+            (w.height_mm - RETURN_ZONE_MM) * MM,
+        )
+    }
+
+    const SEVEN: [&str; 7] = [
+        "Emily Williams",
+        "High Street 59",
+        "Flat 2",
+        "EH1 182",
+        "Edinburgh",
+        "Scotland",
+        "GB",
+    ];
+
+    #[test]
+    fn an_address_of_seven_lines_fits_the_din_window_smaller_never_cut() {
+        let b = book();
+        let mut ts = Typesetter::new(&b, "en");
+        let (width, height) = area(&Window::default());
+        // Six lines: 10 pt, as before.
+        let (size, _, lines) = fit_address(&mut ts, &SEVEN[..6], width, height).unwrap();
+        assert_eq!((size, lines.len()), (10.0, 6));
+        // Seven (name, two street lines, postcode, town, region, country) used to lose
+        // the country below the window; now every line is set, at 9 pt.
+        let (size, leading, lines) = fit_address(&mut ts, &SEVEN, width, height).unwrap();
+        assert_eq!((size, lines.len()), (9.0, 7));
+        assert!(lines.len() as f32 * leading <= height);
+    }
+
+    #[test]
+    fn an_address_the_window_cannot_hold_is_refused() {
+        let b = book();
+        let mut ts = Typesetter::new(&b, "en");
+        let w = Window {
+            height_mm: MIN_WINDOW_HEIGHT_MM,
+            ..Window::default()
+        };
+        let (width, height) = area(&w);
+        assert_eq!(
+            fit_address(&mut ts, &SEVEN, width, height).unwrap_err(),
+            (7, 3)
+        );
+        // Long lines wrap; when the wrapped lines do not fit, the letter is refused too.
+        let long = "Unit 4, The Old Granary Business Centre, Long Meadow Industrial Estate";
+        let (width, height) = area(&Window::default());
+        let many = [SEVEN[0], long, long, long, long, long, SEVEN[6]];
+        let (needed, fits) = fit_address(&mut ts, &many, width, height).unwrap_err();
+        assert!(needed > fits && fits == 8, "{needed} {fits}");
+    }
+
+    #[test]
+    fn windows_off_the_page_or_too_small_are_named() {
+        let keys = |c: &LetterConfig| -> Vec<String> {
+            c.problems().into_iter().map(|(k, _)| k.join(".")).collect()
+        };
+        assert!(keys(&LetterConfig::default()).is_empty());
+        let with = |f: fn(&mut LetterConfig)| {
+            let mut c = LetterConfig::default();
+            f(&mut c);
+            keys(&c)
+        };
+        assert_eq!(with(|c| c.window.left_mm = f32::NAN), ["window.left_mm"]);
+        assert_eq!(with(|c| c.body_top_mm = f32::INFINITY), ["body_top_mm"]);
+        assert_eq!(with(|c| c.window.top_mm = 1000.0), ["window.top_mm"]);
+        assert_eq!(with(|c| c.window.top_mm = 5.0), ["window.top_mm"]);
+        assert_eq!(with(|c| c.window.left_mm = 500.0), ["window.left_mm"]);
+        assert_eq!(with(|c| c.window.left_mm = -1.0), ["window.left_mm"]);
+        assert_eq!(with(|c| c.window.width_mm = 0.0), ["window.width_mm"]);
+        assert_eq!(with(|c| c.window.height_mm = 1.0), ["window.height_mm"]);
+        assert_eq!(with(|c| c.body_top_mm = 280.0), ["body_top_mm"]);
+        // DIN 5008 form A: the window 27 mm from the top.
+        assert!(
+            with(|c| {
+                c.window.top_mm = 27.0;
+                c.body_top_mm = 80.0;
+            })
+            .is_empty()
+        );
+    }
 }

@@ -32,6 +32,49 @@ pub const MAX_POSTAL_CODE_CHARS: usize = 20;
 pub const MAX_EMAIL_BYTES: usize = 254;
 /// A phone number as written, separators included (E.164 has at most 15 digits).
 pub const MAX_PHONE_CHARS: usize = 32;
+/// Whether `text` is an e-mail address dunwell can send to: a valid address (RFC 5322,
+/// the `email_address` crate) that lettre — which builds and sends every message —
+/// also takes, and reads back from the `To:` header as the same address.
+///
+/// lettre accepts `"a b"@example.com` and `"x<evil@e.com>"@good.com` as addresses, but
+/// cannot read them back from the header it writes, so building the message fails: such
+/// an address is as unusable as a malformed one, and must be found at load (a warning,
+/// e-mail excluded), not as a failed render. Plain addresses (`first.last+tag@example.com`)
+/// take a fast path; the header round trip (about 2 µs) is only for the rest.
+pub fn is_sendable_email(text: &str) -> bool {
+    if !email_address::EmailAddress::is_valid(text) {
+        return false;
+    }
+    let Ok(address) = text.parse::<lettre::Address>() else {
+        return false;
+    };
+    plain_email(text) || round_trips(&address)
+}
+
+/// A dot-atom of ASCII letters, digits and `._%+-'` at a domain of letters, digits,
+/// dots and hyphens: what nearly every export holds, and what lettre always reads back.
+fn plain_email(text: &str) -> bool {
+    text.rsplit_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty()
+            && !domain.is_empty()
+            && user
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._%+-'".contains(&b))
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    })
+}
+
+/// Whether lettre reads `address` back, unchanged, from the header it writes it into.
+fn round_trips(address: &lettre::Address) -> bool {
+    use lettre::message::Mailbox;
+    Mailbox::new(None, address.clone())
+        .to_string()
+        .parse::<Mailbox>()
+        .is_ok_and(|back| back.email == *address)
+}
+
 /// The value of an extra (unknown) column, kept for templates as `customer.extra.NAME`.
 pub const MAX_EXTRA_CHARS: usize = 1000;
 
@@ -336,6 +379,54 @@ pub fn check_timezone(text: &str) -> Result<chrono_tz::Tz, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_lettre_cannot_send_are_not_sendable() {
+        for ok in [
+            "anna@example.com",
+            "first.last+tag@example.co.uk",
+            "o'brien@example.ie",
+            "Zoë@exämple.com",
+            "x@localhost",
+        ] {
+            assert!(is_sendable_email(ok), "{ok}");
+        }
+        // Valid addresses by RFC 5322 (and to `lettre::Address`), but lettre cannot read
+        // them back from the `To:` header it writes: the render would fail.
+        for bad in [
+            "\"x<evil@e.com>\"@good.com",
+            "\"a b\"@example.com",
+            "\"a\\\"b\"@x.com",
+            "user@[127.0.0.1]",
+            "not-an-email",
+            "a..b@x.com",
+        ] {
+            assert!(!is_sendable_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_takes_only_addresses_that_round_trip() {
+        let chars = ["a", "Z", "1", ".", "_", "%", "+", "-", "'"];
+        for domain in ["b.com", "x-y.example", "a"] {
+            for a in chars {
+                for b in chars {
+                    for c in chars {
+                        let text = format!("{a}{b}{c}@{domain}");
+                        if !email_address::EmailAddress::is_valid(&text) {
+                            continue;
+                        }
+                        let Ok(address) = text.parse::<lettre::Address>() else {
+                            continue;
+                        };
+                        if plain_email(&text) {
+                            assert!(round_trips(&address), "{text}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn phones_are_normalised_to_e164() {

@@ -20,6 +20,10 @@
 //! - **A header-read timeout.** A client that opens a connection and dribbles its
 //!   headers is cut off (hyper's `header_read_timeout`; `axum::serve` has no way to set
 //!   it). It covers reading a request's head only: a long event stream is a response.
+//! - **At most [`MAX_CONNECTIONS`] connections at once.** Each holds a file descriptor;
+//!   thousands of idle ones would exhaust them and stop the server (and its file
+//!   watcher). One past the limit is not accepted until another ends: it waits in the
+//!   kernel's listen backlog, and the header-read timeout ends idle ones.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
@@ -234,18 +238,30 @@ fn secure(r: &mut Response<Body>) {
         ));
 }
 
-/// Accepts connections until the listener fails for good; each connection is served
-/// by hyper with `header_timeout` to send each request's head.
+/// Connections served at once: far more than a person's browser tabs (a gallery opens
+/// a few, each with its event stream), far fewer than the usual limit of 1,024 open files.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Accepts connections until the listener fails for good, at most `max_connections` at
+/// once; each connection is served by hyper with `header_timeout` to send each request's
+/// head.
 pub async fn run(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     access: Arc<Access>,
     header_timeout: Duration,
+    max_connections: usize,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
     let app = TowerToHyperService::new(router);
+    let limit = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     loop {
+        // A permit first, then the connection: past the limit, new connections wait
+        // in the listen backlog instead of taking a file descriptor each.
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            return; // never closed
+        };
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
             Err(e) => {
@@ -259,6 +275,8 @@ pub async fn run(
         let app = app.clone();
         let access = access.clone();
         tokio::spawn(async move {
+            // Held for the connection's life.
+            let _permit = permit;
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 let app = app.clone();
                 let access = access.clone();
@@ -339,6 +357,41 @@ mod tests {
             all.url(),
             format!("http://0.0.0.0:8040/{}/", "ab".repeat(16))
         );
+    }
+
+    #[tokio::test]
+    async fn connections_past_the_limit_wait_until_one_ends() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        let access = Arc::new(Access::new(addr, None));
+        tokio::spawn(run(listener, router, access, Duration::from_secs(30), 2));
+        // Two idle connections take both permits.
+        let idle = TcpStream::connect(addr).await.unwrap();
+        let _idle2 = TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        third.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let early =
+            tokio::time::timeout(Duration::from_millis(400), third.read_to_end(&mut answer)).await;
+        assert!(
+            early.is_err() && answer.is_empty(),
+            "answered past the limit: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        // One ends: the waiting connection is served.
+        drop(idle);
+        tokio::time::timeout(Duration::from_secs(10), third.read_to_end(&mut answer))
+            .await
+            .expect("served once a connection ended")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("ok"), "{answer}");
     }
 
     #[test]

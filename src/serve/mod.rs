@@ -297,7 +297,7 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
             .route("/events", axum::routing::get(events))
             .route("/{*path}", axum::routing::get(file))
             .with_state(shared);
-        http::run(listener, app, access, header_timeout).await;
+        http::run(listener, app, access, header_timeout, http::MAX_CONNECTIONS).await;
         Ok::<(), Error>(())
     })?;
     Ok(0)

@@ -1,0 +1,276 @@
+//! Every value of a campaign file that cannot work, found when the file is read — before
+//! any customer is loaded or any message rendered — and each reported at its line and
+//! column with what is allowed.
+//!
+//! The rule (issue 12): a number, date, URL or bank code in the campaign that would make
+//! the run panic, write a broken file (NaN in a PDF, a QR code with a wrong IBAN, an
+//! address outside the envelope window) or do something other than what it says (a cap
+//! of `-7` days, a `javascript:` payment link) is a configuration error, exit 1, never
+//! discovered customer by customer. Every problem is listed at once.
+
+use crate::campaign::{Campaign, Creditor, SmsConfig};
+use crate::diag::Diagnostic;
+use crate::spans::Spans;
+
+/// The most SMS segments a message may be cut into: gateways and handsets concatenate
+/// up to about ten (1,530 GSM-7 characters); more is refused or arrives in pieces.
+pub const MAX_SMS_SEGMENTS: std::ops::RangeInclusive<u32> = 1..=10;
+/// EPC069-12 allows the beneficiary's name 70 characters in the payment QR code.
+const MAX_CREDITOR_NAME_CHARS: usize = 70;
+
+/// Every problem of `c`'s settings, at its place in the campaign file; empty when the
+/// campaign can run. The plan's ladder, matrix and policy are checked by
+/// [`crate::plan::Rules::checked`], the letter layout by
+/// [`crate::letter::LetterConfig::problems`].
+pub fn check(c: &Campaign, at: &Spans) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    creditor(&c.creditor, at, &mut out);
+    sms(&c.sms, at, &mut out);
+    for (path, msg) in c.letters.problems() {
+        let path: Vec<&str> = std::iter::once("letters").chain(path).collect();
+        out.push(at.error(&path, msg));
+    }
+    if let Some(plan) = &c.plan
+        && let Err(crate::diag::Error::Config(d)) = crate::plan::Rules::checked(plan, at)
+    {
+        out.extend(d);
+    }
+    out
+}
+
+fn creditor(c: &Creditor, at: &Spans, out: &mut Vec<Diagnostic>) {
+    let name = c.name.trim();
+    if name.is_empty() {
+        out.push(at.error(
+            &["creditor", "name"],
+            "creditor.name is empty (expected who is owed the money: it signs every message and is the beneficiary of every transfer)",
+        ));
+    } else if c.name.chars().any(crate::diag::is_unprintable) {
+        out.push(at.error(
+            &["creditor", "name"],
+            format!(
+                "creditor.name: `{}` contains control or invisible characters (expected printable text: a line break would shift every field of the payment QR code)",
+                crate::diag::escape_control(&c.name)
+            ),
+        ));
+    } else if c.name.chars().count() > MAX_CREDITOR_NAME_CHARS {
+        out.push(at.error(
+            &["creditor", "name"],
+            format!(
+                "creditor.name is {} characters long (expected at most {MAX_CREDITOR_NAME_CHARS}, what a SEPA transfer and its QR code carry as the beneficiary)",
+                c.name.chars().count()
+            ),
+        ));
+    }
+    if let Some(iban) = &c.iban
+        && let Err(msg) = check_iban(iban)
+    {
+        out.push(at.error(&["creditor", "iban"], format!("creditor.iban: {msg}")));
+    }
+    if let Some(bic) = &c.bic
+        && let Err(msg) = check_bic(bic)
+    {
+        out.push(at.error(&["creditor", "bic"], format!("creditor.bic: {msg}")));
+    }
+    if let Some(site) = &c.website
+        && let Err(msg) = check_website(site)
+    {
+        let d = at.error(&["creditor", "website"], format!("creditor.website: {msg}"));
+        out.push(if site.contains('@') {
+            d.hiding_source()
+        } else {
+            d
+        });
+    }
+    for (key, value) in [("email", &c.email), ("reply_to", &c.reply_to)] {
+        if let Some(v) = value
+            && !crate::load::is_sendable_email(v.trim())
+        {
+            out.push(at.error(
+                &["creditor", key],
+                format!(
+                    "creditor.{key}: `{}` is not an e-mail address every message can carry (expected name@domain, e.g. credit@example.com)",
+                    crate::diag::escape_control(v)
+                ),
+            ));
+        }
+    }
+}
+
+/// The creditor's website, printed in messages and letters: an `http(s)://` address
+/// with a host, without `user:password@` (a `javascript:` link or a credential would
+/// reach every customer).
+pub fn check_website(text: &str) -> Result<(), String> {
+    let shown = crate::diag::escape_control(&crate::redact::url(text)).into_owned();
+    let expected = "expected a web address such as https://www.example.com";
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || crate::diag::is_unprintable(c))
+    {
+        return Err(format!(
+            "`{shown}` contains spaces or control characters ({expected})"
+        ));
+    }
+    let u =
+        url::Url::parse(text).map_err(|e| format!("`{shown}` is not a URL: {e} ({expected})"))?;
+    if !matches!(u.scheme(), "https" | "http") || u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{shown}` is not a web address ({expected})"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(format!(
+            "`{shown}` holds a user name or password, which every message would print ({expected})"
+        ));
+    }
+    Ok(())
+}
+
+/// An IBAN (ISO 13616): the country's length and account format and the mod-97 check
+/// digits — a typing error here would be in every letter's payment QR code, and every
+/// transfer made from it would bounce or reach someone else.
+pub fn check_iban(text: &str) -> Result<(), String> {
+    use iban::{Iban, ParseBaseIbanError, ParseIbanError};
+    let shown = crate::diag::escape_control(text);
+    match text.trim().parse::<Iban>() {
+        Ok(_) => Ok(()),
+        Err(ParseIbanError::InvalidBaseIban {
+            source: ParseBaseIbanError::InvalidChecksum,
+        }) => Err(format!(
+            "`{shown}` fails the IBAN check (ISO 13616, mod 97): a character is wrong, missing or extra (expected the account's IBAN as the bank gives it, e.g. NL91ABNA0417164300)"
+        )),
+        Err(ParseIbanError::InvalidBaseIban { .. }) => Err(format!(
+            "`{shown}` is not an IBAN (expected a country code, two check digits and up to 30 capital letters and digits, written together or in groups of four, e.g. NL91 ABNA 0417 1643 00)"
+        )),
+        Err(ParseIbanError::UnknownCountry(b)) => Err(format!(
+            "`{shown}`: `{}` is not a country that has IBANs (expected an IBAN country code such as NL, DE, PL)",
+            &iban::IbanLike::electronic_str(&b)[..2]
+        )),
+        Err(ParseIbanError::InvalidBban(b)) => Err(format!(
+            "`{shown}` does not have the length and format of a {} IBAN (expected the account's IBAN as the bank gives it)",
+            &iban::IbanLike::electronic_str(&b)[..2]
+        )),
+    }
+}
+
+/// A BIC (ISO 9362): 4 letters or digits for the institution, a country code, 2 for the
+/// location and, optionally, 3 for the branch — 8 or 11 capital letters and digits.
+pub fn check_bic(text: &str) -> Result<(), String> {
+    let b = text.trim().as_bytes();
+    let alnum = |s: &[u8]| {
+        s.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    let ok = matches!(b.len(), 8 | 11)
+        && alnum(&b[..4])
+        && b[4..6].iter().all(u8::is_ascii_uppercase)
+        && alnum(&b[6..])
+        && std::str::from_utf8(&b[4..6])
+            .ok()
+            .and_then(|cc| crate::load::check_country(cc).ok())
+            .is_some();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a BIC (expected ISO 9362: 8 or 11 capital letters and digits — bank, country, location, optional branch — e.g. ABNANL2A)",
+            crate::diag::escape_control(text)
+        ))
+    }
+}
+
+fn sms(s: &SmsConfig, at: &Spans, out: &mut Vec<Diagnostic>) {
+    if !MAX_SMS_SEGMENTS.contains(&s.max_segments) {
+        out.push(at.error(
+            &["sms", "max_segments"],
+            format!(
+                "sms.max_segments: {} (expected {} to {} segments: 0 would refuse every SMS, and gateways concatenate at most about ten)",
+                s.max_segments,
+                MAX_SMS_SEGMENTS.start(),
+                MAX_SMS_SEGMENTS.end()
+            ),
+        ));
+    }
+    for (k, lang) in s.transliterate.iter().enumerate() {
+        if let Err(msg) = crate::load::check_language(lang) {
+            out.push(at.error(
+                &["sms", "transliterate", &k.to_string()],
+                format!("sms.transliterate: {msg}"),
+            ));
+        }
+    }
+    if let Some(cost) = &s.cost {
+        if let Err(msg) = crate::money::Currency::parse(&cost.currency) {
+            out.push(at.error(
+                &["sms", "cost", "currency"],
+                format!("sms.cost.currency: {msg}"),
+            ));
+        }
+        for country in cost.by_country.keys() {
+            if crate::load::check_country(country).ok().as_deref() != Some(country.as_str()) {
+                out.push(at.error(
+                    &["sms", "cost", "by_country", country],
+                    format!(
+                        "sms.cost.by_country: `{}` is not a country code (expected ISO 3166-1 alpha-2 in capitals, such as GB, PL)",
+                        crate::diag::escape_control(country)
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ibans_with_wrong_check_digits_or_length_are_refused() {
+        assert!(check_iban("NL91ABNA0417164300").is_ok());
+        assert!(check_iban("NL91 ABNA 0417 1643 00").is_ok());
+        assert!(check_iban("DE89370400440532013000").is_ok());
+        let e = check_iban("NL00ABNA0417164300").unwrap_err();
+        assert!(
+            e.contains("fails the IBAN check (ISO 13616, mod 97)"),
+            "{e}"
+        );
+        assert!(check_iban("NL91ABNA04171643001").is_err());
+        // Right check digits, wrong length for the country.
+        let e = check_iban("NL58ABNA041716430").unwrap_err();
+        assert!(e.contains("length and format of a NL IBAN"), "{e}");
+        assert!(check_iban("XX91ABNA0417164300").is_err());
+        assert!(check_iban("nl91abna0417164300").is_err());
+        assert!(check_iban("").is_err());
+    }
+
+    #[test]
+    fn a_website_is_an_http_address_without_credentials() {
+        assert!(check_website("https://pay.nordlicht.example").is_ok());
+        assert!(check_website("http://www.example.com/kontakt").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "www.example.com",
+            "https://u:secret@example.com",
+            "https://exa mple.com",
+        ] {
+            let e = check_website(bad).unwrap_err();
+            assert!(!e.contains("secret"), "{e}");
+        }
+    }
+
+    #[test]
+    fn bics_are_8_or_11_capitals_and_digits_with_a_country() {
+        for ok in ["ABNANL2A", "DEUTDEFF500", "BPOTPLPW", "RZBRROBU"] {
+            assert!(check_bic(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ABNANL2",
+            "ABNANL2AX",
+            "abnanl2a",
+            "ABNAXX2A",
+            "ABNA1L2A",
+            "ABNANL2A 00",
+            "",
+        ] {
+            assert!(check_bic(bad).is_err(), "{bad}");
+        }
+    }
+}
