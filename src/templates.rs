@@ -971,10 +971,11 @@ mod tests {
             ("in", "{% if \"y\" in s %}{% endif %}"),
             ("filter", "{% set u = s | upper %}"),
             ("iterate", "{% for c in s %}{% break %}{% endfor %}"),
+            ("map_lookup", "{% set v = m[t] %}"),
         ];
         for (case, body) in loops {
             let src = format!(
-                "{S32K}{{% set t = s ~ \"\" %}}{{% for i in range(end=500) %}}{body}{{% endfor %}}"
+                "{S32K}{{% set t = s ~ \"\" %}}{{% set m = {{\"a\": 1}} %}}{{% for i in range(end=500) %}}{body}{{% endfor %}}"
             );
             let (r, _) = render_under(&[("sms/t.txt", &src)], "sms/t.txt", SMALL);
             assert_over(&r, "steps", case);

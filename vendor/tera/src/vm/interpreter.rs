@@ -275,6 +275,9 @@ impl<'tera> VirtualMachine<'tera> {
                         if val.is_string() {
                             // dunwell budget: indexing a string reads all its characters.
                             crate::budget::work(crate::budget::top_work(&val))?;
+                        } else if val.is_map() {
+                            // dunwell budget: looking a key up hashes it.
+                            crate::budget::work(crate::budget::top_work(&subscript))?;
                         }
                         match val.get_item(subscript) {
                             Ok(v) => {
@@ -428,6 +431,7 @@ impl<'tera> VirtualMachine<'tera> {
                         for _ in 0..*num_elem {
                             let (val, _) = state.stack.pop();
                             let (key, _) = state.stack.pop();
+                            crate::budget::work(crate::budget::top_work(&key))?; // dunwell budget: hashed
                             elems.push((key.as_key()?, val));
                         }
                         elems.reverse();
@@ -459,11 +463,13 @@ impl<'tera> VirtualMachine<'tera> {
                             crate::budget::charge(entries.len() as u64)?; // dunwell budget
                             crate::budget::check_bytes(result_map.len() + entries.len())?; // dunwell budget
                             for (k, v) in entries {
+                                crate::budget::work(k.as_str().map_or(0, str::len))?; // dunwell budget: hashed
                                 result_map.entry(k).or_insert(v);
                             }
                         } else {
                             let (val, _) = state.stack.pop();
                             let (key, _) = state.stack.pop();
+                            crate::budget::work(crate::budget::top_work(&key))?; // dunwell budget: hashed
                             result_map.entry(key.as_key()?).or_insert(val);
                         }
                     }
