@@ -48,10 +48,12 @@ struct RawCampaign {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Loop iterations, filter and function calls, includes per template render.
+    /// Loop iterations, filter and function calls, includes and work (a step per 64
+    /// bytes copied, scanned or compared) per template render.
     #[serde(default)]
     pub template_steps: Option<u64>,
-    /// The longest output of one template, and the longest text it may build.
+    /// The longest output of one template, and the heaviest text, list or map it may
+    /// build.
     #[serde(default)]
     pub message_bytes: Option<u64>,
     /// The worst-case evaluation cost of one rule (docs/segmentation.md).

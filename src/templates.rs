@@ -15,9 +15,9 @@
 //! ICU4X, see `format.rs`) and `text_html` for the e-mail layout.
 //!
 //! Every render runs under a budget (`Limits`: steps and bytes, counted by the engine,
-//! see vendor/tera/PATCHED.md): a template that loops a billion times or writes a
-//! 100 MB e-mail fails that one message, the same way on every machine, instead of
-//! taking the process down.
+//! see vendor/tera/PATCHED.md): a template that loops a billion times, writes a 100 MB
+//! e-mail or joins a list of a thousand references to a long text fails that one
+//! message, the same way on every machine, instead of taking the process down.
 //!
 //! CSS is inlined once, into the template's source when it is loaded, not into each of
 //! 100,000 rendered messages: a `<style>` in `email/base.html` reaches every template
@@ -48,15 +48,18 @@ pub struct Templates {
 /// What one render of one template may cost (campaign `limits:`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Loop iterations, calls, includes — counted by the engine.
+    /// Loop iterations, calls, includes, and work (a step per 64 bytes of text
+    /// copied, scanned or compared) — counted by the engine.
     pub steps: u64,
-    /// The longest output of a template and the longest text it may build.
+    /// The longest output of a template, and the heaviest text, list or map it may
+    /// build (a list weighs the text it references).
     pub bytes: usize,
 }
 
 impl Default for Limits {
-    /// Far above what a dunning message needs (the sample's richest e-mail takes a few
-    /// hundred steps and 12 kB), far below what hurts a batch run.
+    /// Far above what a dunning message needs (the sample's richest e-mail takes about a
+    /// thousand steps and 12 kB), far below what hurts a batch run (a render allocates
+    /// at most about 64 bytes per step: 64 MiB).
     fn default() -> Self {
         Limits {
             steps: 1_000_000,
@@ -252,10 +255,13 @@ impl Templates {
         // The budget is checked first: an error inside a filter comes back as text.
         let over = match exceeded {
             Some(tera::Exceeded::Steps(n)) => Some(format!(
-                "takes more than {n} steps (loop iterations and calls) for this customer: the message is not made (limits.template_steps)"
+                "takes more than {n} steps (loop iterations, calls and work) for this customer: the message is not made (limits.template_steps)"
             )),
             Some(tera::Exceeded::Bytes(n)) => Some(format!(
-                "builds a text of more than {n} bytes for this customer: the message is not made (limits.message_bytes)"
+                "builds a text, list or map of more than {n} bytes for this customer: the message is not made (limits.message_bytes)"
+            )),
+            Some(tera::Exceeded::Depth(n)) => Some(format!(
+                "nests lists and maps, or includes, blocks and components, more than {n} deep for this customer: the message is not made"
             )),
             None if out.over => Some(format!(
                 "renders more than {} bytes for this customer: the message is not made (limits.message_bytes)",
@@ -403,8 +409,15 @@ fn decimal(v: &Value, filter: &str) -> TeraResult<Decimal> {
         return Decimal::try_from_i128_with_scale(i, 0)
             .map_err(|e| tera::Error::message(format!("{filter}: {e}")));
     }
+    // A number is short; any other value is named by its type, never formatted (a list
+    // may reference megabytes of text).
+    let what = if v.is_number() {
+        v.to_string()
+    } else {
+        format!("a value of type {}", v.name())
+    };
     Err(tera::Error::message(format!(
-        "{filter}: {v} is not an exact number (use the `*_plain` string fields: money is never a float)"
+        "{filter}: {what} is not an exact number (use the `*_plain` string fields: money is never a float)"
     )))
 }
 
@@ -808,5 +821,346 @@ mod tests {
             t.render("email/default/default.en.txt", &ctx).unwrap(),
             "Dear <script>alert(1)</script> & Co"
         );
+    }
+
+    // The render budget against hostile templates (issue 12 item 11). Limits are small,
+    // so that a missing check shows as an allocation many times the byte limit (counted
+    // by `track`, this thread only) or as a render that succeeds where it must fail.
+
+    const SMALL: Limits = Limits {
+        steps: 100_000,
+        bytes: 64 << 10,
+    };
+
+    /// `s`: 32 KiB of text, in a dozen steps.
+    const S32K: &str = "{% set s = \"xxxxxxxxxxxxxxxx\" %}{% for i in range(end=11) %}{% set_global s = s ~ s %}{% endfor %}";
+
+    /// `a`: a list of 64,000 references to one 39-digit number in three levels; it weighs
+    /// 64,000 (within 64 KiB) but reads as 2.6 MB of text.
+    const WIDE: &str = "{% set n = 10 ** 38 %}{% set l1 = [n for i in range(end=40)] %}{% set l2 = [l1 for i in range(end=40)] %}{% set a = [l2 for i in range(end=40)] %}";
+
+    /// Renders `name` among `files` under `limits`: the result, and the most bytes the
+    /// render held allocated at once.
+    fn render_under(
+        files: &[(&str, &str)],
+        name: &str,
+        limits: Limits,
+    ) -> (std::result::Result<String, Diagnostic>, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), files);
+        let mut t = Templates::load(dir.path(), Arc::new(Formats::new(["en"]))).unwrap();
+        t.set_limits(limits);
+        let ctx = tera::Context::new();
+        super::track::peak(|| t.render(name, &ctx))
+    }
+
+    /// The render failed that one customer's message, over the limit named by `what`.
+    #[track_caller]
+    fn assert_over(r: &std::result::Result<String, Diagnostic>, what: &str, case: &str) {
+        match r {
+            Ok(out) => panic!("{case}: rendered {} bytes, expected over {what}", out.len()),
+            Err(d) => {
+                assert_eq!(d.scope, crate::diag::Scope::Customer, "{case}: {d:?}");
+                assert!(d.message.contains(what), "{case}: {}", d.message);
+            }
+        }
+    }
+
+    #[test]
+    fn a_list_never_references_more_text_than_the_byte_limit() {
+        // Each builds a list or map of three references to 32 KiB: 96 KiB of text.
+        let cases = [
+            ("list", "{% set a = [s, s, s] %}{{ a | length }}"),
+            (
+                "spread",
+                "{% set a = [s] %}{% set b = [...a, ...a, ...a] %}{{ b | length }}",
+            ),
+            (
+                "comprehension",
+                "{% set a = [s for i in range(end=3)] %}{{ a | length }}",
+            ),
+            (
+                "map",
+                "{% set m = {\"a\": s, \"b\": s, \"c\": s} %}{{ m | length }}",
+            ),
+            (
+                "map_spread",
+                "{% set m = {\"a\": s} %}{% set n = {\"b\": s} %}{% set o = {\"c\": s} %}{% set p = {...m, ...n, ...o} %}{{ p | length }}",
+            ),
+            // A filter's result: group_by repeats the key.
+            (
+                "filter",
+                "{% set t = s ~ \"y\" %}{{ [{\"k\": t}] | group_by(attribute=\"k\") | length }}",
+            ),
+        ];
+        for (case, body) in cases {
+            let src = format!("{S32K}{body}");
+            let (r, _) = render_under(&[("sms/t.txt", &src)], "sms/t.txt", SMALL);
+            assert_over(&r, "bytes", case);
+        }
+        // Under the limit it renders.
+        let src = format!("{S32K}{{% set a = [s] %}}{{{{ a | length }}}}");
+        let (r, _) = render_under(&[("sms/t.txt", &src)], "sms/t.txt", SMALL);
+        assert_eq!(r.unwrap(), "1");
+    }
+
+    #[test]
+    fn text_is_bounded_while_it_is_made_not_measured_after() {
+        // Every way a value becomes text in memory, on `a` (2.6 MB of text): each is
+        // refused before it holds much more than the 64 KiB limit.
+        // (case, files, the template rendered)
+        type Case = (&'static str, Vec<(&'static str, String)>, &'static str);
+        let cases: Vec<Case> = vec![
+            ("join", vec![("sms/t.txt", format!("{WIDE}{{{{ a | join(sep=\"\") | length }}}}"))], "sms/t.txt"),
+            ("concat", vec![("sms/t.txt", format!("{WIDE}{{% set x = a ~ \"\" %}}{{{{ x | length }}}}"))], "sms/t.txt"),
+            ("capture", vec![("sms/t.txt", format!("{WIDE}{{% set x %}}{{{{ a }}}}{{% endset %}}{{{{ x | length }}}}"))], "sms/t.txt"),
+            ("filter_block", vec![("sms/t.txt", format!("{WIDE}{{% filter upper %}}{{{{ a }}}}{{% endfilter %}}"))], "sms/t.txt"),
+            ("str", vec![("sms/t.txt", format!("{WIDE}{{{{ a | str | length }}}}"))], "sms/t.txt"),
+            ("safe", vec![("sms/t.txt", format!("{WIDE}{{{{ a | safe | length }}}}"))], "sms/t.txt"),
+            ("string_argument", vec![("sms/t.txt", format!("{WIDE}{{{{ a | date }}}}"))], "sms/t.txt"),
+            ("escaped_html", vec![("email/t.html", format!("{WIDE}<p>{{{{ a }}}}</p>"))], "email/t.html"),
+            (
+                "include_captured",
+                vec![
+                    ("sms/p.txt", format!("{WIDE}{{{{ a }}}}")),
+                    ("sms/t.txt", "{% set x %}{% include \"sms/p.txt\" %}{% endset %}{{ x | length }}".to_string()),
+                ],
+                "sms/t.txt",
+            ),
+            (
+                "super",
+                vec![
+                    ("sms/base.txt", format!("{{% block b %}}{WIDE}{{{{ a }}}}{{% endblock b %}}")),
+                    ("sms/t.txt", "{% extends \"sms/base.txt\" %}{% block b %}{{ super() | length }}{% endblock b %}".to_string()),
+                ],
+                "sms/t.txt",
+            ),
+            (
+                "component",
+                vec![("sms/t.txt", format!("{{% component C() %}}{WIDE}{{{{ a }}}}{{% endcomponent C %}}{{{{ <C/> | length }}}}"))],
+                "sms/t.txt",
+            ),
+            (
+                "split",
+                vec![("sms/t.txt", format!("{S32K}{{% set s = s ~ s %}}{{{{ s | split(pat=\"\") | length }}}}"))],
+                "sms/t.txt",
+            ),
+        ];
+        for (case, files, name) in &cases {
+            let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+            let (r, peak) = render_under(&files, name, SMALL);
+            assert_over(&r, "bytes", case);
+            assert!(peak < 512 << 10, "{case}: {peak} bytes allocated at once");
+        }
+        // A value that is not a number is named in money's error, not written out.
+        let src = format!("{WIDE}{{{{ a | money(currency=\"EUR\") }}}}");
+        let (r, peak) = render_under(&[("sms/t.txt", &src)], "sms/t.txt", SMALL);
+        assert!(r.unwrap_err().message.contains("type array"));
+        assert!(peak < 512 << 10, "money: {peak} bytes allocated at once");
+    }
+
+    #[test]
+    fn every_step_does_a_bounded_amount_of_work() {
+        // Each takes a few hundred loop iterations, and each iteration copies, compares
+        // or scans 32 KiB: the work is counted, so each is over 100,000 steps.
+        let loops = [
+            ("concat", "{% set x = s ~ \"\" %}"),
+            ("capture", "{% set x %}{{ s }}{% endset %}"),
+            ("compare", "{% if s == t %}{% endif %}"),
+            ("index", "{% set c = s[5] %}"),
+            ("in", "{% if \"y\" in s %}{% endif %}"),
+            ("filter", "{% set u = s | upper %}"),
+            ("iterate", "{% for c in s %}{% break %}{% endfor %}"),
+            ("map_lookup", "{% set v = m[t] %}"),
+        ];
+        for (case, body) in loops {
+            let src = format!(
+                "{S32K}{{% set t = s ~ \"\" %}}{{% set m = {{\"a\": 1}} %}}{{% for i in range(end=500) %}}{body}{{% endfor %}}"
+            );
+            let (r, _) = render_under(&[("sms/t.txt", &src)], "sms/t.txt", SMALL);
+            assert_over(&r, "steps", case);
+        }
+        let map = "{% set m = [{\"k\": i} for i in range(end=2000)] | group_by(attribute=\"k\") %}";
+        let calls = [
+            // Quadratic in one call.
+            ("unique", "{{ range(end=5000) | unique | length }}".to_string()),
+            (
+                "sort",
+                "{% set r = range(end=20000) | reverse %}{% for i in range(end=10) %}{% set x = r | sort %}{% endfor %}".to_string(),
+            ),
+            (
+                "map_iteration",
+                format!("{map}{{% for i in range(end=200) %}}{{% for k, v in m %}}{{% break %}}{{% endfor %}}{{% endfor %}}"),
+            ),
+            (
+                "map_spread",
+                format!("{map}{{% for i in range(end=200) %}}{{% set x = {{...m}} %}}{{% endfor %}}"),
+            ),
+        ];
+        for (case, src) in &calls {
+            let (r, _) = render_under(&[("sms/t.txt", src)], "sms/t.txt", SMALL);
+            assert_over(&r, "steps", case);
+        }
+        // super() four times a level, nine levels of `extends`: 4^9 renders of a block.
+        let mut files = vec![(
+            "sms/l0.txt".to_string(),
+            "{% block b %}{% endblock b %}".to_string(),
+        )];
+        for i in 1..10 {
+            files.push((
+                format!("sms/l{i}.txt"),
+                format!(
+                    "{{% extends \"sms/l{}.txt\" %}}{{% block b %}}{}{{% endblock b %}}",
+                    i - 1,
+                    "{{ super() }}".repeat(4)
+                ),
+            ));
+        }
+        let files: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let (r, _) = render_under(&files, "sms/l9.txt", SMALL);
+        assert_over(&r, "steps", "super");
+        // What a message does renders well within the default budget.
+        let src = "{% for i in range(end=30) %}{% set row = {\"id\": i, \"name\": \"Invoice \" ~ i} %}{{ row.name | upper }} {{ row.id }}\n{% endfor %}{{ [3, 1, 2] | sort | join(sep=\",\") }}";
+        let (r, _) = render_under(
+            &[("sms/t.txt", src)],
+            "sms/t.txt",
+            Limits {
+                steps: 2_000,
+                bytes: 64 << 10,
+            },
+        );
+        assert!(r.unwrap().ends_with("INVOICE 29 29\n1,2,3"));
+    }
+
+    #[test]
+    fn replace_is_measured_exactly_before_it_is_built() {
+        // 1,024 bytes, each replaced by six: exactly the limit.
+        let src = "{% set s = \"aaaaaaaaaaaaaaaa\" %}{% for i in range(end=6) %}{% set_global s = s ~ s %}{% endfor %}{{ s | replace(from=\"a\", to=\"bbbbbb\") | length }}";
+        let limits = Limits {
+            steps: 100_000,
+            bytes: 6 * 1024,
+        };
+        let (r, _) = render_under(&[("sms/t.txt", src)], "sms/t.txt", limits);
+        assert_eq!(r.unwrap(), "6144");
+        let src = format!("{S32K}{{{{ s | replace(from=\"\", to=\"xx\") | length }}}}");
+        let (r, peak) = render_under(&[("sms/t.txt", &src)], "sms/t.txt", SMALL);
+        assert_over(&r, "bytes", "replace");
+        assert!(peak < 512 << 10, "replace: {peak}");
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_fits_a_worker_threads_stack() {
+        // Renders run on rayon's workers, whose stacks are 2 MiB; every include,
+        // component, block and super() is one more interpreter frame on it.
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                // A list in a list a hundred deep.
+                let src = "{% set a = 1 %}{% for i in range(end=100) %}{% set_global a = [a] %}{% endfor %}{{ a | length }}";
+                let (r, _) = render_under(&[("sms/t.txt", src)], "sms/t.txt", SMALL);
+                assert_over(&r, "deep", "list");
+                // A component that includes a partial that calls the component.
+                let files = [
+                    ("sms/t.txt", "{% component R(n) %}{% include \"sms/r.txt\" %}{% endcomponent R %}{{ <R n={1}/> }}"),
+                    ("sms/r.txt", "{{ <R n={n}/> }}"),
+                ];
+                let (r, _) = render_under(&files, "sms/t.txt", SMALL);
+                assert_over(&r, "deep", "component");
+                // A chain of includes forty long fails; the deepest chain allowed renders.
+                let chain = |n: usize| -> Vec<(String, String)> {
+                    (0..n)
+                        .map(|i| {
+                            let next = if i + 1 < n {
+                                format!("{{% include \"sms/i{}.txt\" %}}", i + 1)
+                            } else {
+                                String::new()
+                            };
+                            (format!("sms/i{i}.txt"), format!("{i} {next}"))
+                        })
+                        .collect()
+                };
+                for (n, ok) in [(40, false), (17, true)] {
+                    let files = chain(n);
+                    let files: Vec<(&str, &str)> =
+                        files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                    let (r, _) = render_under(&files, "sms/i0.txt", SMALL);
+                    if ok {
+                        assert!(r.unwrap().starts_with("0 1 2"));
+                    } else {
+                        assert_over(&r, "deep", "includes");
+                    }
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod track {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<i64> = const { Cell::new(0) };
+        static PEAK: Cell<i64> = const { Cell::new(0) };
+    }
+
+    pub struct Tracking;
+
+    fn add(n: usize) {
+        let _ = LIVE.try_with(|l| {
+            let v = l.get() + n as i64;
+            l.set(v);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(v)));
+        });
+    }
+
+    fn sub(n: usize) {
+        let _ = LIVE.try_with(|l| l.set(l.get() - n as i64));
+    }
+
+    unsafe impl GlobalAlloc for Tracking {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc(l) };
+            if !p.is_null() {
+                add(l.size());
+            }
+            p
+        }
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc_zeroed(l) };
+            if !p.is_null() {
+                add(l.size());
+            }
+            p
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            unsafe { System.dealloc(p, l) };
+            sub(l.size());
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            let q = unsafe { System.realloc(p, l, new) };
+            if !q.is_null() {
+                sub(l.size());
+                add(new);
+            }
+            q
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Tracking = Tracking;
+
+    /// `f`'s result and the most bytes it held allocated at once, on this thread.
+    pub fn peak<R>(f: impl FnOnce() -> R) -> (R, usize) {
+        let base = LIVE.get();
+        PEAK.set(base);
+        let r = f();
+        (r, (PEAK.get() - base).max(0) as usize)
     }
 }

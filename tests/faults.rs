@@ -819,6 +819,111 @@ fn a_template_over_its_budget_fails_its_customers_not_the_campaign() {
     }
 }
 
+/// `dunwell ARGS` with at most 3 GB of address space: a template that allocates more
+/// kills the process (an allocation failure aborts) instead of swapping.
+fn dunwell_in_3gb(args: &[&str]) -> Run {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -v 3000000; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_dunwell"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("DUNWELL_LINK_SECRET")
+        .env(SECRET.0, SECRET.1)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_template_referencing_gigabytes_fails_its_customers_not_the_process() {
+    let dir = sample_copy();
+    // A 2 MiB text (within the default limit), referenced 8,192 times by a list (16 GiB
+    // of text in a few kilobytes), joined: 16 GB before the budget weighed lists.
+    append(
+        &dir.path().join("templates/email/forgetful/default.en.txt"),
+        "{% set s = \"xxxxxxxxxxxxxxxx\" %}{% for i in range(end=17) %}{% set_global s = s ~ s %}{% endfor %}{% set a = [s,s,s,s,s,s,s,s] %}{% for i in range(end=10) %}{% set_global a = [...a, ...a] %}{% endfor %}{{ a | join(sep=\"\") | length }}",
+    );
+    // A component that includes a partial that calls the component: twenty levels of
+    // two interpreter frames each overflowed a worker thread's stack.
+    let partials = dir.path().join("templates/email/partials");
+    std::fs::create_dir_all(&partials).unwrap();
+    std::fs::write(partials.join("r.txt"), "{{ <R n={n}/> }}").unwrap();
+    append(
+        &dir.path().join("templates/email/unwilling/default.en.txt"),
+        "{% component R(n) %}{% include \"email/partials/r.txt\" %}{% endcomponent R %}{{ <R n={1}/> }}",
+    );
+    let campaign = dir.path().join("samples/campaign.yaml");
+    let c = campaign.to_str().unwrap();
+    let crashed = |r: &Run| {
+        r.code < 0
+            || r.stderr.contains("memory allocation")
+            || r.stderr.contains("overflow")
+            || r.stderr.contains("panicked")
+    };
+
+    let check = dunwell_in_3gb(&["check", c]);
+    assert!(!crashed(&check), "{}", check.stderr);
+    assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    for (file, limit) in [
+        ("forgetful/default.en.txt", "bytes"),
+        ("unwilling/default.en.txt", "deep"),
+    ] {
+        // `error: MESSAGE` then ` --> FILE`
+        let lines: Vec<&str> = check.stdout.lines().collect();
+        assert!(
+            lines
+                .windows(2)
+                .any(|w| w[0].contains(limit) && w[1].contains(file)),
+            "{file}: {}",
+            check.stdout
+        );
+    }
+
+    let run = |threads: &str| {
+        let out = tempdir();
+        let o = out.path().to_str().unwrap();
+        let r = dunwell_in_3gb(&[
+            "run",
+            c,
+            "--out",
+            o,
+            "--channel",
+            "email",
+            "--threads",
+            threads,
+        ]);
+        (r, out)
+    };
+    let (r1, out1) = run("1");
+    assert!(!crashed(&r1), "{}", r1.stderr);
+    assert_eq!(r1.code, 3, "{}", r1.stderr);
+    let excluded = read_csv(&out1.path().join("exclusions.csv"))
+        .into_iter()
+        .filter(|r| r["reason"] == "render_failed:email")
+        .count();
+    assert!(excluded >= 2, "{excluded}");
+    assert!(
+        !manifest(out1.path()).is_empty(),
+        "the rest of the campaign goes on"
+    );
+    // The same customers on every thread count: the budget is counted, not timed.
+    let (r2, out2) = run("2");
+    assert!(!crashed(&r2), "{}", r2.stderr);
+    assert_eq!(r2.code, 3, "{}", r2.stderr);
+    for f in ["manifest.jsonl", "exclusions.csv", "complete.json"] {
+        assert_eq!(
+            std::fs::read(out1.path().join(f)).unwrap(),
+            std::fs::read(out2.path().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
 #[test]
 fn a_partial_included_by_a_template_is_found() {
     let dir = sample_copy();

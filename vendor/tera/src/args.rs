@@ -182,7 +182,7 @@ impl<'k> ArgFromValue<'k> for String {
     type Output = String;
 
     fn from_value(value: &'k Value) -> TeraResult<Self::Output> {
-        Ok(format!("{value}"))
+        crate::budget::format_value(value) // dunwell budget: within the byte limit
     }
 }
 
@@ -202,7 +202,7 @@ impl<'k> ArgFromValue<'k> for Cow<'_, str> {
     fn from_value(value: &'k Value) -> TeraResult<Self::Output> {
         match &value.inner {
             ValueInner::String(s) => Ok(Cow::Borrowed(s.as_str())),
-            _ => Ok(Cow::Owned(format!("{value}"))),
+            _ => Ok(Cow::Owned(crate::budget::format_value(value)?)), // dunwell budget
         }
     }
 }

@@ -118,14 +118,25 @@ pub(crate) fn escape(val: StringInput, _: Kwargs, state: &State) -> TeraResult<V
     }
 }
 
-pub(crate) fn escape_html(val: &str, _: Kwargs, _: &State) -> String {
+pub(crate) fn escape_html(val: &str, _: Kwargs, _: &State) -> TeraResult<String> {
     let mut buf = Vec::with_capacity(val.len());
-    utils::escape_html(val, &mut buf).unwrap();
+    // dunwell budget: within the byte limit as it is written.
+    utils::escape_html(val, &mut crate::budget::CapWriter::new(&mut buf))
+        .map_err(crate::budget::from_io)?;
     // SAFETY: escape_html only produces valid UTF-8
-    unsafe { String::from_utf8_unchecked(buf) }
+    Ok(unsafe { String::from_utf8_unchecked(buf) })
 }
 
-pub(crate) fn escape_xml(val: &str, _: Kwargs, _: &State) -> String {
+pub(crate) fn escape_xml(val: &str, _: Kwargs, _: &State) -> TeraResult<String> {
+    // dunwell budget: the result's size before it is built.
+    crate::budget::check_bytes(val.bytes().fold(0usize, |n, b| {
+        n.saturating_add(match b {
+            b'&' => 5,
+            b'<' | b'>' => 4,
+            b'"' | b'\'' => 6,
+            _ => 1,
+        })
+    }))?;
     let mut output = String::with_capacity(val.len() * 2);
     for c in val.chars() {
         match c {
@@ -137,11 +148,22 @@ pub(crate) fn escape_xml(val: &str, _: Kwargs, _: &State) -> String {
             _ => output.push(c),
         }
     }
-    output
+    Ok(output)
 }
 
-pub(crate) fn newlines_to_br(val: &str, _: Kwargs, _: &State) -> String {
-    val.replace("\r\n", "<br>").replace(['\n', '\r'], "<br>")
+pub(crate) fn newlines_to_br(val: &str, _: Kwargs, _: &State) -> TeraResult<String> {
+    // dunwell budget: the result's size before it is built (`\r\n`, `\n`, `\r` → `<br>`).
+    let b = val.as_bytes();
+    let mut size = val.len();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'\r' && b.get(i + 1) == Some(&b'\n') {
+            size = size.saturating_add(2);
+        } else if (c == b'\n' && (i == 0 || b[i - 1] != b'\r')) || c == b'\r' {
+            size = size.saturating_add(3);
+        }
+    }
+    crate::budget::check_bytes(size)?;
+    Ok(val.replace("\r\n", "<br>").replace(['\n', '\r'], "<br>"))
 }
 
 /// Returns a plural suffix if the value is not equal to ±1, or a singular suffix otherwise.
@@ -203,23 +225,26 @@ pub(crate) fn replace(val: StringInput, kwargs: Kwargs, state: &State) -> TeraRe
     // If we have autoescaping enabled and either the value or the replacement is safe,
     // we go through StringInput otherwise we do a basic str replace
     let be_safe = state.autoescaping_enabled() && (val.is_safe() || to.is_safe());
-    // dunwell budget: the result's size before it is built (an empty `from` matches
-    // between every character).
-    let matches = if from.is_empty() {
-        val.as_str().chars().count() + 1
+    let (hay, to_str) = if be_safe {
+        (val.rendered(state)?, to.rendered(state)?)
     } else {
-        val.as_str().matches(from).count()
+        (Cow::Borrowed(val.as_str()), Cow::Borrowed(to.as_str()))
+    };
+    // dunwell budget: the result's exact size before it is built (an empty `from`
+    // matches between every character).
+    let matches = if from.is_empty() {
+        hay.chars().count() + 1
+    } else {
+        hay.matches(from).count()
     };
     crate::budget::check_bytes(
-        val.as_str()
-            .len()
-            .saturating_add(matches.saturating_mul(to.as_str().len().saturating_mul(6))),
+        (hay.len() - matches * from.len()).saturating_add(matches.saturating_mul(to_str.len())),
     )?;
+    let out = hay.replace(from, &to_str);
     if be_safe {
-        let out = val.rendered(state)?.replace(from, &to.rendered(state)?);
         Ok(Value::safe_string(&out))
     } else {
-        Ok(Value::from(val.as_str().replace(from, to.as_str())))
+        Ok(Value::from(out))
     }
 }
 
@@ -344,8 +369,8 @@ pub(crate) fn indent(val: StringInput, kwargs: Kwargs, state: &State) -> TeraRes
     }
 }
 
-pub(crate) fn as_str(val: Value, _: Kwargs, _: &State) -> String {
-    format!("{val}")
+pub(crate) fn as_str(val: Value, _: Kwargs, _: &State) -> TeraResult<String> {
+    crate::budget::format_value(&val) // dunwell budget: within the byte limit
 }
 
 /// Converts a Value into an int. It defaults to a base of `10` but can be changed.
@@ -458,6 +483,12 @@ pub(crate) fn reverse(val: Value, _: Kwargs, _: &State) -> TeraResult<Value> {
 
 pub(crate) fn split(val: &str, kwargs: Kwargs, _: &State) -> TeraResult<Value> {
     let pat = kwargs.must_get::<&str>("pat")?;
+    // dunwell budget: the list's weight (every piece at least a byte) before it is made.
+    let (pieces, weight) = val.split(pat).fold((0usize, 0usize), |(n, w), p| {
+        (n + 1, w.saturating_add(p.len().max(1)))
+    });
+    crate::budget::check_bytes(weight)?;
+    crate::budget::work(pieces.saturating_mul(crate::budget::ELEMENT_WORK))?;
     Ok(val
         .split(pat)
         .map(Into::into)
@@ -551,28 +582,36 @@ pub(crate) fn join(val: &[Value], kwargs: Kwargs, state: &State) -> TeraResult<V
         && (val.iter().any(|x| x.is_string() && x.is_safe())
             || sep.as_ref().is_some_and(|x| x.is_safe()));
 
+    // dunwell budget: built in place, refused as soon as it passes the byte limit (a
+    // list of a thousand references to one long string is short; its text is not).
+    use std::io::Write as _;
+    let mut out = Vec::new();
+    let mut w = crate::budget::CapWriter::new(&mut out);
+    let io = crate::budget::from_io;
     if be_safe {
-        let mut parts = Vec::with_capacity(val.len());
-        for v in val {
-            if v.is_undefined() {
-                parts.push(String::new())
-            } else {
-                parts.push(state.escape_if_needed(v)?);
-            }
-        }
         let sep_rendered = match &sep {
             Some(s) => s.rendered(state)?,
             None => Cow::Borrowed(""),
         };
-        Ok(Value::safe_string(&parts.join(&*sep_rendered)))
+        for (i, v) in val.iter().enumerate() {
+            if i > 0 {
+                w.write_all(sep_rendered.as_bytes()).map_err(io)?;
+            }
+            if !v.is_undefined() {
+                w.write_all(state.escape_if_needed(v)?.as_bytes())
+                    .map_err(io)?;
+            }
+        }
+        Ok(Value::safe_string(&String::from_utf8(out)?))
     } else {
         let sep_str = sep.as_ref().map(|s| s.as_str()).unwrap_or("");
-        Ok(Value::from(
-            val.iter()
-                .map(|x| format!("{x}"))
-                .collect::<Vec<_>>()
-                .join(sep_str),
-        ))
+        for (i, v) in val.iter().enumerate() {
+            if i > 0 {
+                w.write_all(sep_str.as_bytes()).map_err(io)?;
+            }
+            v.format(&mut w).map_err(io)?;
+        }
+        Ok(Value::from(String::from_utf8(out)?))
     }
 }
 
@@ -619,36 +658,76 @@ pub(crate) fn sort(val: &[Value], kwargs: Kwargs, _: &State) -> TeraResult<Vec<V
         }
         // We sort with Ord::cmp because we have our own custom impl that the default sorting will
         // disagree with
-        #[allow(clippy::unnecessary_sort_by)]
-        decorated.sort_by(|(a, _), (b, _)| a.cmp(b));
+        let decorated = sort_counted(decorated, |d: &(&Value, &Value)| d.0)?; // dunwell budget
         ensure_comparable(decorated.iter().map(|(k, _)| *k))?;
         Ok(decorated.into_iter().map(|(_, v)| v.clone()).collect())
     } else {
-        let mut out = val.to_vec();
         // We sort with Ord::cmp because we have our own custom impl that the default sorting will
         // disagree with
-        #[allow(clippy::unnecessary_sort_by)]
-        out.sort_by(|a, b| a.cmp(b));
-        ensure_comparable(out.iter())?;
-        Ok(out)
+        let out = sort_counted(val.iter().collect(), |v: &&Value| *v)?; // dunwell budget
+        ensure_comparable(out.iter().copied())?;
+        Ok(out.into_iter().cloned().collect())
     }
 }
 
-pub(crate) fn unique(val: &[Value], _: Kwargs, _: &State) -> Vec<Value> {
+// dunwell budget: a sort whose comparisons are work, each at most the lighter key's
+// weight (and `ensure_comparable`'s, the keys' weight in all). Once the work left is
+// spent the keys are no longer compared: the order is then arbitrary, and the sort is
+// refused.
+fn sort_counted<T>(items: Vec<T>, key: impl Fn(&T) -> &Value) -> TeraResult<Vec<T>> {
+    let max = crate::budget::max_bytes();
+    let mut read = 0usize;
+    let mut weighed: Vec<(usize, T)> = Vec::with_capacity(items.len());
+    for item in items {
+        let m = crate::budget::measure(key(&item), max);
+        read = read.saturating_add(m.nodes).saturating_add(m.weight);
+        weighed.push((m.weight, item));
+    }
+    crate::budget::work(read)?;
+    let left = crate::budget::work_left();
+    let spent = std::cell::Cell::new(0u64);
+    weighed.sort_by(|(wa, a), (wb, b)| {
+        let s = spent.get().saturating_add((*wa).min(*wb) as u64 + 1);
+        spent.set(s);
+        if s > left {
+            std::cmp::Ordering::Equal
+        } else {
+            key(a).cmp(key(b))
+        }
+    });
+    crate::budget::work(usize::try_from(spent.get()).unwrap_or(usize::MAX))?;
+    Ok(weighed.into_iter().map(|(_, t)| t).collect())
+}
+
+pub(crate) fn unique(val: &[Value], _: Kwargs, _: &State) -> TeraResult<Vec<Value>> {
     if val.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
 
     // Using a set cause issues with maps because we do impl some Ord which messes up things
-    let mut res = Vec::with_capacity(val.len());
+    let mut res: Vec<(&Value, usize)> = Vec::with_capacity(val.len());
 
+    // dunwell budget: every comparison is work (at most the lighter value's weight), so
+    // a long list is refused rather than compared with itself for hours.
+    let max = crate::budget::max_bytes();
     for v in val {
-        if !res.contains(v) {
-            res.push(v.clone());
+        let m = crate::budget::measure(v, max);
+        let mut cost = m.nodes;
+        let mut found = false;
+        for (r, w) in &res {
+            cost = cost.saturating_add(m.weight.min(*w) + 1);
+            if *r == v {
+                found = true;
+                break;
+            }
+        }
+        crate::budget::work(cost)?;
+        if !found {
+            res.push((v, m.weight));
         }
     }
 
-    res
+    Ok(res.into_iter().map(|(v, _)| v.clone()).collect())
 }
 
 pub(crate) fn values(val: &Map, _: Kwargs, _: &State) -> TeraResult<Vec<Value>> {
@@ -697,6 +776,7 @@ pub(crate) fn group_by(val: &[Value], kwargs: Kwargs, _: &State) -> TeraResult<M
             }
             Some(x) if x.is_none() => (),
             Some(x) => {
+                crate::budget::work(crate::budget::top_work(x) + 1)?; // dunwell budget: hashing it
                 let key = x.as_key()?;
                 if let Some(arr) = grouped.get_mut(&key) {
                     arr.push(v.clone());

@@ -97,6 +97,8 @@ pub(crate) fn range(kwargs: Kwargs, _: &State) -> TeraResult<Vec<i128>> {
         )));
     }
 
+    // dunwell budget: the list's weight (an element each), before it is made.
+    crate::budget::check_bytes(len as usize)?;
     let mut values = Vec::with_capacity(len as usize);
     for i in 0..len {
         values.push(start + i * step_by);

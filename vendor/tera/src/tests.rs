@@ -156,6 +156,7 @@ pub(crate) fn is_ending_with(val: &str, kwargs: Kwargs, _: &State) -> TeraResult
 
 pub(crate) fn is_containing(val: &Value, kwargs: Kwargs, _: &State) -> TeraResult<bool> {
     let pat = kwargs.must_get::<&Value>("pat")?;
+    crate::budget::charge_contains(val, pat)?; // dunwell budget
     match val.kind() {
         ValueKind::String => {
             let s = <&str as ArgFromValue>::from_value(pat)?;

@@ -212,6 +212,8 @@ pub(crate) struct ForLoop {
     iterated: bool,
     /// List comprehension are desugared to for loops but we don't expose inner loop.* vars
     is_comprehension: bool,
+    /// dunwell budget: the weight of the list a comprehension has built so far.
+    pub(crate) built: usize,
 }
 
 impl ForLoop {
@@ -237,6 +239,7 @@ impl ForLoop {
             current_values: (None, Value::undefined()), // Will be set by first advance()
             iterated: false,
             is_comprehension: false,
+            built: 0, // dunwell budget
         }
     }
 

@@ -56,6 +56,9 @@ impl<'tera> VirtualMachine<'tera> {
         state: &mut State<'tera>,
         output: &mut impl Write,
     ) -> TeraResult<()> {
+        // dunwell budget: includes, components, blocks and super() each run the interpreter
+        // once more on the stack; their nesting is bounded.
+        let _nested = crate::budget::nest()?;
         let mut ip = 0;
 
         macro_rules! rendering_error {
@@ -82,6 +85,7 @@ impl<'tera> VirtualMachine<'tera> {
             ($op:tt) => {{
                 let (b, b_span) = state.stack.pop();
                 let (a, a_span) = state.stack.pop();
+                crate::budget::charge_compare(&a, &b)?; // dunwell budget
                 state.stack.push(Value::from(a $op b), combine_spans(&a_span, &b_span));
             }};
         }
@@ -92,6 +96,7 @@ impl<'tera> VirtualMachine<'tera> {
                 let (b, b_span) = state.stack.pop();
                 let (a, a_span) = state.stack.pop();
                 let span = combine_spans(&a_span, &b_span);
+                crate::budget::charge_compare(&a, &b)?; // dunwell budget
                 match a.partial_cmp(&b) {
                     Some(ord) => state.stack.push(Value::from(ord $op std::cmp::Ordering::Equal), span),
                     None => rendering_error!(
@@ -176,8 +181,12 @@ impl<'tera> VirtualMachine<'tera> {
                     } else {
                         let last = state.capture_buffers.len() - 1;
                         let mut buf = std::mem::take(&mut state.capture_buffers[last]);
-                        let result =
-                            self.render_component_to(&component_chunk, context, &*state, &mut buf);
+                        let result = self.render_component_to(
+                            &component_chunk,
+                            context,
+                            &*state,
+                            &mut crate::budget::CapWriter::new(&mut buf), // dunwell budget
+                        );
                         state.capture_buffers[last] = buf;
                         result
                     };
@@ -218,7 +227,13 @@ impl<'tera> VirtualMachine<'tera> {
                 Instruction::LoadConst(v) => {
                     state.stack.push(v.clone(), current_ip..=current_ip);
                 }
-                Instruction::LoadName(n) => state.load_name(n, current_ip),
+                Instruction::LoadName(n) => {
+                    state.load_name(n, current_ip);
+                    if n == MAGICAL_DUMP_VAR {
+                        // dunwell budget: the whole context copied into a map.
+                        crate::budget::work(crate::budget::made_work(&state.stack.peek().0))?;
+                    }
+                }
                 Instruction::LoadAttr(attr) | Instruction::LoadAttrOpt(attr) => {
                     let is_optional = matches!(instr, Instruction::LoadAttrOpt(_));
                     let (a, a_span) = state.stack.pop();
@@ -257,6 +272,13 @@ impl<'tera> VirtualMachine<'tera> {
                         }
 
                         let c_span = combine_spans(&val_span, &subscript_span);
+                        if val.is_string() {
+                            // dunwell budget: indexing a string reads all its characters.
+                            crate::budget::work(crate::budget::top_work(&val))?;
+                        } else if val.is_map() {
+                            // dunwell budget: looking a key up hashes it.
+                            crate::budget::work(crate::budget::top_work(&subscript))?;
+                        }
                         match val.get_item(subscript) {
                             Ok(v) => {
                                 state.stack.push(v, c_span);
@@ -332,6 +354,14 @@ impl<'tera> VirtualMachine<'tera> {
                         // expand the span.
                         match val.slice(s, e, st) {
                             Ok(v) => {
+                                // dunwell budget: a string's characters are all read; the
+                                // slice is made.
+                                let read = if val.is_string() {
+                                    crate::budget::top_work(&val)
+                                } else {
+                                    0
+                                };
+                                crate::budget::work(read + crate::budget::made_work(&v))?;
                                 state.stack.push(v, val_span);
                             }
                             Err(e) => {
@@ -342,8 +372,7 @@ impl<'tera> VirtualMachine<'tera> {
                 }
                 Instruction::WriteText(t) => {
                     if let Some(captured) = state.capture_buffers.last_mut() {
-                        captured.write_all(t.as_bytes())?;
-                        crate::budget::check_bytes(captured.len())?; // dunwell budget
+                        crate::budget::CapWriter::new(captured).write_all(t.as_bytes())?; // dunwell budget
                     } else {
                         output.write_all(t.as_bytes())?;
                     }
@@ -373,7 +402,11 @@ impl<'tera> VirtualMachine<'tera> {
                     } else {
                         let last = state.capture_buffers.len() - 1;
                         let mut buf = std::mem::take(&mut state.capture_buffers[last]);
-                        let result = self.render_include(name, state, &mut buf);
+                        let result = self.render_include(
+                            name,
+                            state,
+                            &mut crate::budget::CapWriter::new(&mut buf), // dunwell budget
+                        );
                         state.capture_buffers[last] = buf;
                         result
                     };
@@ -398,11 +431,15 @@ impl<'tera> VirtualMachine<'tera> {
                         for _ in 0..*num_elem {
                             let (val, _) = state.stack.pop();
                             let (key, _) = state.stack.pop();
+                            crate::budget::work(crate::budget::top_work(&key))?; // dunwell budget: hashed
                             elems.push((key.as_key()?, val));
                         }
                         elems.reverse();
                         let map: crate::value::Map = elems.into_iter().collect();
-                        state.stack.push(Value::from(map), current_ip..=current_ip)
+                        let map = Value::from(map);
+                        crate::budget::work(num_elem * crate::budget::ELEMENT_WORK)?; // dunwell budget
+                        crate::budget::check_value(&map)?; // dunwell budget
+                        state.stack.push(map, current_ip..=current_ip)
                     }
                 }
                 Instruction::BuildMapWithSpreads(entry_types) => {
@@ -422,19 +459,25 @@ impl<'tera> VirtualMachine<'tera> {
                                     span
                                 );
                             }
-                            for (k, v) in val.into_map().unwrap() {
+                            let entries = val.into_map().unwrap();
+                            crate::budget::charge(entries.len() as u64)?; // dunwell budget
+                            crate::budget::check_bytes(result_map.len() + entries.len())?; // dunwell budget
+                            for (k, v) in entries {
+                                crate::budget::work(k.as_str().map_or(0, str::len))?; // dunwell budget: hashed
                                 result_map.entry(k).or_insert(v);
                             }
                         } else {
                             let (val, _) = state.stack.pop();
                             let (key, _) = state.stack.pop();
+                            crate::budget::work(crate::budget::top_work(&key))?; // dunwell budget: hashed
                             result_map.entry(key.as_key()?).or_insert(val);
                         }
                     }
 
-                    state
-                        .stack
-                        .push(Value::from(result_map), current_ip..=current_ip);
+                    let map = Value::from(result_map);
+                    crate::budget::work(entry_types.len() * crate::budget::ELEMENT_WORK)?; // dunwell budget
+                    crate::budget::check_value(&map)?; // dunwell budget
+                    state.stack.push(map, current_ip..=current_ip);
                 }
                 Instruction::BuildList(num_elem) => {
                     let mut elems = Vec::with_capacity(*num_elem);
@@ -442,9 +485,12 @@ impl<'tera> VirtualMachine<'tera> {
                         elems.push(state.stack.pop().0);
                     }
                     elems.reverse();
-                    state
-                        .stack
-                        .push(Value::from(elems), current_ip..=current_ip);
+                    let list = Value::from(elems);
+                    if *num_elem > 0 {
+                        crate::budget::work(num_elem * crate::budget::ELEMENT_WORK)?; // dunwell budget
+                        crate::budget::check_value(&list)?; // dunwell budget
+                    }
+                    state.stack.push(list, current_ip..=current_ip);
                 }
                 Instruction::BuildListWithSpreads(entry_types) => {
                     let mut result = Vec::with_capacity(entry_types.len());
@@ -471,14 +517,17 @@ impl<'tera> VirtualMachine<'tera> {
                         }
                     }
                     result.reverse();
-
-                    state
-                        .stack
-                        .push(Value::from(result), current_ip..=current_ip);
+                    let list = Value::from(result);
+                    crate::budget::work(entry_types.len() * crate::budget::ELEMENT_WORK)?; // dunwell budget
+                    crate::budget::check_value(&list)?; // dunwell budget
+                    state.stack.push(list, current_ip..=current_ip);
                 }
                 Instruction::CallFunction(name) => {
                     let (kwargs, _) = state.stack.pop();
                     if name == "super" {
+                        // dunwell budget: a block calling super() many times, at every level
+                        // of a long `extends` chain, renders the parents' blocks many times over.
+                        crate::budget::charge(1)?;
                         let Some(current_block_name) = state.current_block_name else {
                             rendering_error!(
                                 "super() called outside of a block".to_string(),
@@ -504,7 +553,10 @@ impl<'tera> VirtualMachine<'tera> {
                         state.blocks[pos].2 = level + 1;
                         let mut super_output = Vec::with_capacity(128);
                         let old_capture_buffers = std::mem::take(&mut state.capture_buffers);
-                        let res = self.interpret(state, &mut super_output);
+                        let res = self.interpret(
+                            state,
+                            &mut crate::budget::CapWriter::new(&mut super_output), // dunwell budget
+                        );
                         state.capture_buffers = old_capture_buffers;
                         state.chunk = old_chunk;
                         state.blocks[pos].2 = level;
@@ -515,6 +567,7 @@ impl<'tera> VirtualMachine<'tera> {
                             .push(Value::safe_string(&val), current_ip..=current_ip);
                     } else {
                         crate::budget::charge(1)?; // dunwell budget
+                        charge_call_input(None, &kwargs)?; // dunwell budget
                         let f = &self.tera.functions[name.as_str()];
                         let val = match f.call(Kwargs::new(kwargs.into_map_arc().unwrap()), state) {
                             Ok(v) => v,
@@ -522,7 +575,7 @@ impl<'tera> VirtualMachine<'tera> {
                                 rendering_error!(format!("{err}"), current_ip..=current_ip)
                             }
                         };
-                        check_value_size(&val)?; // dunwell budget
+                        check_call_result(&val)?; // dunwell budget
                         let val = if f.is_safe() { val.mark_safe() } else { val };
                         state.stack.push(val, current_ip..=current_ip);
                     }
@@ -532,6 +585,7 @@ impl<'tera> VirtualMachine<'tera> {
                     let f = &self.tera.filters[name.as_str()];
                     let (kwargs, _) = state.stack.pop();
                     let (value, value_span) = state.stack.pop();
+                    charge_call_input(Some(&value), &kwargs)?; // dunwell budget
                     let val =
                         match f.call(&value, Kwargs::new(kwargs.into_map_arc().unwrap()), state) {
                             Ok(v) => v,
@@ -542,7 +596,7 @@ impl<'tera> VirtualMachine<'tera> {
                                 _ => rendering_error!(format!("{err}"), current_ip..=current_ip),
                             },
                         };
-                    check_value_size(&val)?; // dunwell budget
+                    check_call_result(&val)?; // dunwell budget
                     let val = if f.is_safe() { val.mark_safe() } else { val };
                     state.stack.push(val, current_ip..=current_ip);
                 }
@@ -551,6 +605,7 @@ impl<'tera> VirtualMachine<'tera> {
                     let f = &self.tera.tests[name.as_str()];
                     let (kwargs, _) = state.stack.pop();
                     let (value, value_span) = state.stack.pop();
+                    charge_call_input(Some(&value), &kwargs)?; // dunwell budget
                     let val =
                         match f.call(&value, Kwargs::new(kwargs.into_map_arc().unwrap()), state) {
                             Ok(v) => v,
@@ -599,7 +654,10 @@ impl<'tera> VirtualMachine<'tera> {
                     let old_block_name = state.current_block_name.replace(block_name);
                     let res = if state.capture_block == Some(block_name.as_str()) {
                         let mut buf = Vec::with_capacity(256);
-                        let r = self.interpret(state, &mut buf);
+                        let r = self.interpret(
+                            state,
+                            &mut crate::budget::CapWriter::new(&mut buf), // dunwell budget
+                        );
                         state.block_buffer = buf;
                         r
                     } else {
@@ -672,6 +730,16 @@ impl<'tera> VirtualMachine<'tera> {
                         );
                     }
 
+                    // dunwell budget: counting a string's characters, copying a map's entries.
+                    match &container.inner {
+                        ValueInner::String(_) => {
+                            crate::budget::work(crate::budget::top_work(&container))?
+                        }
+                        ValueInner::Map(m) => {
+                            crate::budget::work(m.len() * crate::budget::ELEMENT_WORK)?
+                        }
+                        _ => {}
+                    }
                     if matches!(instr, Instruction::StartIterateComprehension(_)) {
                         state.for_loops.push(ForLoop::new_comprehension(container));
                     } else {
@@ -712,6 +780,18 @@ impl<'tera> VirtualMachine<'tera> {
                 }
                 Instruction::AppendToList => {
                     let (val, _) = state.stack.pop();
+                    // dunwell budget: the list's weight so far is kept on its loop, so each
+                    // element is weighed once.
+                    if let Some(for_loop) = state.for_loops.last_mut() {
+                        let max = crate::budget::max_bytes();
+                        let m = crate::budget::measure(&val, max.saturating_sub(for_loop.built));
+                        crate::budget::work(m.nodes + crate::budget::ELEMENT_WORK)?;
+                        if m.depth + 1 > crate::budget::MAX_DEPTH {
+                            return Err(crate::budget::over_depth(crate::budget::MAX_DEPTH));
+                        }
+                        for_loop.built = for_loop.built.saturating_add(m.weight.max(1));
+                        crate::budget::check_bytes(for_loop.built)?;
+                    }
                     let (list, _) = state.stack.peek_mut();
                     if let ValueInner::Array(arr) = &mut list.inner {
                         Arc::make_mut(arr).push(val);
@@ -760,15 +840,19 @@ impl<'tera> VirtualMachine<'tera> {
                     let result = match (&a.inner, &b.inner) {
                         (ValueInner::String(a_str), ValueInner::String(b_str)) => {
                             crate::budget::check_bytes(a_str.len() + b_str.len())?; // dunwell budget
+                            crate::budget::work(a_str.len() + b_str.len())?; // dunwell budget
                             let mut s = String::with_capacity(a_str.len() + b_str.len());
                             s.push_str(a_str.as_str());
                             s.push_str(b_str.as_str());
                             Value::from(s)
                         }
                         _ => {
-                            let s = format!("{a}{b}");
-                            crate::budget::check_bytes(s.len())?; // dunwell budget
-                            Value::from(s)
+                            // dunwell budget: formatted within the byte limit, not measured after.
+                            let mut s = Vec::new();
+                            let mut w = crate::budget::CapWriter::new(&mut s);
+                            a.format(&mut w).map_err(crate::budget::from_io)?;
+                            b.format(&mut w).map_err(crate::budget::from_io)?;
+                            Value::from(String::from_utf8(s)?)
                         }
                     };
                     state.stack.push(result, c_span);
@@ -776,6 +860,7 @@ impl<'tera> VirtualMachine<'tera> {
                 Instruction::In => {
                     let (container, container_span) = state.stack.pop();
                     let (needle, _) = state.stack.pop();
+                    crate::budget::charge_contains(&container, &needle)?; // dunwell budget
                     match container.contains(&needle) {
                         Ok(b) => {
                             state.stack.push(Value::from(b), current_ip..=current_ip);
@@ -804,7 +889,9 @@ impl<'tera> VirtualMachine<'tera> {
                 Instruction::LoadPath(path) => {
                     let chunk = state.chunk.expect("to have a chunk");
                     let mut val = if path.len() == 1 && path[0] == MAGICAL_DUMP_VAR {
-                        state.dump_context()
+                        let dump = state.dump_context();
+                        crate::budget::work(crate::budget::made_work(&dump))?; // dunwell budget
+                        dump
                     } else {
                         state.get_value(&path[0])
                     };
@@ -852,7 +939,9 @@ impl<'tera> VirtualMachine<'tera> {
                 Instruction::WritePath(path) => {
                     let chunk = state.chunk.expect("to have a chunk");
                     let root = if path.len() == 1 && path[0] == MAGICAL_DUMP_VAR {
-                        state.dump_context()
+                        let dump = state.dump_context();
+                        crate::budget::work(crate::budget::made_work(&dump))?; // dunwell budget
+                        dump
                     } else {
                         state.get_value(&path[0])
                     };
@@ -900,28 +989,25 @@ impl<'tera> VirtualMachine<'tera> {
     ) -> TeraResult<()> {
         if !self.autoescape_enabled() || value.is_safe() {
             if let Some(captured) = state.capture_buffers.last_mut() {
-                value.format(captured)?;
-                crate::budget::check_bytes(captured.len())?; // dunwell budget
+                value.format(&mut crate::budget::CapWriter::new(captured))?; // dunwell budget
             } else {
                 value.format(output)?;
             }
         } else if let ValueInner::String(s) = &value.inner {
             if let Some(captured) = state.capture_buffers.last_mut() {
-                (self.tera.escape_fn)(s.as_str(), captured)?;
-                crate::budget::check_bytes(captured.len())?; // dunwell budget
+                (self.tera.escape_fn)(s.as_str(), &mut crate::budget::CapWriter::new(captured))?; // dunwell budget
             } else {
                 (self.tera.escape_fn)(s.as_str(), output)?;
             }
         } else {
             // Avoiding String as much as possible for composite values.
             state.escape_buffer.clear();
-            value.format(&mut state.escape_buffer)?;
+            value.format(&mut crate::budget::CapWriter::new(&mut state.escape_buffer))?; // dunwell budget
             // SAFETY: the buffer was just filled by Value::format, which only
             // writes valid UTF-8
             let escaped = unsafe { std::str::from_utf8_unchecked(&state.escape_buffer) };
             if let Some(captured) = state.capture_buffers.last_mut() {
-                (self.tera.escape_fn)(escaped, captured)?;
-                crate::budget::check_bytes(captured.len())?; // dunwell budget
+                (self.tera.escape_fn)(escaped, &mut crate::budget::CapWriter::new(captured))?; // dunwell budget
             } else {
                 (self.tera.escape_fn)(escaped, output)?;
             }
@@ -992,7 +1078,12 @@ impl<'tera> VirtualMachine<'tera> {
         parent: &State<'_>,
     ) -> TeraResult<String> {
         let mut output = Vec::with_capacity(1024);
-        self.render_component_to(chunk, context, parent, &mut output)?;
+        self.render_component_to(
+            chunk,
+            context,
+            parent,
+            &mut crate::budget::CapWriter::new(&mut output), // dunwell budget
+        )?;
         Ok(String::from_utf8(output)?)
     }
 
@@ -1005,9 +1096,8 @@ impl<'tera> VirtualMachine<'tera> {
     ) -> TeraResult<()> {
         let depth = self.component_recursion_depth + 1;
         if depth > MAX_COMPONENT_RECURSION_DEPTH {
-            return Err(Error::message(
-                "Maximum render recursion depth for components exceeded.",
-            ));
+            // dunwell budget: a limit of the render, reported as one.
+            return Err(crate::budget::over_depth(MAX_COMPONENT_RECURSION_DEPTH));
         }
         let vm = Self {
             tera: self.tera,
@@ -1101,13 +1191,21 @@ impl<'tera> VirtualMachine<'tera> {
     }
 }
 
-// dunwell budget: a string, array or map a call returned may not exceed the byte limit
-// (arrays and maps counted by elements, each at least a byte).
-fn check_value_size(v: &Value) -> TeraResult<()> {
-    match &v.inner {
-        ValueInner::String(s) => crate::budget::check_bytes(s.as_str().len()),
-        ValueInner::Array(a) => crate::budget::check_bytes(a.len()),
-        ValueInner::Map(m) => crate::budget::check_bytes(m.len()),
-        _ => Ok(()),
+// dunwell budget: a call reads its value and keyword arguments (a string's bytes, a list's
+// or map's elements: work).
+fn charge_call_input(value: Option<&Value>, kwargs: &Value) -> TeraResult<()> {
+    let mut w = value.map_or(0, crate::budget::top_work);
+    if let Some(kw) = kwargs.as_map() {
+        for v in kw.values() {
+            w = w.saturating_add(crate::budget::top_work(v));
+        }
     }
+    crate::budget::work(w)
+}
+
+// dunwell budget: what a filter or function returned may not exceed the byte limit in
+// weight nor nest too deep; making it is work.
+fn check_call_result(v: &Value) -> TeraResult<()> {
+    crate::budget::check_value(v)?;
+    crate::budget::work(crate::budget::made_work(v))
 }

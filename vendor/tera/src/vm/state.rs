@@ -187,7 +187,10 @@ impl<'t> State<'t> {
         }
 
         let mut formatted = Vec::new();
-        value.format(&mut formatted)?;
+        // dunwell budget: within the byte limit as it is written.
+        value
+            .format(&mut crate::budget::CapWriter::new(&mut formatted))
+            .map_err(crate::budget::from_io)?;
         let formatted =
             String::from_utf8(formatted).expect("Value::format only writes valid UTF-8");
 
@@ -201,7 +204,9 @@ impl<'t> State<'t> {
     /// Escapes a string using the escape fn defined in the Tera struct
     pub fn escape(&self, input: &str) -> TeraResult<String> {
         let mut buf: Vec<u8> = Vec::with_capacity(input.len());
-        (self.escape_fn)(input, &mut buf)?;
+        // dunwell budget: within the byte limit as it is written.
+        (self.escape_fn)(input, &mut crate::budget::CapWriter::new(&mut buf))
+            .map_err(crate::budget::from_io)?;
         let escaped = String::from_utf8(buf).map_err(|e| {
             Error::message(format!(
                 "String `{input}` could not be converted to UTF-8 after escaping: {e}"
