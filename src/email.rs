@@ -78,7 +78,7 @@ pub fn build<Tz: TimeZone>(
         h.update(Sha256::digest(bytes));
     }
     let digest = h.finalize();
-    let hex = crate::outbox::hex(&digest);
+    let hex = crate::hash::hex(&digest);
     let domain = env
         .from_address
         .rsplit_once('@')

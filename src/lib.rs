@@ -16,6 +16,7 @@ pub mod email;
 pub mod features;
 pub mod format;
 pub mod generate;
+pub mod hash;
 pub mod letter;
 pub mod link;
 pub mod load;

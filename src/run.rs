@@ -8,6 +8,7 @@
 
 use crate::cli::Prepared;
 use crate::diag::{Error, Result};
+use crate::hash::{sha256_hex, shard_of};
 use crate::outbox::folder;
 use crate::progress::Progress;
 use crate::segment::{Cluster, segment};
@@ -17,14 +18,6 @@ use std::time::Instant;
 
 fn log(line: &str) {
     eprintln!("{line}");
-}
-
-/// Which of N shards a customer belongs to: a hash of their id, stable across runs,
-/// machines and versions.
-pub fn shard_of(customer_id: &str, n: u64) -> u64 {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(customer_id.as_bytes());
-    u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) % n
 }
 
 /// `summary.json`: what was written and why the rest was not.
@@ -240,17 +233,17 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
                         } else {
                             crate::outbox::mboxrd_escape(bytes)
                         };
-                        (hex_sha256(bytes), escaped, None)
+                        (sha256_hex(bytes), escaped, None)
                     }
                     Rendered::Sms { text, to, .. } => {
-                        (crate::outbox::sms_digest(to, text), Vec::new(), None)
+                        (crate::hash::sms_digest(to, text), Vec::new(), None)
                     }
                     Rendered::Letter { bytes, objects, .. } => {
                         let doc = std::mem::take(&mut **objects);
                         let prepared = crate::letter::print::prepare(doc);
-                        (hex_sha256(bytes), Vec::new(), Some(prepared))
+                        (sha256_hex(bytes), Vec::new(), Some(prepared))
                     }
-                    Rendered::Web { html, .. } => (hex_sha256(html.as_bytes()), Vec::new(), None),
+                    Rendered::Web { html, .. } => (sha256_hex(html.as_bytes()), Vec::new(), None),
                 })
                 .map(|(sha, escaped, prepared)| (r, sha, escaped, prepared))
             })
@@ -617,9 +610,4 @@ fn put_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<bool> {
         }
         Err(e) => Err(Error::io(&path, e)),
     }
-}
-
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    crate::outbox::hex(&sha2::Sha256::digest(bytes))
 }

@@ -509,7 +509,7 @@ fn reseal(out: &Path) {
         let bytes = std::fs::read(out.join(name)).unwrap();
         seal["files"][name] = serde_json::json!({
             "bytes": bytes.len(),
-            "sha256": dunwell::run::hex_sha256(&bytes),
+            "sha256": dunwell::hash::sha256_hex(&bytes),
         });
     }
     std::fs::write(&path, serde_json::to_vec_pretty(&seal).unwrap()).unwrap();

@@ -223,7 +223,7 @@ fn stable_id(bytes: &mut [u8]) {
     };
     let mut h = sha2::Sha256::new();
     h.update(&bytes[..start]);
-    let hex = crate::outbox::hex(&h.finalize());
+    let hex = crate::hash::hex(&h.finalize());
     let id = hex.as_bytes();
     for k in 0..len {
         bytes[start + k] = id[k % id.len()].to_ascii_uppercase();

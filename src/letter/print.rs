@@ -344,7 +344,7 @@ impl Binder {
         self.offsets[0] = self.written + tail.len() as u64;
         tail.extend_from_slice(b"1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n");
         self.put(&tail)?;
-        let id = crate::outbox::hex(&self.hash.clone().finalize());
+        let id = crate::hash::hex(&self.hash.clone().finalize());
         let xref_at = self.written;
         let mut x = Vec::with_capacity(20 * (self.offsets.len() + 2));
         let _ = write!(

@@ -159,7 +159,7 @@ pub fn file_name(name: &str) -> std::borrow::Cow<'_, str> {
         cut -= 1;
     }
     let h = sha2::Sha256::digest(name.as_bytes());
-    format!("{}~{}", &name[..cut], super::hex(&h[..8])).into()
+    format!("{}~{}", &name[..cut], crate::hash::hex(&h[..8])).into()
 }
 
 /// `dir/name` with the name made to fit.

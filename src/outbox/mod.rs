@@ -236,29 +236,6 @@ impl Mbox {
     }
 }
 
-/// What an SMS's `sha256` in the manifest covers: the number it goes to and its text —
-/// the reviewed recipient is part of the reviewed message, as an e-mail's `To:` is part
-/// of its bytes.
-pub fn sms_digest(to: &str, text: &str) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(to.as_bytes());
-    h.update(b"\n");
-    h.update(text.as_bytes());
-    hex(&h.finalize())
-}
-
-/// Lower-case hexadecimal, without an allocation per byte.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
-}
-
 /// mboxrd quoting: `From ` → `>From `, `>From ` → `>>From `, … at line starts.
 pub fn mboxrd_escape(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len() + 16);
@@ -350,7 +327,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(hex(&[0, 15, 16, 255]), "000f10ff");
     }
 
     #[test]

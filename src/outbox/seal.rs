@@ -63,7 +63,7 @@ impl<W: Write> Hashing<W> {
         self.inner.flush()?;
         let seal = FileSeal {
             bytes: self.bytes,
-            sha256: super::hex(&self.hash.finalize()),
+            sha256: crate::hash::hex(&self.hash.finalize()),
         };
         Ok((self.inner, seal))
     }

@@ -91,7 +91,7 @@ pub fn build(h: &Heading<'_>, cells: &[Cell], site: &mut Site, cache: &mut super
         let mut c = String::new();
         card(&mut c, h, cell, site, cache, &mut old);
         use sha2::Digest;
-        let hash = crate::outbox::hex(&sha2::Sha256::digest(c.as_bytes())[..8]);
+        let hash = crate::hash::hex(&sha2::Sha256::digest(c.as_bytes())[..8]);
         body.push_str(&c.replacen("<article ", &format!("<article data-hash=\"{hash}\" "), 1));
     }
     body.push_str("</div><p id=\"none\" hidden>No cell matches these filters.</p></main>");

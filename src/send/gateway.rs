@@ -166,7 +166,7 @@ pub fn client(cfg: &Config) -> std::result::Result<reqwest::Client, String> {
 /// The key for every attempt at message `id` of the journal `journal_id`: the same on a
 /// retry and on `--resend-unknown`, different for another outbox.
 pub fn idempotency_key(journal_id: &str, id: &str) -> String {
-    let h = crate::run::hex_sha256(format!("{journal_id}\0{id}").as_bytes());
+    let h = crate::hash::sha256_hex(format!("{journal_id}\0{id}").as_bytes());
     format!("dunwell-{}", &h[..32])
 }
 

@@ -672,7 +672,7 @@ pub fn outcomes(outbox: &Path) -> Result<Option<crate::report::Delivery>> {
 fn new_id() -> String {
     use rand::RngExt;
     let bytes: [u8; 16] = rand::rng().random();
-    crate::outbox::hex(&bytes)
+    crate::hash::hex(&bytes)
 }
 
 /// The recorded journal must be there.

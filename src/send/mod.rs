@@ -148,7 +148,7 @@ impl Store {
             buf
         };
         // What is sent is what was reviewed.
-        if crate::run::hex_sha256(&bytes) != e.sha256 {
+        if crate::hash::sha256_hex(&bytes) != e.sha256 {
             return Err(format!(
                 "{} changed since `dunwell run` wrote it (SHA-256 differs): not sent",
                 e.id
@@ -243,7 +243,7 @@ struct Job {
 fn backoff(base: Duration, attempts: u32, id: &str) -> Duration {
     let exp = base.saturating_mul(1u32 << attempts.saturating_sub(1).min(16));
     let capped = exp.min(Duration::from_secs(3600));
-    let h = crate::run::shard_of(&format!("{id}/{attempts}"), 1000) as f64 / 1000.0;
+    let h = crate::hash::shard_of(&format!("{id}/{attempts}"), 1000) as f64 / 1000.0;
     capped.mul_f64(0.8 + 0.4 * h)
 }
 
@@ -683,7 +683,7 @@ fn sms_payload(
             e.id, e.to
         ));
     }
-    if crate::outbox::sms_digest(&e.to, text) != e.sha256 {
+    if crate::hash::sms_digest(&e.to, text) != e.sha256 {
         return Err(format!(
             "{} changed since `dunwell run` wrote it (its number or text differs from the SHA-256): not sent",
             e.id

@@ -66,7 +66,7 @@ impl Access {
         rand::rngs::SysRng
             .try_fill_bytes(&mut bytes)
             .map_err(std::io::Error::other)?;
-        Ok(crate::outbox::hex(&bytes))
+        Ok(crate::hash::hex(&bytes))
     }
 
     /// The gallery's address, with the token when there is one.
