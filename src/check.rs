@@ -7,8 +7,8 @@
 //! GSM-7 where the campaign transliterates, a letter with characters no font has, and a
 //! language that falls back to another language's wording (a warning).
 
-use crate::cli::Prepared;
 use crate::diag::{Diagnostic, Severity};
+use crate::prepare::Prepared;
 use crate::render::{Kit, Rendered};
 use std::collections::BTreeSet;
 

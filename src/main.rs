@@ -5,5 +5,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    std::process::exit(dunwell::cli::main());
+    std::process::exit(dunwell::cmd::main());
 }

@@ -6,12 +6,12 @@
 //! is byte-identical for any thread count. The exclusions and the reconciliation cover
 //! exactly the customers this run was asked for (`--shard`, `--segment`, `--sample`).
 
-use crate::cli::Prepared;
 use crate::diag::{Error, Result};
 use crate::hash::{sha256_hex, shard_of};
 use crate::outbox::folder;
+use crate::prepare::Prepared;
 use crate::progress::Progress;
-use crate::segment::{Cluster, segment};
+use crate::segment::Cluster;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -55,8 +55,8 @@ pub struct RunSummary {
 pub struct RunOptions {
     pub out: PathBuf,
     pub sample: Option<usize>,
-    pub segment: Option<String>,
-    pub channels: Vec<String>,
+    pub segment: Option<Cluster>,
+    pub channels: Vec<crate::dataset::Channel>,
     pub shard: Option<(u64, u64)>,
     pub eml: bool,
 }
@@ -82,23 +82,13 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
         .as_ref()
         .map_or(crate::link::DEFAULT_SECRET_ENV, |l| l.secret_env.as_str());
     let mut kit = crate::render::Kit::load(campaign, crate::link::Signer::from_env(secret_env)?)?;
-    let channels: Vec<crate::dataset::Channel> = args
-        .channels
-        .iter()
-        .map(|c| {
-            crate::dataset::Channel::parse(c).map_err(|m| Error::Usage(format!("--channel {m}")))
-        })
-        .collect::<Result<_>>()?;
-    let only_cluster = args
-        .segment
-        .as_deref()
-        .map(|c| Cluster::parse(c).map_err(|m| Error::Usage(format!("--segment {m}"))))
-        .transpose()?;
+    let channels = &args.channels;
+    let only_cluster = args.segment;
 
     let data = &p.validated.dataset;
+    let seg = &p.seg;
     let t = Instant::now();
-    let seg = segment(data, &p.rules, campaign.as_of);
-    let plan = crate::plan::plan(data, &seg, &kit.rules, campaign.as_of);
+    let plan = p.plan(&kit.rules);
     log(&format!(
         "planned {} messages for {} customers in {:.2} s",
         plan.messages.len(),

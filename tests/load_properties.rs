@@ -3,7 +3,7 @@
 //! columns and fields, quotes, CRLF, a BOM, `;` — never make the library panic, and
 //! every customer of the input ends in exactly one of the segmented set or the
 //! rejected set, the way `dunwell segment` counts them (`cli::prepare_data`,
-//! `cli::reconcile`), driven in-process.
+//! `segment::summary::reconcile`), driven in-process.
 //!
 //! A row is "accounted for" when its customer id (as the export wrote it, trimmed) or,
 //! for a row without a usable id, its `FILE:LINE` is among the outcomes.
@@ -306,7 +306,7 @@ fn outcomes(v: &Validated) -> (BTreeSet<String>, BTreeSet<String>) {
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
     let data = &v.dataset;
     let seg = segment(data, rules(), as_of);
-    let rec = dunwell::cli::reconcile(v, data, &seg);
+    let rec = dunwell::segment::summary::reconcile(v, data, &seg);
     assert!(rec.balanced, "{rec:?}");
     let mut segmented = BTreeSet::new();
     let mut rejected: BTreeSet<String> =

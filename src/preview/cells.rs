@@ -7,10 +7,10 @@
 //! that language shown in that cluster; and for a supported language nobody in the data
 //! speaks, a persona: a real customer's invoices under a made-up name in that language.
 
-use crate::cli::Prepared;
 use crate::dataset::{Channel, Customer, CustomerView, Field};
 use crate::diag::Diagnostic;
 use crate::plan::Planned;
+use crate::prepare::Prepared;
 use crate::render::{Kit, Rendered};
 use crate::segment::{Cluster, Segmentation};
 use rayon::prelude::*;
@@ -137,8 +137,8 @@ pub fn rerender(
     let campaign = &p.campaign;
     let data = &p.validated.dataset;
     let rules = &kit.rules;
-    let seg: Segmentation = crate::segment::segment(data, &p.rules, campaign.as_of);
-    let plan = crate::plan::plan(data, &seg, rules, campaign.as_of);
+    let seg: &Segmentation = &p.seg;
+    let plan = p.plan(rules);
     let renderer = kit.renderer(campaign, &p.rules);
     let default = campaign.locales.default.as_str();
     let per_cell = per_cell.max(1);

@@ -6,8 +6,8 @@ pub mod cells;
 mod gallery;
 mod pages;
 
-use crate::cli::Prepared;
 use crate::diag::{Diagnostic, Error, Result};
+use crate::prepare::Prepared;
 use crate::render::Kit;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -11,6 +11,7 @@
 //! evaluations: see [`cost`].
 
 mod cost;
+pub mod summary;
 
 pub use cost::DEFAULT_RULE_STEPS;
 

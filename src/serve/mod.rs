@@ -7,9 +7,9 @@
 //! or data edit loads everything again. An error — a template that does not parse, a
 //! rule file that does not load — becomes part of the page, never a crashed server.
 
-use crate::cli::{DataArgs, ServeArgs};
 use crate::dataset::Channel;
 use crate::diag::{Diagnostic, Error, Result};
+use crate::prepare::Inputs;
 use crate::preview::cells::Cell;
 use crate::preview::{PageCache, Site};
 use axum::extract::{Path as UrlPath, State};
@@ -31,9 +31,9 @@ struct Shared {
 
 /// Keeps the loaded data, the rendered cells and the drawn letter pages between edits.
 struct Builder {
-    args: DataArgs,
+    args: Inputs,
     per_cell: usize,
-    loaded: Option<crate::cli::Lenient>,
+    loaded: Option<crate::prepare::Lenient>,
     cells: Vec<Cell>,
     pages: PageCache,
 }
@@ -55,7 +55,7 @@ impl Builder {
         if let (Some(affected), Some(l)) = (affected, self.loaded.as_mut())
             && let Some((p, kit)) = l.loaded.as_mut()
         {
-            match crate::cli::reload_kit(&p.campaign) {
+            match crate::prepare::reload_kit(&p.campaign) {
                 Ok((Some(new_kit), problems)) => {
                     *kit = new_kit;
                     l.problems = problems;
@@ -92,7 +92,7 @@ impl Builder {
             }
         }
         self.cells.clear();
-        match crate::cli::load_lenient(&self.args) {
+        match crate::prepare::load_lenient(&self.args) {
             Ok(l) => {
                 let site = match &l.loaded {
                     Some((p, kit)) => {
@@ -178,11 +178,20 @@ fn error_diagnostic(campaign: &Path, e: Error) -> Diagnostic {
     }
 }
 
-pub fn serve(args: ServeArgs) -> Result<i32> {
-    crate::cli::set_threads(args.data.threads)?;
+/// What `dunwell serve` was asked for.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub inputs: Inputs,
+    pub port: u16,
+    pub per_cell: usize,
+    pub bind: Option<std::net::IpAddr>,
+    pub header_timeout: Duration,
+}
+
+pub fn serve(args: ServeOptions) -> Result<()> {
     let t = Instant::now();
     let mut builder = Builder {
-        args: args.data.clone(),
+        args: args.inputs.clone(),
         per_cell: args.per_cell,
         loaded: None,
         cells: Vec::new(),
@@ -203,7 +212,7 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         .as_ref()
         .and_then(|l| l.loaded.as_ref())
         .map(|(p, _)| canonical(&p.campaign.templates));
-    let watched = watch_list(&args.data.campaign, builder.loaded.as_ref());
+    let watched = watch_list(&args.inputs.campaign, builder.loaded.as_ref());
     let (tx, rx) = std::sync::mpsc::channel::<Vec<PathBuf>>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res
@@ -300,12 +309,12 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         http::run(listener, app, access, header_timeout, http::MAX_CONNECTIONS).await;
         Ok::<(), Error>(())
     })?;
-    Ok(0)
+    Ok(())
 }
 
 /// Folders to watch, and whether recursively: editors save by renaming, so folders
 /// are watched rather than files.
-fn watch_list(campaign: &Path, loaded: Option<&crate::cli::Lenient>) -> Vec<(PathBuf, bool)> {
+fn watch_list(campaign: &Path, loaded: Option<&crate::prepare::Lenient>) -> Vec<(PathBuf, bool)> {
     let parent = |p: &Path| {
         p.parent()
             .filter(|d| !d.as_os_str().is_empty())

@@ -1,0 +1,76 @@
+//! `dunwell send`: an outbox delivered, and what happened said.
+
+use super::Exit;
+use crate::cli::SendArgs;
+use crate::diag::Result;
+use std::time::Instant;
+
+pub fn send(args: SendArgs) -> Result<Exit> {
+    let opts = crate::send::SendOptions {
+        outbox: args.outbox.clone(),
+        rate: args.rate,
+        concurrency: usize::from(args.concurrency),
+        now: args.now,
+        to_override: args.to_override,
+        sms_to_override: args.sms_to_override,
+        limit: args.limit,
+        only_cluster: args.only_cluster.map(|c| c.as_str().to_string()),
+        dry_run: args.dry_run,
+        resend_unknown: args.resend_unknown,
+        max_attempts: args.max_attempts,
+        moved: args.moved,
+        retry_base: args.retry_after,
+        timeout: args.timeout,
+    };
+    let t = Instant::now();
+    let r = crate::send::send(&opts)?;
+    let count = |k: &str| r.states.get(k).copied().unwrap_or(0);
+    if r.dry_run {
+        out!(
+            "dry run: {} message(s) waiting, {} of them scheduled later; health check passed; nothing sent",
+            count("pending") + count("deferred"),
+            r.scheduled_later
+        );
+    } else {
+        out!(
+            "delivered {} in {:.2} s ({} attempts); journal: {}",
+            r.delivered_now,
+            t.elapsed().as_secs_f64(),
+            r.attempts_now,
+            r.states
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if r.scheduled_later > 0 {
+        out!(
+            "{} message(s) are scheduled later (first at {}): run send again then",
+            r.scheduled_later,
+            r.next_scheduled.as_deref().unwrap_or("?")
+        );
+    }
+    if r.sms_without_gateway > 0 {
+        out!(
+            "{} SMS not sent: no gateway configured (set DUNWELL_SMS_URL)",
+            r.sms_without_gateway
+        );
+    }
+    if let Some(why) = &r.stopped {
+        out!("stopped early: {why}");
+    }
+    for (id, reply) in &r.unknown {
+        out!("unknown: {id}: {reply}");
+    }
+    for (id, reply) in &r.rejected {
+        out!("rejected: {id}: {reply}");
+    }
+    Ok(
+        if r.unknown.is_empty() && r.rejected.is_empty() && r.stopped.is_none() {
+            Exit::Ok
+        } else {
+            Exit::Partial
+        },
+    )
+}
