@@ -507,7 +507,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
             .chain(&seg.failures)
             .filter(|d| shard_keep(d.customer_id.as_deref().unwrap_or(""))),
     )?;
-    crate::outbox::write_segments(&out.join("segments.csv"), data, &p.rules, &seg)?;
+    crate::outbox::write_segments(&out.join("segments.csv"), data, &p.rules, seg)?;
     let whole_excluded = rows
         .iter()
         .filter(|r| r.1.is_none())
@@ -543,7 +543,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     let sms_by_country = std::mem::take(&mut summary.figures.sms_segments_by_country);
     summary.figures = crate::report::figures(
         data,
-        &seg,
+        seg,
         &summary.stages,
         &messages,
         campaign.as_of,
