@@ -6,7 +6,6 @@
 //! Each stage is a plain function of the previous stage's output and the campaign,
 //! so `check`, `preview` and `serve` reuse them on a sample.
 
-pub mod bounds;
 pub mod campaign;
 pub mod check;
 pub mod cli;
@@ -38,4 +37,5 @@ pub mod sms;
 pub mod spans;
 pub mod templates;
 pub mod validate;
+pub mod values;
 pub mod web;

@@ -11,8 +11,7 @@
 //! decoded in parallel; results are put back in file order, so the outcome does not
 //! depend on the thread count. Memory holds one block per file, not the file.
 
-mod values;
-pub use values::*;
+pub use crate::values::*;
 
 use crate::campaign::DataSpec;
 use crate::dataset::*;
@@ -684,7 +683,7 @@ impl Header {
             .seen
             .iter()
             .take(SHOWN)
-            .map(|n| values::quote(n))
+            .map(|n| crate::values::quote(n))
             .collect::<Vec<_>>()
             .join(", ");
         if self.seen.len() > SHOWN {
@@ -749,7 +748,7 @@ fn check_header(
             std::collections::hash_map::Entry::Occupied(first) => {
                 let twice = format!(
                     "column {} appears twice, as field {} and {field}",
-                    values::quote(first.key()),
+                    crate::values::quote(first.key()),
                     first.get() + 1
                 );
                 h.warnings.push(match known {
@@ -807,7 +806,7 @@ fn check_header(
                     Severity::Warning,
                     format!(
                         "unknown column {} {ignored} — did you mean `{close}`?",
-                        values::quote(name)
+                        crate::values::quote(name)
                     ),
                 ));
             }
