@@ -2,11 +2,6 @@
 
 use crate::util::*;
 
-const SECRET: (&str, &str) = (
-    "DUNWELL_LINK_SECRET",
-    "test-only secret, long enough: 0123456789abcdef",
-);
-
 fn sign(expires: &str) -> String {
     let run = dunwell_env(
         [

@@ -4,28 +4,9 @@
 use crate::util::*;
 use std::collections::BTreeSet;
 
-const SECRET: (&str, &str) = (
-    "DUNWELL_LINK_SECRET",
-    "sample secret, long enough to sign: 0123456789",
-);
-
-fn run(extra: &[&str]) -> tempfile::TempDir {
-    let out = tempdir();
-    let mut args = vec![
-        "run",
-        "samples/campaign.yaml",
-        "--out",
-        out.path().to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let r = dunwell_env(&args, &[SECRET]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    out
-}
-
 #[test]
 fn emails_parse_back_as_multipart_alternative() {
-    let out = run(&[]);
+    let out = outbox_of(SAMPLE, &[]);
     let m = manifest(out.path());
     let emails: Vec<&serde_json::Value> = m.iter().filter(|e| e["channel"] == "email").collect();
     assert!(emails.len() > 100);
@@ -85,7 +66,7 @@ print(json.dumps(rows))
 
 #[test]
 fn every_link_verifies_and_an_altered_one_does_not() {
-    let out = run(&["--channel", "email"]);
+    let out = outbox_of(SAMPLE, &["--channel", "email"]);
     for e in manifest(out.path()).iter().take(25) {
         let link = e["link"].as_str().unwrap();
         let token = link
@@ -118,8 +99,8 @@ fn every_link_verifies_and_an_altered_one_does_not() {
 
 #[test]
 fn byte_identical_for_1_and_2_threads_and_shards_partition_the_run() {
-    let one = run(&["--threads", "1"]);
-    let two = run(&["--threads", "2"]);
+    let one = outbox_of(SAMPLE, &["--threads", "1"]);
+    let two = outbox_of(SAMPLE, &["--threads", "2"]);
     // Every file: mbox, manifest, letters (PDF IDs, font subset tags), print.pdf, pages.
     let files = |root: &std::path::Path| -> Vec<std::path::PathBuf> {
         let mut out = Vec::new();
@@ -157,7 +138,7 @@ fn byte_identical_for_1_and_2_threads_and_shards_partition_the_run() {
     let whole = read_json(&one.path().join("summary.json"));
     let mut sums = [0u64; 4];
     for i in 0..3 {
-        let s = run(&["--shard", &format!("{i}/3")]);
+        let s = outbox_of(SAMPLE, &["--shard", &format!("{i}/3")]);
         for e in manifest(s.path()) {
             assert!(
                 union.insert(e["id"].as_str().unwrap().to_string()),
