@@ -30,6 +30,8 @@ fn the_sample_campaign_checks_clean() {
         .parse()
         .unwrap();
     assert!(cells > 300, "{cells} cells");
+    // A clean check prints one line, its summary.
+    assert_matches_file(&r.stdout, "check_sample");
 }
 
 #[test]
@@ -85,6 +87,11 @@ fn every_problem_of_a_broken_copy_is_reported_at_once() {
     // The missing Latvian SMS wording: Latvian customers fall back to English.
     assert!(out.contains("warning: no lv wording"), "{out}");
     assert!(out.contains("4 error(s)"), "{out}");
+    // And the whole report, as the user reads it.
+    assert_matches_file(
+        &normalise(out, &[(dir.path(), "$COPY")]),
+        "check_broken_copy",
+    );
 }
 
 #[test]

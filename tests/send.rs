@@ -737,3 +737,34 @@ fn an_outbox_that_was_sent_from_cannot_be_rendered_again_or_swapped() {
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("sending.json is missing"), "{}", r.stderr);
 }
+
+#[test]
+fn a_dry_run_says_what_waits_whole() {
+    let out = email_outbox(&["--sample", "5"]);
+    let server = Server::start(&[]);
+    let url = server.url();
+    let mut transcript = String::new();
+    // Everything due; then everything still to come.
+    for now in [NOW, "2026-11-21T00:00:00Z"] {
+        let r = dunwell_env(
+            [
+                "send",
+                out.path().to_str().unwrap(),
+                "--dry-run",
+                "--now",
+                now,
+            ],
+            &[("DUNWELL_SMTP_URL", url.as_str())],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        transcript += &format!("$ dunwell send $OUT --dry-run --now {now}\n{}", r.stdout);
+        if !r.stderr.is_empty() {
+            transcript += &format!("(stderr)\n{}", r.stderr);
+        }
+    }
+    assert!(server.received().1.is_empty());
+    assert_matches_file(
+        &normalise(&transcript, &[(out.path(), "$OUT")]),
+        "send_dry_run",
+    );
+}

@@ -1,6 +1,9 @@
 //! Running the binary and reading what it wrote, and the helpers every module shares:
 //! one link secret, one way to run a campaign, one copy of the sample to edit.
 
+mod expect;
+pub use expect::*;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
