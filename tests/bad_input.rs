@@ -483,3 +483,13 @@ fn ndjson_numeric_ids_keep_their_digits() {
     );
     assert_eq!(s["reconciliation"]["balanced"], true);
 }
+
+#[test]
+fn every_defect_line_on_stderr_whole() {
+    let (run, out) = segment(&fixture("bad/campaign.yaml"), &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_matches_file(
+        &normalise(&run.stderr, &[(out.path(), "$OUT")]),
+        "bad_input_stderr",
+    );
+}

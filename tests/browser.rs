@@ -2,7 +2,7 @@
 //! (see Cargo.toml) so that the live server's timing is not measured under the load of
 //! the other integration tests.
 
-#[allow(dead_code)] // the helpers other test modules use
+#[allow(dead_code, unused_imports)] // the helpers other test modules use
 mod util;
 
 mod preview;

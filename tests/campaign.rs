@@ -3,22 +3,14 @@
 //! letter, QR code or link. And the per-customer side: an address the envelope window
 //! cannot hold, an e-mail address lettre cannot send to.
 
-use crate::send::SECRET;
 use crate::util::*;
 use std::path::{Path, PathBuf};
 
 /// The sample campaign with its paths made absolute, edited by `edit`, written into
 /// `dir`; returns its path.
 fn campaign(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
-    let root = root();
-    let abs = |p: &str| root.join(p).display().to_string();
-    let text = std::fs::read_to_string(root.join("samples/campaign.yaml"))
-        .unwrap()
-        .replace("data/", &format!("{}/", abs("samples/data")))
-        .replace("../segments", &abs("segments"))
-        .replace("../templates", &abs("templates"));
     let path = dir.join("campaign.yaml");
-    std::fs::write(&path, edit(text)).unwrap();
+    std::fs::write(&path, edit(sample_text_with_absolute_paths())).unwrap();
     path
 }
 
@@ -239,18 +231,10 @@ fn every_address_line_is_in_the_window_or_the_letter_is_not_printed() {
     let dir = tempdir();
     let data = export(dir.path(), "sanita@example.lv", SEVEN_LINES);
     let run = |file: &Path, out: &Path| {
-        dunwell_env(
-            [
-                "run",
-                file.to_str().unwrap(),
-                "--data",
-                data.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--channel",
-                "letter",
-            ],
-            &[SECRET],
+        run_campaign(
+            file.to_str().unwrap(),
+            out,
+            &["--data", data.to_str().unwrap(), "--channel", "letter"],
         )
     };
     // Name and six address lines: the country used to fall below the window, unprinted.
@@ -486,16 +470,10 @@ fn an_address_lettre_cannot_send_to_is_a_load_warning_not_a_render_failure() {
         let data = export(dir.path(), email, SEVEN_LINES);
         let file = campaign(dir.path(), |t| t);
         let out = dir.path().join("out");
-        let r = dunwell_env(
-            [
-                "run",
-                file.to_str().unwrap(),
-                "--data",
-                data.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &[SECRET],
+        let r = run_campaign(
+            file.to_str().unwrap(),
+            &out,
+            &["--data", data.to_str().unwrap()],
         );
         assert_eq!(r.code, 0, "{email}: {}", r.stderr);
         assert!(

@@ -30,14 +30,13 @@ fn the_sample_campaign_checks_clean() {
         .parse()
         .unwrap();
     assert!(cells > 300, "{cells} cells");
+    // A clean check prints one line, its summary.
+    assert_matches_file(&r.stdout, "check_sample");
 }
 
 #[test]
 fn every_problem_of_a_broken_copy_is_reported_at_once() {
-    let dir = tempdir();
-    for d in ["templates", "samples", "segments"] {
-        copy_tree(&root().join(d), &dir.path().join(d));
-    }
+    let dir = sample_copy();
     let t = dir.path().join("templates");
     edit(&t, "email/forgetful/default.en.txt", |s| {
         s.replace("{{ customer.name }}", "{{ custmer.name }}")
@@ -88,14 +87,16 @@ fn every_problem_of_a_broken_copy_is_reported_at_once() {
     // The missing Latvian SMS wording: Latvian customers fall back to English.
     assert!(out.contains("warning: no lv wording"), "{out}");
     assert!(out.contains("4 error(s)"), "{out}");
+    // And the whole report, as the user reads it.
+    assert_matches_file(
+        &normalise(out, &[(dir.path(), "$COPY")]),
+        "check_broken_copy",
+    );
 }
 
 #[test]
 fn a_broken_rule_file_and_a_broken_template_are_reported_in_one_run() {
-    let dir = tempdir();
-    for d in ["templates", "samples", "segments"] {
-        copy_tree(&root().join(d), &dir.path().join(d));
-    }
+    let dir = sample_copy();
     // An unknown feature in a rule's condition and an unclosed tag in a template.
     edit(&dir.path().join("segments"), "default.yaml", |s| {
         s.replace("promises_broken >= 1 &&", "promises_brokn >= 1 &&")
@@ -122,10 +123,7 @@ fn a_broken_rule_file_and_a_broken_template_are_reported_in_one_run() {
 
 #[test]
 fn a_supported_language_nobody_speaks_is_checked_with_a_persona() {
-    let dir = tempdir();
-    for d in ["templates", "samples", "segments"] {
-        copy_tree(&root().join(d), &dir.path().join(d));
-    }
+    let dir = sample_copy();
     edit(&dir.path().join("samples"), "campaign.yaml", |s| {
         s.replace(
             "supported: [en, it, pl, ro, lv, ja, zh]",

@@ -2,7 +2,7 @@
 //! misdirect or lose a message, each reproduced against the real binary, real servers
 //! (tests/smtp/silent.py, tests/sms/gateway.py, aiosmtpd) and real SIGKILLs.
 
-use crate::send::{Gateway, NOW, SECRET, Server, emails, journal, outbox, outbox_of, send, spawn};
+use crate::send::{Gateway, NOW, Server, emails, journal, send, spawn};
 use crate::util::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -154,7 +154,7 @@ fn sqlite(db: &Path, sql: &str) {
 
 #[test]
 fn a_deleted_or_emptied_journal_is_refused_never_a_fresh_start() {
-    let out = outbox(&["--sample", "12"]);
+    let out = email_outbox(&["--sample", "12"]);
     let server = Server::start(&[]);
     let expected = emails(out.path());
     let first = send(out.path(), &server, &["--limit", "4"]);
@@ -197,18 +197,10 @@ fn a_deleted_or_emptied_journal_is_refused_never_a_fresh_start() {
     // The record deleted too: the outbox still refuses to start afresh over a journal
     // that delivered messages… and `run` still refuses to render over it.
     restore_journal(out.path(), &saved);
-    let again = dunwell_env(
-        [
-            "run",
-            "samples/campaign.yaml",
-            "--out",
-            out.path().to_str().unwrap(),
-            "--channel",
-            "email",
-            "--sample",
-            "12",
-        ],
-        &[SECRET],
+    let again = run_campaign(
+        SAMPLE,
+        out.path(),
+        &["--channel", "email", "--sample", "12"],
     );
     assert_eq!(again.code, 1, "{}", again.stderr);
     assert_eq!(
@@ -239,7 +231,7 @@ fn states(out: &Path) -> BTreeMap<String, usize> {
 
 #[test]
 fn an_smtp_server_that_goes_silent_at_any_step_never_hangs_the_send() {
-    let template = outbox(&["--sample", "3"]);
+    let template = email_outbox(&["--sample", "3"]);
     let messages = emails(template.path()).len();
     assert!(messages >= 3);
     for step in [
@@ -335,7 +327,7 @@ fn an_smtp_server_that_goes_silent_at_any_step_never_hangs_the_send() {
 
 #[test]
 fn an_sms_gateway_answering_504_after_sending_does_not_get_the_sms_twice() {
-    let out = outbox_of("sms", &["--sample", "6"]);
+    let out = sample_outbox("sms", &["--sample", "6"]);
     let sms = crate::send::sms_lines(out.path());
     assert!(sms.len() >= 4);
     let gw = Gateway::start(&["--504-after-sending-every", "1"]);
@@ -381,7 +373,7 @@ fn an_sms_gateway_answering_504_after_sending_does_not_get_the_sms_twice() {
     assert_eq!(keys(&again[..sms.len()]), keys(&again[sms.len()..]));
 
     // A gateway declared idempotent: the 504 is retried, and the retry deduplicated.
-    let out = outbox_of("sms", &["--sample", "6"]);
+    let out = sample_outbox("sms", &["--sample", "6"]);
     let gw = Gateway::start(&["--504-after-sending-every", "1", "--dedupe"]);
     let url = format!("http://127.0.0.1:{}/v1/messages", gw.port);
     let r = dunwell_env(
@@ -441,15 +433,11 @@ fn two_runs_into_one_outbox_at_once_cannot_both_write() {
 #[test]
 fn a_smaller_run_over_a_bigger_one_leaves_nothing_stale() {
     let out = tempdir();
-    let o = out.path().to_str().unwrap();
-    let full = dunwell_env(["run", "samples/campaign.yaml", "--out", o], &[SECRET]);
+    let full = run_campaign(SAMPLE, out.path(), &[]);
     assert_eq!(full.code, 0, "{}", full.stderr);
     let pages = |dir: &Path| std::fs::read_dir(dir.join("web")).map_or(0, |d| d.count());
     assert!(pages(out.path()) > 20);
-    let small = dunwell_env(
-        ["run", "samples/campaign.yaml", "--out", o, "--sample", "5"],
-        &[SECRET],
-    );
+    let small = run_campaign(SAMPLE, out.path(), &["--sample", "5"]);
     assert_eq!(small.code, 0, "{}", small.stderr);
     // Every message file in the outbox is one the new manifest lists.
     let listed: BTreeSet<String> = manifest(out.path())
@@ -474,7 +462,7 @@ fn a_smaller_run_over_a_bigger_one_leaves_nothing_stale() {
     assert!(stale.is_empty(), "left from the bigger run: {stale:?}");
     // A folder with a file dunwell did not write is refused, and the file kept.
     std::fs::write(out.path().join("notes.txt"), "mine").unwrap();
-    let r = dunwell_env(["run", "samples/campaign.yaml", "--out", o], &[SECRET]);
+    let r = run_campaign(SAMPLE, out.path(), &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("notes.txt"), "{}", r.stderr);
     assert_eq!(
@@ -524,7 +512,7 @@ fn rewrite_jsonl(path: &Path, f: impl Fn(&mut serde_json::Value)) {
 
 #[test]
 fn a_recipient_edited_after_review_is_never_sent_to() {
-    let out = outbox(&["--sample", "4"]);
+    let out = email_outbox(&["--sample", "4"]);
     let server = Server::start(&[]);
     let manifest_path = out.path().join("manifest.jsonl");
     let victim = manifest(out.path())[0]["id"].as_str().unwrap().to_string();
@@ -556,7 +544,7 @@ fn a_recipient_edited_after_review_is_never_sent_to() {
     assert_eq!(rows.len(), emails(out.path()).len() - 1);
 
     // SMS: the number in sms.jsonl is checked against the manifest's.
-    let out = outbox_of("sms", &["--sample", "4"]);
+    let out = sample_outbox("sms", &["--sample", "4"]);
     let sms_path = out.path().join("sms.jsonl");
     rewrite_jsonl(&sms_path, |s| s["to"] = "+15550000000".into());
     let gw = Gateway::start(&[]);
@@ -574,7 +562,7 @@ fn a_recipient_edited_after_review_is_never_sent_to() {
     );
     // Both files edited alike and sealed again: the manifest's SHA-256 of an SMS covers
     // its number with its text, so it is still refused.
-    let out = outbox_of("sms", &["--sample", "4"]);
+    let out = sample_outbox("sms", &["--sample", "4"]);
     let victim = crate::send::sms_lines(out.path())[0]["id"].clone();
     rewrite_jsonl(&out.path().join("sms.jsonl"), |s| {
         s["to"] = "+15550009999".into()
@@ -604,7 +592,7 @@ fn a_recipient_edited_after_review_is_never_sent_to() {
 
 #[test]
 fn outbox_show_reads_only_inside_the_outbox() {
-    let out = outbox(&["--sample", "2"]);
+    let out = email_outbox(&["--sample", "2"]);
     let m = manifest(out.path());
     let id = m[0]["id"].as_str().unwrap().to_string();
     let path = out.path().join("manifest.jsonl");
@@ -632,7 +620,7 @@ fn outbox_show_reads_only_inside_the_outbox() {
 #[test]
 fn credentials_in_gateway_and_relay_urls_are_never_printed_or_stored() {
     const KEY: &str = "SUPERSECRET-api-key-0123";
-    let out = outbox_of("sms", &["--sample", "4"]);
+    let out = sample_outbox("sms", &["--sample", "4"]);
     let sms = crate::send::sms_lines(out.path());
     let gw = Gateway::start(&["--reject", sms[0]["to"].as_str().unwrap()]);
     // One gateway that refuses a number (its reply is stored), one that cannot be
@@ -675,7 +663,7 @@ fn credentials_in_gateway_and_relay_urls_are_never_printed_or_stored() {
         );
     }
     // A malformed relay URL is reported without its password.
-    let mail = outbox(&["--sample", "1"]);
+    let mail = email_outbox(&["--sample", "1"]);
     let r = dunwell_env(
         ["send", mail.path().to_str().unwrap(), "--dry-run"],
         &[(
@@ -690,7 +678,7 @@ fn credentials_in_gateway_and_relay_urls_are_never_printed_or_stored() {
 
 #[test]
 fn values_that_used_to_panic_are_clear_errors() {
-    let out = outbox(&["--sample", "1"]);
+    let out = email_outbox(&["--sample", "1"]);
     let o = out.path().to_str().unwrap();
     for (flag, value) in [
         ("--rate", "1e-300/s"),
@@ -711,34 +699,13 @@ fn values_that_used_to_panic_are_clear_errors() {
     // A link lifetime past what a token can carry.
     let dir = tempdir();
     let campaign = dir.path().join("campaign.yaml");
-    let text = std::fs::read_to_string(root().join("samples/campaign.yaml"))
-        .unwrap()
-        .replace("expires_after_days: 30", "expires_after_days: 4294967295")
-        .replace("data/", &format!("{}/samples/data/", root().display()))
-        .replace("../segments", &format!("{}/segments", root().display()))
-        .replace("../templates", &format!("{}/templates", root().display()));
+    let text = sample_text_with_absolute_paths()
+        .replace("expires_after_days: 30", "expires_after_days: 4294967295");
     std::fs::write(&campaign, text).unwrap();
-    let r = dunwell_env(
-        [
-            "run",
-            campaign.to_str().unwrap(),
-            "--out",
-            dir.path().join("o").to_str().unwrap(),
-        ],
-        &[SECRET],
-    );
+    let r = run_campaign(campaign.to_str().unwrap(), &dir.path().join("o"), &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("expires_after_days"), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-}
-
-/// The sample campaign with its templates and rules, copied so a test can change them.
-fn sample_copy() -> tempfile::TempDir {
-    let dir = tempdir();
-    for sub in ["samples", "templates", "segments"] {
-        copy_tree(&root().join(sub), &dir.path().join(sub));
-    }
-    dir
 }
 
 fn append(path: &Path, text: &str) {
@@ -781,19 +748,7 @@ fn a_template_over_its_budget_fails_its_customers_not_the_campaign() {
 
     let run = |threads: &str| {
         let out = tempdir();
-        let r = dunwell_env(
-            [
-                "run",
-                c,
-                "--out",
-                out.path().to_str().unwrap(),
-                "--channel",
-                "email",
-                "--threads",
-                threads,
-            ],
-            &[SECRET],
-        );
+        let r = run_campaign(c, out.path(), &["--channel", "email", "--threads", threads]);
         (r, out)
     };
     let (r1, out1) = run("1");
@@ -941,18 +896,10 @@ fn a_partial_included_by_a_template_is_found() {
     let check = dunwell(["check", c.to_str().unwrap()]);
     assert_eq!(check.code, 0, "{}", check.stdout);
     let out = tempdir();
-    let r = dunwell_env(
-        [
-            "run",
-            c.to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-            "--channel",
-            "email",
-            "--segment",
-            "forgetful",
-        ],
-        &[SECRET],
+    let r = run_campaign(
+        c.to_str().unwrap(),
+        out.path(),
+        &["--channel", "email", "--segment", "forgetful"],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let en = manifest(out.path())
@@ -983,16 +930,10 @@ fn print_csv_cells_cannot_run_as_formulas() {
         std::fs::write(data.path().join(f), text).unwrap();
     }
     let out = tempdir();
-    let r = dunwell_env(
-        [
-            "run",
-            "tests/fixtures/letters/campaign.yaml",
-            "--data",
-            data.path().to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
-        &[SECRET],
+    let r = run_campaign(
+        "tests/fixtures/letters/campaign.yaml",
+        out.path(),
+        &["--data", data.path().to_str().unwrap()],
     );
     assert!(matches!(r.code, 0 | 3), "{}", r.stderr);
     let rows = read_csv(&out.path().join("letters/print.csv"));
@@ -1008,7 +949,7 @@ fn print_csv_cells_cannot_run_as_formulas() {
 fn long_cjk_ids_get_distinct_links_that_verify() {
     let c = "tests/fixtures/long_ids/campaign.yaml";
     let out = tempdir();
-    let r = dunwell_env(["run", c, "--out", out.path().to_str().unwrap()], &[SECRET]);
+    let r = run_campaign(c, out.path(), &[]);
     assert!(matches!(r.code, 0 | 3), "{}", r.stderr);
     let m = manifest(out.path());
     let mut links: BTreeMap<String, String> = BTreeMap::new();
@@ -1052,7 +993,7 @@ fn long_cjk_ids_get_distinct_links_that_verify() {
 fn a_test_send_leaves_the_messages_and_never_reaches_customers_on_other_channels() {
     // An outbox with SMS, a gateway configured, a test send of the e-mails only: no SMS
     // may go to a real customer, and nothing is marked sent.
-    let out = outbox_of("sms", &["--sample", "4"]);
+    let out = sample_outbox("sms", &["--sample", "4"]);
     let gw = Gateway::start(&[]);
     let url = format!("http://127.0.0.1:{}/v1/messages", gw.port);
     let r = dunwell_env(
@@ -1104,7 +1045,7 @@ fn a_test_send_leaves_the_messages_and_never_reaches_customers_on_other_channels
 /// A send into an outbox of about 2,000 e-mails to a slow server, SIGKILLed mid-way.
 fn killed_mid_send() -> (tempfile::TempDir, tempfile::TempDir, Server) {
     let data = export(2400, 7);
-    let out = outbox(&["--data", data.path().to_str().unwrap()]);
+    let out = email_outbox(&["--data", data.path().to_str().unwrap()]);
     let server = Server::start(&["--delay-ms", "5"]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
         .args([
@@ -1186,7 +1127,7 @@ fn a_journal_that_went_back_in_time_is_refused() {
 
 #[test]
 fn a_copy_of_a_sent_from_outbox_is_refused_until_it_is_said_to_be_moved() {
-    let out = outbox(&["--sample", "10"]);
+    let out = email_outbox(&["--sample", "10"]);
     let server = Server::start(&[]);
     assert_eq!(send(out.path(), &server, &["--limit", "3"]).code, 0);
     let copy = tempdir();
@@ -1206,7 +1147,7 @@ fn a_copy_of_a_sent_from_outbox_is_refused_until_it_is_said_to_be_moved() {
 
 #[test]
 fn a_relay_that_goes_away_costs_the_messages_no_attempts() {
-    let out = outbox(&["--sample", "60"]);
+    let out = email_outbox(&["--sample", "60"]);
     let expected = emails(out.path()).len();
     let server = Server::start(&["--delay-ms", "150"]);
     let child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
@@ -1284,7 +1225,7 @@ fn peak_rss_mib(mut cmd: Command) -> (i32, u64) {
 #[test]
 fn a_relay_or_gateway_sending_without_end_cannot_fill_the_memory() {
     // A relay whose greeting never ends: refused after 1 MiB, not gigabytes.
-    let mail = outbox(&["--sample", "2"]);
+    let mail = email_outbox(&["--sample", "2"]);
     let (mut relay, port, _, _dir) = spawn(
         "tests/smtp/silent.py",
         &["--silent-at", "greeting", "--flood"],
@@ -1306,7 +1247,7 @@ fn a_relay_or_gateway_sending_without_end_cannot_fill_the_memory() {
     assert!(peak < 300, "{peak} MiB");
 
     // A gateway whose reply never ends: read up to 64 kB.
-    let out = outbox_of("sms", &["--sample", "3"]);
+    let out = sample_outbox("sms", &["--sample", "3"]);
     let gw = Gateway::start(&["--endless-body"]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dunwell"));
     cmd.args([
@@ -1328,7 +1269,7 @@ fn a_relay_or_gateway_sending_without_end_cannot_fill_the_memory() {
 
 #[test]
 fn a_redirecting_gateway_is_not_followed() {
-    let out = outbox_of("sms", &["--sample", "3"]);
+    let out = sample_outbox("sms", &["--sample", "3"]);
     let n = crate::send::sms_lines(out.path()).len();
     let gw = Gateway::start(&["--redirect", "302"]);
     let url = format!("http://127.0.0.1:{}/v1/messages", gw.port);
@@ -1343,7 +1284,7 @@ fn a_redirecting_gateway_is_not_followed() {
         BTreeMap::from([("unknown".to_string(), n)])
     );
     // A gateway URL that cannot be requested is a configuration error up front.
-    let out = outbox_of("sms", &["--sample", "2"]);
+    let out = sample_outbox("sms", &["--sample", "2"]);
     let r = dunwell_env(
         ["send", out.path().to_str().unwrap(), "--now", NOW],
         &[("DUNWELL_SMS_URL", "ht!tp://gateway.example/sms")],
@@ -1384,7 +1325,7 @@ fn a_long_name_folds_the_to_header_and_the_mail_still_goes_out() {
         w.write_record(&r).unwrap();
     }
     w.flush().unwrap();
-    let out = outbox(&["--data", data.path().to_str().unwrap(), "--sample", "20"]);
+    let out = email_outbox(&["--data", data.path().to_str().unwrap(), "--sample", "20"]);
     let server = Server::start(&[]);
     let r = send(out.path(), &server, &[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);

@@ -7,21 +7,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SECRET: (&str, &str) = (
-    "DUNWELL_LINK_SECRET",
-    "letters secret, long enough to sign: 0123456789",
-);
-
-fn run(campaign: &str) -> tempfile::TempDir {
-    let out = tempdir();
-    let r = dunwell_env(
-        ["run", campaign, "--out", out.path().to_str().unwrap()],
-        &[SECRET],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    out
-}
-
 fn tool(cmd: &str, args: &[&str]) -> String {
     let o = Command::new(cmd)
         .args(args)
@@ -65,7 +50,7 @@ fn letter(out: &Path, customer: &str) -> PathBuf {
 
 #[test]
 fn each_letter_reads_back_with_name_address_and_total_in_its_language() {
-    let out = run("tests/fixtures/letters/campaign.yaml");
+    let out = outbox_of("tests/fixtures/letters/campaign.yaml", &[]);
     let cases: [(&str, &str, &[&str], &str, &str); 8] = [
         (
             "L-EN",
@@ -139,7 +124,7 @@ fn each_letter_reads_back_with_name_address_and_total_in_its_language() {
 
 #[test]
 fn fonts_are_embedded_and_subset_and_qpdf_finds_no_error() {
-    let out = run("tests/fixtures/letters/campaign.yaml");
+    let out = outbox_of("tests/fixtures/letters/campaign.yaml", &[]);
     let mut seen_faces = BTreeMap::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(out.path().join("letters"))
         .unwrap()
@@ -249,7 +234,7 @@ fn qr_of_last_page(pdf: &Path, dir: &Path) -> String {
 
 #[test]
 fn the_qr_code_decodes_to_an_epc_transfer_for_euro_and_the_link_otherwise() {
-    let out = run("tests/fixtures/letters/campaign.yaml");
+    let out = outbox_of("tests/fixtures/letters/campaign.yaml", &[]);
     let scratch = tempdir();
     let payload = qr_of_last_page(&letter(out.path(), "L-EN"), scratch.path());
     let lines: Vec<&str> = payload.split('\n').collect();
@@ -296,7 +281,7 @@ fn the_qr_code_decodes_to_an_epc_transfer_for_euro_and_the_link_otherwise() {
 
 #[test]
 fn sixty_invoices_make_a_multi_page_letter_with_the_header_repeated_and_the_right_total() {
-    let out = run("tests/fixtures/letters/campaign.yaml");
+    let out = outbox_of("tests/fixtures/letters/campaign.yaml", &[]);
     let pdf = letter(out.path(), "L-MANY");
     let n = pages(&pdf);
     assert!(n >= 2, "{n} pages");
@@ -330,7 +315,7 @@ fn sixty_invoices_make_a_multi_page_letter_with_the_header_repeated_and_the_righ
 
 #[test]
 fn print_pdf_binds_every_letter_in_plan_order_each_on_an_odd_page() {
-    let out = run("tests/fixtures/letters/campaign.yaml");
+    let out = outbox_of("tests/fixtures/letters/campaign.yaml", &[]);
     let rows = read_csv(&out.path().join("letters/print.csv"));
     assert_eq!(rows.len(), 8);
     let print = out.path().join("letters/print.pdf");
@@ -362,7 +347,7 @@ fn minor(s: &str) -> u64 {
 
 #[test]
 fn payment_pages_are_static_and_the_plan_sums_to_the_debt() {
-    let out = run("samples/campaign.yaml");
+    let out = outbox_of(SAMPLE, &[]);
     let m = manifest(out.path());
     let pages: Vec<&serde_json::Value> = m.iter().filter(|e| e["channel"] == "web").collect();
     assert!(pages.len() > 10);
@@ -411,7 +396,7 @@ fn payment_pages_are_static_and_the_plan_sums_to_the_debt() {
 
 #[test]
 fn the_sample_writes_letters_in_all_seven_languages() {
-    let out = run("samples/campaign.yaml");
+    let out = outbox_of(SAMPLE, &[]);
     let m = manifest(out.path());
     let mut by_locale: BTreeMap<String, usize> = BTreeMap::new();
     for e in m.iter().filter(|e| e["channel"] == "letter") {
@@ -443,14 +428,10 @@ fn a_character_no_font_has_excludes_that_letter_and_the_campaign_goes_on() {
         std::fs::write(dir.path().join(f), text).unwrap();
     }
     let out = tempdir();
-    let r = dunwell_env(
-        [
-            "run",
-            dir.path().join("campaign.yaml").to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
-        &[SECRET],
+    let r = run_campaign(
+        dir.path().join("campaign.yaml").to_str().unwrap(),
+        out.path(),
+        &[],
     );
     assert!(r.code == 0 || r.code == 3, "{}", r.stderr);
     assert!(r.stderr.contains("U+1F642"), "{}", r.stderr);

@@ -2,11 +2,6 @@
 
 use crate::util::*;
 
-const SECRET: (&str, &str) = (
-    "DUNWELL_LINK_SECRET",
-    "test-only secret, long enough: 0123456789abcdef",
-);
-
 fn sign(expires: &str) -> String {
     let run = dunwell_env(
         [
@@ -124,4 +119,30 @@ fn links_carry_utm_parameters_and_a_short_form() {
     );
     let path = lines[2].trim_start_matches("https://pay.example.com");
     assert!(path.starts_with("/s/") && path.len() <= 40, "{path}");
+}
+
+#[test]
+fn sign_prints_the_token_the_link_and_the_short_link_whole() {
+    let run = dunwell_env(
+        [
+            "link",
+            "sign",
+            "--campaign",
+            "autumn",
+            "--customer",
+            "C0000042",
+            "--amount",
+            "123.45",
+            "--currency",
+            "EUR",
+            "--expires",
+            "2026-12-31",
+            "--base-url",
+            "https://pay.example.com/p",
+        ],
+        &[SECRET],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert_matches_file(&run.stdout, "link_sign");
 }

@@ -90,8 +90,8 @@ fn the_gallery_has_every_cell_with_its_files_and_no_outside_reference() {
 #[test]
 fn a_broken_template_shows_in_its_cells_and_the_rest_render() {
     let _quiet = quiet();
-    let dir = tempdir();
-    let copy = broken_copy(&dir);
+    let dir = broken_copy();
+    let copy = dir.path().join("samples/campaign.yaml");
     let out = dir.path().join("gallery");
     let r = preview(copy.to_str().unwrap(), &out, &[]);
     assert_eq!(r.code, 1, "a syntax error is an error: {}", r.stderr);
@@ -185,31 +185,16 @@ fn preview_out_replaces_only_its_own_gallery_never_other_files_in_the_folder() {
     assert!(!site.join("m").exists());
 }
 
-/// The sample campaign with its templates and rules in one folder, to edit.
-fn campaign_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    let base = dir.path().join("campaign");
-    copy_tree(&root().join("samples"), &base);
-    copy_tree(&root().join("templates"), &base.join("templates"));
-    copy_tree(&root().join("segments"), &base.join("segments"));
-    let campaign = base.join("campaign.yaml");
-    let text = std::fs::read_to_string(&campaign)
-        .unwrap()
-        .replace("../segments", "segments")
-        .replace("../templates", "templates");
-    std::fs::write(&campaign, text).unwrap();
-    campaign
-}
-
-/// The copy with the Polish `unable` e-mail broken (an unclosed tag on line 3).
-fn broken_copy(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    let campaign = campaign_copy(dir);
-    let t = campaign.with_file_name("templates/email/unable/default.pl.txt");
+/// A copy of the sample with the Polish `unable` e-mail broken (an unclosed tag on line 3).
+fn broken_copy() -> tempfile::TempDir {
+    let dir = sample_copy();
+    let t = dir.path().join("templates/email/unable/default.pl.txt");
     let src = std::fs::read_to_string(&t).unwrap();
     let mut lines: Vec<&str> = src.lines().collect();
     let broken = format!("{{% if customer.name %}}{}", lines[2]);
     lines[2] = &broken;
     std::fs::write(&t, lines.join("\n")).unwrap();
-    campaign
+    dir
 }
 
 #[test]
@@ -249,16 +234,15 @@ fn in_chromium_a_lan_bind_serves_the_gallery_under_its_token_and_its_csp() {
 #[test]
 fn in_chromium_serve_shows_a_template_edit_within_two_seconds() {
     let _quiet = quiet();
-    let dir = tempdir();
-    let file = campaign_copy(&dir);
-    let campaign = file.parent().unwrap().to_path_buf();
+    let dir = sample_copy();
+    let file = dir.path().join("samples/campaign.yaml");
     let server = Serve::start(&file, &[]);
     let url = server.url.clone();
     assert!(
         url.starts_with("http://127.0.0.1:"),
         "bound to loopback: {url}"
     );
-    let template = campaign.join("templates/email/unable/default.pl.txt");
+    let template = dir.path().join("templates/email/unable/default.pl.txt");
     let v = chromium_test(&[
         "live",
         &url,

@@ -6,21 +6,7 @@ use crate::util::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-const SECRET: (&str, &str) = (
-    "DUNWELL_LINK_SECRET",
-    "render test secret, long enough to sign: 0123456789",
-);
 const NBSP: &str = "\u{a0}";
-
-fn run(campaign: &str) -> tempfile::TempDir {
-    let out = tempdir();
-    let r = dunwell_env(
-        ["run", campaign, "--out", out.path().to_str().unwrap()],
-        &[SECRET],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    out
-}
 
 /// Every e-mail of an outbox as Python's `email` package reads it, by message id.
 fn parse_emails(out: &std::path::Path) -> BTreeMap<String, Value> {
@@ -83,7 +69,7 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 
 #[test]
 fn html_in_a_name_is_escaped_in_html_and_kept_in_text() {
-    let out = run(&fixture("hostile/campaign.yaml"));
+    let out = outbox_of(&fixture("hostile/campaign.yaml"), &[]);
     let mail = parse_emails(out.path());
     let h1 = &mail["H1-email"];
     let html = s(h1, "html");
@@ -102,7 +88,7 @@ fn html_in_a_name_is_escaped_in_html_and_kept_in_text() {
 
 #[test]
 fn a_crlf_in_a_name_does_not_start_a_header() {
-    let out = run(&fixture("hostile/campaign.yaml"));
+    let out = outbox_of(&fixture("hostile/campaign.yaml"), &[]);
     let mail = parse_emails(out.path());
     let h2 = &mail["H2-email"];
     let headers: Vec<&str> = h2["headers"]
@@ -133,7 +119,7 @@ fn a_crlf_in_a_name_does_not_start_a_header() {
 
 #[test]
 fn money_dates_and_plurals_in_the_customers_language() {
-    let out = run(&fixture("hostile/campaign.yaml"));
+    let out = outbox_of(&fixture("hostile/campaign.yaml"), &[]);
     let mail = parse_emails(out.path());
     let pl = s(&mail["H3-email"], "text");
     for want in [
@@ -188,7 +174,7 @@ const MARKERS: [(&str, &str); 7] = [
 
 #[test]
 fn the_sample_speaks_seven_languages_in_every_cluster() {
-    let out = run("samples/campaign.yaml");
+    let out = outbox_of(SAMPLE, &[]);
     let mail = parse_emails(out.path());
     let texts = sms(out.path());
     let manifest: Vec<Value> = std::fs::read_to_string(out.path().join("manifest.jsonl"))

@@ -6,33 +6,13 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
-const SECRET: (&str, &str) = (
-    "DUNWELL_LINK_SECRET",
-    "report-test-secret-0123456789abcdef0123456789",
-);
-
 fn dec(v: &serde_json::Value) -> Decimal {
     Decimal::from_str(v.as_str().expect("amounts are strings")).unwrap()
 }
 
-fn sample_outbox() -> tempfile::TempDir {
-    let out = tempdir();
-    let r = dunwell_env(
-        [
-            "run",
-            "samples/campaign.yaml",
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
-        &[SECRET],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    out
-}
-
 #[test]
 fn figures_agree_with_the_export_recomputed_independently() {
-    let out = sample_outbox();
+    let out = outbox_of(SAMPLE, &[]);
     let s = read_json(&out.path().join("summary.json"));
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
     let cluster_of: BTreeMap<String, String> = read_csv(&out.path().join("segments.csv"))
@@ -158,7 +138,7 @@ fn figures_agree_with_the_export_recomputed_independently() {
 
 #[test]
 fn the_report_page_is_self_contained_with_a_chart_per_figure() {
-    let out = sample_outbox();
+    let out = outbox_of(SAMPLE, &[]);
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
     for banned in ["<script", "<link", " src=", "url(", "@import"] {
         assert!(!html.contains(banned), "report.html has {banned}");

@@ -165,3 +165,13 @@ fn help_shows_examples() {
         "a missing argument is a usage error"
     );
 }
+
+#[test]
+fn the_sample_cluster_table_is_printed_whole() {
+    let (run, out) = segment(SAMPLE, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_matches_file(
+        &normalise(&run.stdout, &[(out.path(), "$OUT")]),
+        "segment_sample",
+    );
+}

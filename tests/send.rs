@@ -7,10 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub(crate) const SECRET: (&str, &str) = (
-    "DUNWELL_LINK_SECRET",
-    "send secret, long enough to sign: 0123456789",
-);
 /// After every message's scheduled time.
 pub(crate) const NOW: &str = "2026-12-01T00:00:00Z";
 
@@ -89,27 +85,6 @@ impl Drop for Server {
     }
 }
 
-/// The sample campaign's e-mails rendered into a fresh outbox.
-pub(crate) fn outbox(extra: &[&str]) -> tempfile::TempDir {
-    outbox_of("email", extra)
-}
-
-pub(crate) fn outbox_of(channel: &str, extra: &[&str]) -> tempfile::TempDir {
-    let out = tempdir();
-    let mut args = vec![
-        "run",
-        "samples/campaign.yaml",
-        "--out",
-        out.path().to_str().unwrap(),
-        "--channel",
-        channel,
-    ];
-    args.extend_from_slice(extra);
-    let r = dunwell_env(&args, &[SECRET]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    out
-}
-
 /// Message-IDs of the outbox's e-mails, with their recipients.
 pub(crate) fn emails(dir: &Path) -> BTreeMap<String, String> {
     manifest(dir)
@@ -147,7 +122,7 @@ pub(crate) fn journal(dir: &Path) -> BTreeMap<String, String> {
 
 #[test]
 fn every_email_arrives_once_and_a_second_send_sends_nothing() {
-    let out = outbox(&[]);
+    let out = email_outbox(&[]);
     let server = Server::start(&[]);
     let expected = emails(out.path());
     assert!(expected.len() > 200);
@@ -203,7 +178,7 @@ fn killed_ten_times_then_finished_nothing_is_sent_twice_or_lost() {
         data.path().to_str().unwrap(),
     ]);
     assert_eq!(g.code, 0, "{}", g.stderr);
-    let out = outbox(&["--data", data.path().to_str().unwrap()]);
+    let out = email_outbox(&["--data", data.path().to_str().unwrap()]);
     let expected = emails(out.path());
     assert!(expected.len() >= 1900, "{} e-mails", expected.len());
     // A slow server, so that kills land mid-campaign.
@@ -281,7 +256,7 @@ fn killed_ten_times_then_finished_nothing_is_sent_twice_or_lost() {
 
 #[test]
 fn transient_failures_and_dropped_connections_are_retried_and_a_550_is_rejected() {
-    let out = outbox(&[]);
+    let out = email_outbox(&[]);
     let expected = emails(out.path());
     let victim = expected.values().nth(17).unwrap().clone();
     let server = Server::start(&[
@@ -319,7 +294,7 @@ fn transient_failures_and_dropped_connections_are_retried_and_a_550_is_rejected(
 
 #[test]
 fn test_sends_go_to_one_inbox_and_dry_run_sends_nothing() {
-    let out = outbox(&[]);
+    let out = email_outbox(&[]);
     let server = Server::start(&[]);
     let dry = send(out.path(), &server, &["--dry-run"]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
@@ -382,7 +357,7 @@ fn test_sends_go_to_one_inbox_and_dry_run_sends_nothing() {
 
 #[test]
 fn a_second_sender_on_the_same_outbox_is_refused() {
-    let out = outbox(&["--sample", "5"]);
+    let out = email_outbox(&["--sample", "5"]);
     let server = Server::start(&[]);
     // The outbox folder itself is locked (a lock file could be deleted under a sender).
     let lock = std::fs::File::open(out.path()).unwrap();
@@ -397,7 +372,7 @@ fn a_second_sender_on_the_same_outbox_is_refused() {
 
 #[test]
 fn dkim_signatures_verify_with_dkimpy() {
-    let out = outbox(&["--sample", "12"]);
+    let out = email_outbox(&["--sample", "12"]);
     let keys = tempdir();
     let key = keys.path().join("dkim.pem");
     let o = Command::new("openssl")
@@ -490,7 +465,7 @@ pub(crate) fn sms_lines(dir: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn sms_go_through_a_json_gateway_once_with_retries_and_a_final_400() {
-    let out = outbox_of("sms", &[]);
+    let out = sample_outbox("sms", &[]);
     let sms = sms_lines(out.path());
     let victim = sms[9]["to"].as_str().unwrap().to_string();
     // 503 may come after a gateway sent the SMS: retried only from a gateway that
@@ -539,7 +514,7 @@ fn sms_go_through_a_json_gateway_once_with_retries_and_a_final_400() {
 
 #[test]
 fn sms_through_a_twilio_compatible_form_post() {
-    let out = outbox_of("sms", &["--sample", "10"]);
+    let out = sample_outbox("sms", &["--sample", "10"]);
     let sms = sms_lines(out.path());
     let gw = Gateway::start(&[]);
     let url = format!(
@@ -578,7 +553,7 @@ fn sms_through_a_twilio_compatible_form_post() {
 
 #[test]
 fn rate_limited_sends_are_evenly_spaced() {
-    let out = outbox(&[]);
+    let out = email_outbox(&[]);
     let server = Server::start(&[]);
     let r = send(
         out.path(),
@@ -609,7 +584,7 @@ fn rate_limited_sends_are_evenly_spaced() {
 
 #[test]
 fn nothing_goes_out_before_its_scheduled_time() {
-    let out = outbox(&["--sample", "20"]);
+    let out = email_outbox(&["--sample", "20"]);
     let server = Server::start(&[]);
     let url = server.url();
     // The sample is scheduled from Monday 2026-11-23 07:00 UTC in each customer's window.
@@ -638,7 +613,7 @@ fn nothing_goes_out_before_its_scheduled_time() {
 
 #[test]
 fn starttls_and_auth_with_a_private_ca() {
-    let out = outbox(&["--sample", "8"]);
+    let out = email_outbox(&["--sample", "8"]);
     // A private CA and a server certificate it signed (webpki refuses a self-signed
     // certificate used as its own CA).
     let certs = tempdir();
@@ -740,21 +715,11 @@ fn starttls_and_auth_with_a_private_ca() {
 
 #[test]
 fn an_outbox_that_was_sent_from_cannot_be_rendered_again_or_swapped() {
-    let out = outbox(&["--sample", "6"]);
+    let out = email_outbox(&["--sample", "6"]);
     let server = Server::start(&[]);
     assert_eq!(send(out.path(), &server, &[]).code, 0);
     // `run` refuses to overwrite it…
-    let again = dunwell_env(
-        [
-            "run",
-            "samples/campaign.yaml",
-            "--out",
-            out.path().to_str().unwrap(),
-            "--channel",
-            "email",
-        ],
-        &[SECRET],
-    );
+    let again = run_campaign(SAMPLE, out.path(), &["--channel", "email"]);
     assert_eq!(again.code, 1);
     assert!(
         again.stderr.contains("already been sent from"),
@@ -762,7 +727,7 @@ fn an_outbox_that_was_sent_from_cannot_be_rendered_again_or_swapped() {
         again.stderr
     );
     // …and `send` notices bytes that are not the ones it journaled.
-    let other = outbox(&["--sample", "6", "--as-of", "2026-11-27"]);
+    let other = email_outbox(&["--sample", "6", "--as-of", "2026-11-27"]);
     std::fs::copy(
         out.path().join("journal.sqlite"),
         other.path().join("journal.sqlite"),
@@ -771,4 +736,35 @@ fn an_outbox_that_was_sent_from_cannot_be_rendered_again_or_swapped() {
     let r = send(other.path(), &server, &[]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("sending.json is missing"), "{}", r.stderr);
+}
+
+#[test]
+fn a_dry_run_says_what_waits_whole() {
+    let out = email_outbox(&["--sample", "5"]);
+    let server = Server::start(&[]);
+    let url = server.url();
+    let mut transcript = String::new();
+    // Everything due; then everything still to come.
+    for now in [NOW, "2026-11-21T00:00:00Z"] {
+        let r = dunwell_env(
+            [
+                "send",
+                out.path().to_str().unwrap(),
+                "--dry-run",
+                "--now",
+                now,
+            ],
+            &[("DUNWELL_SMTP_URL", url.as_str())],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        transcript += &format!("$ dunwell send $OUT --dry-run --now {now}\n{}", r.stdout);
+        if !r.stderr.is_empty() {
+            transcript += &format!("(stderr)\n{}", r.stderr);
+        }
+    }
+    assert!(server.received().1.is_empty());
+    assert_matches_file(
+        &normalise(&transcript, &[(out.path(), "$OUT")]),
+        "send_dry_run",
+    );
 }

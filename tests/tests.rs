@@ -14,6 +14,7 @@ mod letters;
 mod link;
 mod load_properties;
 mod plan;
+mod readme;
 mod render;
 mod report;
 mod rules;

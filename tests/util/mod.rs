@@ -1,8 +1,23 @@
-//! Running the binary and reading what it wrote.
+//! Running the binary and reading what it wrote, and the helpers every module shares:
+//! one link secret, one way to run a campaign, one copy of the sample to edit.
+
+mod expect;
+pub use expect::*;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The payment-link secret of every test that signs (`run`, `link`); a test that needs a
+/// foreign secret writes its own. Tokens, links and Message-IDs are made with it: the
+/// expected files that hold them (tests/expected/) change with it.
+pub const SECRET: (&str, &str) = (
+    "DUNWELL_LINK_SECRET",
+    "test secret, long enough to sign: 0123456789",
+);
+
+/// The sample campaign, as the README runs it.
+pub const SAMPLE: &str = "samples/campaign.yaml";
 
 pub struct Run {
     pub code: i32,
@@ -108,6 +123,56 @@ pub fn segment(campaign: &str, extra: &[&str]) -> (Run, tempfile::TempDir) {
     (dunwell(&args), out)
 }
 
+/// `dunwell run CAMPAIGN --out OUT EXTRA…` with [`SECRET`].
+pub fn run_campaign(campaign: &str, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["run", campaign, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    dunwell_env(&args, &[SECRET])
+}
+
+/// [`run_campaign`] into a fresh folder, which must succeed (exit 0): the outbox.
+pub fn outbox_of(campaign: &str, extra: &[&str]) -> tempfile::TempDir {
+    let out = tempdir();
+    let r = run_campaign(campaign, out.path(), extra);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    out
+}
+
+/// The sample campaign's messages of one channel in a fresh outbox.
+pub fn sample_outbox(channel: &str, extra: &[&str]) -> tempfile::TempDir {
+    let mut args = vec!["--channel", channel];
+    args.extend_from_slice(extra);
+    outbox_of(SAMPLE, &args)
+}
+
+/// The sample campaign's e-mails in a fresh outbox.
+pub fn email_outbox(extra: &[&str]) -> tempfile::TempDir {
+    sample_outbox("email", extra)
+}
+
+/// The sample campaign with its templates and rules, copied so a test can change them:
+/// `DIR/samples/campaign.yaml` (its data beside it), `DIR/templates`, `DIR/segments` — the
+/// repository's layout, so the campaign's relative paths hold.
+pub fn sample_copy() -> tempfile::TempDir {
+    let dir = tempdir();
+    for sub in ["samples", "templates", "segments"] {
+        copy_tree(&root().join(sub), &dir.path().join(sub));
+    }
+    dir
+}
+
+/// The sample campaign file's text with its data, rules and templates paths made
+/// absolute: edited and written anywhere, it still finds them.
+pub fn sample_text_with_absolute_paths() -> String {
+    let root = root();
+    let abs = |p: &str| root.join(p).display().to_string();
+    std::fs::read_to_string(root.join(SAMPLE))
+        .unwrap()
+        .replace("data/", &format!("{}/", abs("samples/data")))
+        .replace("../segments", &abs("segments"))
+        .replace("../templates", &abs("templates"))
+}
+
 /// Copies a folder tree (a campaign with its templates and rules, to break a copy).
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -126,13 +191,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 /// (an e-mail; an e-mail, a payment page and a letter) — a gallery in about a second.
 /// `letter_and_web: false` leaves only the two e-mails.
 pub fn small_campaign(dir: &Path, letter_and_web: bool) -> PathBuf {
-    let root = root();
-    let text = std::fs::read_to_string(root.join("samples/campaign.yaml")).unwrap();
-    let abs = |p: &str| root.join(p).display().to_string();
-    let text = text
-        .replace("data/", &format!("{}/", abs("samples/data")))
-        .replace("../segments", &abs("segments"))
-        .replace("../templates", &abs("templates"))
+    let text = sample_text_with_absolute_paths()
         .replace("supported: [en, it, pl, ro, lv, ja, zh]", "supported: [en]");
     let (start, end) = (
         text.find("\nmatrix:\n").expect("the sample has a matrix"),
