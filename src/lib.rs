@@ -13,6 +13,7 @@ pub mod cmd;
 pub mod dataset;
 pub mod diag;
 pub mod email;
+pub mod escape;
 pub mod features;
 pub mod format;
 pub mod generate;

@@ -20,35 +20,7 @@ fn log(line: &str) {
     eprintln!("{line}");
 }
 
-/// `summary.json`: what was written and why the rest was not.
-#[derive(serde::Serialize, Default, Debug)]
-pub struct RunSummary {
-    pub campaign: String,
-    pub as_of: String,
-    pub shard: Option<String>,
-    pub messages: usize,
-    pub by_channel: BTreeMap<String, usize>,
-    pub by_cluster: BTreeMap<String, usize>,
-    pub by_stage: BTreeMap<String, usize>,
-    /// cluster → channel → messages.
-    pub by_cluster_channel: BTreeMap<String, BTreeMap<String, usize>>,
-    pub by_locale: BTreeMap<String, usize>,
-    pub sms_segments: u64,
-    /// Pages of all letters, and of `letters/print.pdf` (with the blank backs).
-    pub letter_pages: u64,
-    pub print_pages: u64,
-    pub exclusions_by_reason: BTreeMap<String, usize>,
-    /// customers_in = planned + excluded + rejected (whole customers).
-    pub customers_in: usize,
-    pub planned_customers: usize,
-    pub excluded_customers: usize,
-    pub rejected_customers: usize,
-    pub balanced: bool,
-    /// The campaign's stages in order (the report lists them so).
-    pub stages: Vec<String>,
-    #[serde(flatten)]
-    pub figures: crate::report::Figures,
-}
+pub use crate::outbox::summary::RunSummary;
 
 /// What `dunwell run` was asked for, besides the data.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@
 //! (`["letters", "window", "left_mm"]`, list positions as numbers) to get a caret under
 //! it. The types stay plain; the location is looked up only when something is wrong.
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Error, Result, did_you_mean};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -216,9 +216,75 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
+/// Deserialises YAML, turning serde-saphyr's error into a diagnostic with a hint.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
+        let full = e.to_string();
+        let first = full.lines().next().unwrap_or("invalid YAML");
+        let message = first
+            .strip_prefix("error: ")
+            .unwrap_or(first)
+            .split_once(": ")
+            .filter(|(loc, _)| loc.starts_with("line "))
+            .map_or(first, |(_, rest)| rest)
+            .to_string();
+        let mut diag = Diagnostic::error(path, line, column, message.clone());
+        if let Some((wrong, known)) = unknown_field(&message) {
+            diag.message = format!("unknown key `{wrong}`");
+            if let Some(s) = did_you_mean(wrong, known.iter().copied()) {
+                diag.message.push_str(&format!(" — did you mean `{s}`?"));
+            }
+            diag.width = wrong.chars().count();
+            diag = diag.note(format!("known keys here: {}", known.join(", ")));
+        }
+        Error::Config(vec![diag])
+    })
+}
+
+/// Picks `wrong` and the known names out of serde's "unknown field" message.
+fn unknown_field(message: &str) -> Option<(&str, Vec<&str>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (wrong, rest) = rest.split_once('`')?;
+    let list = rest
+        .split_once("expected one of ")
+        .map(|(_, l)| l)
+        .or_else(|| rest.split_once("expected ").map(|(_, l)| l))?;
+    let known = list
+        .split(',')
+        .map(|s| s.trim().trim_matches('`'))
+        .filter(|s| !s.is_empty())
+        .collect();
+    Some((wrong, known))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn unknown_key_suggests_the_right_one() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct T {
+            customers: String,
+            invoices: String,
+        }
+        let Err(Error::Config(d)) =
+            parse_yaml::<T>(Path::new("c.yaml"), "customers: a\ninvoces: b\n")
+        else {
+            panic!("expected an error")
+        };
+        assert_eq!(d[0].line, 2);
+        assert!(
+            d[0].message
+                .contains("unknown key `invoces` — did you mean `invoices`?"),
+            "{:?}",
+            d[0]
+        );
+    }
 
     const TEXT: &str = "\
 name: x

@@ -45,28 +45,11 @@ pub struct Templates {
     limits: Limits,
 }
 
-/// What one render of one template may cost (campaign `limits:`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Loop iterations, calls, includes, and work (a step per 64 bytes of text
-    /// copied, scanned or compared) — counted by the engine.
-    pub steps: u64,
-    /// The longest output of a template, and the heaviest text, list or map it may
-    /// build (a list weighs the text it references).
-    pub bytes: usize,
-}
+/// What a Tera `invoice_table()` call leaves in the Markdown: a private-use character
+/// no one types by accident, alone in its paragraph.
+pub const TABLE_MARKER: &str = "\u{E000}dunwell:invoice-table\u{E000}";
 
-impl Default for Limits {
-    /// Far above what a dunning message needs (the sample's richest e-mail takes about a
-    /// thousand steps and 12 kB), far below what hurts a batch run (a render allocates
-    /// at most about 64 bytes per step: 64 MiB).
-    fn default() -> Self {
-        Limits {
-            steps: 1_000_000,
-            bytes: 2 << 20,
-        }
-    }
-}
+pub use crate::campaign::TemplateLimits as Limits;
 
 /// The output of one render, refusing to grow past the budget.
 struct Capped {
@@ -380,10 +363,10 @@ fn engine(formats: &Arc<Formats>) -> tera::Tera {
 /// leaves a marker the letter layout replaces with the paginated table.
 fn md_engine(formats: &Arc<Formats>) -> tera::Tera {
     let mut tera = engine(formats);
-    tera.set_escape_fn(crate::letter::escape_markdown);
+    tera.set_escape_fn(crate::escape::markdown);
     tera.autoescape_on(vec![".md"]);
     tera.register_function("invoice_table", |_: Kwargs, _: &State| {
-        Value::safe_string(&format!("\n\n{}\n\n", crate::letter::layout::TABLE_MARKER))
+        Value::safe_string(&format!("\n\n{}\n\n", TABLE_MARKER))
     });
     tera
 }

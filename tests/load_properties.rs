@@ -306,7 +306,7 @@ fn outcomes(v: &Validated) -> (BTreeSet<String>, BTreeSet<String>) {
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
     let data = &v.dataset;
     let seg = segment(data, rules(), as_of);
-    let rec = dunwell::segment::summary::reconcile(v, data, &seg);
+    let rec = dunwell::prepare::summary::reconcile(v, data, &seg);
     assert!(rec.balanced, "{rec:?}");
     let mut segmented = BTreeSet::new();
     let mut rejected: BTreeSet<String> =

@@ -21,7 +21,7 @@ const MAX_CREDITOR_NAME_CHARS: usize = 70;
 /// Every problem of `c`'s settings, at its place in the campaign file; empty when the
 /// campaign can run. The plan's ladder, matrix and policy are checked by
 /// [`crate::plan::Rules::checked`], the letter layout by
-/// [`crate::letter::LetterConfig::problems`].
+/// [`crate::campaign::letters::LetterConfig::problems`].
 pub fn check(c: &Campaign, at: &Spans) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     creditor(&c.creditor, at, &mut out);
@@ -84,7 +84,7 @@ fn creditor(c: &Creditor, at: &Spans, out: &mut Vec<Diagnostic>) {
     }
     for (key, value) in [("email", &c.email), ("reply_to", &c.reply_to)] {
         if let Some(v) = value
-            && !crate::load::is_sendable_email(v.trim())
+            && !crate::values::is_sendable_email(v.trim())
         {
             out.push(at.error(
                 &["creditor", key],
@@ -165,7 +165,7 @@ pub fn check_bic(text: &str) -> Result<(), String> {
         && alnum(&b[6..])
         && std::str::from_utf8(&b[4..6])
             .ok()
-            .and_then(|cc| crate::load::check_country(cc).ok())
+            .and_then(|cc| crate::values::check_country(cc).ok())
             .is_some();
     if ok {
         Ok(())
@@ -190,7 +190,7 @@ fn sms(s: &SmsConfig, at: &Spans, out: &mut Vec<Diagnostic>) {
         ));
     }
     for (k, lang) in s.transliterate.iter().enumerate() {
-        if let Err(msg) = crate::load::check_language(lang) {
+        if let Err(msg) = crate::values::check_language(lang) {
             out.push(at.error(
                 &["sms", "transliterate", &k.to_string()],
                 format!("sms.transliterate: {msg}"),
@@ -205,7 +205,7 @@ fn sms(s: &SmsConfig, at: &Spans, out: &mut Vec<Diagnostic>) {
             ));
         }
         for country in cost.by_country.keys() {
-            if crate::load::check_country(country).ok().as_deref() != Some(country.as_str()) {
+            if crate::values::check_country(country).ok().as_deref() != Some(country.as_str()) {
                 out.push(at.error(
                     &["sms", "cost", "by_country", country],
                     format!(

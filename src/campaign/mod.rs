@@ -5,9 +5,10 @@
 //! sent with the wrong settings.
 
 pub mod bounds;
+pub mod letters;
 
-use crate::diag::{Diagnostic, Error, Result, did_you_mean};
-use crate::spans::Spans;
+use crate::diag::{Diagnostic, Error, Result};
+use crate::spans::{Spans, parse_yaml};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,7 @@ struct RawCampaign {
     #[serde(default)]
     sms: SmsConfig,
     #[serde(default)]
-    letters: crate::letter::LetterConfig,
+    letters: letters::LetterConfig,
     #[serde(default)]
     limits: Limits,
 }
@@ -63,11 +64,34 @@ pub struct Limits {
     pub rule_steps: Option<u64>,
 }
 
+/// What one render of one template may cost (campaign `limits:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TemplateLimits {
+    /// Loop iterations, calls, includes, and work (a step per 64 bytes of text
+    /// copied, scanned or compared) — counted by the engine.
+    pub steps: u64,
+    /// The longest output of a template, and the heaviest text, list or map it may
+    /// build (a list weighs the text it references).
+    pub bytes: usize,
+}
+
+impl Default for TemplateLimits {
+    /// Far above what a dunning message needs (the sample's richest e-mail takes about a
+    /// thousand steps and 12 kB), far below what hurts a batch run (a render allocates
+    /// at most about 64 bytes per step: 64 MiB).
+    fn default() -> Self {
+        TemplateLimits {
+            steps: 1_000_000,
+            bytes: 2 << 20,
+        }
+    }
+}
+
 impl Limits {
     /// The template budget, defaults filled in.
-    pub fn templates(&self) -> crate::templates::Limits {
-        let d = crate::templates::Limits::default();
-        crate::templates::Limits {
+    pub fn templates(&self) -> TemplateLimits {
+        let d = TemplateLimits::default();
+        TemplateLimits {
             steps: self.template_steps.unwrap_or(d.steps),
             bytes: self
                 .message_bytes
@@ -342,7 +366,7 @@ pub struct Campaign {
     pub links: Option<Links>,
     pub sms: SmsConfig,
     /// Letter layout: the envelope window and marks.
-    pub letters: crate::letter::LetterConfig,
+    pub letters: letters::LetterConfig,
     /// The templates folder.
     pub templates: PathBuf,
     pub limits: Limits,
@@ -358,7 +382,7 @@ pub struct Overrides {
 
 impl Campaign {
     /// Reads and checks a campaign file: every value that cannot work is reported at
-    /// its line and column (`crate::bounds`), all of them at once.
+    /// its line and column (`bounds`), all of them at once.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Campaign> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let raw: RawCampaign = parse_yaml(path, &text)?;
@@ -414,7 +438,7 @@ impl Campaign {
             ))
         } else if name
             .chars()
-            .any(|c| c.is_control() || crate::load::is_format_control(c))
+            .any(|c| c.is_control() || crate::values::is_format_control(c))
         {
             Some(format!(
                 "`{}` contains control or invisible formatting characters (expected printable text)",
@@ -459,11 +483,11 @@ impl Campaign {
             problems.push(at.error(&["limits", key], msg));
         }
         let mut locales = raw.locales;
-        if let Err(msg) = crate::load::check_language(&locales.default) {
+        if let Err(msg) = crate::values::check_language(&locales.default) {
             problems.push(at.error(&["locales", "default"], format!("locales.default: {msg}")));
         }
         for (k, tag) in locales.supported.iter().enumerate() {
-            if let Err(msg) = crate::load::check_language(tag) {
+            if let Err(msg) = crate::values::check_language(tag) {
                 problems.push(at.error(
                     &["locales", "supported", &k.to_string()],
                     format!("locales.supported: {msg}"),
@@ -537,50 +561,6 @@ pub fn join(base: &Path, rel: &Path) -> PathBuf {
 
 pub use crate::values::{parse_date, plausible_year};
 
-/// Deserialises YAML, turning serde-saphyr's error into a diagnostic with a hint.
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
-    serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
-        let full = e.to_string();
-        let first = full.lines().next().unwrap_or("invalid YAML");
-        let message = first
-            .strip_prefix("error: ")
-            .unwrap_or(first)
-            .split_once(": ")
-            .filter(|(loc, _)| loc.starts_with("line "))
-            .map_or(first, |(_, rest)| rest)
-            .to_string();
-        let mut diag = Diagnostic::error(path, line, column, message.clone());
-        if let Some((wrong, known)) = unknown_field(&message) {
-            diag.message = format!("unknown key `{wrong}`");
-            if let Some(s) = did_you_mean(wrong, known.iter().copied()) {
-                diag.message.push_str(&format!(" — did you mean `{s}`?"));
-            }
-            diag.width = wrong.chars().count();
-            diag = diag.note(format!("known keys here: {}", known.join(", ")));
-        }
-        Error::Config(vec![diag])
-    })
-}
-
-/// Picks `wrong` and the known names out of serde's "unknown field" message.
-fn unknown_field(message: &str) -> Option<(&str, Vec<&str>)> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (wrong, rest) = rest.split_once('`')?;
-    let list = rest
-        .split_once("expected one of ")
-        .map(|(_, l)| l)
-        .or_else(|| rest.split_once("expected ").map(|(_, l)| l))?;
-    let known = list
-        .split(',')
-        .map(|s| s.trim().trim_matches('`'))
-        .filter(|s| !s.is_empty())
-        .collect();
-    Some((wrong, known))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,29 +586,6 @@ mod tests {
         assert_eq!(
             parse_date("2026-01-02T10:00:00Z").unwrap(),
             NaiveDate::from_ymd_opt(2026, 1, 2).unwrap()
-        );
-    }
-
-    #[test]
-    fn unknown_key_suggests_the_right_one() {
-        #[derive(Deserialize, Debug)]
-        #[serde(deny_unknown_fields)]
-        #[allow(dead_code)]
-        struct T {
-            customers: String,
-            invoices: String,
-        }
-        let Err(Error::Config(d)) =
-            parse_yaml::<T>(Path::new("c.yaml"), "customers: a\ninvoces: b\n")
-        else {
-            panic!("expected an error")
-        };
-        assert_eq!(d[0].line, 2);
-        assert!(
-            d[0].message
-                .contains("unknown key `invoces` — did you mean `invoices`?"),
-            "{:?}",
-            d[0]
         );
     }
 }

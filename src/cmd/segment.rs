@@ -5,7 +5,7 @@ use crate::cli::SegmentArgs;
 use crate::diag::{Error, Result};
 use crate::money::Currency;
 use crate::outbox;
-use crate::segment::summary::{ClusterSummary, Reconciliation, cluster_table, reconcile};
+use crate::prepare::summary::{ClusterSummary, Reconciliation, cluster_table, reconcile};
 use crate::segment::{Cluster, RuleSet, Segmentation};
 use crate::validate::Intake;
 use rust_decimal::Decimal;

@@ -24,6 +24,10 @@ pub fn send(args: SendArgs) -> Result<Exit> {
     };
     let t = Instant::now();
     let r = crate::send::send(&opts)?;
+    if r.journaled {
+        // The report shows the outcomes as soon as a send ends (or is resumed).
+        crate::report::report(&args.outbox)?;
+    }
     let count = |k: &str| r.states.get(k).copied().unwrap_or(0);
     if r.dry_run {
         out!(

@@ -13,9 +13,7 @@ pub const MM: f32 = 72.0 / 25.4;
 pub const PAGE_W: f32 = 210.0 * MM;
 pub const PAGE_H: f32 = 297.0 * MM;
 
-/// What a Tera `invoice_table()` call leaves in the Markdown: a private-use character
-/// no one types by accident, alone in its paragraph.
-pub const TABLE_MARKER: &str = "\u{E000}dunwell:invoice-table\u{E000}";
+pub use crate::templates::TABLE_MARKER;
 
 #[derive(Debug, Clone)]
 pub struct Glyphs {

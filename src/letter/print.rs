@@ -322,10 +322,10 @@ impl Binder {
         self.letters += 1;
         self.csv
             .write_record([
-                &*crate::outbox::safe_cell(letter_id),
+                &*crate::escape::safe_cell(letter_id),
                 &first_page.to_string(),
                 &pages.to_string(),
-                &*crate::outbox::safe_cell(customer_id),
+                &*crate::escape::safe_cell(customer_id),
             ])
             .map_err(|e| Error::io(&self.csv_path, e.into()))
     }

@@ -669,7 +669,7 @@ mod tests {
     use crate::dataset::{Customer, Event, Hold};
 
     fn config() -> PlanConfig {
-        crate::campaign::parse_yaml(
+        crate::spans::parse_yaml(
             Path::new("c.yaml"),
             r#"
 stages:

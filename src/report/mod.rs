@@ -17,54 +17,13 @@ use crate::plan::Planned;
 use crate::segment::Segmentation;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Customers and what they owe past due (per currency: amounts in different currencies
-/// are never added up).
-#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
-pub struct Group {
-    pub customers: usize,
-    pub overdue: BTreeMap<String, Decimal>,
-}
-
-/// One ageing bucket of open invoices.
-#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
-pub struct Bucket {
-    pub bucket: String,
-    pub invoices: usize,
-    pub amount: Decimal,
-}
-
-/// The estimated cost of the run's SMS at the campaign's prices.
-#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
-pub struct SmsCost {
-    pub currency: String,
-    pub total: Decimal,
-    /// Segments to countries with no price (and no default price): not in `total`.
-    pub unpriced_segments: u64,
-}
-
-/// The report's figures that need the export; flattened into `summary.json`.
-#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
-pub struct Figures {
-    /// Segmented customers of the run by cluster, and their overdue amounts.
-    pub customers_by_cluster: BTreeMap<String, Group>,
-    /// Customers with a message, by the stage of their messages.
-    pub customers_by_stage: BTreeMap<String, Group>,
-    /// Currency → open invoices by days past due: current, 1–30, 31–60, 61–90, 90+.
-    pub ageing: BTreeMap<String, Vec<Bucket>>,
-    /// Currency → days sales outstanding: open receivables ÷ amount invoiced in the
-    /// `DSO_PERIOD_DAYS` days up to `as_of` × that period (none when nothing was invoiced).
-    pub dso_days: BTreeMap<String, Option<Decimal>>,
-    /// Customer's country (ISO 3166) → SMS segments written.
-    pub sms_segments_by_country: BTreeMap<String, u64>,
-    pub sms_cost: Option<SmsCost>,
-}
+pub use crate::outbox::summary::{BUCKETS, Bucket, Figures, Group, SmsCost};
 
 pub const DSO_PERIOD_DAYS: i64 = 90;
-pub const BUCKETS: [&str; 5] = ["current", "1-30", "31-60", "61-90", "90+"];
 
 fn bucket_of(days_past_due: i64) -> usize {
     match days_past_due {
@@ -194,8 +153,7 @@ pub fn price_sms(f: &mut Figures, cost: Option<&crate::campaign::SmsPrice>) {
     f.sms_cost = Some(out);
 }
 
-/// Delivery outcomes from the journal: channel → state → messages.
-pub type Delivery = BTreeMap<String, BTreeMap<String, u64>>;
+pub use crate::send::journal::Delivery;
 
 /// `dunwell report OUTBOX`: refreshes the delivery outcomes in `summary.json` from the
 /// journal (when `send` has run) and writes `report.html`.

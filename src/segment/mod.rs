@@ -11,14 +11,13 @@
 //! evaluations: see [`cost`].
 
 mod cost;
-pub mod summary;
 
 pub use cost::DEFAULT_RULE_STEPS;
 
-use crate::campaign::parse_yaml;
 use crate::dataset::Dataset;
 use crate::diag::{Defect, Diagnostic, Error, Result, Severity, did_you_mean, line_col};
 use crate::features::{self, Features, Value, feature, feature_names};
+use crate::spans::parse_yaml;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::common::value::CowVal;
 use cel::context::VariableResolver;

@@ -638,9 +638,12 @@ impl Journal {
             .map_err(|e| self.err(e))
     }
 }
+/// Delivery outcomes from the journal: channel → state → messages.
+pub type Delivery = std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>;
+
 /// Delivery outcomes per channel and state, read-only (a running `send` may hold the
 /// journal); `None` when the outbox has not been sent from.
-pub fn outcomes(outbox: &Path) -> Result<Option<crate::report::Delivery>> {
+pub fn outcomes(outbox: &Path) -> Result<Option<Delivery>> {
     let path = outbox.join("journal.sqlite");
     if !path.exists() {
         return Ok(None);
@@ -660,7 +663,7 @@ pub fn outcomes(outbox: &Path) -> Result<Option<crate::report::Delivery>> {
             ))
         })
         .map_err(err)?;
-    let mut out = crate::report::Delivery::new();
+    let mut out = Delivery::new();
     for r in rows {
         let (channel, state, n) = r.map_err(err)?;
         out.entry(channel).or_default().insert(state, n);

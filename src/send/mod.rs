@@ -64,6 +64,9 @@ pub struct SendReport {
     pub sms_without_gateway: u64,
     /// Why the send stopped before everything due was offered, if it did.
     pub stopped: Option<String>,
+    /// The journal recorded this send (not a dry run, not a test send), so the
+    /// outbox's report has outcomes to show.
+    pub journaled: bool,
 }
 
 /// Parses `100/s`, `6000/min`, `50000/h` (or a bare number per second).
@@ -657,11 +660,10 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             rec.phase = record::Phase::Stopped;
             record::write(outbox, rec)
         });
-        let report = result?;
+        let mut report = result?;
         stopped?;
         write_delivery(outbox, &report)?;
-        // The report shows the outcomes as soon as a send ends (or is resumed).
-        crate::report::report(outbox)?;
+        report.journaled = true;
         return Ok(report);
     }
     result

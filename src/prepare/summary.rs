@@ -1,4 +1,4 @@
-//! What segmentation adds up to: every customer segmented or rejected (the
+//! What validation and segmentation add up to: every customer segmented or rejected (the
 //! reconciliation `segment` and `run` check and write), and customers and overdue
 //! amounts per cluster.
 

@@ -4,6 +4,8 @@
 //! re-render take the segmentation and the plan from [`Prepared`] instead of redoing
 //! them. Nothing here prints; the commands say what happened (`cmd/`).
 
+pub mod summary;
+
 use crate::campaign::{Campaign, Overrides};
 use crate::diag::{Diagnostic, Error, Result};
 use crate::segment::{RuleSet, Segmentation};
