@@ -2011,22 +2011,36 @@ mod tests {
     /// loose; quadratic behaviour misses it by an order of magnitude.
     #[test]
     fn many_broken_records_of_one_customer_cost_linear_time() {
-        let n = 40_000;
         let invoice = r#"{"invoice_id": "I", "issue_date": "2026-13-01", "due_date": "2026-02-01", "amount": "1", "currency": "EUR"}"#;
-        let line = format!(
-            r#"{{"customer_id": "C1", "name": "Anna", "invoices": [{}]}}"#,
-            vec![invoice; n].join(",")
-        );
-        let t = std::time::Instant::now();
-        let v = load_ndjson(line + "\n");
-        let took = t.elapsed();
-        assert_eq!(v.rejected.len(), n, "a bad date each");
+        // The fastest of three runs, and a ratio rather than seconds: the machine may be
+        // busy with other builds; ten times the records must not cost a hundred times.
+        let best = |n: usize| {
+            let line = format!(
+                r#"{{"customer_id": "C1", "name": "Anna", "invoices": [{}]}}"#,
+                vec![invoice; n].join(",")
+            );
+            (0..3)
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    let v = load_ndjson(line.clone() + "\n");
+                    let took = t.elapsed();
+                    assert_eq!(v.rejected.len(), n, "a bad date each");
+                    assert!(
+                        v.rejected
+                            .iter()
+                            .all(|d| d.customer_id.as_deref() == Some("C1"))
+                    );
+                    took
+                })
+                .min()
+                .unwrap()
+        };
+        let small = best(4_000);
+        let large = best(40_000);
         assert!(
-            v.rejected
-                .iter()
-                .all(|d| d.customer_id.as_deref() == Some("C1"))
+            large.as_secs_f64() < 30.0 * small.as_secs_f64().max(0.001),
+            "4,000 records: {small:?}; 40,000: {large:?}"
         );
-        assert!(took.as_secs_f64() < 6.0, "took {took:?}");
     }
 
     /// Issue 12, item 15: what is wrong with an unknown column costs that column only.

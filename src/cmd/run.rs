@@ -22,13 +22,24 @@ pub fn run(args: RunArgs) -> Result<Exit> {
         eml: args.eml,
     };
     let done = crate::run::run(&p, &opts)?;
+    eprintln!(
+        "planned {} messages for {} customers in {:.2} s",
+        done.planned.0, done.planned.1, done.plan_seconds
+    );
+    for line in &done.failures {
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "rendered {} messages in {:.2} s",
+        done.summary.messages, done.render_seconds
+    );
     print_run_summary(&done.summary, &opts.out);
     if !done.summary.balanced {
         eprintln!("internal error: customers do not reconcile");
         return Ok(Exit::Failed);
     }
     Ok(
-        if done.summary.rejected_customers > 0 || done.render_failures > 0 {
+        if done.summary.rejected_customers > 0 || !done.failures.is_empty() {
             Exit::Partial
         } else {
             Exit::Ok

@@ -14,8 +14,13 @@ use std::io::Write;
 use std::path::Path;
 
 pub mod folder;
+pub mod reader;
 pub mod seal;
 pub mod summary;
+pub mod writer;
+
+pub use reader::Outbox;
+pub use writer::Writer;
 
 fn csv_writer(path: &Path) -> Result<csv::Writer<std::io::BufWriter<std::fs::File>>> {
     let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;

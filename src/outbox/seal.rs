@@ -1,4 +1,5 @@
-//! The outbox's completion record, `complete.json`, and reading an outbox back.
+//! The outbox's completion record, `complete.json` (the reader that checks it first is
+//! `reader.rs`).
 //!
 //! `run` writes it last, after every other file is on disk, with the size and SHA-256
 //! of `manifest.jsonl` and `sms.jsonl`; the manifest in turn holds the SHA-256 and the
@@ -9,19 +10,15 @@
 //! not do: a rename onto a non-empty folder fails, and it is not atomic on the object
 //! store mounts a sharded campaign writes to (docs/scale-out.md).
 
-use super::Entry;
 use crate::diag::{Error, Result};
 use sha2::Digest;
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 /// The completion record's file name.
 pub const COMPLETE: &str = "complete.json";
 /// What the record vouches for, besides the messages the manifest points at.
 const SEALED: [&str; 2] = ["manifest.jsonl", "sms.jsonl"];
-/// A message's bytes are at most this long (the render budget is far below it): a
-/// manifest line asking for more is corrupt, not a message to allocate for.
-pub const MAX_MESSAGE_BYTES: u64 = 256 << 20;
 
 /// One sealed file: its size and SHA-256.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -166,155 +163,4 @@ pub fn check(dir: &Path) -> Result<Seal> {
         }
     }
     Ok(seal)
-}
-
-/// A complete outbox, read back: its seal and its manifest, every entry checked to
-/// point inside the outbox.
-pub struct Outbox {
-    pub root: PathBuf,
-    pub seal: Seal,
-    pub entries: Vec<Entry>,
-}
-
-impl Outbox {
-    pub fn open(dir: &Path) -> Result<Outbox> {
-        let seal = check(dir)?;
-        let path = dir.join("manifest.jsonl");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let mut entries = Vec::with_capacity(seal.messages);
-        for (k, line) in text.lines().enumerate() {
-            let bad = |why: String| Error::Refused(format!("{}:{}: {why}", path.display(), k + 1));
-            let e: Entry =
-                serde_json::from_str(line).map_err(|e| bad(format!("not a manifest line: {e}")))?;
-            check_entry(&e).map_err(bad)?;
-            entries.push(e);
-        }
-        if entries.len() != seal.messages {
-            return Err(Error::Refused(format!(
-                "{}: {} messages, the seal says {}",
-                path.display(),
-                entries.len(),
-                seal.messages
-            )));
-        }
-        Ok(Outbox {
-            root: dir.to_path_buf(),
-            seal,
-            entries,
-        })
-    }
-
-    /// The stored bytes of one message (an e-mail, a letter, a page; an SMS's text is in
-    /// sms.jsonl), checked against the file's size first: a corrupt offset is an error,
-    /// not a huge allocation.
-    pub fn stored_bytes(&self, e: &Entry) -> std::result::Result<Vec<u8>, String> {
-        use std::os::unix::fs::FileExt;
-        let path = self.root.join(&e.path);
-        let f = std::fs::File::open(&path).map_err(|err| format!("{}: {err}", e.path))?;
-        read_checked(&f, e)?;
-        let mut buf = vec![0; e.length as usize];
-        f.read_exact_at(&mut buf, e.offset)
-            .map_err(|err| format!("{}: {err}", e.path))?;
-        Ok(if e.path.ends_with(".mbox") {
-            super::mboxrd_unescape(&buf)
-        } else {
-            buf
-        })
-    }
-}
-
-/// Whether `e`'s bytes lie inside `f`.
-pub fn read_checked(f: &std::fs::File, e: &Entry) -> std::result::Result<(), String> {
-    let size = f
-        .metadata()
-        .map_err(|err| format!("{}: {err}", e.path))?
-        .len();
-    match e.offset.checked_add(e.length) {
-        Some(end) if end <= size => Ok(()),
-        _ => Err(format!(
-            "{}: {} bytes at offset {} lie past the end of the file ({size} bytes)",
-            e.id, e.length, e.offset
-        )),
-    }
-}
-
-/// A manifest entry may only point at the outbox's own message files.
-pub fn check_entry(e: &Entry) -> std::result::Result<(), String> {
-    let p = Path::new(&e.path);
-    let normal = !e.path.is_empty()
-        && p.components().all(|c| matches!(c, Component::Normal(_)))
-        && !e.path.contains('\\');
-    let first = p.components().next().and_then(|c| c.as_os_str().to_str());
-    let allowed = match e.channel.as_str() {
-        "email" => first == Some("email"),
-        "sms" => e.path == "sms.jsonl",
-        "letter" => first == Some("letters"),
-        "web" => first == Some("web"),
-        _ => false,
-    };
-    if !normal || !allowed {
-        return Err(format!(
-            "`{}` ({}) is not a {} message file of this outbox",
-            e.path.escape_debug(),
-            e.id.escape_debug(),
-            e.channel.escape_debug()
-        ));
-    }
-    if e.length > MAX_MESSAGE_BYTES {
-        return Err(format!(
-            "{}: {} bytes is more than a message can be ({MAX_MESSAGE_BYTES})",
-            e.id.escape_debug(),
-            e.length
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(channel: &str, path: &str) -> Entry {
-        Entry {
-            id: "C1-x".into(),
-            customer_id: "C1".into(),
-            channel: channel.into(),
-            cluster: "forgetful".into(),
-            stage: "reminder".into(),
-            locale: "en".into(),
-            to: String::new(),
-            subject: None,
-            path: path.into(),
-            offset: 0,
-            length: 10,
-            sha256: String::new(),
-            message_id: None,
-            sms_encoding: None,
-            sms_segments: None,
-            link: String::new(),
-            scheduled_at: String::new(),
-        }
-    }
-
-    #[test]
-    fn entries_cannot_point_outside_their_folder() {
-        assert!(check_entry(&entry("email", "email/part-00000.mbox")).is_ok());
-        assert!(check_entry(&entry("letter", "letters/C1-letter.pdf")).is_ok());
-        assert!(check_entry(&entry("web", "web/TOKEN/index.html")).is_ok());
-        assert!(check_entry(&entry("sms", "sms.jsonl")).is_ok());
-        for (ch, p) in [
-            ("email", "../../etc/passwd"),
-            ("email", "/etc/passwd"),
-            ("email", "email/../../x"),
-            ("letter", "email/part-00000.mbox"),
-            ("sms", "email/x"),
-            ("email", ""),
-            ("email", "email\\..\\x"),
-        ] {
-            assert!(check_entry(&entry(ch, p)).is_err(), "{ch} {p}");
-        }
-        let mut huge = entry("email", "email/part-00000.mbox");
-        huge.length = 1 << 60;
-        assert!(check_entry(&huge).is_err());
-    }
 }

@@ -141,7 +141,7 @@ impl Store {
                 }
             }
         };
-        crate::outbox::seal::read_checked(&file, e)?;
+        crate::outbox::reader::read_checked(&file, e)?;
         let mut buf = vec![0; e.length as usize];
         file.read_exact_at(&mut buf, e.offset)
             .map_err(|err| format!("{}: {err}", e.path))?;
@@ -253,35 +253,29 @@ fn backoff(base: Duration, attempts: u32, id: &str) -> Duration {
 pub fn send(opts: &SendOptions) -> Result<SendReport> {
     let outbox = &opts.outbox;
     // Only a complete outbox, as sealed by `run`, is sent.
-    let sealed = crate::outbox::seal::Outbox::open(outbox)?;
+    let sealed = crate::outbox::Outbox::open(outbox)?;
     let manifest_sha = sealed
         .seal
         .files
         .get("manifest.jsonl")
         .map(|f| f.sha256.clone())
         .unwrap_or_default();
+    // The SMS numbers and texts, by id (sealed with the manifest).
+    let sms_texts: HashMap<String, (String, String)> =
+        if sealed.entries.iter().any(|e| e.channel == "sms") {
+            sealed
+                .sms()?
+                .into_iter()
+                .map(|(id, s)| (id, (s.to, s.text)))
+                .collect()
+        } else {
+            HashMap::new()
+        };
     let entries: Vec<Entry> = sealed
         .entries
         .into_iter()
         .filter(|e| e.channel == "email" || e.channel == "sms")
         .collect();
-    // The SMS texts and numbers, by id (sealed with the manifest).
-    let mut sms_texts: HashMap<String, (String, String)> = HashMap::new();
-    if entries.iter().any(|e| e.channel == "sms") {
-        let path = outbox.join("sms.jsonl");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        for line in text.lines() {
-            let v: serde_json::Value = serde_json::from_str(line)
-                .map_err(|e| Error::Config(vec![Diagnostic::whole_file(&path, e.to_string())]))?;
-            sms_texts.insert(
-                v["id"].as_str().unwrap_or("").to_string(),
-                (
-                    v["to"].as_str().unwrap_or("").to_string(),
-                    v["text"].as_str().unwrap_or("").to_string(),
-                ),
-            );
-        }
-    }
     // One sender per outbox, and no `run` under it: the folder itself is locked (a lock
     // file could be deleted).
     let _lock = crate::outbox::folder::Lock::take(outbox, "send")?;
