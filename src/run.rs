@@ -505,9 +505,11 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
         None => p.validated.intake.customers,
         Some(_) => data.customers.iter().filter(|c| shard_keep(c.id())).count() + quarantined,
     };
-    let unfiltered = args.sample.is_none() && args.segment.is_none() && channels.is_empty();
-    summary.balanced = !unfiltered
-        || summary.planned_customers + summary.excluded_customers + summary.rejected_customers
+    // A filtered run's counts cover its selection only: they are said to be, and
+    // `balanced` is whether they add up all the same (a shard accounts for all its own).
+    summary.filtered = args.sample.is_some() || args.segment.is_some() || !channels.is_empty();
+    summary.balanced =
+        summary.planned_customers + summary.excluded_customers + summary.rejected_customers
             == summary.customers_in;
     summary.stages = (0..rules.stage_count())
         .map(|s| rules.stage_name(s).to_string())
