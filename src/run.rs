@@ -406,9 +406,11 @@ fn account(
                 + quarantined
         }
     };
-    let unfiltered = args.sample.is_none() && args.segment.is_none() && args.channels.is_empty();
-    summary.balanced = !unfiltered
-        || summary.planned_customers + summary.excluded_customers + summary.rejected_customers
+    // A filtered run's counts cover its selection only: they are said to be, and
+    // `balanced` is whether they add up all the same (a shard accounts for all its own).
+    summary.filtered = args.sample.is_some() || args.segment.is_some() || !args.channels.is_empty();
+    summary.balanced =
+        summary.planned_customers + summary.excluded_customers + summary.rejected_customers
             == summary.customers_in;
     Ok(())
 }

@@ -170,6 +170,12 @@ fn the_report_page_is_self_contained_with_a_chart_per_figure() {
         assert!(html.contains(&format!(">\n{n}\n</text>")), "{ch} {n}");
     }
     assert!(html.contains("Not sent yet"));
+    // The whole export: its counts reconcile, and the page says so.
+    assert_eq!(
+        (&s["filtered"], &s["balanced"]),
+        (&false.into(), &true.into())
+    );
+    assert!(html.contains("the counts reconcile"));
 
     // `dunwell report` rebuilds the same page from the outbox alone.
     let before = html.clone();
@@ -190,5 +196,87 @@ fn a_folder_that_is_not_an_outbox_is_refused_clearly() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("not an outbox"), "{}", r.stderr);
     assert!(r.stderr.contains("complete.json"), "{}", r.stderr);
+    assert!(r.stderr.contains("dunwell run"), "{}", r.stderr);
+}
+
+/// Issue 13: a run of part of the export (`--sample`, `--segment`, `--channel`) said its
+/// counts reconciled. They cover its selection only, and the report says that instead.
+#[test]
+fn a_filtered_run_does_not_claim_its_counts_reconcile() {
+    for filter in [
+        &["--sample", "5"][..],
+        &["--segment", "unable", "--sample", "3"],
+    ] {
+        let out = outbox_of(SAMPLE, filter);
+        let s = read_json(&out.path().join("summary.json"));
+        assert_eq!(s["filtered"], true, "{filter:?}");
+        let sum = [
+            "planned_customers",
+            "excluded_customers",
+            "rejected_customers",
+        ]
+        .map(|k| s[k].as_u64().unwrap())
+        .iter()
+        .sum::<u64>();
+        // `balanced` is whether the counts add up, not a pass for a filtered run.
+        assert_eq!(
+            s["balanced"],
+            sum == s["customers_in"].as_u64().unwrap(),
+            "{filter:?}"
+        );
+        assert_eq!(s["balanced"], false, "a sample of 5 leaves customers out");
+        let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+        assert!(!html.contains("reconcile:"), "{filter:?}");
+        assert!(!html.contains("the counts reconcile"), "{filter:?}");
+        assert!(
+            html.contains("the counts cover only the customers and messages it selected"),
+            "{filter:?}"
+        );
+        // `dunwell report` says the same from the outbox alone.
+        let r = dunwell(["report", out.path().to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("report.html")).unwrap(),
+            html
+        );
+    }
+}
+
+/// Issue 13: a summary.json that is not the one `run` wrote is refused, naming it, by
+/// `report` and by `send` (before anything is sent) — never read as zeros.
+#[test]
+fn a_corrupt_or_missing_summary_is_refused_not_read_as_zeros() {
+    let out = outbox_of(SAMPLE, &["--channel", "email", "--sample", "2"]);
+    let path = out.path().join("summary.json");
+    let mut s = read_json(&path);
+    s.as_object_mut().unwrap().remove("customers_in");
+    std::fs::write(&path, s.to_string()).unwrap();
+    let html = out.path().join("report.html");
+    let before = std::fs::read(&html).unwrap();
+    let r = dunwell(["report", out.path().to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains(path.to_str().unwrap()), "{}", r.stderr);
+    assert!(r.stderr.contains("customers_in"), "{}", r.stderr);
+    assert!(r.stderr.contains("dunwell run"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(&html).unwrap(),
+        before,
+        "report.html is left as it was"
+    );
+
+    // `send` refuses before it sends anything or begins a journal (a closed port: no
+    // connection is attempted either).
+    let r = dunwell_env(
+        ["send", out.path().to_str().unwrap()],
+        &[("DUNWELL_SMTP_URL", "smtp://127.0.0.1:9")],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains(path.to_str().unwrap()), "{}", r.stderr);
+    assert!(!out.path().join("journal.sqlite").exists());
+
+    std::fs::remove_file(&path).unwrap();
+    let r = dunwell(["report", out.path().to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains(path.to_str().unwrap()), "{}", r.stderr);
     assert!(r.stderr.contains("dunwell run"), "{}", r.stderr);
 }

@@ -1,9 +1,14 @@
 //! `summary.json`, the outbox's figures: written by `run`, read back (typed) by `report`
 //! and `send`. Amounts are per currency and never added across currencies.
 
+use crate::diag::{Error, Result};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The file's name in the outbox.
+pub const SUMMARY: &str = "summary.json";
 
 /// `summary.json`: what was written and why the rest was not.
 #[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
@@ -28,11 +33,76 @@ pub struct RunSummary {
     pub planned_customers: usize,
     pub excluded_customers: usize,
     pub rejected_customers: usize,
+    /// The run was asked for part of its customers or messages (`--sample`, `--segment`,
+    /// `--channel`): the counts cover that selection only. A shard is not filtered (it
+    /// accounts for all of its own customers).
+    pub filtered: bool,
+    /// customers_in = planned + excluded + rejected holds (for a filtered run it
+    /// normally does not, and is not expected to).
     pub balanced: bool,
     /// The campaign's stages in order (the report lists them so).
     pub stages: Vec<String>,
     #[serde(flatten)]
     pub figures: Figures,
+    /// The send journal's outcomes: added by `send` and `report` once sending began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliverySummary>,
+}
+
+/// `summary.json`'s `delivery`. `send` writes `states`, `unknown` and `rejected` when it
+/// ends; `report` (which `send` runs then) refreshes `states` and adds `by_channel` from
+/// the journal. A part not written yet (a send that was killed) stays out of the file.
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct DeliverySummary {
+    /// Channel → journal state → messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_channel: Option<BTreeMap<String, BTreeMap<String, u64>>>,
+    /// Rejected messages with the server's or gateway's reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Vec<Rejected>>,
+    /// Journal state → messages.
+    pub states: BTreeMap<String, u64>,
+    /// Ids of the messages whose fate is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<Vec<String>>,
+}
+
+/// A rejected message and the reply that rejected it.
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub id: String,
+    pub reply: String,
+}
+
+impl RunSummary {
+    /// Reads an outbox's `summary.json`. A summary that is missing or is not the one
+    /// `run` writes (a field missing or of the wrong type) is refused, naming the file:
+    /// the report would otherwise show zeros for what it cannot read.
+    pub fn read(outbox: &Path) -> Result<RunSummary> {
+        let path = outbox.join(SUMMARY);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::Refused(format!(
+                "{}: {e}: the outbox's figures are missing; run `dunwell run` again to write the outbox whole",
+                path.display()
+            ))
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Refused(format!(
+                "{}: not the summary `dunwell run` writes ({e}); run `dunwell run` again to rewrite the outbox",
+                path.display()
+            ))
+        })
+    }
+
+    /// Writes the summary back into `outbox` after `send` or `report` changed it. Its
+    /// keys are sorted, as they have been in a summary rewritten after a send (`run`
+    /// writes them in the order of this struct).
+    pub fn rewrite(&self, outbox: &Path) -> Result<()> {
+        let path = outbox.join(SUMMARY);
+        let value =
+            serde_json::to_value(self).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        super::write_json(&path, &value)
+    }
 }
 
 pub const BUCKETS: [&str; 5] = ["current", "1-30", "31-60", "61-90", "90+"];
@@ -77,4 +147,119 @@ pub struct Figures {
     /// Customer's country (ISO 3166) → SMS segments written.
     pub sms_segments_by_country: BTreeMap<String, u64>,
     pub sms_cost: Option<SmsCost>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary() -> RunSummary {
+        let mut s = RunSummary {
+            campaign: "c".into(),
+            as_of: "2026-11-20".into(),
+            messages: 2,
+            customers_in: 3,
+            planned_customers: 2,
+            excluded_customers: 1,
+            balanced: true,
+            stages: vec!["reminder".into()],
+            ..RunSummary::default()
+        };
+        s.by_channel.insert("email".into(), 2);
+        s.figures
+            .dso_days
+            .insert("EUR".into(), Some(Decimal::new(4251, 1)));
+        s.figures.dso_days.insert("JPY".into(), None);
+        s.figures.sms_cost = Some(SmsCost {
+            currency: "EUR".into(),
+            total: Decimal::new(1300, 3),
+            unpriced_segments: 1,
+        });
+        s
+    }
+
+    fn written(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(SUMMARY), text).unwrap();
+        dir
+    }
+
+    fn refusal(dir: &Path) -> String {
+        match RunSummary::read(dir) {
+            Err(Error::Refused(msg)) => msg,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_summary_reads_back_as_written_with_and_without_delivery() {
+        let mut s = summary();
+        let dir = written(&serde_json::to_string_pretty(&s).unwrap());
+        assert_eq!(RunSummary::read(dir.path()).unwrap(), s);
+        s.delivery = Some(DeliverySummary {
+            states: [("delivered".to_string(), 2)].into(),
+            unknown: Some(vec![]),
+            rejected: Some(vec![Rejected {
+                id: "C1-email".into(),
+                reply: "550 no such user".into(),
+            }]),
+            by_channel: None,
+        });
+        s.rewrite(dir.path()).unwrap();
+        assert_eq!(RunSummary::read(dir.path()).unwrap(), s);
+        // What is not known stays out of the file (no empty by_channel invented).
+        let text = std::fs::read_to_string(dir.path().join(SUMMARY)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["delivery"].get("by_channel"), None, "{text}");
+        assert_eq!(v["delivery"]["unknown"], serde_json::json!([]), "{text}");
+    }
+
+    #[test]
+    fn a_field_missing_or_of_the_wrong_type_is_refused_naming_the_file() {
+        let full = serde_json::to_value(summary()).unwrap();
+        for (key, value) in [
+            ("customers_in", None),
+            ("filtered", None),
+            ("ageing", None),
+            ("customers_in", Some(serde_json::json!("320"))),
+            ("balanced", Some(serde_json::json!(1))),
+            ("dso_days", Some(serde_json::json!({"EUR": 42.5}))),
+        ] {
+            let mut v = full.clone();
+            let missing = value.is_none();
+            match value {
+                None => {
+                    v.as_object_mut().unwrap().remove(key);
+                }
+                Some(x) => v[key] = x,
+            }
+            let dir = written(&v.to_string());
+            let msg = refusal(dir.path());
+            let path = dir.path().join(SUMMARY).display().to_string();
+            assert!(msg.starts_with(&path), "{key}: {msg}");
+            assert!(msg.contains("dunwell run"), "{key}: {msg}");
+            if missing {
+                assert!(msg.contains(&format!("missing field `{key}`")), "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_or_unparsable_summary_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let msg = refusal(dir.path());
+        assert!(
+            msg.contains("summary.json") && msg.contains("dunwell run"),
+            "{msg}"
+        );
+        let dir = written("{\"campaign\": ");
+        let msg = refusal(dir.path());
+        assert!(
+            msg.contains("summary.json") && msg.contains("dunwell run"),
+            "{msg}"
+        );
+        // `dunwell segment`'s summary is not an outbox's.
+        let dir = written("{\"intake\": {}, \"reconciliation\": {}, \"clusters\": []}");
+        assert!(refusal(dir.path()).contains("missing field"));
+    }
 }

@@ -1,46 +1,34 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no scripts, no external
-//! assets) read from `summary.json`, so that `dunwell report` can rebuild it from the
-//! outbox alone.
+//! assets) made from the outbox's summary (`summary.json`, read typed), so that
+//! `dunwell report` can rebuild it from the outbox alone.
 
 use super::charts::{Bar, color, hbars, small};
 use super::{CHANNELS, grouped, money};
+use crate::outbox::summary::{DeliverySummary, Group, RunSummary};
 use rust_decimal::Decimal;
-use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::templates::escape_html as esc;
-use std::str::FromStr;
-
-fn count(v: &Value) -> u64 {
-    v.as_u64().unwrap_or(0)
-}
-
-fn dec(v: &Value) -> Decimal {
-    match v {
-        Value::String(s) => Decimal::from_str(s).unwrap_or_default(),
-        Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap_or_default(),
-        _ => Decimal::ZERO,
-    }
-}
 
 fn f64_of(d: Decimal) -> f64 {
     // Bar lengths only; every number printed is the decimal itself.
     d.to_string().parse().unwrap_or(0.0)
 }
 
-fn entries(v: &Value) -> Vec<(&str, &Value)> {
-    v.as_object()
-        .map(|o| o.iter().map(|(k, v)| (k.as_str(), v)).collect())
-        .unwrap_or_default()
+/// A count of a map that has no entry for a key it never counted.
+fn count_of<K: Ord + ?Sized>(map: &BTreeMap<String, usize>, key: &K) -> u64
+where
+    String: std::borrow::Borrow<K>,
+{
+    map.get(key).map_or(0, |n| *n as u64)
 }
 
-/// The stages in campaign order when the summary knows it, else alphabetical.
-fn stage_order<'a>(s: &'a Value, by_stage: &'a Value) -> Vec<&'a str> {
-    let mut names: Vec<&str> = entries(by_stage).into_iter().map(|(k, _)| k).collect();
-    if let Some(order) = s["stages"].as_array() {
-        let pos = |n: &str| order.iter().position(|o| o.as_str() == Some(n));
-        names.sort_by_key(|n| pos(n).unwrap_or(usize::MAX));
-    }
+/// The stages in campaign order (a stage the campaign does not name goes last).
+fn stage_order<'a>(s: &RunSummary, by_stage: &'a BTreeMap<String, Group>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = by_stage.keys().map(String::as_str).collect();
+    let pos = |n: &str| s.stages.iter().position(|o| o == n);
+    names.sort_by_key(|n| pos(n).unwrap_or(usize::MAX));
     names
 }
 
@@ -92,12 +80,10 @@ fn counts_chart(pairs: &[(&str, u64)], key_color: bool) -> String {
     )
 }
 
-fn groups(out: &mut String, s: &Value, key: &str, order: &[&str], what: &str) {
-    let g = &s[key];
-    let pairs: Vec<(&str, u64)> = order
-        .iter()
-        .map(|k| (*k, count(&g[*k]["customers"])))
-        .collect();
+fn groups(out: &mut String, g: &BTreeMap<String, Group>, order: &[&str], what: &str) {
+    let customers = |k: &str| g.get(k).map_or(0, |g| g.customers as u64);
+    let owed = |k: &str, cur: &str| g.get(k).and_then(|g| g.overdue.get(cur)).copied();
+    let pairs: Vec<(&str, u64)> = order.iter().map(|k| (*k, customers(k))).collect();
     figure(
         out,
         &counts_chart(&pairs, true),
@@ -106,8 +92,8 @@ fn groups(out: &mut String, s: &Value, key: &str, order: &[&str], what: &str) {
     // Amounts per currency: a column and a chart each (currencies are never added up).
     let mut currencies: Vec<&str> = Vec::new();
     for k in order {
-        for (c, _) in entries(&g[*k]["overdue"]) {
-            if !currencies.contains(&c) {
+        for c in g.get(*k).into_iter().flat_map(|g| g.overdue.keys()) {
+            if !currencies.contains(&c.as_str()) {
                 currencies.push(c);
             }
         }
@@ -116,17 +102,9 @@ fn groups(out: &mut String, s: &Value, key: &str, order: &[&str], what: &str) {
     let rows: Vec<Vec<String>> = order
         .iter()
         .map(|k| {
-            let mut r = vec![
-                k.to_string(),
-                grouped(&count(&g[*k]["customers"]).to_string()),
-            ];
+            let mut r = vec![k.to_string(), grouped(&customers(k).to_string())];
             for cur in &currencies {
-                let v = &g[*k]["overdue"][*cur];
-                r.push(if v.is_null() {
-                    "–".into()
-                } else {
-                    money(dec(v), cur)
-                });
+                r.push(owed(k, cur).map_or("–".into(), |a| money(a, cur)));
             }
             r
         })
@@ -142,7 +120,7 @@ fn groups(out: &mut String, s: &Value, key: &str, order: &[&str], what: &str) {
                 .iter()
                 .enumerate()
                 .map(|(n, k)| {
-                    let a = dec(&g[*k]["overdue"][cur]);
+                    let a = owed(k, cur).unwrap_or_default();
                     Bar {
                         label: k.to_string(),
                         value: f64_of(a),
@@ -158,10 +136,10 @@ fn groups(out: &mut String, s: &Value, key: &str, order: &[&str], what: &str) {
 }
 
 /// The whole page.
-pub fn page(s: &Value) -> String {
+pub fn page(s: &RunSummary) -> String {
     let mut out = String::with_capacity(64 * 1024);
-    let name = s["campaign"].as_str().unwrap_or("campaign");
-    let as_of = s["as_of"].as_str().unwrap_or("");
+    let name = s.campaign.as_str();
+    let as_of = s.as_of.as_str();
     let _ = write!(
         out,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -174,40 +152,46 @@ pub fn page(s: &Value) -> String {
         "<header><h1>{}</h1><p>as of {}{}</p></header><main>",
         esc(name),
         esc(as_of),
-        s["shard"]
-            .as_str()
+        s.shard
+            .as_ref()
             .map(|sh| format!(" · shard {}", esc(sh)))
             .unwrap_or_default()
     );
 
     // Headline numbers and the reconciliation.
     out.push_str("<section id=\"overview\"><div class=\"cards\">");
-    for (label, key) in [
-        ("customers in the export", "customers_in"),
-        ("with a message", "planned_customers"),
-        ("excluded", "excluded_customers"),
-        ("rejected (bad data)", "rejected_customers"),
-        ("messages", "messages"),
+    for (label, n) in [
+        ("customers in the export", s.customers_in),
+        ("with a message", s.planned_customers),
+        ("excluded", s.excluded_customers),
+        ("rejected (bad data)", s.rejected_customers),
+        ("messages", s.messages),
     ] {
         let _ = write!(
             out,
             "<div class=\"card\"><b>{}</b><span>{}</span></div>",
-            grouped(&count(&s[key]).to_string()),
+            grouped(&n.to_string()),
             esc(label)
         );
     }
     out.push_str("</div>");
-    let balanced = s["balanced"].as_bool().unwrap_or(false);
-    let _ = write!(
-        out,
-        "<p class=\"{}\">{}</p></section>",
-        if balanced { "ok" } else { "warn" },
-        if balanced {
-            "Every customer is in the plan, the exclusions or the rejects: the counts reconcile."
-        } else {
-            "The counts cover a filtered run (--sample, --segment or --channel) or do not reconcile: see summary.json."
-        }
-    );
+    let (class, text) = if s.filtered {
+        (
+            "note",
+            "A filtered run (--sample, --segment or --channel): the counts cover only the customers and messages it selected, not the whole export, and are not reconciled with it.",
+        )
+    } else if s.balanced {
+        (
+            "ok",
+            "Every customer is in the plan, the exclusions or the rejects: the counts reconcile.",
+        )
+    } else {
+        (
+            "warn",
+            "The counts do not reconcile: customers in the export ≠ with a message + excluded + rejected. See summary.json.",
+        )
+    };
+    let _ = write!(out, "<p class=\"{class}\">{text}</p></section>");
 
     // Clusters.
     let clusters: Vec<&str> = [
@@ -218,7 +202,7 @@ pub fn page(s: &Value) -> String {
         "no_history",
     ]
     .into_iter()
-    .filter(|c| !s["customers_by_cluster"][*c].is_null())
+    .filter(|c| s.figures.customers_by_cluster.contains_key(*c))
     .collect();
     section(
         &mut out,
@@ -226,17 +210,22 @@ pub fn page(s: &Value) -> String {
         "Customers and overdue amounts by cluster",
         "Segmented customers of this run; overdue = open amount of invoices past their due date.",
     );
-    groups(&mut out, s, "customers_by_cluster", &clusters, "cluster");
+    groups(
+        &mut out,
+        &s.figures.customers_by_cluster,
+        &clusters,
+        "cluster",
+    );
     out.push_str("</section>");
 
-    let stages = stage_order(s, &s["customers_by_stage"]);
+    let stages = stage_order(s, &s.figures.customers_by_stage);
     section(
         &mut out,
         "stages",
         "Customers and overdue amounts by stage",
         "Customers with at least one message, by the stage of their messages.",
     );
-    groups(&mut out, s, "customers_by_stage", &stages, "stage");
+    groups(&mut out, &s.figures.customers_by_stage, &stages, "stage");
     out.push_str("</section>");
 
     // Channel mix.
@@ -248,7 +237,7 @@ pub fn page(s: &Value) -> String {
     );
     let mix: Vec<(&str, u64)> = CHANNELS
         .iter()
-        .map(|c| (c.as_str(), count(&s["by_channel"][c.as_str()])))
+        .map(|c| (c.as_str(), count_of(&s.by_channel, c.as_str())))
         .filter(|(_, n)| *n > 0)
         .collect();
     figure(&mut out, &counts_chart(&mix, false), "messages by channel");
@@ -256,10 +245,10 @@ pub fn page(s: &Value) -> String {
         .iter()
         .map(|cl| {
             let mut r = vec![cl.to_string()];
+            let per = s.by_cluster_channel.get(*cl);
             for (c, _) in &mix {
-                r.push(grouped(
-                    &count(&s["by_cluster_channel"][*cl][*c]).to_string(),
-                ));
+                let n = per.map_or(0, |per| count_of(per, *c));
+                r.push(grouped(&n.to_string()));
             }
             r
         })
@@ -276,9 +265,10 @@ pub fn page(s: &Value) -> String {
         "Exclusions by reason",
         "A whole customer or one channel of a customer left out (exclusions.csv has each one).",
     );
-    let mut reasons: Vec<(&str, u64)> = entries(&s["exclusions_by_reason"])
-        .into_iter()
-        .map(|(k, v)| (k, count(v)))
+    let mut reasons: Vec<(&str, u64)> = s
+        .exclusions_by_reason
+        .iter()
+        .map(|(k, n)| (k.as_str(), *n as u64))
         .collect();
     reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     if reasons.is_empty() {
@@ -300,19 +290,15 @@ pub fn page(s: &Value) -> String {
         "Open invoices by days past due, per currency.",
     );
     out.push_str("<div class=\"multiples\">");
-    for (cur, buckets) in entries(&s["ageing"]) {
-        let list = buckets.as_array().cloned().unwrap_or_default();
-        let bars: Vec<Bar> = list
+    for (cur, buckets) in &s.figures.ageing {
+        let bars: Vec<Bar> = buckets
             .iter()
             .enumerate()
-            .map(|(k, b)| {
-                let a = dec(&b["amount"]);
-                Bar {
-                    label: b["bucket"].as_str().unwrap_or("").to_string(),
-                    value: f64_of(a),
-                    text: format!("{} · {} inv.", money(a, cur), count(&b["invoices"])),
-                    color: AGEING[k.min(4)],
-                }
+            .map(|(k, b)| Bar {
+                label: b.bucket.clone(),
+                value: f64_of(b.amount),
+                text: format!("{} · {} inv.", money(b.amount, cur), b.invoices),
+                color: AGEING[k.min(4)],
             })
             .collect();
         figure(
@@ -322,10 +308,7 @@ pub fn page(s: &Value) -> String {
         );
     }
     out.push_str("</div>");
-    let dso: Vec<(&str, Option<Decimal>)> = entries(&s["dso_days"])
-        .into_iter()
-        .map(|(c, v)| (c, (!v.is_null()).then(|| dec(v))))
-        .collect();
+    let dso = &s.figures.dso_days;
     let _ = write!(
         out,
         "<h3>DSO (days sales outstanding)</h3><p class=\"note\">Open receivables ÷ amount invoiced in the {} days up to {} × {}.</p>",
@@ -353,30 +336,31 @@ pub fn page(s: &Value) -> String {
         "SMS segments and estimated cost",
         "Segments as the operator bills them (GSM-7: 160/153 characters, UCS-2: 70/67).",
     );
-    let sms_messages = count(&s["by_channel"]["sms"]);
-    let segments = count(&s["sms_segments"]);
-    let cost = &s["sms_cost"];
+    let sms_messages = count_of(&s.by_channel, "sms");
+    let segments = s.sms_segments;
+    let cost = s.figures.sms_cost.as_ref();
     let _ = write!(
         out,
         "<div class=\"cards\"><div class=\"card\"><b>{}</b><span>SMS</span></div><div class=\"card\"><b>{}</b><span>segments</span></div><div class=\"card\"><b>{}</b><span>estimated cost</span></div></div>",
         grouped(&sms_messages.to_string()),
         grouped(&segments.to_string()),
-        if cost.is_null() {
-            "no prices set (sms.cost)".to_string()
-        } else {
-            money(dec(&cost["total"]), cost["currency"].as_str().unwrap_or(""))
-        }
+        cost.map_or("no prices set (sms.cost)".to_string(), |c| money(
+            c.total,
+            &c.currency
+        ))
     );
-    if count(&cost["unpriced_segments"]) > 0 {
+    if let Some(c) = cost.filter(|c| c.unpriced_segments > 0) {
         let _ = write!(
             out,
             "<p class=\"warn\">{} segments go to countries without a price and are not in the estimate.</p>",
-            count(&cost["unpriced_segments"])
+            c.unpriced_segments
         );
     }
-    let by_country: Vec<(&str, u64)> = entries(&s["sms_segments_by_country"])
-        .into_iter()
-        .map(|(k, v)| (k, count(v)))
+    let by_country: Vec<(&str, u64)> = s
+        .figures
+        .sms_segments_by_country
+        .iter()
+        .map(|(k, n)| (k.as_str(), *n))
         .collect();
     if !by_country.is_empty() {
         figure(
@@ -394,64 +378,67 @@ pub fn page(s: &Value) -> String {
         "Delivery",
         "From the send journal (journal.sqlite).",
     );
-    let delivery = &s["delivery"];
-    if delivery.is_null() {
-        out.push_str("<p>Not sent yet: run <code>dunwell send</code>, then <code>dunwell report</code> to add the outcomes.</p>");
-    } else {
-        let order = [
-            "delivered",
-            "deferred",
-            "pending",
-            "sending",
-            "unknown",
-            "rejected",
-        ];
-        let states: Vec<(&str, u64)> = order
-            .iter()
-            .map(|k| (*k, count(&delivery["states"][*k])))
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        figure(
-            &mut out,
-            &counts_chart(&states, true),
-            "messages by delivery state",
-        );
-        let by_channel = entries(&delivery["by_channel"]);
-        if !by_channel.is_empty() {
-            let rows: Vec<Vec<String>> = by_channel
-                .iter()
-                .map(|(ch, per)| {
-                    let mut r = vec![ch.to_string()];
-                    r.extend(order.iter().map(|k| count(&per[*k]).to_string()));
-                    r
-                })
-                .collect();
-            let mut head = vec!["channel"];
-            head.extend(order);
-            table(&mut out, &head, &rows);
-        }
-        for (key, title) in [("unknown", "Fate unknown"), ("rejected", "Rejected")] {
-            let list = delivery[key].as_array().cloned().unwrap_or_default();
-            if list.is_empty() {
-                continue;
-            }
-            let _ = write!(out, "<h3>{title} ({})</h3><ul class=\"ids\">", list.len());
-            for item in list.iter().take(100) {
-                let text = match item {
-                    Value::String(id) => id.clone(),
-                    v => format!(
-                        "{}: {}",
-                        v["id"].as_str().unwrap_or(""),
-                        v["reply"].as_str().unwrap_or("")
-                    ),
-                };
-                let _ = write!(out, "<li>{}</li>", esc(&text));
-            }
-            out.push_str("</ul>");
-        }
+    match &s.delivery {
+        None => out.push_str("<p>Not sent yet: run <code>dunwell send</code>, then <code>dunwell report</code> to add the outcomes.</p>"),
+        Some(delivery) => delivery_section(&mut out, delivery),
     }
     out.push_str("</section></main></body></html>\n");
     out
+}
+
+/// The send journal's outcomes: per state, per channel × state, the unknown and the
+/// rejected messages.
+fn delivery_section(out: &mut String, delivery: &DeliverySummary) {
+    let order = [
+        "delivered",
+        "deferred",
+        "pending",
+        "sending",
+        "unknown",
+        "rejected",
+    ];
+    let count = |map: &BTreeMap<String, u64>, k: &str| map.get(k).copied().unwrap_or(0);
+    let states: Vec<(&str, u64)> = order
+        .iter()
+        .map(|k| (*k, count(&delivery.states, k)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    figure(
+        out,
+        &counts_chart(&states, true),
+        "messages by delivery state",
+    );
+    let by_channel = delivery.by_channel.as_ref().filter(|m| !m.is_empty());
+    if let Some(by_channel) = by_channel {
+        let rows: Vec<Vec<String>> = by_channel
+            .iter()
+            .map(|(ch, per)| {
+                let mut r = vec![ch.clone()];
+                r.extend(order.iter().map(|k| count(per, k).to_string()));
+                r
+            })
+            .collect();
+        let mut head = vec!["channel"];
+        head.extend(order);
+        table(out, &head, &rows);
+    }
+    let unknown: Vec<String> = delivery.unknown.clone().unwrap_or_default();
+    let rejected: Vec<String> = delivery
+        .rejected
+        .iter()
+        .flatten()
+        .map(|r| format!("{}: {}", r.id, r.reply))
+        .collect();
+    for (list, title) in [(unknown, "Fate unknown"), (rejected, "Rejected")] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = write!(out, "<h3>{title} ({})</h3><ul class=\"ids\">", list.len());
+        for text in list.iter().take(100) {
+            let _ = write!(out, "<li>{}</li>", esc(text));
+        }
+        out.push_str("</ul>");
+    }
 }
 
 const AGEING: [plotters::style::RGBColor; 5] = [

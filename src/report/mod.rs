@@ -17,11 +17,12 @@ use crate::plan::Planned;
 use crate::segment::Segmentation;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use crate::outbox::summary::{BUCKETS, Bucket, Figures, Group, SmsCost};
+pub use crate::outbox::summary::{
+    BUCKETS, Bucket, DeliverySummary, Figures, Group, RunSummary, SmsCost,
+};
 
 pub const DSO_PERIOD_DAYS: i64 = 90;
 
@@ -160,46 +161,29 @@ pub use crate::send::journal::Delivery;
 pub fn report(outbox: &Path) -> Result<std::path::PathBuf> {
     // Figures of a half-written outbox would be wrong without saying so.
     crate::outbox::seal::check(outbox)?;
-    let path = outbox.join("summary.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::Usage(format!(
-            "{}: {e} (expected an outbox written by `dunwell run`)",
-            path.display()
-        ))
-    })?;
-    let mut summary: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Error::Usage(format!(
-            "{}: not a dunwell summary: {e} (run `dunwell run` again to rewrite it)",
-            path.display()
-        ))
-    })?;
-    if let Some(delivery) = crate::send::journal::outcomes(outbox)? {
-        let d = summary
-            .as_object_mut()
-            .ok_or_else(|| Error::Usage(format!("{}: not a JSON object", path.display())))?
-            .entry("delivery")
-            .or_insert_with(|| serde_json::json!({}));
-        d["by_channel"] = serde_json::to_value(&delivery).expect("json");
-        let mut states: BTreeMap<&str, u64> = BTreeMap::new();
-        for per in delivery.values() {
+    let mut summary = RunSummary::read(outbox)?;
+    if let Some(by_channel) = crate::send::journal::outcomes(outbox)? {
+        let mut states: BTreeMap<String, u64> = BTreeMap::new();
+        for per in by_channel.values() {
             for (s, n) in per {
-                *states.entry(s).or_default() += n;
+                *states.entry(s.clone()).or_default() += n;
             }
         }
-        d["states"] = serde_json::to_value(states).expect("json");
-        crate::outbox::write_json(&path, &summary)?;
+        let d = summary
+            .delivery
+            .get_or_insert_with(DeliverySummary::default);
+        d.by_channel = Some(by_channel);
+        d.states = states;
+        summary.rewrite(outbox)?;
     }
-    let html_path = outbox.join("report.html");
-    let html = html::page(&summary);
-    std::fs::write(&html_path, html).map_err(|e| Error::io(&html_path, e))?;
-    Ok(html_path)
+    write_html(outbox, &summary)?;
+    Ok(outbox.join("report.html"))
 }
 
-/// For `run`: writes `report.html` from the summary it just wrote.
-pub fn write_html(outbox: &Path, summary: &impl Serialize) -> Result<()> {
-    let value = serde_json::to_value(summary).expect("json");
+/// Writes `report.html` from the summary (`run` calls it with the summary it just wrote).
+pub fn write_html(outbox: &Path, summary: &RunSummary) -> Result<()> {
     let path = outbox.join("report.html");
-    std::fs::write(&path, html::page(&value)).map_err(|e| Error::io(&path, e))
+    std::fs::write(&path, html::page(summary)).map_err(|e| Error::io(&path, e))
 }
 
 /// Groups a number's integer digits in threes: 1234567.8 → 1,234,567.8.

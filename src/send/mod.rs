@@ -17,9 +17,10 @@ pub mod smtp;
 
 use crate::diag::{Diagnostic, Error, Result};
 use crate::outbox::Entry;
+use crate::outbox::summary::{DeliverySummary, Rejected, RunSummary};
 use journal::{Journal, Outcome};
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -289,6 +290,13 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
     // A test send goes to a team inbox: its messages must stay to be sent for real, so
     // it never touches the outbox's journal (and sends only what it redirects).
     let test = opts.to_override.is_some() || opts.sms_to_override.is_some();
+    // A journaled send adds its outcomes to summary.json when it ends: a summary that
+    // cannot be read is refused now, before anything is sent, not after.
+    let mut summary = if opts.dry_run || test {
+        None
+    } else {
+        Some(RunSummary::read(outbox)?)
+    };
     let (mut journal, mut record) = if opts.dry_run {
         (Journal::rehearse(outbox, &manifest_sha, seeded)?, None)
     } else if test {
@@ -656,7 +664,9 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         });
         let mut report = result?;
         stopped?;
-        write_delivery(outbox, &report)?;
+        if let Some(summary) = summary.as_mut() {
+            write_delivery(outbox, summary, &report)?;
+        }
         report.journaled = true;
         return Ok(report);
     }
@@ -718,19 +728,25 @@ fn outcome(id: &str, attempts: u32, sent: smtp::Sent, opts: &SendOptions, now: i
     }
 }
 
-/// `summary.json` gains `delivery`: messages per state.
-fn write_delivery(outbox: &std::path::Path, report: &SendReport) -> Result<()> {
-    let path = outbox.join("summary.json");
-    let mut summary: serde_json::Value = match std::fs::read_to_string(&path) {
-        Ok(t) => serde_json::from_str(&t).unwrap_or(serde_json::json!({})),
-        Err(_) => serde_json::json!({}),
-    };
-    summary["delivery"] = serde_json::json!({
-        "states": report.states,
-        "unknown": report.unknown.iter().map(|(id, _)| id).collect::<Vec<_>>(),
-        "rejected": report.rejected.iter().map(|(id, r)| serde_json::json!({"id": id, "reply": r})).collect::<Vec<_>>(),
+/// `summary.json` gains `delivery`: messages per state, the unknown ids, the rejected
+/// ones with their replies (`report`, run next, adds the outcomes per channel).
+fn write_delivery(outbox: &Path, summary: &mut RunSummary, report: &SendReport) -> Result<()> {
+    summary.delivery = Some(DeliverySummary {
+        by_channel: None,
+        states: report.states.clone(),
+        unknown: Some(report.unknown.iter().map(|(id, _)| id.clone()).collect()),
+        rejected: Some(
+            report
+                .rejected
+                .iter()
+                .map(|(id, reply)| Rejected {
+                    id: id.clone(),
+                    reply: reply.clone(),
+                })
+                .collect(),
+        ),
     });
-    crate::outbox::write_json(&path, &summary)
+    summary.rewrite(outbox)
 }
 
 #[cfg(test)]
