@@ -61,13 +61,24 @@ fn print_run_summary(summary: &crate::run::RunSummary, out: &std::path::Path) {
             .map(|s| format!(" — shard {s}"))
             .unwrap_or_default()
     );
-    out!(
-        "customers: {} in = {} planned + {} excluded + {} rejected",
-        summary.customers_in,
-        summary.planned_customers,
-        summary.excluded_customers,
-        summary.rejected_customers
-    );
+    if summary.filtered {
+        // The selection's counts do not add up to the export's: no equation claimed.
+        out!(
+            "customers: {} in; this filtered run covers {} planned, {} excluded, {} rejected",
+            summary.customers_in,
+            summary.planned_customers,
+            summary.excluded_customers,
+            summary.rejected_customers
+        );
+    } else {
+        out!(
+            "customers: {} in = {} planned + {} excluded + {} rejected",
+            summary.customers_in,
+            summary.planned_customers,
+            summary.excluded_customers,
+            summary.rejected_customers
+        );
+    }
     let channels: Vec<&String> = summary.by_channel.keys().collect();
     out!();
     out_part!("{:<16}", "messages");
