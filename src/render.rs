@@ -11,7 +11,7 @@ use crate::diag::Diagnostic;
 use crate::email::{self, Envelope, Parts};
 use crate::features::feature;
 use crate::format::{DateLength, Formats};
-use crate::link::{Claims, Signer};
+use crate::payment::link::{Claims, Signer};
 use crate::plan::{Planned, Rules};
 use crate::segment::{Assignment, RuleSet};
 use crate::sms::{self, Sms};
@@ -213,7 +213,7 @@ impl Kit {
         })?;
         let rules = Rules::new(plan, &campaign.path)?;
         let expires = campaign.as_of + chrono::Duration::days(i64::from(links.expires_after_days));
-        crate::link::check_expiry(expires).map_err(|msg| {
+        crate::payment::link::check_expiry(expires).map_err(|msg| {
             Error::Config(vec![Diagnostic::whole_file(
                 &campaign.path,
                 format!(
@@ -349,7 +349,7 @@ impl Renderer<'_> {
         .map_err(|msg| Diagnostic::whole_file(&self.campaign.path, msg).customer())?;
         let token = self.signer.sign(&claims);
         let pay_by = as_of + chrono::Duration::days(14);
-        let link = crate::link::url(
+        let link = crate::payment::link::url(
             self.base_url,
             &token,
             &self.campaign.name,
@@ -357,9 +357,9 @@ impl Renderer<'_> {
             a.cluster.as_str(),
         );
         let creditor = &self.campaign.creditor;
-        let reference = crate::letter::qr::Reference::for_customer(c.id());
+        let reference = crate::payment::reference::Reference::for_customer(c.id());
         let epc = match (m.currency.code(), creditor.iban.as_deref()) {
-            ("EUR", Some(iban)) => crate::letter::qr::epc_payload(
+            ("EUR", Some(iban)) => crate::payment::qr::epc_payload(
                 &creditor.name,
                 iban,
                 creditor.bic.as_deref(),
@@ -417,7 +417,10 @@ impl Renderer<'_> {
             },
             stage: self.rules.stage_name(m.stage),
             payment: Payment {
-                short_link: crate::link::short_url(self.base_url, &self.signer.short(&claims)),
+                short_link: crate::payment::link::short_url(
+                    self.base_url,
+                    &self.signer.short(&claims),
+                ),
                 expires: date(self.expires),
                 card_link: format!("{}/{token}/card", self.base_url.trim_end_matches('/')),
                 reference: reference.as_str().to_string(),
