@@ -53,7 +53,8 @@ fn pipeline(c: &mut Criterion) {
     )
     .unwrap();
     let signer =
-        dunwell::link::Signer::new(b"bench secret, long enough to sign: 0123456789").unwrap();
+        dunwell::payment::link::Signer::new(b"bench secret, long enough to sign: 0123456789")
+            .unwrap();
     let mut kit = dunwell::render::Kit::load(&campaign, signer).unwrap();
     kit.load_letters(&campaign).unwrap();
     let plan_rules = &kit.rules;

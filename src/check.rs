@@ -41,27 +41,6 @@ impl Report {
     }
 }
 
-/// The names a template can use, for "did you mean" on an unknown variable.
-const CONTEXT: [&str; 17] = [
-    "customer",
-    "invoices",
-    "totals",
-    "cluster",
-    "reasons",
-    "stage",
-    "payment",
-    "creditor",
-    "campaign",
-    "pay_by",
-    "pay_by_iso",
-    "instalments",
-    "plan_offer",
-    "locale",
-    "currency",
-    "invoice_table",
-    "qr_svg",
-];
-
 fn hint(d: Diagnostic) -> Diagnostic {
     // Tera: "Variable `custmer.name` not found in context …"
     let name = d
@@ -70,17 +49,19 @@ fn hint(d: Diagnostic) -> Diagnostic {
         .nth(1)
         .and_then(|v| v.split(['.', '[']).next())
         .map(str::to_string);
+    // The names a template can use, for "did you mean" on an unknown variable.
+    let context = crate::render::context::names();
     match name {
         Some(n)
             if (d.message.contains("not defined") || d.message.contains("not found"))
-                && !CONTEXT.contains(&n.as_str()) =>
+                && !context.contains(&n.as_str()) =>
         {
             let mut d = if d.message.contains("Available variables") {
                 d
             } else {
-                d.note(format!("known names: {}", CONTEXT.join(", ")))
+                d.note(format!("known names: {}", context.join(", ")))
             };
-            if let Some(s) = crate::diag::did_you_mean(&n, CONTEXT) {
+            if let Some(s) = crate::diag::did_you_mean(&n, context.iter().copied()) {
                 d = d.note(format!("did you mean `{s}`?"));
             }
             d

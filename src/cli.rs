@@ -267,7 +267,7 @@ pub enum LinkCommand {
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
         /// The environment variable that holds the secret.
-        #[arg(long, value_name = "VAR", default_value = crate::link::DEFAULT_SECRET_ENV)]
+        #[arg(long, value_name = "VAR", default_value = crate::payment::link::DEFAULT_SECRET_ENV)]
         secret_env: String,
     },
     /// Check a token: exit 0 and print its claims if valid, exit 1 with the reason if not.
@@ -277,7 +277,7 @@ pub enum LinkCommand {
         /// Check expiry against this date instead of today (UTC).
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = date_arg)]
         today: Option<chrono::NaiveDate>,
-        #[arg(long, value_name = "VAR", default_value = crate::link::DEFAULT_SECRET_ENV)]
+        #[arg(long, value_name = "VAR", default_value = crate::payment::link::DEFAULT_SECRET_ENV)]
         secret_env: String,
     },
 }
@@ -353,7 +353,7 @@ fn now_arg(s: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String
 }
 
 fn phone_arg(s: &str) -> std::result::Result<String, String> {
-    crate::load::normalise_phone(s)
+    crate::values::normalise_phone(s)
 }
 
 fn cluster_arg(s: &str) -> std::result::Result<crate::segment::Cluster, String> {

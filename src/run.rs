@@ -53,8 +53,13 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     let secret_env = campaign
         .links
         .as_ref()
-        .map_or(crate::link::DEFAULT_SECRET_ENV, |l| l.secret_env.as_str());
-    let mut kit = crate::render::Kit::load(campaign, crate::link::Signer::from_env(secret_env)?)?;
+        .map_or(crate::payment::link::DEFAULT_SECRET_ENV, |l| {
+            l.secret_env.as_str()
+        });
+    let mut kit = crate::render::Kit::load(
+        campaign,
+        crate::payment::link::Signer::from_env(secret_env)?,
+    )?;
     let t = Instant::now();
     let plan = p.plan(&kit.rules);
     let plan_seconds = t.elapsed().as_secs_f64();

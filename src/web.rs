@@ -14,6 +14,6 @@ pub fn page(
     qr: &str,
 ) -> Result<String, Diagnostic> {
     let mut context = context;
-    context.insert("qr_svg", &crate::letter::qr::svg(qr).unwrap_or_default());
+    context.insert("qr_svg", &crate::payment::qr::svg(qr).unwrap_or_default());
     templates.render(template, &context)
 }

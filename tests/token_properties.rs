@@ -3,8 +3,8 @@
 //! share a token or a short reference.
 
 use chrono::NaiveDate;
-use dunwell::link::{Claims, Signer};
 use dunwell::money::Currency;
+use dunwell::payment::link::{Claims, Signer};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 

@@ -148,7 +148,7 @@ fn default_expiry() -> u32 {
 }
 
 fn default_secret_env() -> String {
-    crate::link::DEFAULT_SECRET_ENV.to_string()
+    crate::payment::link::DEFAULT_SECRET_ENV.to_string()
 }
 
 /// SMS limits (SPEC §7).
@@ -466,7 +466,7 @@ impl Campaign {
                     ),
                 ));
             }
-            match crate::link::check_base_url(&l.base_url) {
+            match crate::payment::link::check_base_url(&l.base_url) {
                 Ok(url) => l.base_url = url,
                 Err(msg) => {
                     let d = at.error(&["links", "base_url"], format!("links.base_url: {msg}"));

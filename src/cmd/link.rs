@@ -6,7 +6,7 @@ use crate::diag::{Error, Result};
 use crate::money::Currency;
 
 pub fn link(cmd: LinkCommand) -> Result<Exit> {
-    use crate::link::{Claims, Signer};
+    use crate::payment::link::{Claims, Signer};
     match cmd {
         LinkCommand::Sign {
             campaign,
@@ -18,7 +18,7 @@ pub fn link(cmd: LinkCommand) -> Result<Exit> {
             secret_env,
         } => {
             let base_url = base_url
-                .map(|b| crate::link::check_base_url(&b))
+                .map(|b| crate::payment::link::check_base_url(&b))
                 .transpose()
                 .map_err(|m| Error::Usage(format!("--base-url {m}")))?;
             let signer = Signer::from_env(&secret_env)?;
@@ -32,9 +32,12 @@ pub fn link(cmd: LinkCommand) -> Result<Exit> {
             if let Some(base) = base_url {
                 out!(
                     "{}",
-                    crate::link::url(&base, &token, &campaign, "web", "manual")
+                    crate::payment::link::url(&base, &token, &campaign, "web", "manual")
                 );
-                out!("{}", crate::link::short_url(&base, &signer.short(&claims)));
+                out!(
+                    "{}",
+                    crate::payment::link::short_url(&base, &signer.short(&claims))
+                );
             }
             Ok(Exit::Ok)
         }

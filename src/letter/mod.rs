@@ -4,14 +4,14 @@
 //! invoice table, a payment slip with a QR code, page numbers — and written as a PDF
 //! with its fonts embedded and subset.
 //!
-//! `fonts` picks a face per character, `layout` breaks lines and fills pages, `qr` makes
-//! the EPC payload, `pdf` writes the file, `print` binds all letters for the print shop.
+//! `fonts` picks a face per character, `layout` breaks lines and fills pages, `pdf`
+//! writes the file, `print` binds all letters for the print shop; the slip's QR code and
+//! reference come from `payment`.
 
 pub mod fonts;
 pub mod layout;
 pub mod pdf;
 pub mod print;
-pub mod qr;
 
 use crate::diag::{Diagnostic, Error, Result};
 use fonts::{FontBook, Style};
@@ -433,7 +433,7 @@ impl Letters {
             y -= h.max(12.0) + 1.2 * MM;
         }
         // The QR with its quiet zone (4 modules) on white, 34 mm square.
-        if let Some((n, dark)) = qr::matrix(&s.qr) {
+        if let Some((n, dark)) = crate::payment::qr::matrix(&s.qr) {
             let size = 34.0 * MM;
             let module = size / (n as f32 + 8.0);
             let qx = l + w - size;

@@ -35,8 +35,16 @@ pub struct Rules {
     default_tz: chrono_tz::Tz,
 }
 
-/// Channels, template override, letter attached to the e-mail.
-type MatrixCell = (Vec<Channel>, Option<String>, bool);
+/// A cell of the matrix as planned: the campaign file's [`Cell`] with its channels parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatrixCell {
+    pub channels: Vec<Channel>,
+    /// The template override: NAME of templates/CHANNEL/CLUSTER/NAME.LOCALE.EXT in place
+    /// of the stage's name.
+    pub template: Option<String>,
+    /// The letter goes with the e-mail as a PDF attachment.
+    pub attach_letter: bool,
+}
 
 const PLANNED_CHANNELS: [Channel; 4] =
     [Channel::Email, Channel::Sms, Channel::Letter, Channel::Web];
@@ -134,11 +142,11 @@ impl Rules {
                         .collect();
                     matrix.insert(
                         (*cluster, i),
-                        (
+                        MatrixCell {
                             channels,
-                            cell.template().map(str::to_string),
-                            cell.attach_letter(),
-                        ),
+                            template: cell.template().map(str::to_string),
+                            attach_letter: cell.attach_letter(),
+                        },
                     );
                 }
             }
@@ -289,18 +297,16 @@ impl Rules {
         self.stages.len()
     }
 
-    /// A matrix cell: channels, template override, letter attached to the e-mail.
-    pub fn cell(&self, cluster: Cluster, stage: usize) -> Option<(&[Channel], Option<&str>, bool)> {
-        self.matrix
-            .get(&(cluster, stage))
-            .map(|(ch, t, a)| (ch.as_slice(), t.as_deref(), *a))
+    /// The matrix cell of `cluster` at `stage`, if the matrix has one.
+    pub fn cell(&self, cluster: Cluster, stage: usize) -> Option<&MatrixCell> {
+        self.matrix.get(&(cluster, stage))
     }
 
     /// Whether any cell prints letters or attaches them (fonts are loaded only then).
     pub fn uses_letters(&self) -> bool {
         self.matrix
             .values()
-            .any(|(ch, _, attach)| *attach || ch.contains(&Channel::Letter))
+            .any(|c| c.attach_letter || c.channels.contains(&Channel::Letter))
     }
 
     fn stage_for(&self, days_past_due: i64) -> Option<usize> {
@@ -570,10 +576,14 @@ pub fn plan_customer(
     if amount < rules.min_amount.for_currency(currency) {
         return excluded("below_minimum".into());
     }
-    let Some((channels, template, attach)) = rules
+    let Some(MatrixCell {
+        channels,
+        template,
+        attach_letter: attach,
+    }) = rules
         .matrix
         .get(&(a.cluster, stage))
-        .filter(|(ch, _, _)| !ch.is_empty())
+        .filter(|c| !c.channels.is_empty())
     else {
         return excluded("no_channel_in_matrix".into());
     };

@@ -127,8 +127,9 @@ pub fn load_lenient(inputs: &Inputs) -> Result<Lenient> {
 /// be used at all; the problems either way.
 pub fn reload_kit(campaign: &Campaign) -> Result<(Option<crate::render::Kit>, Vec<Diagnostic>)> {
     // Links in a check or a preview are never sent: a throw-away key, no secret needed.
-    let signer = crate::link::Signer::new(b"dunwell check: these links are never sent, 0123")
-        .map_err(Error::Usage)?;
+    let signer =
+        crate::payment::link::Signer::new(b"dunwell check: these links are never sent, 0123")
+            .map_err(Error::Usage)?;
     let (mut kit, problems) = match crate::render::Kit::load_lenient(campaign, signer) {
         Ok(k) => k,
         Err(Error::Config(d)) => return Ok((None, d)),

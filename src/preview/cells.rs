@@ -217,11 +217,15 @@ pub fn rerender(
     let mut jobs = Vec::new();
     for cluster in Cluster::ALL {
         for stage in 0..rules.stage_count() {
-            let Some((channels, template, _)) = rules.cell(*cluster, stage) else {
+            let Some(matrix_cell) = rules.cell(*cluster, stage) else {
                 continue;
             };
-            let stage_t = template.unwrap_or(rules.stage_name(stage)).to_string();
-            for &channel in channels {
+            let stage_t = matrix_cell
+                .template
+                .as_deref()
+                .unwrap_or(rules.stage_name(stage))
+                .to_string();
+            for &channel in &matrix_cell.channels {
                 for loc in &locales {
                     let ext = extension(channel);
                     let resolved = kit.templates.resolve(
@@ -302,14 +306,14 @@ pub fn rerender(
                 .collect();
             let (rule_name, because) = (rule.name.clone(), rule.because.clone());
             a.cluster = cell.cluster;
-            let (_, template, attach) = rules
+            let matrix_cell = rules
                 .cell(cell.cluster, cell.stage)
                 .expect("cells come from the matrix");
             let mut m = job.base.clone();
             m.stage = cell.stage;
             m.channel = cell.channel;
-            m.template = template.map(str::to_string);
-            m.attach_letter = attach && cell.channel == Channel::Email;
+            m.template = matrix_cell.template.clone();
+            m.attach_letter = matrix_cell.attach_letter && cell.channel == Channel::Email;
             let view = data.view(i);
             let persona_customer = job
                 .persona_lang

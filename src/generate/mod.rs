@@ -29,25 +29,57 @@ pub struct GenStats {
     pub events: usize,
 }
 
-struct Locale {
-    lang: &'static str,
-    country: &'static str,
-    tz: &'static str,
-    currency: &'static str,
+/// A locale's tables: names, streets, cities, companies, phone numbers. They live in
+/// `locales/LANG.json`, data rather than code, so that a locale is added or corrected
+/// without touching the generator; the strings are borrowed from the embedded files.
+#[derive(serde::Deserialize)]
+struct Locale<'a> {
+    lang: &'a str,
+    country: &'a str,
+    tz: &'a str,
+    currency: &'a str,
     /// Units of this currency per euro, roughly: amounts look native.
     per_eur: u32,
     minor: bool,
     /// (written name, romanised for the e-mail address)
-    first: &'static [(&'static str, &'static str)],
-    last: &'static [(&'static str, &'static str)],
-    streets: &'static [&'static str],
+    #[serde(borrow)]
+    first: Vec<(&'a str, &'a str)>,
+    #[serde(borrow)]
+    last: Vec<(&'a str, &'a str)>,
+    #[serde(borrow)]
+    streets: Vec<&'a str>,
     /// (city, postal code prefix, region)
-    cities: &'static [(&'static str, &'static str, &'static str)],
-    company: &'static [&'static str],
-    phone: fn(&mut ChaCha8Rng) -> String,
-    tld: &'static str,
+    #[serde(borrow)]
+    cities: Vec<(&'a str, &'a str, &'a str)>,
+    #[serde(borrow)]
+    company: Vec<&'a str>,
+    #[serde(borrow)]
+    phone: Phone<'a>,
+    tld: &'a str,
     /// Family name first, as the locale writes it.
     family_first: bool,
+}
+
+/// A mobile number: `prefix`, one of `choices` (when there are any), `digits` random
+/// digits.
+#[derive(serde::Deserialize)]
+struct Phone<'a> {
+    prefix: &'a str,
+    #[serde(borrow)]
+    choices: Vec<&'a str>,
+    digits: usize,
+}
+
+impl Locale<'_> {
+    fn phone(&self, rng: &mut ChaCha8Rng) -> String {
+        let p = &self.phone;
+        let choice = if p.choices.is_empty() {
+            ""
+        } else {
+            p.choices[rng.random_range(0..p.choices.len())]
+        };
+        format!("{}{choice}{}", p.prefix, digits(rng, p.digits))
+    }
 }
 
 fn digits(rng: &mut ChaCha8Rng, n: usize) -> String {
@@ -56,456 +88,31 @@ fn digits(rng: &mut ChaCha8Rng, n: usize) -> String {
         .collect()
 }
 
-const LOCALES: &[Locale] = &[
-    Locale {
-        lang: "en",
-        country: "GB",
-        tz: "Europe/London",
-        currency: "GBP",
-        per_eur: 1,
-        minor: true,
-        first: &[
-            ("Oliver", "oliver"),
-            ("Amelia", "amelia"),
-            ("George", "george"),
-            ("Isla", "isla"),
-            ("Harry", "harry"),
-            ("Ava", "ava"),
-            ("Jack", "jack"),
-            ("Emily", "emily"),
-            ("Thomas", "thomas"),
-            ("Sophie", "sophie"),
-            ("James", "james"),
-            ("Grace", "grace"),
-        ],
-        last: &[
-            ("Smith", "smith"),
-            ("Jones", "jones"),
-            ("Taylor", "taylor"),
-            ("Brown", "brown"),
-            ("Williams", "williams"),
-            ("Wilson", "wilson"),
-            ("Evans", "evans"),
-            ("Thomas", "thomas"),
-            ("Roberts", "roberts"),
-            ("O'Connor", "oconnor"),
-            ("Walker", "walker"),
-            ("Hughes", "hughes"),
-        ],
-        streets: &[
-            "High Street",
-            "Station Road",
-            "Church Lane",
-            "Victoria Road",
-            "Green Lane",
-            "Manor Road",
-            "Park Avenue",
-            "Queen Street",
-        ],
-        cities: &[
-            ("London", "SW1A ", "Greater London"),
-            ("Manchester", "M1 ", "Greater Manchester"),
-            ("Leeds", "LS1 ", "West Yorkshire"),
-            ("Bristol", "BS1 ", "Bristol"),
-            ("Edinburgh", "EH1 ", "Scotland"),
-            ("Cardiff", "CF10 ", "Wales"),
-        ],
-        company: &[
-            "{} & Sons Ltd",
-            "{} Logistics Ltd",
-            "{} Building Supplies plc",
-            "{} Catering Ltd",
-        ],
-        phone: |r| format!("+447{}", digits(r, 9)),
-        tld: "co.uk",
-        family_first: false,
-    },
-    Locale {
-        lang: "it",
-        country: "IT",
-        tz: "Europe/Rome",
-        currency: "EUR",
-        per_eur: 1,
-        minor: true,
-        first: &[
-            ("Giulia", "giulia"),
-            ("Marco", "marco"),
-            ("Francesca", "francesca"),
-            ("Luca", "luca"),
-            ("Chiara", "chiara"),
-            ("Alessandro", "alessandro"),
-            ("Sofia", "sofia"),
-            ("Matteo", "matteo"),
-            ("Niccolò", "niccolo"),
-            ("Elena", "elena"),
-            ("Andrea", "andrea"),
-            ("Federica", "federica"),
-        ],
-        last: &[
-            ("Rossi", "rossi"),
-            ("Russo", "russo"),
-            ("Ferrari", "ferrari"),
-            ("Esposito", "esposito"),
-            ("Bianchi", "bianchi"),
-            ("Romano", "romano"),
-            ("Colombo", "colombo"),
-            ("Ricci", "ricci"),
-            ("Marino", "marino"),
-            ("De Luca", "deluca"),
-            ("Bruno", "bruno"),
-            ("Gallo", "gallo"),
-        ],
-        streets: &[
-            "Via Roma",
-            "Via Garibaldi",
-            "Corso Vittorio Emanuele II",
-            "Via Mazzini",
-            "Viale della Libertà",
-            "Via Dante Alighieri",
-            "Piazza Cavour",
-        ],
-        cities: &[
-            ("Milano", "201", "MI"),
-            ("Roma", "001", "RM"),
-            ("Torino", "101", "TO"),
-            ("Napoli", "801", "NA"),
-            ("Bologna", "401", "BO"),
-            ("Firenze", "501", "FI"),
-        ],
-        company: &[
-            "{} Costruzioni S.r.l.",
-            "Trasporti {} S.p.A.",
-            "{} & Figli S.n.c.",
-            "Officine {} S.r.l.",
-        ],
-        phone: |r| format!("+393{}", digits(r, 9)),
-        tld: "it",
-        family_first: false,
-    },
-    Locale {
-        lang: "pl",
-        country: "PL",
-        tz: "Europe/Warsaw",
-        currency: "PLN",
-        per_eur: 4,
-        minor: true,
-        first: &[
-            ("Zofia", "zofia"),
-            ("Jakub", "jakub"),
-            ("Małgorzata", "malgorzata"),
-            ("Łukasz", "lukasz"),
-            ("Agnieszka", "agnieszka"),
-            ("Piotr", "piotr"),
-            ("Katarzyna", "katarzyna"),
-            ("Paweł", "pawel"),
-            ("Józef", "jozef"),
-            ("Anna", "anna"),
-            ("Grzegorz", "grzegorz"),
-            ("Żaneta", "zaneta"),
-        ],
-        last: &[
-            ("Nowak", "nowak"),
-            ("Kowalski", "kowalski"),
-            ("Wiśniewski", "wisniewski"),
-            ("Wójcik", "wojcik"),
-            ("Kamińska", "kaminska"),
-            ("Lewandowski", "lewandowski"),
-            ("Zieliński", "zielinski"),
-            ("Szymańska", "szymanska"),
-            ("Woźniak", "wozniak"),
-            ("Dąbrowski", "dabrowski"),
-            ("Kozłowska", "kozlowska"),
-            ("Jankowski", "jankowski"),
-        ],
-        streets: &[
-            "ul. Marszałkowska",
-            "ul. Piłsudskiego",
-            "ul. Długa",
-            "ul. Świętokrzyska",
-            "al. Jerozolimskie",
-            "ul. Kościuszki",
-            "ul. Źródlana",
-        ],
-        cities: &[
-            ("Warszawa", "00-", "mazowieckie"),
-            ("Kraków", "30-", "małopolskie"),
-            ("Łódź", "90-", "łódzkie"),
-            ("Wrocław", "50-", "dolnośląskie"),
-            ("Gdańsk", "80-", "pomorskie"),
-            ("Poznań", "60-", "wielkopolskie"),
-        ],
-        company: &[
-            "{} Sp. z o.o.",
-            "PHU {}",
-            "{} i Synowie S.A.",
-            "Zakład Usługowy {}",
-        ],
-        phone: |r| {
-            format!(
-                "+48{}{}",
-                ["5", "6", "7"][r.random_range(0..3)],
-                digits(r, 8)
-            )
-        },
-        tld: "pl",
-        family_first: false,
-    },
-    Locale {
-        lang: "ro",
-        country: "RO",
-        tz: "Europe/Bucharest",
-        currency: "RON",
-        per_eur: 5,
-        minor: true,
-        first: &[
-            ("Andreea", "andreea"),
-            ("Ștefan", "stefan"),
-            ("Ioana", "ioana"),
-            ("Mihai", "mihai"),
-            ("Elena", "elena"),
-            ("Răzvan", "razvan"),
-            ("Cătălina", "catalina"),
-            ("Andrei", "andrei"),
-            ("Ana-Maria", "anamaria"),
-            ("Gheorghe", "gheorghe"),
-            ("Bianca", "bianca"),
-            ("Țoni", "toni"),
-        ],
-        last: &[
-            ("Popescu", "popescu"),
-            ("Ionescu", "ionescu"),
-            ("Popa", "popa"),
-            ("Rădulescu", "radulescu"),
-            ("Stoica", "stoica"),
-            ("Țăranu", "taranu"),
-            ("Dumitrescu", "dumitrescu"),
-            ("Stănescu", "stanescu"),
-            ("Munteanu", "munteanu"),
-            ("Șerban", "serban"),
-            ("Constantinescu", "constantinescu"),
-            ("Georgescu", "georgescu"),
-        ],
-        streets: &[
-            "Str. Mihai Eminescu",
-            "Bd. Unirii",
-            "Calea Victoriei",
-            "Str. Ștefan cel Mare",
-            "Șos. Kiseleff",
-            "Str. Florilor",
-        ],
-        cities: &[
-            ("București", "01", "Sector 1"),
-            ("Cluj-Napoca", "40", "Cluj"),
-            ("Timișoara", "30", "Timiș"),
-            ("Iași", "70", "Iași"),
-            ("Brașov", "50", "Brașov"),
-            ("Constanța", "90", "Constanța"),
-        ],
-        company: &[
-            "{} Construct S.R.L.",
-            "{} Impex S.R.L.",
-            "Transport {} S.A.",
-            "{} & Asociații S.R.L.",
-        ],
-        phone: |r| format!("+407{}", digits(r, 8)),
-        tld: "ro",
-        family_first: false,
-    },
-    Locale {
-        lang: "lv",
-        country: "LV",
-        tz: "Europe/Riga",
-        currency: "EUR",
-        per_eur: 1,
-        minor: true,
-        first: &[
-            ("Anna", "anna"),
-            ("Jānis", "janis"),
-            ("Līga", "liga"),
-            ("Andris", "andris"),
-            ("Ilze", "ilze"),
-            ("Mārtiņš", "martins"),
-            ("Inese", "inese"),
-            ("Kārlis", "karlis"),
-            ("Dace", "dace"),
-            ("Edgars", "edgars"),
-            ("Sanita", "sanita"),
-            ("Ģirts", "girts"),
-        ],
-        last: &[
-            ("Bērziņš", "berzins"),
-            ("Kalniņa", "kalnina"),
-            ("Ozoliņš", "ozolins"),
-            ("Jansone", "jansone"),
-            ("Liepiņš", "liepins"),
-            ("Krūmiņa", "krumina"),
-            ("Zariņš", "zarins"),
-            ("Pētersone", "petersone"),
-            ("Vītols", "vitols"),
-            ("Eglīte", "eglite"),
-            ("Ķēniņš", "kenins"),
-            ("Šmits", "smits"),
-        ],
-        streets: &[
-            "Brīvības iela",
-            "Krišjāņa Valdemāra iela",
-            "Elizabetes iela",
-            "Tērbatas iela",
-            "Čaka iela",
-            "Dzirnavu iela",
-        ],
-        cities: &[
-            ("Rīga", "LV-10", "Rīga"),
-            ("Daugavpils", "LV-54", "Daugavpils"),
-            ("Liepāja", "LV-34", "Liepāja"),
-            ("Jelgava", "LV-30", "Jelgava"),
-            ("Jūrmala", "LV-20", "Jūrmala"),
-        ],
-        company: &[
-            "SIA {}",
-            "{} un partneri SIA",
-            "AS {} Būve",
-            "SIA {} Loģistika",
-        ],
-        phone: |r| format!("+3712{}", digits(r, 7)),
-        tld: "lv",
-        family_first: false,
-    },
-    Locale {
-        lang: "ja",
-        country: "JP",
-        tz: "Asia/Tokyo",
-        currency: "JPY",
-        per_eur: 160,
-        minor: false,
-        first: &[
-            ("陽翔", "haruto"),
-            ("結衣", "yui"),
-            ("蓮", "ren"),
-            ("さくら", "sakura"),
-            ("大翔", "hiroto"),
-            ("美咲", "misaki"),
-            ("悠真", "yuma"),
-            ("葵", "aoi"),
-            ("健太", "kenta"),
-            ("由美", "yumi"),
-            ("翔太", "shota"),
-            ("愛子", "aiko"),
-        ],
-        last: &[
-            ("佐藤", "sato"),
-            ("鈴木", "suzuki"),
-            ("高橋", "takahashi"),
-            ("田中", "tanaka"),
-            ("伊藤", "ito"),
-            ("渡辺", "watanabe"),
-            ("山本", "yamamoto"),
-            ("中村", "nakamura"),
-            ("小林", "kobayashi"),
-            ("加藤", "kato"),
-            ("吉田", "yoshida"),
-            ("山田", "yamada"),
-        ],
-        streets: &[
-            "千代田1-1-1",
-            "丸の内2-7-3",
-            "西新宿3-2-11",
-            "梅田1-3-1",
-            "栄3-5-12",
-            "博多駅前2-1-1",
-        ],
-        cities: &[
-            ("千代田区", "100-", "東京都"),
-            ("新宿区", "160-", "東京都"),
-            ("大阪市北区", "530-", "大阪府"),
-            ("名古屋市中区", "460-", "愛知県"),
-            ("福岡市博多区", "812-", "福岡県"),
-            ("札幌市中央区", "060-", "北海道"),
-        ],
-        company: &[
-            "株式会社{}商事",
-            "{}工業株式会社",
-            "{}建設株式会社",
-            "有限会社{}",
-        ],
-        phone: |r| {
-            format!(
-                "+81{}{}",
-                ["70", "80", "90"][r.random_range(0..3)],
-                digits(r, 8)
-            )
-        },
-        tld: "jp",
-        family_first: true,
-    },
-    Locale {
-        lang: "zh",
-        country: "CN",
-        tz: "Asia/Shanghai",
-        currency: "CNY",
-        per_eur: 8,
-        minor: true,
-        first: &[
-            ("伟", "wei"),
-            ("芳", "fang"),
-            ("娜", "na"),
-            ("秀英", "xiuying"),
-            ("敏", "min"),
-            ("静", "jing"),
-            ("强", "qiang"),
-            ("磊", "lei"),
-            ("洋", "yang"),
-            ("艳", "yan"),
-            ("杰", "jie"),
-            ("婷", "ting"),
-        ],
-        last: &[
-            ("王", "wang"),
-            ("李", "li"),
-            ("张", "zhang"),
-            ("刘", "liu"),
-            ("陈", "chen"),
-            ("杨", "yang"),
-            ("黄", "huang"),
-            ("赵", "zhao"),
-            ("吴", "wu"),
-            ("周", "zhou"),
-            ("徐", "xu"),
-            ("孙", "sun"),
-        ],
-        streets: &[
-            "建国路88号",
-            "南京东路100号",
-            "天河路385号",
-            "中关村大街27号",
-            "人民路1号",
-            "解放大道688号",
-        ],
-        cities: &[
-            ("北京市朝阳区", "1000", "北京"),
-            ("上海市黄浦区", "2000", "上海"),
-            ("广州市天河区", "5106", "广东"),
-            ("深圳市南山区", "5180", "广东"),
-            ("杭州市西湖区", "3100", "浙江"),
-            ("成都市锦江区", "6100", "四川"),
-        ],
-        company: &[
-            "{}氏贸易有限公司",
-            "{}记建筑工程有限公司",
-            "{}氏科技有限公司",
-            "{}家物流有限公司",
-        ],
-        phone: |r| {
-            format!(
-                "+861{}{}",
-                ["3", "5", "8"][r.random_range(0..3)],
-                digits(r, 9)
-            )
-        },
-        tld: "cn",
-        family_first: true,
-    },
+/// The locales customers are drawn from, in the order the draw indexes them (changing it
+/// changes every generated file).
+const LOCALE_FILES: [(&str, &str); 7] = [
+    ("en", include_str!("locales/en.json")),
+    ("it", include_str!("locales/it.json")),
+    ("pl", include_str!("locales/pl.json")),
+    ("ro", include_str!("locales/ro.json")),
+    ("lv", include_str!("locales/lv.json")),
+    ("ja", include_str!("locales/ja.json")),
+    ("zh", include_str!("locales/zh.json")),
 ];
+
+/// The locale tables, parsed once.
+fn locales() -> &'static [Locale<'static>] {
+    static LOCALES: std::sync::OnceLock<Vec<Locale<'static>>> = std::sync::OnceLock::new();
+    LOCALES.get_or_init(|| {
+        LOCALE_FILES
+            .iter()
+            .map(|(lang, text)| {
+                serde_json::from_str(text)
+                    .unwrap_or_else(|e| panic!("src/generate/locales/{lang}.json: {e}"))
+            })
+            .collect()
+    })
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Behaviour {
@@ -658,13 +265,14 @@ impl Gen {
     }
 
     fn customer(&mut self, n: usize) -> Vec<String> {
-        let loc = &LOCALES[self.rng.random_range(0..LOCALES.len())];
+        let locales = locales();
+        let loc = &locales[self.rng.random_range(0..locales.len())];
         let id = format!("C{:07}", n + 1);
-        let (first, first_r) = self.pick(loc.first);
-        let (last, last_r) = self.pick(loc.last);
+        let (first, first_r) = self.pick(&loc.first);
+        let (last, last_r) = self.pick(&loc.last);
         let company = self.chance(20);
         let name = if company {
-            self.pick(loc.company).replace("{}", last)
+            self.pick(&loc.company).replace("{}", last)
         } else if loc.family_first {
             format!("{last}{}{first}", if loc.lang == "ja" { " " } else { "" })
         } else {
@@ -675,10 +283,10 @@ impl Gen {
         } else {
             format!("{first_r}.{last_r}{}@example.{}", n % 97, loc.tld)
         };
-        let (city, postal, region) = self.pick(loc.cities);
+        let (city, postal, region) = self.pick(&loc.cities);
         let street = format!(
             "{} {}",
-            self.pick(loc.streets),
+            self.pick(&loc.streets),
             self.rng.random_range(1..120)
         );
         let postal_code = format!("{postal}{}", digits(&mut self.rng, 3));
@@ -702,7 +310,7 @@ impl Gen {
         } else {
             String::new()
         };
-        let phone = (loc.phone)(&mut self.rng);
+        let phone = loc.phone(&mut self.rng);
         vec![
             id,
             name,
@@ -1094,5 +702,38 @@ mod tests {
         };
         assert_eq!(run("a", 7), run("b", 7));
         assert_ne!(run("a", 7), run("c", 8));
+    }
+
+    /// Every locale file parses, is the locale it is named for, and has something in
+    /// every table (a draw from an empty one panics).
+    #[test]
+    fn every_locale_file_parses_and_has_its_tables() {
+        let locales = locales();
+        assert_eq!(locales.len(), LOCALE_FILES.len());
+        for ((lang, _), l) in LOCALE_FILES.iter().zip(locales) {
+            assert_eq!(l.lang, *lang);
+            for (table, len) in [
+                ("first", l.first.len()),
+                ("last", l.last.len()),
+                ("streets", l.streets.len()),
+                ("cities", l.cities.len()),
+                ("company", l.company.len()),
+            ] {
+                assert!(len > 0, "locales/{lang}.json: `{table}` is empty");
+            }
+            assert!(l.company.iter().all(|c| c.contains("{}")), "{lang}");
+            assert!(
+                l.phone.prefix.starts_with('+') && l.phone.digits > 0,
+                "{lang}"
+            );
+            assert!(
+                !l.country.is_empty()
+                    && !l.tz.is_empty()
+                    && !l.currency.is_empty()
+                    && !l.tld.is_empty()
+                    && l.per_eur > 0,
+                "{lang}"
+            );
+        }
     }
 }

@@ -1,0 +1,146 @@
+//! The letter: Markdown from the template, laid out with the invoice table and the
+//! payment slip by `letter`, as a message of its own or as the e-mail's attachment.
+
+use super::context::Context;
+use super::{Rendered, Renderer};
+use crate::dataset::CustomerView;
+use crate::diag::Diagnostic;
+use crate::format::DateLength;
+use crate::plan::Planned;
+use crate::segment::Assignment;
+use rust_decimal::Decimal;
+
+impl Renderer<'_> {
+    /// A letter sent as a letter.
+    pub(super) fn letter_message(
+        &self,
+        m: &Planned,
+        view: &CustomerView<'_>,
+        a: &Assignment,
+        ctx: Context<'_>,
+        tctx: &tera::Context,
+        locale: &str,
+    ) -> Result<Rendered, Diagnostic> {
+        let (composed, subject) = self.letter(m, view, a, &ctx, tctx, locale)?;
+        Ok(Rendered::Letter {
+            bytes: composed.bytes,
+            pages: composed.pages,
+            objects: Box::new(composed.objects),
+            subject,
+            to: ctx.customer.address.join(", "),
+            link: ctx.payment.link,
+        })
+    }
+
+    /// The letter: its Markdown body rendered, laid out with the invoice table and the
+    /// payment slip, written as a PDF. Returns it with its subject (the first heading).
+    pub(super) fn letter(
+        &self,
+        m: &Planned,
+        view: &CustomerView<'_>,
+        a: &Assignment,
+        ctx: &Context<'_>,
+        tctx: &tera::Context,
+        locale: &str,
+    ) -> Result<(crate::letter::Composed, String), Diagnostic> {
+        use crate::letter::layout::Table;
+        let letters = self.letters.ok_or_else(|| {
+            Diagnostic::whole_file(
+                "templates/fonts",
+                "letters need the fonts in templates/fonts/",
+            )
+        })?;
+        let name = self.template("letter", a, m, locale, "md")?;
+        let markdown = self.templates.render(name, tctx)?;
+        let subject = markdown
+            .lines()
+            .find_map(|l| l.trim().strip_prefix('#'))
+            .map(|h| h.trim_start_matches('#').trim().replace('\\', ""))
+            .unwrap_or_default();
+        let labels = letters.labels(locale);
+        let short = |d| self.formats.date(d, DateLength::Short, locale);
+        let money = |d| self.formats.money(d, m.currency, locale);
+        let (mut amount, mut paid, mut open) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        let rows = m
+            .invoices
+            .iter()
+            .map(|&k| {
+                let inv = &view.invoices[(k - view.invoice_base) as usize];
+                let o = inv.open_amount();
+                amount += inv.amount;
+                paid += inv.amount - o;
+                open += o;
+                vec![
+                    inv.id.to_string(),
+                    short(inv.issue_date),
+                    short(inv.due_date),
+                    (self.campaign.as_of - inv.due_date).num_days().to_string(),
+                    money(inv.amount),
+                    money(inv.amount - o),
+                    money(o),
+                ]
+            })
+            .collect();
+        let table = Table {
+            header: [
+                &labels.invoice,
+                &labels.issued,
+                &labels.due,
+                &labels.days,
+                &labels.amount,
+                &labels.paid,
+                &labels.open,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows,
+            total: vec![
+                labels.total.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+                money(amount),
+                money(paid),
+                money(open),
+            ],
+            widths: vec![2.2, 1.4, 1.4, 1.15, 1.75, 1.45, 1.75],
+            first_number: 3,
+        };
+        let p = &ctx.payment;
+        let id = format!("{}-letter", view.customer.id());
+        let recipient: Vec<&str> = std::iter::once(ctx.customer.name)
+            .chain(ctx.customer.address.iter().copied())
+            .collect();
+        let letter = crate::letter::Letter {
+            id: &id,
+            locale,
+            markdown: &markdown,
+            creditor: &self.campaign.creditor,
+            recipient,
+            customer_id: view.customer.id(),
+            date: ctx.campaign.as_of.clone(),
+            date_unix: self
+                .campaign
+                .as_of
+                .and_hms_opt(0, 0, 0)
+                .map_or(0, |t| t.and_utc().timestamp()),
+            table,
+            slip: crate::letter::Slip {
+                beneficiary: self.campaign.creditor.name.clone(),
+                iban: p.iban.clone(),
+                bic: p.bic.clone(),
+                amount: ctx.totals.amount.clone(),
+                pay_by: ctx.pay_by.clone(),
+                reference: p.reference.clone(),
+                qr: p.qr.clone(),
+                epc: p.qr_is_epc,
+            },
+            title: subject.clone(),
+        };
+        let composed = letters
+            .compose(&letter)
+            .map_err(|e| Diagnostic::whole_file(self.templates_root().join(name), e).customer())?;
+        Ok((composed, subject))
+    }
+}

@@ -1,0 +1,242 @@
+//! One planned message → its bytes: the template context, the templates, the payment
+//! link, the e-mail or SMS around them.
+//!
+//! Templates see a documented context (`docs/templates.md`), not the internal model:
+//! amounts arrive already formatted for the customer's locale (`totals.amount`) next to
+//! their plain value (`totals.amount_plain`), so wording never does arithmetic.
+//!
+//! Every channel renders from the same [`Context`] ([`context`]), so an e-mail, an SMS, a
+//! letter and a payment page of one customer quote the same amounts, link and reference;
+//! what differs per channel — MIME, GSM-7, the PDF, the page — has a file each.
+
+pub mod context;
+mod email;
+mod letter;
+mod sms;
+mod web;
+
+use crate::campaign::Campaign;
+use crate::dataset::CustomerView;
+use crate::diag::Diagnostic;
+use crate::format::Formats;
+use crate::payment::link::Signer;
+use crate::plan::{Planned, Rules};
+use crate::segment::{Assignment, RuleSet};
+use crate::sms::Sms;
+use crate::templates::Templates;
+use chrono::NaiveDate;
+
+/// A rendered message, with the payment link it carries (the short form for SMS).
+#[derive(Debug, Clone)]
+pub enum Rendered {
+    Email {
+        bytes: Vec<u8>,
+        message_id: String,
+        subject: String,
+        to: String,
+        link: String,
+        /// The plain-text part, before MIME encoding (for `check`).
+        text: String,
+        /// The HTML part as sent (CSS inlined), before MIME encoding (for `preview`).
+        html: String,
+    },
+    Sms {
+        to: String,
+        link: String,
+        text: String,
+        info: Sms,
+    },
+    Letter {
+        bytes: Vec<u8>,
+        pages: usize,
+        /// Its objects, for print.pdf.
+        objects: Box<lopdf::Document>,
+        subject: String,
+        /// The address, one line.
+        to: String,
+        link: String,
+    },
+    Web {
+        token: String,
+        html: String,
+        link: String,
+    },
+}
+
+/// What rendering a campaign needs, loaded once: the plan rules, the link signer, the
+/// locale formats, the templates, and the letter fonts when the run has letters. `run`
+/// builds one (and `cargo bench`; `check` and `preview` will).
+pub struct Kit {
+    pub rules: Rules,
+    pub signer: Signer,
+    pub formats: std::sync::Arc<Formats>,
+    pub templates: Templates,
+    pub letters: Option<crate::letter::Letters>,
+    base_url: String,
+    expires: NaiveDate,
+}
+
+impl Kit {
+    /// Checks the campaign has what rendering needs and loads it (templates are parsed
+    /// and checked here).
+    pub fn load(campaign: &Campaign, signer: Signer) -> crate::diag::Result<Kit> {
+        let (kit, problems) = Self::load_lenient(campaign, signer)?;
+        if problems.is_empty() {
+            Ok(kit)
+        } else {
+            Err(crate::diag::Error::Config(problems))
+        }
+    }
+
+    /// Like `load`, with templates that have syntax errors left out and their problems
+    /// returned (for `check`, which reports everything at once).
+    pub fn load_lenient(
+        campaign: &Campaign,
+        signer: Signer,
+    ) -> crate::diag::Result<(Kit, Vec<Diagnostic>)> {
+        use crate::diag::Error;
+        let plan = campaign.plan.as_ref().ok_or_else(|| {
+            Error::Config(vec![Diagnostic::whole_file(
+                &campaign.path,
+                "`run` needs `stages`, `matrix` and `policy` (see docs/plan.md)",
+            )])
+        })?;
+        let links = campaign.links.as_ref().ok_or_else(|| {
+            Error::Config(vec![Diagnostic::whole_file(
+                &campaign.path,
+                "`run` needs `links: {base_url: …}` for payment links (see docs/links.md)",
+            )])
+        })?;
+        let rules = Rules::new(plan, &campaign.path)?;
+        let expires = campaign.as_of + chrono::Duration::days(i64::from(links.expires_after_days));
+        crate::payment::link::check_expiry(expires).map_err(|msg| {
+            Error::Config(vec![Diagnostic::whole_file(
+                &campaign.path,
+                format!(
+                    "links.expires_after_days: {} days after as_of {}: {msg}",
+                    links.expires_after_days, campaign.as_of
+                ),
+            )])
+        })?;
+        let formats = std::sync::Arc::new(Formats::new(
+            campaign.locales.supported.iter().map(String::as_str),
+        ));
+        let (mut templates, problems) =
+            Templates::load_lenient(&campaign.templates, formats.clone())?;
+        templates.set_limits(campaign.limits.templates());
+        Ok((
+            Kit {
+                rules,
+                signer,
+                formats,
+                templates,
+                letters: None,
+                base_url: links.base_url.clone(),
+                expires,
+            },
+            problems,
+        ))
+    }
+
+    /// Loads the letter fonts and labels (only runs with letters pay for them).
+    pub fn load_letters(&mut self, campaign: &Campaign) -> crate::diag::Result<()> {
+        if self.letters.is_none() {
+            self.letters = Some(crate::letter::Letters::load(
+                &campaign.templates,
+                campaign.letters.clone(),
+            )?);
+        }
+        Ok(())
+    }
+
+    pub fn renderer<'a>(
+        &'a self,
+        campaign: &'a Campaign,
+        segment_rules: &'a RuleSet,
+    ) -> Renderer<'a> {
+        Renderer {
+            campaign,
+            templates: &self.templates,
+            formats: &self.formats,
+            signer: &self.signer,
+            rules: &self.rules,
+            segment_rules,
+            base_url: &self.base_url,
+            expires: self.expires,
+            letters: self.letters.as_ref(),
+        }
+    }
+}
+
+/// What rendering needs, built once per run and shared by every thread.
+pub struct Renderer<'a> {
+    pub campaign: &'a Campaign,
+    pub templates: &'a Templates,
+    pub formats: &'a Formats,
+    pub signer: &'a Signer,
+    pub rules: &'a Rules,
+    pub segment_rules: &'a RuleSet,
+    pub base_url: &'a str,
+    pub expires: NaiveDate,
+    /// Fonts and labels, when the run has letters (or e-mails that carry one).
+    pub letters: Option<&'a crate::letter::Letters>,
+}
+
+impl Renderer<'_> {
+    /// The template a cell names (`matrix: … template:`), else the stage's name.
+    fn stage_template<'m>(&'m self, m: &'m Planned) -> &'m str {
+        m.template
+            .as_deref()
+            .unwrap_or(self.rules.stage_name(m.stage))
+    }
+
+    fn template(
+        &self,
+        channel: &str,
+        a: &Assignment,
+        m: &Planned,
+        locale: &str,
+        ext: &str,
+    ) -> Result<&str, Diagnostic> {
+        let stage = self.stage_template(m);
+        self.templates.resolve(channel, a.cluster.as_str(), stage, locale, &self.campaign.locales.default, ext).ok_or_else(|| {
+            Diagnostic::whole_file(
+                "templates",
+                format!("no template for {channel} / {} / {stage} / {locale} (expected templates/{channel}/{}/{stage}.{locale}.{ext} or a fallback)", a.cluster, a.cluster),
+            )
+        })
+    }
+
+    pub fn render(
+        &self,
+        m: &Planned,
+        view: &CustomerView<'_>,
+        a: &Assignment,
+        features: &crate::features::Features,
+    ) -> Result<Rendered, Diagnostic> {
+        let locale = self.locale(view).to_string();
+        let channel = m.channel.as_str();
+        let ctx = self.context(m, view, a, features, channel)?;
+        let tctx = tera::Context::from_serialize(&ctx)
+            .map_err(|e| Diagnostic::whole_file("templates", e.to_string()))?;
+        match channel {
+            "email" => self.email(m, view, a, ctx, &tctx, &locale),
+            "sms" => self.sms(m, view, a, ctx, &tctx, &locale),
+            "letter" => self.letter_message(m, view, a, ctx, &tctx, &locale),
+            "web" => self.web(m, a, ctx, tctx, &locale),
+            other => Err(Diagnostic::whole_file(
+                "templates",
+                format!("the {other} channel has no renderer"),
+            )),
+        }
+    }
+
+    fn templates_root(&self) -> &std::path::Path {
+        &self.campaign.templates
+    }
+}
+
+/// A customer id as a file name (ids are already checked to hold no separators).
+pub fn letter_file_name(customer_id: &str) -> String {
+    format!("{customer_id}-letter")
+}
