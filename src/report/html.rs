@@ -4,6 +4,7 @@
 
 use super::charts::{Bar, color, hbars, small};
 use super::{CHANNELS, grouped, money};
+use crate::send::journal::State;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::fmt::Write;
@@ -399,13 +400,14 @@ pub fn page(s: &Value) -> String {
         out.push_str("<p>Not sent yet: run <code>dunwell send</code>, then <code>dunwell report</code> to add the outcomes.</p>");
     } else {
         let order = [
-            "delivered",
-            "deferred",
-            "pending",
-            "sending",
-            "unknown",
-            "rejected",
-        ];
+            State::Delivered,
+            State::Deferred,
+            State::Pending,
+            State::Sending,
+            State::Unknown,
+            State::Rejected,
+        ]
+        .map(State::as_str);
         let states: Vec<(&str, u64)> = order
             .iter()
             .map(|k| (*k, count(&delivery["states"][*k])))
@@ -430,7 +432,10 @@ pub fn page(s: &Value) -> String {
             head.extend(order);
             table(&mut out, &head, &rows);
         }
-        for (key, title) in [("unknown", "Fate unknown"), ("rejected", "Rejected")] {
+        for (key, title) in [
+            (State::Unknown.as_str(), "Fate unknown"),
+            (State::Rejected.as_str(), "Rejected"),
+        ] {
             let list = delivery[key].as_array().cloned().unwrap_or_default();
             if list.is_empty() {
                 continue;

@@ -154,6 +154,7 @@ pub fn price_sms(f: &mut Figures, cost: Option<&crate::campaign::SmsPrice>) {
 }
 
 pub use crate::send::journal::Delivery;
+use crate::send::journal::State;
 
 /// `dunwell report OUTBOX`: refreshes the delivery outcomes in `summary.json` from the
 /// journal (when `send` has run) and writes `report.html`.
@@ -180,10 +181,10 @@ pub fn report(outbox: &Path) -> Result<std::path::PathBuf> {
             .entry("delivery")
             .or_insert_with(|| serde_json::json!({}));
         d["by_channel"] = serde_json::to_value(&delivery).expect("json");
-        let mut states: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut states: BTreeMap<State, u64> = BTreeMap::new();
         for per in delivery.values() {
             for (s, n) in per {
-                *states.entry(s).or_default() += n;
+                *states.entry(*s).or_default() += n;
             }
         }
         d["states"] = serde_json::to_value(states).expect("json");

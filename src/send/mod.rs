@@ -17,7 +17,7 @@ pub mod smtp;
 
 use crate::diag::{Diagnostic, Error, Result};
 use crate::outbox::Entry;
-use journal::{Journal, Outcome};
+use journal::{Journal, Outcome, State};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,7 +52,7 @@ pub struct SendOptions {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct SendReport {
     /// Messages per journal state after this run.
-    pub states: BTreeMap<String, u64>,
+    pub states: BTreeMap<State, u64>,
     pub delivered_now: u64,
     pub attempts_now: u64,
     pub unknown: Vec<(String, String)>,
@@ -645,8 +645,8 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             journal.give_up(opts.max_attempts, now)?;
         }
         report.states = journal.counts()?;
-        report.unknown = journal.ids_in("unknown")?;
-        report.rejected = journal.ids_in("rejected")?;
+        report.unknown = journal.ids_in(State::Unknown)?;
+        report.rejected = journal.ids_in(State::Rejected)?;
         let (later, next) = journal.later(now)?;
         report.scheduled_later = later;
         report.next_scheduled =
