@@ -246,12 +246,24 @@ pub enum Error {
     Data(Vec<Defect>),
     /// A file could not be read or written.
     Io { path: PathBuf, err: std::io::Error },
-    /// The command line asks for something impossible.
+    /// The command line asks for something impossible: flags that cannot go together, a
+    /// flag's value out of its range. The only error that exits 2 (SPEC §3); everything
+    /// below is a wrong input, outbox, setting or machine and exits 1.
     Usage(String),
     /// The files are in a state in which going on could lose or duplicate something
-    /// (an incomplete outbox, a lost journal, an outbox in use): nothing was done, and
-    /// the message says what to do.
+    /// (an incomplete outbox, a lost journal, an outbox in use, a folder someone else
+    /// owns): nothing was done, and the message says what to do.
     Refused(String),
+    /// A file or folder the command was pointed at is not what it needs: a `--data`
+    /// folder without the export, an outbox whose summary is not dunwell's, a message
+    /// the outbox does not hold.
+    Input(String),
+    /// A setting read from the environment is missing or wrong: the SMTP server, the SMS
+    /// gateway, the DKIM key, the payment-link secret.
+    Environment(String),
+    /// The machine cannot give the command what it needs: a port to listen on, threads
+    /// for the async runtime, a file watcher, random bytes for a token, a TLS client.
+    Unavailable(String),
 }
 
 impl Error {
@@ -290,7 +302,11 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Io { path, err } => write!(f, "{}: {err}", path.display()),
-            Error::Usage(msg) | Error::Refused(msg) => write!(f, "{msg}"),
+            Error::Usage(msg)
+            | Error::Refused(msg)
+            | Error::Input(msg)
+            | Error::Environment(msg)
+            | Error::Unavailable(msg) => write!(f, "{msg}"),
         }
     }
 }

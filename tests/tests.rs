@@ -7,6 +7,7 @@ mod util;
 mod bad_input;
 mod campaign;
 mod check;
+mod exit_codes;
 mod faults;
 mod formats;
 mod generated;

@@ -163,13 +163,13 @@ pub fn report(outbox: &Path) -> Result<std::path::PathBuf> {
     crate::outbox::seal::check(outbox)?;
     let path = outbox.join("summary.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::Usage(format!(
+        Error::Input(format!(
             "{}: {e} (expected an outbox written by `dunwell run`)",
             path.display()
         ))
     })?;
     let mut summary: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Error::Usage(format!(
+        Error::Input(format!(
             "{}: not a dunwell summary: {e} (run `dunwell run` again to rewrite it)",
             path.display()
         ))
@@ -177,7 +177,7 @@ pub fn report(outbox: &Path) -> Result<std::path::PathBuf> {
     if let Some(delivery) = crate::send::journal::outcomes(outbox)? {
         let d = summary
             .as_object_mut()
-            .ok_or_else(|| Error::Usage(format!("{}: not a JSON object", path.display())))?
+            .ok_or_else(|| Error::Input(format!("{}: not a JSON object", path.display())))?
             .entry("delivery")
             .or_insert_with(|| serde_json::json!({}));
         d["by_channel"] = serde_json::to_value(&delivery).expect("json");

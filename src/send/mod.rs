@@ -365,7 +365,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+            .map_err(|e| Error::Unavailable(format!("cannot start the async runtime: {e}")))?;
         let cfg = if emails_waiting > 0 && (!test || override_to.is_some()) {
             let mut cfg = smtp::Config::from_env()?;
             cfg.timeout = opts.timeout;
@@ -402,7 +402,8 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         if (channels.0 || channels.1) && !opts.dry_run {
             let http = match &sms_cfg {
                 Some(c) => Some(
-                    gateway::client(c).map_err(|m| Error::Usage(format!("SMS gateway: {m}")))?,
+                    gateway::client(c)
+                        .map_err(|m| Error::Unavailable(format!("SMS gateway: {m}")))?,
                 ),
                 None => None,
             };
