@@ -102,9 +102,26 @@ pub enum Scope {
     /// The campaign's files are wrong: stop before anything is written, list them all.
     #[default]
     Files,
-    /// One customer's message cannot be made from their data (a glyph no font has, a
-    /// render over its budget): that message is excluded, the campaign goes on.
-    Customer,
+    /// One customer's message cannot be made from their data: that message is
+    /// excluded, the campaign goes on.
+    Customer(Unmade),
+}
+
+/// Why one customer's message cannot be made. A caller that treats these apart matches
+/// on this, never on the message's text (which is for people and may change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unmade {
+    /// A character of their data that no font in `templates/fonts/` has.
+    MissingGlyph,
+    /// The render went over a budget (`limits.template_steps`, `limits.message_bytes`,
+    /// the nesting depth).
+    OverLimit,
+    /// Their address needs more lines than the envelope window holds.
+    AddressTooLong,
+    /// Their amount or date cannot go into a payment token.
+    Token,
+    /// The e-mail cannot be built from their data (a date no header can carry).
+    Email,
 }
 
 /// A problem in a file a person edits (campaign, rules, templates), pointing at a place.
@@ -154,8 +171,8 @@ impl Diagnostic {
     }
 
     /// This problem belongs to one customer's message, not to the campaign's files.
-    pub fn customer(mut self) -> Self {
-        self.scope = Scope::Customer;
+    pub fn customer(mut self, why: Unmade) -> Self {
+        self.scope = Scope::Customer(why);
         self
     }
 

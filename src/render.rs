@@ -7,7 +7,7 @@
 
 use crate::campaign::Campaign;
 use crate::dataset::{CustomerView, Field};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Unmade};
 use crate::email::{self, Envelope, Parts};
 use crate::features::feature;
 use crate::format::{DateLength, Formats};
@@ -346,7 +346,7 @@ impl Renderer<'_> {
             m.currency,
             self.expires,
         )
-        .map_err(|msg| Diagnostic::whole_file(&self.campaign.path, msg).customer())?;
+        .map_err(|msg| Diagnostic::whole_file(&self.campaign.path, msg).customer(Unmade::Token))?;
         let token = self.signer.sign(&claims);
         let pay_by = as_of + chrono::Duration::days(14);
         let link = crate::link::url(
@@ -551,7 +551,7 @@ impl Renderer<'_> {
                     attachment,
                 };
                 let (bytes, message_id) = email::build(&env, &parts, &m.scheduled_at)
-                    .map_err(|e| Diagnostic::whole_file("email", e).customer())?;
+                    .map_err(|e| Diagnostic::whole_file("email", e).customer(Unmade::Email))?;
                 let Parts {
                     subject,
                     text,
@@ -727,9 +727,10 @@ impl Renderer<'_> {
             },
             title: subject.clone(),
         };
-        let composed = letters
-            .compose(&letter)
-            .map_err(|e| Diagnostic::whole_file(self.templates_root().join(name), e).customer())?;
+        let composed = letters.compose(&letter).map_err(|e| {
+            Diagnostic::whole_file(self.templates_root().join(name), e.to_string())
+                .customer(e.unmade())
+        })?;
         Ok((composed, subject))
     }
 
