@@ -102,9 +102,26 @@ pub enum Scope {
     /// The campaign's files are wrong: stop before anything is written, list them all.
     #[default]
     Files,
-    /// One customer's message cannot be made from their data (a glyph no font has, a
-    /// render over its budget): that message is excluded, the campaign goes on.
-    Customer,
+    /// One customer's message cannot be made from their data: that message is
+    /// excluded, the campaign goes on.
+    Customer(Unmade),
+}
+
+/// Why one customer's message cannot be made. A caller that treats these apart matches
+/// on this, never on the message's text (which is for people and may change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unmade {
+    /// A character of their data that no font in `templates/fonts/` has.
+    MissingGlyph,
+    /// The render went over a budget (`limits.template_steps`, `limits.message_bytes`,
+    /// the nesting depth).
+    OverLimit,
+    /// Their address needs more lines than the envelope window holds.
+    AddressTooLong,
+    /// Their amount or date cannot go into a payment token.
+    Token,
+    /// The e-mail cannot be built from their data (a date no header can carry).
+    Email,
 }
 
 /// A problem in a file a person edits (campaign, rules, templates), pointing at a place.
@@ -154,8 +171,8 @@ impl Diagnostic {
     }
 
     /// This problem belongs to one customer's message, not to the campaign's files.
-    pub fn customer(mut self) -> Self {
-        self.scope = Scope::Customer;
+    pub fn customer(mut self, why: Unmade) -> Self {
+        self.scope = Scope::Customer(why);
         self
     }
 
@@ -246,12 +263,24 @@ pub enum Error {
     Data(Vec<Defect>),
     /// A file could not be read or written.
     Io { path: PathBuf, err: std::io::Error },
-    /// The command line asks for something impossible.
+    /// The command line asks for something impossible: flags that cannot go together, a
+    /// flag's value out of its range. The only error that exits 2 (SPEC §3); everything
+    /// below is a wrong input, outbox, setting or machine and exits 1.
     Usage(String),
     /// The files are in a state in which going on could lose or duplicate something
-    /// (an incomplete outbox, a lost journal, an outbox in use): nothing was done, and
-    /// the message says what to do.
+    /// (an incomplete outbox, a lost journal, an outbox in use, a folder someone else
+    /// owns): nothing was done, and the message says what to do.
     Refused(String),
+    /// A file or folder the command was pointed at is not what it needs: a `--data`
+    /// folder without the export, an outbox whose summary is not dunwell's, a message
+    /// the outbox does not hold.
+    Input(String),
+    /// A setting read from the environment is missing or wrong: the SMTP server, the SMS
+    /// gateway, the DKIM key, the payment-link secret.
+    Environment(String),
+    /// The machine cannot give the command what it needs: a port to listen on, threads
+    /// for the async runtime, a file watcher, random bytes for a token, a TLS client.
+    Unavailable(String),
 }
 
 impl Error {
@@ -290,7 +319,11 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Io { path, err } => write!(f, "{}: {err}", path.display()),
-            Error::Usage(msg) | Error::Refused(msg) => write!(f, "{msg}"),
+            Error::Usage(msg)
+            | Error::Refused(msg)
+            | Error::Input(msg)
+            | Error::Environment(msg)
+            | Error::Unavailable(msg) => write!(f, "{msg}"),
         }
     }
 }

@@ -253,7 +253,8 @@ impl Templates {
             None => None,
         };
         if let Some(msg) = over {
-            return Err(Diagnostic::whole_file(self.root.join(name), msg).customer());
+            return Err(Diagnostic::whole_file(self.root.join(name), msg)
+                .customer(crate::diag::Unmade::OverLimit));
         }
         r.map_err(|e| locate(&self.root, &e))?;
         let out = String::from_utf8(out.buf).map_err(|e| {
@@ -843,7 +844,11 @@ mod tests {
         match r {
             Ok(out) => panic!("{case}: rendered {} bytes, expected over {what}", out.len()),
             Err(d) => {
-                assert_eq!(d.scope, crate::diag::Scope::Customer, "{case}: {d:?}");
+                assert_eq!(
+                    d.scope,
+                    crate::diag::Scope::Customer(crate::diag::Unmade::OverLimit),
+                    "{case}: {d:?}"
+                );
                 assert!(d.message.contains(what), "{case}: {}", d.message);
             }
         }

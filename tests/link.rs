@@ -68,7 +68,7 @@ fn altered_expired_or_foreign_tokens_fail_with_the_reason() {
 #[test]
 fn the_secret_must_be_set_and_long() {
     let run = dunwell_env(["link", "verify", "AAAA"], &[]);
-    assert_eq!(run.code, 2);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr
             .contains("the payment-link secret is not set: export DUNWELL_LINK_SECRET="),
@@ -79,7 +79,7 @@ fn the_secret_must_be_set_and_long() {
         ["link", "verify", "AAAA"],
         &[("DUNWELL_LINK_SECRET", "short")],
     );
-    assert_eq!(run.code, 2);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.contains("expected at least 32"),
         "{}",

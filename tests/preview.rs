@@ -172,7 +172,7 @@ fn preview_out_replaces_only_its_own_gallery_never_other_files_in_the_folder() {
     std::fs::create_dir_all(&site).unwrap();
     std::fs::write(site.join("index.html"), "<h1>our intranet</h1>").unwrap();
     let r = preview(small.to_str().unwrap(), &site, &[]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("not written by `dunwell preview`"),
         "{}",

@@ -269,7 +269,7 @@ impl DataSpec {
         let customers = dir.join("customers.csv");
         let invoices = dir.join("invoices.csv");
         if !customers.is_file() || !invoices.is_file() {
-            return Err(Error::Usage(format!(
+            return Err(Error::Input(format!(
                 "--data {}: expected a folder with customers.csv and invoices.csv (and optionally payments.csv, events.csv), or debtors.ndjson",
                 dir.display()
             )));

@@ -2,9 +2,10 @@
 //! status (stderr), and own the exit code — an [`Exit`], never a bare number. Parsing and
 //! checking the command line is clap's, in `cli.rs`; the stages below never print.
 //!
-//! Exit codes (SPEC §3): 0 ok; 1 the input, campaign, rules or outbox are wrong (or
-//! `--strict` and a row was rejected); 2 the command line is wrong; 3 partial — some
-//! customers quarantined or some messages not made or not sent, the files say which.
+//! Exit codes (SPEC §3): 0 ok; 1 the input, campaign, rules, outbox or a setting is
+//! wrong, or the machine cannot give what the command needs (or `--strict` and a row was
+//! rejected); 2 the command line is wrong, and nothing else; 3 partial — some customers
+//! quarantined or some messages not made or not sent, the files say which.
 
 /// Writes a line of the command's result to stdout. A closed pipe (`dunwell … | head`)
 /// ends the process quietly instead of a panic.
@@ -47,7 +48,8 @@ use clap::Parser;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     Ok,
-    /// The input, campaign, rules or outbox are wrong; nothing was done that matters.
+    /// The input, campaign, rules, outbox or a setting is wrong, or the machine cannot
+    /// serve (a port in use); nothing was done that matters.
     Failed,
     /// The command line is wrong.
     Usage,
@@ -67,9 +69,17 @@ impl Exit {
 
     /// The exit for an error that stopped a command.
     fn of(e: &Error) -> Exit {
+        // Every variant named: a new error has to choose, and 2 is the command line's
+        // alone (SPEC §3) — a wrong file, setting or machine is 1.
         match e {
             Error::Usage(_) => Exit::Usage,
-            _ => Exit::Failed,
+            Error::Config(_)
+            | Error::Data(_)
+            | Error::Io { .. }
+            | Error::Refused(_)
+            | Error::Input(_)
+            | Error::Environment(_)
+            | Error::Unavailable(_) => Exit::Failed,
         }
     }
 }

@@ -7,7 +7,7 @@ pub fn show(outbox: &std::path::Path, id: &str) -> Result<Exit> {
     // Only a complete outbox, its entries checked to point inside it.
     let sealed = crate::outbox::Outbox::open(outbox)?;
     let Some(entry) = sealed.entries.iter().find(|e| e.id == id) else {
-        return Err(Error::Usage(format!(
+        return Err(Error::Input(format!(
             "no message `{}` in {}",
             id.escape_debug(),
             outbox.join("manifest.jsonl").display()

@@ -3,6 +3,7 @@
 use super::Exit;
 use crate::cli::SendArgs;
 use crate::diag::Result;
+use crate::send::journal::State;
 use std::time::Instant;
 
 pub fn send(args: SendArgs) -> Result<Exit> {
@@ -28,11 +29,11 @@ pub fn send(args: SendArgs) -> Result<Exit> {
         // The report shows the outcomes as soon as a send ends (or is resumed).
         crate::report::report(&args.outbox)?;
     }
-    let count = |k: &str| r.states.get(k).copied().unwrap_or(0);
+    let count = |k: State| r.states.get(&k).copied().unwrap_or(0);
     if r.dry_run {
         out!(
             "dry run: {} message(s) waiting, {} of them scheduled later; health check passed; nothing sent",
-            count("pending") + count("deferred"),
+            count(State::Pending) + count(State::Deferred),
             r.scheduled_later
         );
     } else {

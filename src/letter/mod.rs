@@ -117,10 +117,59 @@ impl std::fmt::Debug for Composed {
 
 const FOOTER_SIZE: f32 = 7.0;
 
-/// How a letter refused for a character no font has begins: a fact about one
-/// customer's data (an emoji in a name), not about the template, so `run` excludes that
-/// letter instead of stopping the campaign.
-pub const MISSING_GLYPH: &str = "no font in templates/fonts/ has a glyph for";
+/// Why a letter cannot be composed: a fact about one customer's data (an emoji in a
+/// name, an address too long for the window), not about the template, so `run`
+/// excludes that letter instead of stopping the campaign.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Unfit {
+    /// Characters no font has a glyph for, in the order met.
+    MissingGlyph(Vec<char>),
+    /// The address needs `needed` lines even at 8 pt; the window (`letters.window`,
+    /// in mm) holds `fits`.
+    AddressTooLong {
+        needed: usize,
+        fits: usize,
+        height_mm: f32,
+        width_mm: f32,
+    },
+}
+
+impl Unfit {
+    pub fn unmade(&self) -> crate::diag::Unmade {
+        match self {
+            Unfit::MissingGlyph(_) => crate::diag::Unmade::MissingGlyph,
+            Unfit::AddressTooLong { .. } => crate::diag::Unmade::AddressTooLong,
+        }
+    }
+}
+
+impl std::fmt::Display for Unfit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unfit::MissingGlyph(chars) => {
+                let list: Vec<String> = chars
+                    .iter()
+                    .map(|c| format!("`{c}` (U+{:04X})", *c as u32))
+                    .collect();
+                write!(
+                    f,
+                    "no font in templates/fonts/ has a glyph for {} (add a font that covers it)",
+                    list.join(", ")
+                )
+            }
+            Unfit::AddressTooLong {
+                needed,
+                fits,
+                height_mm,
+                width_mm,
+            } => write!(
+                f,
+                "the recipient's address needs {needed} lines even at 8 pt, and the envelope window holds {fits} (letters.window.height_mm {} less the {RETURN_ZONE_MM} mm return-address zone, width_mm {}): the letter is not printed rather than posted with part of its address hidden (expected a taller or wider window, or shorter address lines)",
+                height_mm, width_mm
+            ),
+        }
+    }
+}
 
 impl Letters {
     /// Fonts from `templates/fonts/`, labels from `templates/letter/labels.yaml`.
@@ -158,7 +207,7 @@ impl Letters {
 
     /// Lays out and writes one letter. Fails, naming the characters, if a character has
     /// no glyph in any font: a letter never prints an empty box.
-    pub fn compose(&self, l: &Letter) -> std::result::Result<Composed, String> {
+    pub fn compose(&self, l: &Letter) -> std::result::Result<Composed, Unfit> {
         let mut ts = Typesetter::new(&self.book, l.locale);
         let labels = self.labels(l.locale);
         let cfg = &self.config;
@@ -179,15 +228,7 @@ impl Letters {
             self.furniture(&mut ts, page, l, k + 1, n);
         }
         if !ts.missing.is_empty() {
-            let list: Vec<String> = ts
-                .missing
-                .iter()
-                .map(|c| format!("`{c}` (U+{:04X})", *c as u32))
-                .collect();
-            return Err(format!(
-                "{MISSING_GLYPH} {} (add a font that covers it)",
-                list.join(", ")
-            ));
+            return Err(Unfit::MissingGlyph(std::mem::take(&mut ts.missing)));
         }
         let (bytes, objects) = pdf::write(
             &self.book,
@@ -215,7 +256,7 @@ impl Letters {
         page: &mut Page,
         l: &Letter,
         labels: &Labels,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), Unfit> {
         let top = |mm: f32| PAGE_H - mm * MM;
         let c = l.creditor;
         text_box(
@@ -284,18 +325,15 @@ impl Letters {
             gray: 0.4,
             dashed: false,
         });
-        let (size, leading, lines) = fit_address(
-            ts,
-            &l.recipient,
-            width,
-            (w.height_mm - RETURN_ZONE_MM) * MM,
-        )
-        .map_err(|(needed, fits)| {
-            format!(
-                "the recipient's address needs {needed} lines even at 8 pt, and the envelope window holds {fits} (letters.window.height_mm {} less the {RETURN_ZONE_MM} mm return-address zone, width_mm {}): the letter is not printed rather than posted with part of its address hidden (expected a taller or wider window, or shorter address lines)",
-                w.height_mm, w.width_mm
-            )
-        })?;
+        let (size, leading, lines) =
+            fit_address(ts, &l.recipient, width, (w.height_mm - RETURN_ZONE_MM) * MM).map_err(
+                |(needed, fits)| Unfit::AddressTooLong {
+                    needed,
+                    fits,
+                    height_mm: w.height_mm,
+                    width_mm: w.width_mm,
+                },
+            )?;
         let mut y = top(w.top_mm + RETURN_ZONE_MM);
         for ln in &lines {
             let baseline = y - size * 0.93;

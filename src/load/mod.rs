@@ -16,7 +16,6 @@ mod csv;
 mod decode;
 mod ndjson;
 
-
 use self::csv::CsvSource;
 use self::decode::{Aside, Decoded};
 use self::ndjson::NdjsonSource;

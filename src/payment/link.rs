@@ -277,10 +277,9 @@ impl Signer {
             )));
         }
         match std::env::var(var) {
-            Ok(secret) => {
-                Signer::new(secret.as_bytes()).map_err(|msg| Error::Usage(format!("{var}: {msg}")))
-            }
-            Err(_) => Err(Error::Usage(format!(
+            Ok(secret) => Signer::new(secret.as_bytes())
+                .map_err(|msg| Error::Environment(format!("{var}: {msg}"))),
+            Err(_) => Err(Error::Environment(format!(
                 "the payment-link secret is not set: export {var}=… (at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -base64 48`)"
             ))),
         }

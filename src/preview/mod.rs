@@ -58,7 +58,7 @@ impl Site {
         };
         let index = dir.join("index.html");
         if !old.contains("index.html") && index.exists() && !is_gallery(&index) {
-            return Err(Error::Usage(format!(
+            return Err(Error::Refused(format!(
                 "{} was not written by `dunwell preview`: choose another --out folder (a \
                  preview replaces only the files an earlier preview wrote)",
                 index.display()

@@ -184,7 +184,9 @@ impl Renderer<'_> {
             m.currency,
             self.expires,
         )
-        .map_err(|msg| Diagnostic::whole_file(&self.campaign.path, msg).customer())?;
+        .map_err(|msg| {
+            Diagnostic::whole_file(&self.campaign.path, msg).customer(crate::diag::Unmade::Token)
+        })?;
         let token = self.signer.sign(&claims);
         let pay_by = as_of + chrono::Duration::days(14);
         let link = crate::payment::link::url(

@@ -75,7 +75,7 @@ impl Renderer<'_> {
             attachment,
         };
         let (bytes, message_id) = email::build(&env, &parts, &m.scheduled_at)
-            .map_err(|e| Diagnostic::whole_file("email", e).customer())?;
+            .map_err(|e| Diagnostic::whole_file("email", e).customer(crate::diag::Unmade::Email))?;
         let Parts {
             subject,
             text,

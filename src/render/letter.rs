@@ -138,9 +138,10 @@ impl Renderer<'_> {
             },
             title: subject.clone(),
         };
-        let composed = letters
-            .compose(&letter)
-            .map_err(|e| Diagnostic::whole_file(self.templates_root().join(name), e).customer())?;
+        let composed = letters.compose(&letter).map_err(|e| {
+            Diagnostic::whole_file(self.templates_root().join(name), e.to_string())
+                .customer(e.unmade())
+        })?;
         Ok((composed, subject))
     }
 }

@@ -1,6 +1,7 @@
 //! Bar charts as inline SVG, drawn with plotters' SVG backend (no font files: plotters
 //! estimates text widths, the browser draws the text).
 
+use crate::send::journal::State;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -110,16 +111,20 @@ fn draw(root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, bars: &[Bar]
 
 /// A colour per cluster, the same in every chart; others cycle through a palette.
 pub fn color(key: &str, k: usize) -> RGBColor {
+    if let Some(state) = State::ALL.iter().find(|s| s.as_str() == key) {
+        return match state {
+            State::Delivered => RGBColor(0x2e, 0x9e, 0x5b),
+            State::Rejected | State::Unknown => RGBColor(0xc8, 0x3e, 0x3e),
+            State::Deferred | State::Sending => RGBColor(0xe0, 0x9b, 0x23),
+            State::Pending => RGBColor(0x8a, 0x93, 0x9e),
+        };
+    }
     match key {
         "forgetful" => RGBColor(0x3b, 0x82, 0xc4),
         "chronic_late" => RGBColor(0xe0, 0x9b, 0x23),
         "unable" => RGBColor(0x2a, 0x9d, 0x8f),
         "unwilling" => RGBColor(0xc8, 0x3e, 0x3e),
         "no_history" => RGBColor(0x8a, 0x93, 0x9e),
-        "delivered" => RGBColor(0x2e, 0x9e, 0x5b),
-        "rejected" | "unknown" => RGBColor(0xc8, 0x3e, 0x3e),
-        "deferred" | "sending" => RGBColor(0xe0, 0x9b, 0x23),
-        "pending" => RGBColor(0x8a, 0x93, 0x9e),
         _ => PALETTE[k % PALETTE.len()],
     }
 }

@@ -162,11 +162,17 @@ pub fn report(outbox: &Path) -> Result<std::path::PathBuf> {
     // Figures of a half-written outbox would be wrong without saying so.
     crate::outbox::seal::check(outbox)?;
     let mut summary = RunSummary::read(outbox)?;
-    if let Some(by_channel) = crate::send::journal::outcomes(outbox)? {
+    if let Some(delivery) = crate::send::journal::outcomes(outbox)? {
+        // summary.json holds the states as their words (the outbox sits below send).
         let mut states: BTreeMap<String, u64> = BTreeMap::new();
-        for per in by_channel.values() {
+        let mut by_channel: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for (channel, per) in &delivery {
             for (s, n) in per {
-                *states.entry(s.clone()).or_default() += n;
+                *states.entry(s.as_str().to_string()).or_default() += n;
+                by_channel
+                    .entry(channel.clone())
+                    .or_default()
+                    .insert(s.as_str().to_string(), *n);
             }
         }
         let d = summary

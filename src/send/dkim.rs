@@ -32,7 +32,7 @@ impl Dkim {
             return Ok(None);
         };
         let selector = std::env::var("DUNWELL_DKIM_SELECTOR").map_err(|_| {
-            Error::Usage("DUNWELL_DKIM_KEY is set but DUNWELL_DKIM_SELECTOR is not (the DNS record is SELECTOR._domainkey.DOMAIN)".into())
+            Error::Environment("DUNWELL_DKIM_KEY is set but DUNWELL_DKIM_SELECTOR is not (the DNS record is SELECTOR._domainkey.DOMAIN)".into())
         })?;
         let domain =
             std::env::var("DUNWELL_DKIM_DOMAIN").unwrap_or_else(|_| default_domain.to_string());
@@ -40,7 +40,7 @@ impl Dkim {
             .map_err(|e| Error::io(std::path::Path::new(&path), e))?;
         Dkim::new(&pem, &domain, &selector)
             .map(Some)
-            .map_err(|m| Error::Usage(format!("DUNWELL_DKIM_KEY {path}: {m}")))
+            .map_err(|m| Error::Environment(format!("DUNWELL_DKIM_KEY {path}: {m}")))
     }
 
     pub fn new(pem: &str, domain: &str, selector: &str) -> std::result::Result<Dkim, String> {

@@ -74,7 +74,7 @@ impl Config {
             Err(_) | Ok("json") => Kind::Json,
             Ok("twilio") => Kind::Twilio,
             Ok(other) => {
-                return Err(Error::Usage(format!(
+                return Err(Error::Environment(format!(
                     "DUNWELL_SMS_KIND `{other}` (expected json or twilio)"
                 )));
             }
@@ -84,7 +84,7 @@ impl Config {
             // The template must be JSON once the placeholders are strings.
             let probe = fill(t, "+000", "x", "x", "x");
             serde_json::from_str::<serde_json::Value>(&probe).map_err(|e| {
-                Error::Usage(format!(
+                Error::Environment(format!(
                     "DUNWELL_SMS_TEMPLATE is not JSON once {{{{to}}}}, {{{{text}}}}, {{{{from}}}}, {{{{id}}}} are filled in: {e}"
                 ))
             })?;
@@ -107,7 +107,7 @@ impl Config {
                 Err(_) | Ok("" | "0" | "false" | "no") => false,
                 Ok("1" | "true" | "yes") => true,
                 Ok(other) => {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Environment(format!(
                         "DUNWELL_SMS_IDEMPOTENT `{other}` (expected 1 or 0)"
                     )));
                 }

@@ -16,9 +16,40 @@
 //! killed (the kernel has the pages); surviving power loss would need `FULL`.
 
 use super::record::{self, Phase, Record, SENDING};
+use crate::dataset::vocabulary;
 use crate::diag::{Error, Result};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, params};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+vocabulary!(
+    /// Where a message is in its life (the diagram above). Stored as its word, so
+    /// journals written before the type existed open unchanged. Declared in
+    /// alphabetical order: maps keyed by state print (send's line, summary.json) in the
+    /// order they had when they were keyed by the word.
+    State {
+        Deferred = "deferred",
+        Delivered = "delivered",
+        Pending = "pending",
+        Rejected = "rejected",
+        Sending = "sending",
+        Unknown = "unknown",
+    }
+);
+
+impl ToSql for State {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for State {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        State::parse(text).map_err(|m| FromSqlError::Other(m.into()))
+    }
+}
 
 pub struct Journal {
     conn: Connection,
@@ -415,10 +446,10 @@ impl Journal {
     pub fn orphans_to_unknown(&mut self, now: i64) -> Result<usize> {
         self.conn
             .execute(
-                "UPDATE messages SET state='unknown', done_at=?1,
+                "UPDATE messages SET state=?2, done_at=?1,
                    last_reply=COALESCE(last_reply, '') || ' (send was interrupted while this message was in flight)'
-                 WHERE state='sending'",
-                params![now],
+                 WHERE state=?3",
+                params![now, State::Unknown, State::Sending],
             )
             .map_err(|e| self.err(e))
     }
@@ -427,8 +458,8 @@ impl Journal {
     pub fn release_unknown(&mut self) -> Result<usize> {
         self.conn
             .execute(
-                "UPDATE messages SET state='pending' WHERE state='unknown'",
-                [],
+                "UPDATE messages SET state=?1 WHERE state=?2",
+                params![State::Pending, State::Unknown],
             )
             .map_err(|e| self.err(e))
     }
@@ -451,7 +482,7 @@ impl Journal {
             let mut q = tx
                 .prepare(
                     "SELECT id, channel, attempts FROM messages
-                     WHERE state IN ('pending','deferred') AND scheduled_at <= ?1
+                     WHERE state IN (?7, ?8) AND scheduled_at <= ?1
                        AND (next_at IS NULL OR next_at <= ?1) AND attempts < ?2
                        AND (?4 IS NULL OR cluster = ?4)
                        AND ((channel = 'email' AND ?5) OR (channel = 'sms' AND ?6))
@@ -466,7 +497,9 @@ impl Journal {
                         limit as i64,
                         only_cluster,
                         channels.0,
-                        channels.1
+                        channels.1,
+                        State::Pending,
+                        State::Deferred
                     ],
                     |r| {
                         Ok((
@@ -479,15 +512,21 @@ impl Journal {
                 .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
             let mut upd = tx
                 .prepare(
-                    "UPDATE messages SET state='sending', attempts=attempts+1, claimed_at=?2
-                     WHERE id=?1 AND state IN ('pending','deferred')",
+                    "UPDATE messages SET state=?3, attempts=attempts+1, claimed_at=?2
+                     WHERE id=?1 AND state IN (?4, ?5)",
                 )
                 .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
             for f in found {
                 let (id, channel, attempts) =
                     f.map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
                 if upd
-                    .execute(params![id, now])
+                    .execute(params![
+                        id,
+                        now,
+                        State::Sending,
+                        State::Pending,
+                        State::Deferred
+                    ])
                     .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?
                     == 1
                 {
@@ -526,36 +565,45 @@ impl Journal {
                 .prepare(
                     "UPDATE messages SET state=?2, last_reply=?3, server_id=COALESCE(?4, server_id),
                        next_at=?5, done_at=?6, attempts=attempts - ?7
-                     WHERE id=?1 AND state='sending'",
+                     WHERE id=?1 AND state=?8",
                 )
                 .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
             for (id, o) in outcomes {
                 let (state, reply, server, next, given_back): (
-                    &str,
+                    State,
                     &str,
                     Option<&str>,
                     Option<i64>,
                     i64,
                 ) = match o {
                     Outcome::Delivered { reply, server_id } => {
-                        ("delivered", reply, Some(server_id.as_str()), None, 0)
+                        (State::Delivered, reply, Some(server_id.as_str()), None, 0)
                     }
                     Outcome::Deferred {
                         reply,
                         retry_at,
                         counted,
                     } => (
-                        "deferred",
+                        State::Deferred,
                         reply,
                         None,
                         Some(*retry_at),
                         i64::from(!*counted),
                     ),
-                    Outcome::Rejected { reply } => ("rejected", reply, None, None, 0),
-                    Outcome::Unknown { reply } => ("unknown", reply, None, None, 0),
+                    Outcome::Rejected { reply } => (State::Rejected, reply, None, None, 0),
+                    Outcome::Unknown { reply } => (State::Unknown, reply, None, None, 0),
                 };
-                upd.execute(params![id, state, reply, server, next, now, given_back])
-                    .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
+                upd.execute(params![
+                    id,
+                    state,
+                    reply,
+                    server,
+                    next,
+                    now,
+                    given_back,
+                    State::Sending
+                ])
+                .map_err(|e| Error::io(&self.path, std::io::Error::other(e.to_string())))?;
             }
         }
         tx.commit().map_err(|e| self.err(e))
@@ -565,8 +613,8 @@ impl Journal {
     pub fn next_retry(&self, max_attempts: u32) -> Result<Option<i64>> {
         self.conn
             .query_row(
-                "SELECT MIN(next_at) FROM messages WHERE state='deferred' AND attempts < ?1",
-                params![max_attempts],
+                "SELECT MIN(next_at) FROM messages WHERE state=?2 AND attempts < ?1",
+                params![max_attempts, State::Deferred],
                 |r| r.get::<_, Option<i64>>(0),
             )
             .map_err(|e| self.err(e))
@@ -576,24 +624,24 @@ impl Journal {
     pub fn give_up(&mut self, max_attempts: u32, now: i64) -> Result<usize> {
         self.conn
             .execute(
-                "UPDATE messages SET state='rejected', done_at=?2,
+                "UPDATE messages SET state=?3, done_at=?2,
                    last_reply=COALESCE(last_reply,'') || ' (gave up after ' || attempts || ' attempts)'
-                 WHERE state='deferred' AND attempts >= ?1",
-                params![max_attempts, now],
+                 WHERE state=?4 AND attempts >= ?1",
+                params![max_attempts, now, State::Rejected, State::Deferred],
             )
             .map_err(|e| self.err(e))
     }
 
     /// Messages per state.
-    pub fn counts(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+    pub fn counts(&self) -> Result<BTreeMap<State, u64>> {
         let mut q = self
             .conn
             .prepare("SELECT state, COUNT(*) FROM messages GROUP BY state")
             .map_err(|e| self.err(e))?;
         let rows = q
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+            .query_map([], |r| Ok((r.get::<_, State>(0)?, r.get::<_, u64>(1)?)))
             .map_err(|e| self.err(e))?;
-        let mut out = std::collections::BTreeMap::new();
+        let mut out = BTreeMap::new();
         for r in rows {
             let (k, v) = r.map_err(|e| self.err(e))?;
             out.insert(k, v);
@@ -602,7 +650,7 @@ impl Journal {
     }
 
     /// Ids in a state, in plan order.
-    pub fn ids_in(&self, state: &str) -> Result<Vec<(String, String)>> {
+    pub fn ids_in(&self, state: State) -> Result<Vec<(String, String)>> {
         let mut q = self
             .conn
             .prepare("SELECT id, COALESCE(last_reply,'') FROM messages WHERE state=?1 ORDER BY seq")
@@ -615,13 +663,17 @@ impl Journal {
     }
 
     /// Messages waiting to be sent (pending or deferred), per channel.
-    pub fn waiting(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+    pub fn waiting(&self) -> Result<BTreeMap<String, u64>> {
         let mut q = self
             .conn
-            .prepare("SELECT channel, COUNT(*) FROM messages WHERE state IN ('pending','deferred') GROUP BY channel")
+            .prepare(
+                "SELECT channel, COUNT(*) FROM messages WHERE state IN (?1, ?2) GROUP BY channel",
+            )
             .map_err(|e| self.err(e))?;
         let rows = q
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+            .query_map(params![State::Pending, State::Deferred], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<_, _>>()
             .map_err(|e| self.err(e))
@@ -631,15 +683,15 @@ impl Journal {
     pub fn later(&self, now: i64) -> Result<(u64, Option<i64>)> {
         self.conn
             .query_row(
-                "SELECT COUNT(*), MIN(scheduled_at) FROM messages WHERE state='pending' AND scheduled_at > ?1",
-                params![now],
+                "SELECT COUNT(*), MIN(scheduled_at) FROM messages WHERE state=?2 AND scheduled_at > ?1",
+                params![now, State::Pending],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(|e| self.err(e))
     }
 }
 /// Delivery outcomes from the journal: channel → state → messages.
-pub type Delivery = std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>;
+pub type Delivery = BTreeMap<String, BTreeMap<State, u64>>;
 
 /// Delivery outcomes per channel and state, read-only (a running `send` may hold the
 /// journal); `None` when the outbox has not been sent from.
@@ -658,7 +710,7 @@ pub fn outcomes(outbox: &Path) -> Result<Option<Delivery>> {
         .query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
+                r.get::<_, State>(1)?,
                 r.get::<_, u64>(2)?,
             ))
         })

@@ -18,7 +18,7 @@ pub mod smtp;
 use crate::diag::{Diagnostic, Error, Result};
 use crate::outbox::Entry;
 use crate::outbox::summary::{DeliverySummary, Rejected, RunSummary};
-use journal::{Journal, Outcome};
+use journal::{Journal, Outcome, State};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -53,7 +53,7 @@ pub struct SendOptions {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct SendReport {
     /// Messages per journal state after this run.
-    pub states: BTreeMap<String, u64>,
+    pub states: BTreeMap<State, u64>,
     pub delivered_now: u64,
     pub attempts_now: u64,
     pub unknown: Vec<(String, String)>,
@@ -367,7 +367,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+            .map_err(|e| Error::Unavailable(format!("cannot start the async runtime: {e}")))?;
         let cfg = if emails_waiting > 0 && (!test || override_to.is_some()) {
             let mut cfg = smtp::Config::from_env()?;
             cfg.timeout = opts.timeout;
@@ -404,7 +404,8 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         if (channels.0 || channels.1) && !opts.dry_run {
             let http = match &sms_cfg {
                 Some(c) => Some(
-                    gateway::client(c).map_err(|m| Error::Usage(format!("SMS gateway: {m}")))?,
+                    gateway::client(c)
+                        .map_err(|m| Error::Unavailable(format!("SMS gateway: {m}")))?,
                 ),
                 None => None,
             };
@@ -647,8 +648,8 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             journal.give_up(opts.max_attempts, now)?;
         }
         report.states = journal.counts()?;
-        report.unknown = journal.ids_in("unknown")?;
-        report.rejected = journal.ids_in("rejected")?;
+        report.unknown = journal.ids_in(State::Unknown)?;
+        report.rejected = journal.ids_in(State::Rejected)?;
         let (later, next) = journal.later(now)?;
         report.scheduled_later = later;
         report.next_scheduled =
@@ -733,7 +734,11 @@ fn outcome(id: &str, attempts: u32, sent: smtp::Sent, opts: &SendOptions, now: i
 fn write_delivery(outbox: &Path, summary: &mut RunSummary, report: &SendReport) -> Result<()> {
     summary.delivery = Some(DeliverySummary {
         by_channel: None,
-        states: report.states.clone(),
+        states: report
+            .states
+            .iter()
+            .map(|(s, n)| (s.as_str().to_string(), *n))
+            .collect(),
         unknown: Some(report.unknown.iter().map(|(id, _)| id.clone()).collect()),
         rejected: Some(
             report

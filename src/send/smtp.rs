@@ -102,12 +102,12 @@ impl Config {
 
     pub fn from_env() -> Result<Config> {
         let url = std::env::var("DUNWELL_SMTP_URL").map_err(|_| {
-            Error::Usage(
+            Error::Environment(
                 "sending e-mail needs DUNWELL_SMTP_URL (e.g. smtp+starttls://relay.example.com:587; credentials in DUNWELL_SMTP_USER and DUNWELL_SMTP_PASSWORD)".into(),
             )
         })?;
-        let mut cfg =
-            Config::parse(&url).map_err(|m| Error::Usage(format!("DUNWELL_SMTP_URL: {m}")))?;
+        let mut cfg = Config::parse(&url)
+            .map_err(|m| Error::Environment(format!("DUNWELL_SMTP_URL: {m}")))?;
         if let (Ok(u), Ok(p)) = (
             std::env::var("DUNWELL_SMTP_USER"),
             std::env::var("DUNWELL_SMTP_PASSWORD"),

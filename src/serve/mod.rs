@@ -221,7 +221,7 @@ pub fn serve(args: ServeOptions) -> Result<()> {
             let _ = tx.send(ev.paths);
         }
     })
-    .map_err(|e| Error::Usage(format!("cannot watch files: {e}")))?;
+    .map_err(|e| Error::Unavailable(format!("cannot watch files: {e}")))?;
     for (path, recursive) in &watched {
         use notify::Watcher;
         let mode = if *recursive {
@@ -271,7 +271,7 @@ pub fn serve(args: ServeOptions) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Usage(format!("cannot start the server: {e}")))?;
+        .map_err(|e| Error::Unavailable(format!("cannot start the server: {e}")))?;
     let ip = args
         .bind
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
@@ -280,17 +280,17 @@ pub fn serve(args: ServeOptions) -> Result<()> {
     } else {
         Some(
             http::Access::draw_token()
-                .map_err(|e| Error::Usage(format!("cannot draw an access token: {e}")))?,
+                .map_err(|e| Error::Unavailable(format!("cannot draw an access token: {e}")))?,
         )
     };
     let header_timeout = args.header_timeout;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind((ip, args.port))
             .await
-            .map_err(|e| Error::Usage(format!("cannot listen on {ip}:{}: {e}", args.port)))?;
+            .map_err(|e| Error::Unavailable(format!("cannot listen on {ip}:{}: {e}", args.port)))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::Usage(e.to_string()))?;
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
         let access = Arc::new(http::Access::new(addr, token));
         // The first line of stdout is the address, with the token on a LAN bind (tests
         // and scripts read it).
