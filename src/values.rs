@@ -375,6 +375,80 @@ pub fn check_timezone(text: &str) -> Result<chrono_tz::Tz, String> {
     })
 }
 
+/// A campaign date within the years dunwell reads and writes (1970–2099, as every date
+/// of the export): every date a message quotes and schedules derives from it.
+pub fn plausible_year(d: NaiveDate, what: &str) -> std::result::Result<NaiveDate, String> {
+    let years = YEARS;
+    if years.contains(&chrono::Datelike::year(&d)) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "{what} {d} is out of range (expected a date from {}-01-01 to {}-12-31)",
+            years.start(),
+            years.end()
+        ))
+    }
+}
+
+/// `YYYY-MM-DD`, with a message that says what is wrong with an impossible date.
+pub fn parse_date(text: &str) -> std::result::Result<NaiveDate, String> {
+    let t = text.trim();
+    let b = t.as_bytes();
+    let shape = b.len() >= 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[..4]
+            .iter()
+            .chain(&b[5..7])
+            .chain(&b[8..10])
+            .all(u8::is_ascii_digit)
+        && (b.len() == 10 || b[10] == b'T' || b[10] == b' ');
+    if !shape {
+        return Err(format!(
+            "`{t}` is not a date (expected YYYY-MM-DD, e.g. 2026-03-31)"
+        ));
+    }
+    let num =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let (y, m, d) = (num(0..4) as i32, num(5..7), num(8..10));
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| {
+        if !(1..=12).contains(&m) {
+            format!("`{t}` has no month {m} (expected YYYY-MM-DD with a month from 01 to 12)")
+        } else {
+            let days = days_in_month(y, m);
+            format!(
+                "`{t}` does not exist: {} {y} has {days} days (expected a real calendar date)",
+                month_name(m)
+            )
+        }
+    })
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    NaiveDate::from_ymd_opt(ny, nm, 1)
+        .and_then(|d| d.pred_opt())
+        .map_or(31, |d| chrono::Datelike::day(&d))
+}
+
+fn month_name(m: u32) -> &'static str {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    NAMES[(m as usize).saturating_sub(1).min(11)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,78 +685,4 @@ mod tests {
         assert_eq!(quote("a\u{1b}b"), "`a\\u{1b}b`");
         assert_eq!(quote(&"x".repeat(90)), format!("`{}…`", "x".repeat(80)));
     }
-}
-
-/// A campaign date within the years dunwell reads and writes (1970–2099, as every date
-/// of the export): every date a message quotes and schedules derives from it.
-pub fn plausible_year(d: NaiveDate, what: &str) -> std::result::Result<NaiveDate, String> {
-    let years = YEARS;
-    if years.contains(&chrono::Datelike::year(&d)) {
-        Ok(d)
-    } else {
-        Err(format!(
-            "{what} {d} is out of range (expected a date from {}-01-01 to {}-12-31)",
-            years.start(),
-            years.end()
-        ))
-    }
-}
-
-/// `YYYY-MM-DD`, with a message that says what is wrong with an impossible date.
-pub fn parse_date(text: &str) -> std::result::Result<NaiveDate, String> {
-    let t = text.trim();
-    let b = t.as_bytes();
-    let shape = b.len() >= 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[..4]
-            .iter()
-            .chain(&b[5..7])
-            .chain(&b[8..10])
-            .all(u8::is_ascii_digit)
-        && (b.len() == 10 || b[10] == b'T' || b[10] == b' ');
-    if !shape {
-        return Err(format!(
-            "`{t}` is not a date (expected YYYY-MM-DD, e.g. 2026-03-31)"
-        ));
-    }
-    let num =
-        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
-    let (y, m, d) = (num(0..4) as i32, num(5..7), num(8..10));
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| {
-        if !(1..=12).contains(&m) {
-            format!("`{t}` has no month {m} (expected YYYY-MM-DD with a month from 01 to 12)")
-        } else {
-            let days = days_in_month(y, m);
-            format!(
-                "`{t}` does not exist: {} {y} has {days} days (expected a real calendar date)",
-                month_name(m)
-            )
-        }
-    })
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    NaiveDate::from_ymd_opt(ny, nm, 1)
-        .and_then(|d| d.pred_opt())
-        .map_or(31, |d| chrono::Datelike::day(&d))
-}
-
-fn month_name(m: u32) -> &'static str {
-    const NAMES: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    NAMES[(m as usize).saturating_sub(1).min(11)]
 }
