@@ -158,8 +158,11 @@ impl Dkim {
     }
 }
 
-/// The header fields (name, value with its line end) and the body.
-fn split(message: &[u8]) -> (Vec<(&[u8], &[u8])>, &[u8]) {
+/// A header field: its name, and its value with the line end.
+type Field<'a> = (&'a [u8], &'a [u8]);
+
+/// The header fields and the body.
+fn split(message: &[u8]) -> (Vec<Field<'_>>, &[u8]) {
     let mut headers = Vec::new();
     let mut start = 0;
     let mut colon = None;
