@@ -34,7 +34,10 @@ impl Style {
 
 pub struct Face {
     pub file: String,
+    /// The whole face: its bytes, cmap and advances (printpdf's parser, on allsorts).
     pub font: ParsedFont,
+    /// The PostScript name (`NotoSans-Regular`), for `/BaseFont` after the subset tag.
+    pub ps_name: String,
     upem: f32,
     /// Advance of each ASCII character in font units; `u16::MAX` when the face lacks it.
     ascii: [u16; 128],
@@ -50,19 +53,26 @@ impl Face {
                 "not a font dunwell can read (expected a TrueType or OpenType file)",
             )])
         })?;
-        let upem = f32::from(font.font_metrics.units_per_em.max(1));
+        let upem = f32::from(font.units_per_em.max(1));
         let mut ascii = [u16::MAX; 128];
         for (c, slot) in ascii.iter_mut().enumerate() {
             if let Some(g) = font.lookup_glyph_index(c as u32).filter(|g| *g != 0) {
-                *slot = font.get_horizontal_advance(g);
+                *slot = font.get_glyph_width(g).unwrap_or(0);
             }
         }
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ps_name = postscript_name(&bytes).unwrap_or_else(|| {
+            file.rsplit_once('.')
+                .map_or(file.as_str(), |(stem, _)| stem)
+                .to_string()
+        });
         Ok(Face {
-            file: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            file,
             font,
+            ps_name,
             upem,
             ascii,
             bold,
@@ -77,10 +87,23 @@ impl Face {
             (a != u16::MAX).then_some(a)?
         } else {
             let g = self.font.lookup_glyph_index(c as u32).filter(|g| *g != 0)?;
-            self.font.get_horizontal_advance(g)
+            self.font.get_glyph_width(g).unwrap_or(0)
         };
         Some(f32::from(units) / self.upem)
     }
+}
+
+/// The face's PostScript name from its `name` table (ID 6), if it has one.
+fn postscript_name(bytes: &[u8]) -> Option<String> {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font_data::FontData;
+    use allsorts::tables::{FontTableProvider, NameTable};
+    let data = ReadScope::new(bytes).read::<FontData<'_>>().ok()?;
+    let provider = data.table_provider(0).ok()?;
+    let table = provider.read_table_data(allsorts::tag::NAME).ok()?;
+    let name = ReadScope::new(&table).read::<NameTable<'_>>().ok()?;
+    name.string_for_id(NameTable::POSTSCRIPT_NAME)
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_graphic()))
 }
 
 /// Which faces to try, in order, for one (locale, style).

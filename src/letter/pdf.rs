@@ -1,16 +1,18 @@
-//! Laid-out pages → PDF bytes with printpdf: fonts embedded and subset to the glyphs the
-//! letter uses, and nothing taken from the clock or a random source, so the same letter
+//! Laid-out pages → PDF bytes with printpdf: fonts subset here (with allsorts, the font
+//! library printpdf itself is built on) to the glyphs the letter uses and embedded by
+//! printpdf, and nothing taken from the clock or a random source, so the same letter
 //! is the same file on every run and every thread count.
 
 use super::fonts::{FaceId, FontBook};
 use super::layout::{Item, PAGE_H, PAGE_W, Page};
+use printpdf::ParsedFont;
 use printpdf::{
     Color, FontId, Greyscale, Line, LineDashPattern, LinePoint, Mm, Op, PaintMode, PdfDocument,
     PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, TextItem, TextMatrix,
     TextRenderingMode,
 };
 use sha2::Digest;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn gray(g: f32) -> Color {
     Color::Greyscale(Greyscale {
@@ -49,19 +51,22 @@ pub fn write(book: &FontBook, pages: &[Page], meta: &Meta) -> (Vec<u8>, lopdf::D
     doc.metadata.info.producer = "dunwell (printpdf)".into();
 
     let mut ids: BTreeMap<FaceId, FontId> = BTreeMap::new();
+    let mut used: BTreeMap<FaceId, BTreeSet<char>> = BTreeMap::new();
     for p in pages {
         for it in &p.items {
             if let Item::Text(g) = it {
                 ids.entry(g.face)
                     .or_insert_with(|| FontId(subset_tag(meta.seed, g.face)));
+                used.entry(g.face).or_default().extend(g.text.chars());
             }
         }
     }
     for (face, id) in &ids {
-        doc.resources.fonts.map.insert(
-            id.clone(),
-            printpdf::PdfFont::new(book.face(*face).font.clone()),
-        );
+        let font = subset(book, *face, &used[face], &id.0);
+        doc.resources
+            .fonts
+            .map
+            .insert(id.clone(), printpdf::PdfFont::new(font));
     }
 
     let pdf_pages = pages
@@ -79,6 +84,53 @@ pub fn write(book: &FontBook, pages: &[Page], meta: &Meta) -> (Vec<u8>, lopdf::D
     lo.save_to(&mut bytes).expect("writing to memory");
     stable_id(&mut bytes);
     (bytes, lo)
+}
+
+/// The face cut down to .notdef and the glyphs of `chars`, renumbered in glyph order,
+/// named `TAG+PostScriptName` (ISO 32000-1, 9.6.4). printpdf embeds it as it is.
+fn subset(book: &FontBook, face: FaceId, chars: &BTreeSet<char>, tag: &str) -> ParsedFont {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font_data::FontData;
+    use allsorts::subset::{CmapTarget, SubsetProfile};
+    let face = book.face(face);
+    let whole = &face.font;
+    let gid = |c: &char| whole.lookup_glyph_index(*c as u32).filter(|g| *g != 0);
+    // .notdef first: allsorts numbers the subset's glyphs by their place in this list.
+    let glyphs: Vec<u16> = std::iter::once(0)
+        .chain(chars.iter().filter_map(gid).collect::<BTreeSet<u16>>())
+        .collect();
+    let cut = ReadScope::new(&whole.original_bytes)
+        .read::<FontData<'_>>()
+        .ok()
+        .and_then(|data| data.table_provider(whole.font_index as usize).ok())
+        .and_then(|provider| {
+            allsorts::subset::subset(&provider, &glyphs, &SubsetProfile::Pdf, CmapTarget::Unicode)
+                .ok()
+        })
+        .and_then(|bytes| ParsedFont::from_bytes(&bytes, 0, &mut Vec::new()));
+    match cut {
+        Some(mut font) => {
+            // Characters map to their glyph's new number (not through the subset's own
+            // cmap, which need not list a glyph that several characters share).
+            font.codepoint_to_glyph = chars
+                .iter()
+                .filter_map(|c| {
+                    let new = glyphs.binary_search(&gid(c)?).ok()?;
+                    Some((*c as u32, new as u16))
+                })
+                .collect();
+            font.font_name = Some(format!("{tag}+{}", face.ps_name));
+            // The PDF profile drops OS/2, whose weight printpdf's /StemV is taken from.
+            font.pdf_font_metrics.us_weight_class = whole.pdf_font_metrics.us_weight_class;
+            font
+        }
+        // A face allsorts cannot cut is embedded whole, without a subset tag.
+        None => {
+            let mut font = whole.clone();
+            font.font_name = Some(face.ps_name.clone());
+            font
+        }
+    }
 }
 
 /// Deflate at zlib's default level: printpdf asks lopdf for level 9, which costs a fifth
