@@ -1,6 +1,6 @@
 //! SPEC §3: exit 2 belongs to the command line alone; a wrong input, outbox, setting or
 //! a machine that cannot give what a command needs exits 1. Each case here exited 2
-//! before issue 13, item 4 (EXIT-CHANGES.md lists them all).
+//! before issue 13, item 4 (docs/exit-codes.md lists them all).
 
 use crate::util::*;
 
