@@ -16,7 +16,7 @@ mod sms;
 mod web;
 
 use crate::campaign::Campaign;
-use crate::dataset::CustomerView;
+use crate::dataset::{Channel, CustomerView};
 use crate::diag::Diagnostic;
 use crate::format::Formats;
 use crate::payment::link::Signer;
@@ -215,18 +215,18 @@ impl Renderer<'_> {
         features: &crate::features::Features,
     ) -> Result<Rendered, Diagnostic> {
         let locale = self.locale(view).to_string();
-        let channel = m.channel.as_str();
-        let ctx = self.context(m, view, a, features, channel)?;
+        let ctx = self.context(m, view, a, features, m.channel.as_str())?;
         let tctx = tera::Context::from_serialize(&ctx)
             .map_err(|e| Diagnostic::whole_file("templates", e.to_string()))?;
-        match channel {
-            "email" => self.email(m, view, a, ctx, &tctx, &locale),
-            "sms" => self.sms(m, view, a, ctx, &tctx, &locale),
-            "letter" => self.letter_message(m, view, a, ctx, &tctx, &locale),
-            "web" => self.web(m, a, ctx, tctx, &locale),
-            other => Err(Diagnostic::whole_file(
+        match m.channel {
+            Channel::Email => self.email(m, view, a, ctx, &tctx, &locale),
+            Channel::Sms => self.sms(m, view, a, ctx, &tctx, &locale),
+            Channel::Letter => self.letter_message(m, view, a, ctx, &tctx, &locale),
+            Channel::Web => self.web(m, a, ctx, tctx, &locale),
+            // Calls are made by people: the plan lists them, nothing is rendered.
+            Channel::Call => Err(Diagnostic::whole_file(
                 "templates",
-                format!("the {other} channel has no renderer"),
+                "the call channel has no renderer",
             )),
         }
     }
