@@ -1,6 +1,6 @@
 //! `dunwell preview`: a sample of every cell of the matrix rendered into a static
 //! gallery (`DIR/index.html` and the messages beside it) that opens without a network;
-//! `dunwell serve` shows the same gallery live (src/serve.rs).
+//! `dunwell serve` shows the same gallery live (src/serve/).
 
 pub mod cells;
 mod gallery;
