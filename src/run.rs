@@ -10,7 +10,7 @@ use crate::dataset::Channel;
 use crate::diag::{Diagnostic, Error, Result};
 use crate::hash::shard_of;
 use crate::outbox::writer::{Meta, Ready, Writer};
-use crate::plan::Planned;
+use crate::plan::{ExclusionReason, Planned};
 use crate::prepare::Prepared;
 use crate::progress::Progress;
 use crate::render::Rendered;
@@ -212,7 +212,7 @@ fn try_every_cell(
 /// made (customer, channel, reason) and what to say about each.
 struct Written {
     files: crate::outbox::writer::Finished,
-    failed: Vec<(u32, Channel, String)>,
+    failed: Vec<(u32, Channel, ExclusionReason)>,
     messages: Vec<String>,
 }
 
@@ -251,7 +251,7 @@ fn write_messages(
                 failed.push((
                     m.customer,
                     m.channel,
-                    format!("render_failed:{}", m.channel),
+                    ExclusionReason::RenderFailed(m.channel),
                 ))
             };
             let ready = match r {
@@ -266,7 +266,11 @@ fn write_messages(
             if let Rendered::Sms { info, .. } = ready.rendered()
                 && info.segments > campaign.sms.max_segments
             {
-                failed.push((m.customer, m.channel, "too_many_segments:sms".into()));
+                failed.push((
+                    m.customer,
+                    m.channel,
+                    ExclusionReason::TooManySegments(m.channel),
+                ));
                 continue;
             }
             let a = p.seg.assignments[i].as_ref().expect("planned");
@@ -308,7 +312,10 @@ fn write_messages(
 }
 
 fn tally(summary: &mut RunSummary, entry: &crate::outbox::Entry) {
-    *summary.by_channel.entry(entry.channel.clone()).or_default() += 1;
+    *summary
+        .by_channel
+        .entry(entry.channel.to_string())
+        .or_default() += 1;
     *summary.by_cluster.entry(entry.cluster.clone()).or_default() += 1;
     *summary.by_stage.entry(entry.stage.clone()).or_default() += 1;
     *summary.by_locale.entry(entry.locale.clone()).or_default() += 1;
@@ -316,7 +323,7 @@ fn tally(summary: &mut RunSummary, entry: &crate::outbox::Entry) {
         .by_cluster_channel
         .entry(entry.cluster.clone())
         .or_default()
-        .entry(entry.channel.clone())
+        .entry(entry.channel.to_string())
         .or_default() += 1;
     summary.messages += 1;
 }
@@ -328,22 +335,22 @@ fn account(
     scope: &Scope<'_>,
     plan: &crate::plan::Plan,
     messages: &[&Planned],
-    failed: &[(u32, Channel, String)],
+    failed: &[(u32, Channel, ExclusionReason)],
     summary: &mut RunSummary,
 ) -> Result<()> {
     let data = &p.validated.dataset;
     let seg = &p.seg;
     let args = scope.args;
     let out = &args.out;
-    let mut rows: Vec<(u32, Option<Channel>, String)> = plan
+    let mut rows: Vec<(u32, Option<Channel>, ExclusionReason)> = plan
         .exclusions
         .iter()
         .filter(|e| scope.covers(e.customer))
-        .map(|e| (e.customer, e.channel, e.reason.clone()))
+        .map(|e| (e.customer, e.channel, e.reason))
         .collect();
     let sent_to: BTreeSet<u32> = messages.iter().map(|m| m.customer).collect();
     for (c, ch, reason) in failed {
-        rows.push((*c, Some(*ch), reason.clone()));
+        rows.push((*c, Some(*ch), *reason));
     }
     let written: BTreeSet<u32> = {
         let failed: BTreeSet<(u32, Channel)> = failed.iter().map(|(c, ch, _)| (*c, *ch)).collect();
@@ -354,24 +361,19 @@ fn account(
             .collect()
     };
     for c in sent_to.difference(&written) {
-        rows.push((*c, None, "no_channel_left".into()));
+        rows.push((*c, None, ExclusionReason::NoChannelLeft));
     }
     rows.sort_by_key(|r| (r.0, r.1.is_some()));
     for (_, _, reason) in &rows {
         *summary
             .exclusions_by_reason
-            .entry(reason.clone())
+            .entry(reason.code())
             .or_default() += 1;
     }
     crate::outbox::write_exclusions(
         &out.join("exclusions.csv"),
-        rows.iter().map(|(c, ch, r)| {
-            (
-                data.customers[*c as usize].id(),
-                ch.map(|c| c.as_str()),
-                r.as_str(),
-            )
-        }),
+        rows.iter()
+            .map(|(c, ch, r)| (data.customers[*c as usize].id(), *ch, *r)),
     )?;
     let in_shard =
         |d: &&crate::diag::Defect| scope.in_shard(d.customer_id.as_deref().unwrap_or(""));

@@ -82,7 +82,7 @@ fn every_customer_ends_in_exactly_one_place_and_messages_respect_windows() {
     ];
     for e in &p.exclusions {
         assert!(
-            codes.iter().any(|c| e.reason.starts_with(c)),
+            codes.iter().any(|c| e.reason.to_string().starts_with(c)),
             "{}",
             e.reason
         );

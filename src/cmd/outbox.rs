@@ -1,6 +1,7 @@
 //! `dunwell outbox show`: one message of a complete outbox, as it will be sent.
 
 use super::Exit;
+use crate::dataset::Channel;
 use crate::diag::{Error, Result};
 
 pub fn show(outbox: &std::path::Path, id: &str) -> Result<Exit> {
@@ -13,7 +14,7 @@ pub fn show(outbox: &std::path::Path, id: &str) -> Result<Exit> {
             outbox.join("manifest.jsonl").display()
         )));
     };
-    if entry.channel == "sms" {
+    if entry.channel == Channel::Sms {
         let Some(sms) = sealed.sms()?.remove(id) else {
             return Err(Error::Refused(format!(
                 "{}: no SMS `{}` although the manifest lists it",

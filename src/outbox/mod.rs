@@ -6,9 +6,10 @@
 //! CSV cells holding text from the input are written so that a spreadsheet does not run
 //! them as formulas (a customer named `=HYPERLINK(…)` is a classic CSV injection).
 
-use crate::dataset::Dataset;
+use crate::dataset::{Channel, Dataset};
 use crate::diag::{Defect, Error, Result};
 use crate::escape::safe_cell;
+use crate::plan::ExclusionReason;
 use crate::segment::{RuleSet, Segmentation};
 use std::io::Write;
 use std::path::Path;
@@ -128,13 +129,14 @@ pub fn write_rejected<'a>(
 /// `exclusions.csv`: customer_id, channel (empty = the whole customer), reason.
 pub fn write_exclusions<'a>(
     path: &Path,
-    rows: impl IntoIterator<Item = (&'a str, Option<&'a str>, &'a str)>,
+    rows: impl IntoIterator<Item = (&'a str, Option<Channel>, ExclusionReason)>,
 ) -> Result<()> {
     let mut w = csv_writer(path)?;
     w.write_record(["customer_id", "channel", "reason"])
         .map_err(|e| csv_err(path, e))?;
     for (customer, channel, reason) in rows {
-        w.write_record([&*safe_cell(customer), channel.unwrap_or(""), reason])
+        let channel = channel.map(Channel::as_str).unwrap_or("");
+        w.write_record([&*safe_cell(customer), channel, &reason.code()])
             .map_err(|e| csv_err(path, e))?;
     }
     w.flush().map_err(|e| Error::io(path, e))
@@ -145,7 +147,7 @@ pub fn write_exclusions<'a>(
 pub struct Entry {
     pub id: String,
     pub customer_id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub cluster: String,
     pub stage: String,
     pub locale: String,

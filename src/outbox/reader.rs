@@ -4,6 +4,7 @@
 
 use super::Entry;
 use super::seal::{Seal, check};
+use crate::dataset::Channel;
 use crate::diag::{Error, Result};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -118,19 +119,19 @@ pub fn check_entry(e: &Entry) -> std::result::Result<(), String> {
         && p.components().all(|c| matches!(c, Component::Normal(_)))
         && !e.path.contains('\\');
     let first = p.components().next().and_then(|c| c.as_os_str().to_str());
-    let allowed = match e.channel.as_str() {
-        "email" => first == Some("email"),
-        "sms" => e.path == "sms.jsonl",
-        "letter" => first == Some("letters"),
-        "web" => first == Some("web"),
-        _ => false,
+    let allowed = match e.channel {
+        Channel::Email => first == Some("email"),
+        Channel::Sms => e.path == "sms.jsonl",
+        Channel::Letter => first == Some("letters"),
+        Channel::Web => first == Some("web"),
+        Channel::Call => false,
     };
     if !normal || !allowed {
         return Err(format!(
             "`{}` ({}) is not a {} message file of this outbox",
             e.path.escape_debug(),
             e.id.escape_debug(),
-            e.channel.escape_debug()
+            e.channel
         ));
     }
     if e.length > MAX_MESSAGE_BYTES {
@@ -151,7 +152,7 @@ mod tests {
         Entry {
             id: "C1-x".into(),
             customer_id: "C1".into(),
-            channel: channel.into(),
+            channel: Channel::parse(channel).unwrap(),
             cluster: "forgetful".into(),
             stage: "reminder".into(),
             locale: "en".into(),

@@ -172,7 +172,7 @@ impl Writer {
         let base = Entry {
             id: meta.id,
             customer_id: meta.customer_id,
-            channel: String::new(),
+            channel: rendered.channel(),
             cluster: meta.cluster,
             stage: meta.stage,
             locale: meta.locale,
@@ -219,7 +219,6 @@ impl Writer {
                     )?
                 };
                 Entry {
-                    channel: "email".into(),
                     to,
                     subject: Some(subject),
                     path,
@@ -251,7 +250,6 @@ impl Writer {
                     .write_all(&bytes)
                     .map_err(|e| Error::io(&path, e))?;
                 Entry {
-                    channel: "sms".into(),
                     to: line.to,
                     path: "sms.jsonl".into(),
                     length: line.text.len() as u64,
@@ -278,7 +276,6 @@ impl Writer {
                 }
                 self.letter_pages += pages as u64;
                 Entry {
-                    channel: "letter".into(),
                     to,
                     subject: Some(subject),
                     path: format!("letters/{}", folder::file_name(&name)),
@@ -300,7 +297,6 @@ impl Writer {
                     return Ok(Err(why));
                 }
                 Entry {
-                    channel: "web".into(),
                     path: format!("web/{token}/index.html"),
                     length: html.len() as u64,
                     link,

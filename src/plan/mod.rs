@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 mod config;
+mod exclusion;
 pub use config::{Amount, Cap, Cell, MinAmount, PlanConfig, Policy, Stage, Window};
+pub use exclusion::{Block, ExclusionReason};
 
 /// The ladder, matrix and policy, checked and ready.
 #[derive(Clone, Debug)]
@@ -468,7 +470,7 @@ pub struct Exclusion {
     pub customer: u32,
     /// `None`: the whole customer.
     pub channel: Option<Channel>,
-    pub reason: String,
+    pub reason: ExclusionReason,
 }
 
 #[derive(Debug, Default)]
@@ -517,7 +519,7 @@ pub fn plan_customer(
     a: &Assignment,
     as_of: NaiveDate,
 ) -> (Vec<Planned>, Vec<Exclusion>) {
-    let excluded = |reason: String| {
+    let excluded = |reason: ExclusionReason| {
         (
             Vec::new(),
             vec![Exclusion {
@@ -529,10 +531,10 @@ pub fn plan_customer(
     };
     let c = view.customer;
     if let Some(hold) = c.hold {
-        return excluded(format!("hold:{hold}"));
+        return excluded(ExclusionReason::Hold(hold));
     }
     let Some(currency) = features.currency else {
-        return excluded("nothing_open".into());
+        return excluded(ExclusionReason::NothingOpen);
     };
     let base = view.invoice_base;
     let open: Vec<(u32, &Invoice)> = view
@@ -550,9 +552,9 @@ pub fn plan_customer(
     let claimable: Vec<&(u32, &Invoice)> = open.iter().filter(|(_, inv)| !inv.disputed).collect();
     if claimable.is_empty() {
         return excluded(if open.is_empty() {
-            "nothing_open".into()
+            ExclusionReason::NothingOpen
         } else {
-            "all_disputed".into()
+            ExclusionReason::AllDisputed
         });
     }
     let dpd = claimable
@@ -561,7 +563,7 @@ pub fn plan_customer(
         .max()
         .unwrap_or(0);
     let Some(stage) = rules.stage_for(dpd) else {
-        return excluded("no_stage".into());
+        return excluded(ExclusionReason::NoStage);
     };
     // Before the due date the reminder covers what falls due; after it, what is overdue.
     let covered: Vec<&(u32, &Invoice)> = if dpd < 0 {
@@ -574,7 +576,7 @@ pub fn plan_customer(
     };
     let amount: Decimal = covered.iter().map(|(_, inv)| inv.open_amount()).sum();
     if amount < rules.min_amount.for_currency(currency) {
-        return excluded("below_minimum".into());
+        return excluded(ExclusionReason::BelowMinimum);
     }
     let Some(MatrixCell {
         channels,
@@ -585,7 +587,7 @@ pub fn plan_customer(
         .get(&(a.cluster, stage))
         .filter(|c| !c.channels.is_empty())
     else {
-        return excluded("no_channel_in_matrix".into());
+        return excluded(ExclusionReason::NoChannelInMatrix);
     };
     let tz = c.timezone.unwrap_or(rules.default_tz);
     let scheduled_at = rules.schedule(tz);
@@ -596,7 +598,7 @@ pub fn plan_customer(
             Some(reason) => exclusions.push(Exclusion {
                 customer: i,
                 channel: Some(ch),
-                reason: format!("{reason}:{ch}"),
+                reason: ExclusionReason::Blocked(reason, ch),
             }),
             None => messages.push(Planned {
                 customer: i,
@@ -615,7 +617,7 @@ pub fn plan_customer(
         exclusions.push(Exclusion {
             customer: i,
             channel: None,
-            reason: "no_channel_left".into(),
+            reason: ExclusionReason::NoChannelLeft,
         });
     }
     (messages, exclusions)
@@ -627,7 +629,7 @@ fn channel_block(
     view: &CustomerView<'_>,
     ch: Channel,
     as_of: NaiveDate,
-) -> Option<&'static str> {
+) -> Option<Block> {
     let c = view.customer;
     let (consent, contact, invalid) = match ch {
         Channel::Email => (c.consent_email, c.email().is_some(), c.invalid_email),
@@ -640,20 +642,20 @@ fn channel_block(
         _ => (Some(true), true, false),
     };
     if consent == Some(false) {
-        return Some("no_consent");
+        return Some(Block::NoConsent);
     }
     if view
         .events
         .iter()
         .any(|e| e.kind == EventKind::OptedOut && e.channel == ch && e.date <= as_of)
     {
-        return Some("opted_out");
+        return Some(Block::OptedOut);
     }
     if invalid {
-        return Some("invalid_contact");
+        return Some(Block::InvalidContact);
     }
     if !contact {
-        return Some("missing_contact");
+        return Some(Block::MissingContact);
     }
     if let Some(cap) = rules.caps.get(&ch) {
         let recent = view
@@ -667,7 +669,7 @@ fn channel_block(
             })
             .count();
         if recent >= cap.max as usize {
-            return Some("frequency_cap");
+            return Some(Block::FrequencyCap);
         }
     }
     None
@@ -802,7 +804,7 @@ policy:
         assert_eq!((m.len(), rules().stage_name(m[0].stage)), (2, "pre_due"));
         let (m, x) = run(&customer(), &invs, &[], Cluster::Forgetful);
         assert!(m.is_empty());
-        assert_eq!(x[0].reason, "no_channel_in_matrix");
+        assert_eq!(x[0].reason.code(), "no_channel_in_matrix");
     }
 
     #[test]
@@ -811,7 +813,7 @@ policy:
         let mut c = customer();
         c.hold = Some(Hold::Hardship);
         assert_eq!(
-            run(&c, &invs, &[], Cluster::Unable).1[0].reason,
+            run(&c, &invs, &[], Cluster::Unable).1[0].reason.code(),
             "hold:hardship"
         );
         assert_eq!(
@@ -822,7 +824,8 @@ policy:
                 Cluster::Unable
             )
             .1[0]
-                .reason,
+                .reason
+                .code(),
             "all_disputed"
         );
         assert_eq!(
@@ -833,7 +836,8 @@ policy:
                 Cluster::Unable
             )
             .1[0]
-                .reason,
+                .reason
+                .code(),
             "below_minimum"
         );
         assert_eq!(
@@ -844,11 +848,14 @@ policy:
                 Cluster::Unable
             )
             .1[0]
-                .reason,
+                .reason
+                .code(),
             "no_stage"
         );
         assert_eq!(
-            run(&customer(), &[], &[], Cluster::Unable).1[0].reason,
+            run(&customer(), &[], &[], Cluster::Unable).1[0]
+                .reason
+                .code(),
             "nothing_open"
         );
 
@@ -866,7 +873,7 @@ policy:
             [Exclusion {
                 customer: 0,
                 channel: Some(Channel::Email),
-                reason: "invalid_contact:email".into()
+                reason: ExclusionReason::Blocked(Block::InvalidContact, Channel::Email)
             }]
         );
         let (_, x) = run(
@@ -875,7 +882,7 @@ policy:
             &[],
             Cluster::Unable,
         );
-        let reasons: Vec<&str> = x.iter().map(|e| e.reason.as_str()).collect();
+        let reasons: Vec<String> = x.iter().map(|e| e.reason.code()).collect();
         assert_eq!(
             reasons,
             ["invalid_contact:email", "no_consent:sms", "no_channel_left"]
@@ -899,7 +906,7 @@ policy:
             Cluster::Forgetful,
         );
         assert_eq!(m.len(), 1);
-        assert_eq!(x[0].reason, "frequency_cap:sms");
+        assert_eq!(x[0].reason.code(), "frequency_cap:sms");
     }
 
     #[test]

@@ -63,6 +63,17 @@ pub enum Rendered {
     },
 }
 
+impl Rendered {
+    pub fn channel(&self) -> Channel {
+        match self {
+            Rendered::Email { .. } => Channel::Email,
+            Rendered::Sms { .. } => Channel::Sms,
+            Rendered::Letter { .. } => Channel::Letter,
+            Rendered::Web { .. } => Channel::Web,
+        }
+    }
+}
+
 /// What rendering a campaign needs, loaded once: the plan rules, the link signer, the
 /// locale formats, the templates, and the letter fonts when the run has letters. `run`
 /// builds one (and `cargo bench`; `check` and `preview` will).

@@ -322,7 +322,7 @@ impl Journal {
                 ins.execute(params![
                     e.id,
                     seq as i64,
-                    e.channel,
+                    e.channel.as_str(),
                     e.to,
                     e.cluster,
                     e.message_id,

@@ -15,6 +15,7 @@ pub mod journal;
 pub mod record;
 pub mod smtp;
 
+use crate::dataset::Channel;
 use crate::diag::{Diagnostic, Error, Result};
 use crate::outbox::Entry;
 use crate::outbox::summary::{DeliverySummary, Rejected, RunSummary};
@@ -263,7 +264,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         .unwrap_or_default();
     // The SMS numbers and texts, by id (sealed with the manifest).
     let sms_texts: HashMap<String, (String, String)> =
-        if sealed.entries.iter().any(|e| e.channel == "sms") {
+        if sealed.entries.iter().any(|e| e.channel == Channel::Sms) {
             sealed
                 .sms()?
                 .into_iter()
@@ -275,7 +276,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
     let entries: Vec<Entry> = sealed
         .entries
         .into_iter()
-        .filter(|e| e.channel == "email" || e.channel == "sms")
+        .filter(|e| e.channel == Channel::Email || e.channel == Channel::Sms)
         .collect();
     // One sender per outbox, and no `run` under it: the folder itself is locked (a lock
     // file could be deleted).
@@ -358,7 +359,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         };
         let first_from = entries
             .iter()
-            .find(|e| e.channel == "email")
+            .find(|e| e.channel == Channel::Email)
             .and_then(|e| store.bytes(e).ok())
             .and_then(|b| header(&b, "From").as_deref().and_then(address_in));
         let dkim = dkim::Dkim::from_env(first_from.as_ref().map_or("", |a| a.domain()))?;
@@ -553,7 +554,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 for row in &rows {
                     claimed += 1;
                     let e = by_id[row.id.as_str()];
-                    let prepared = if e.channel == "sms" {
+                    let prepared = if e.channel == Channel::Sms {
                         sms_payload(e, &sms_texts, opts.sms_to_override.as_deref())
                     } else {
                         store.bytes(e).and_then(|bytes| {

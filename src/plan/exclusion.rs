@@ -1,0 +1,158 @@
+//! Why a customer, or one channel of a customer, is left out.
+//!
+//! A closed set: the plan and the run choose a variant, and its word — `hold:hardship`,
+//! `no_consent:sms` — is written only where it leaves the program (exclusions.csv,
+//! summary.json, the terminal). Each word is documented in docs/plan.md; a test keeps
+//! the two in step.
+
+use crate::dataset::{Channel, Hold, vocabulary};
+
+vocabulary!(
+    /// Why one channel of a planned customer cannot be used.
+    Block {
+        NoConsent = "no_consent",
+        OptedOut = "opted_out",
+        InvalidContact = "invalid_contact",
+        MissingContact = "missing_contact",
+        FrequencyCap = "frequency_cap",
+    }
+);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ExclusionReason {
+    /// The customer has a hold: not dunned at all.
+    Hold(Hold),
+    NothingOpen,
+    AllDisputed,
+    /// Days past due fall in no stage.
+    NoStage,
+    BelowMinimum,
+    NoChannelInMatrix,
+    /// One channel dropped by the contact policy.
+    Blocked(Block, Channel),
+    /// Every channel of a planned customer was dropped or failed.
+    NoChannelLeft,
+    /// The message could not be made (a missing glyph, a render over its budget).
+    RenderFailed(Channel),
+    /// An SMS longer than `sms.max_segments`.
+    TooManySegments(Channel),
+}
+
+impl ExclusionReason {
+    /// The word as written in exclusions.csv and summary.json.
+    pub fn code(&self) -> String {
+        self.to_string()
+    }
+
+    /// The word's shape as docs/plan.md lists it: `hold:KIND`, `no_consent:CHANNEL`.
+    pub fn documented_as(&self) -> String {
+        use ExclusionReason::*;
+        match self {
+            Hold(_) => "hold:KIND".into(),
+            Blocked(b, _) => format!("{b}:CHANNEL"),
+            RenderFailed(_) => "render_failed:CHANNEL".into(),
+            TooManySegments(ch) => format!("too_many_segments:{ch}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// Every reason the code can give, for the documentation test and for readers.
+    pub fn every() -> Vec<ExclusionReason> {
+        use ExclusionReason::*;
+        let mut all: Vec<ExclusionReason> =
+            crate::dataset::Hold::ALL.iter().map(|h| Hold(*h)).collect();
+        all.extend([
+            NothingOpen,
+            AllDisputed,
+            NoStage,
+            BelowMinimum,
+            NoChannelInMatrix,
+        ]);
+        for b in Block::ALL {
+            all.extend(Channel::ALL.iter().map(|ch| Blocked(*b, *ch)));
+        }
+        all.push(NoChannelLeft);
+        all.extend(Channel::ALL.iter().map(|ch| RenderFailed(*ch)));
+        all.push(TooManySegments(Channel::Sms));
+        all
+    }
+
+    /// Reads a word back (exclusions.csv of an earlier run).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::every().into_iter().find(|r| r.code() == text)
+    }
+}
+
+impl std::fmt::Display for ExclusionReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use ExclusionReason::*;
+        match self {
+            Hold(h) => write!(f, "hold:{h}"),
+            NothingOpen => f.write_str("nothing_open"),
+            AllDisputed => f.write_str("all_disputed"),
+            NoStage => f.write_str("no_stage"),
+            BelowMinimum => f.write_str("below_minimum"),
+            NoChannelInMatrix => f.write_str("no_channel_in_matrix"),
+            Blocked(b, ch) => write!(f, "{b}:{ch}"),
+            NoChannelLeft => f.write_str("no_channel_left"),
+            RenderFailed(ch) => write!(f, "render_failed:{ch}"),
+            TooManySegments(ch) => write!(f, "too_many_segments:{ch}"),
+        }
+    }
+}
+
+impl serde::Serialize for ExclusionReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_is_documented_in_docs_plan_md() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/plan.md")).unwrap();
+        for r in ExclusionReason::every() {
+            let row = format!("| `{}` |", r.documented_as());
+            assert!(
+                doc.contains(&row),
+                "docs/plan.md has no row {row} (for {r})"
+            );
+        }
+    }
+
+    #[test]
+    fn words_are_unique_and_read_back() {
+        let all = ExclusionReason::every();
+        let words: std::collections::BTreeSet<String> = all.iter().map(|r| r.code()).collect();
+        assert_eq!(words.len(), all.len(), "two reasons share a word");
+        for r in all {
+            assert_eq!(ExclusionReason::parse(&r.code()), Some(r));
+        }
+        assert_eq!(ExclusionReason::parse("hold:nonsense"), None);
+    }
+
+    #[test]
+    fn words_are_the_ones_files_have_always_had() {
+        use ExclusionReason::*;
+        for (r, word) in [
+            (
+                Hold(crate::dataset::Hold::DoNotContact),
+                "hold:do_not_contact",
+            ),
+            (
+                Blocked(Block::FrequencyCap, Channel::Sms),
+                "frequency_cap:sms",
+            ),
+            (RenderFailed(Channel::Letter), "render_failed:letter"),
+            (TooManySegments(Channel::Sms), "too_many_segments:sms"),
+            (NoChannelInMatrix, "no_channel_in_matrix"),
+        ] {
+            assert_eq!(r.to_string(), word);
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{word}\""));
+        }
+    }
+}
