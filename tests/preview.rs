@@ -73,7 +73,7 @@ fn the_gallery_has_every_cell_with_its_files_and_no_outside_reference() {
     // Iframes are sandboxed with nothing allowed (no scripts, no same origin).
     assert!(index.contains("<iframe class=\"email\" sandbox=\"\" loading=\"lazy\""));
     assert!(!index.contains("allow-scripts"));
-    // SMS show their encoding and segments; letters their pages as SVG drawn from the PDF.
+    // SMS show their encoding and segments; letters their pages as SVG.
     assert!(index.contains("GSM-7</b> · <b>1 segment</b>"));
     let svg = std::fs::read_dir(dir.path().join("m"))
         .unwrap()
@@ -85,6 +85,69 @@ fn the_gallery_has_every_cell_with_its_files_and_no_outside_reference() {
         svg.starts_with("<svg") && svg.contains("<path"),
         "glyphs as outlines"
     );
+}
+
+/// The gallery draws letter pages from the layout, not from the PDF: poppler reads each
+/// PDF page back, and every word it finds must start where the SVG puts a glyph, on the
+/// same line — so a page that shifts, breaks or scales differently in the preview fails.
+#[test]
+fn letter_pages_in_the_gallery_put_every_word_where_the_pdf_has_it() {
+    let _quiet = quiet();
+    let dir = tempdir();
+    let r = preview("samples/campaign.yaml", dir.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let number = |text: &str, key: &str| -> f32 {
+        let at = text.find(key).unwrap() + key.len();
+        text[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let mut pages = 0;
+    for svg_path in std::fs::read_dir(dir.path().join("m"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+    {
+        let name = svg_path.file_name().unwrap().to_string_lossy().into_owned();
+        let (stem, page) = name.trim_end_matches(".svg").rsplit_once(".p").unwrap();
+        let pdf = dir.path().join("m").join(format!("{stem}.pdf"));
+        let out = Command::new("pdftotext")
+            .args(["-bbox", "-f", page, "-l", page])
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils) runs");
+        assert!(out.status.success());
+        let bbox = String::from_utf8(out.stdout).unwrap();
+        let svg = std::fs::read_to_string(&svg_path).unwrap();
+        // Each glyph: <use … transform="matrix(k 0 0 -k X Y)"/>, Y from the top.
+        let glyphs: Vec<(f32, f32)> = svg
+            .split(" 0 0 -")
+            .skip(1)
+            .map(|rest| {
+                let mut it = rest.split([' ', ')']).skip(1);
+                let x = it.next().unwrap().parse().unwrap();
+                let y = it.next().unwrap().parse().unwrap();
+                (x, y)
+            })
+            .collect();
+        let words: Vec<&str> = bbox.split("<word ").skip(1).collect();
+        assert!(words.len() > 20, "{name}: {} words", words.len());
+        for w in words {
+            let (x, top, bottom) = (
+                number(w, "xMin=\""),
+                number(w, "yMin=\""),
+                number(w, "yMax=\""),
+            );
+            let text = w.split('>').nth(1).unwrap().split('<').next().unwrap();
+            assert!(
+                glyphs.iter().any(
+                    |(gx, gy)| (gx - x).abs() < 0.75 && (top - 1.0..=bottom + 1.0).contains(gy)
+                ),
+                "{name}: the PDF has `{text}` at x={x} y={top}..{bottom}, the SVG has no glyph there"
+            );
+        }
+        pages += 1;
+    }
+    assert!(pages >= 40, "{pages} letter pages in the gallery");
 }
 
 #[test]

@@ -5,13 +5,14 @@
 //! with its fonts embedded and subset.
 //!
 //! `fonts` picks a face per character, `layout` breaks lines and fills pages, `pdf`
-//! writes the file, `print` binds all letters for the print shop; the slip's QR code and
+//! writes the file, `svg` draws the same pages for the gallery, `print` binds all letters for the print shop; the slip's QR code and
 //! reference come from `payment`.
 
 pub mod fonts;
 pub mod layout;
 pub mod pdf;
 pub mod print;
+pub mod svg;
 
 use crate::diag::{Diagnostic, Error, Result};
 use fonts::{FontBook, Style};
@@ -54,7 +55,8 @@ pub struct Labels {
 
 /// Everything a run needs to make letters: fonts and labels, loaded once.
 pub struct Letters {
-    pub book: FontBook,
+    /// Shared with each letter's [`Drawing`].
+    pub book: std::sync::Arc<FontBook>,
     labels: BTreeMap<String, Labels>,
     pub config: LetterConfig,
 }
@@ -104,6 +106,35 @@ pub struct Composed {
     pub pages: usize,
     /// The same letter as PDF objects, for binding into print.pdf.
     pub objects: lopdf::Document,
+    pub drawing: Drawing,
+}
+
+/// A letter's laid-out pages with the fonts they are set in: what the PDF was written
+/// from, kept so the gallery can draw the pages (`svg`) without reading the PDF back.
+#[derive(Clone)]
+pub struct Drawing {
+    pages: Vec<Page>,
+    book: std::sync::Arc<FontBook>,
+}
+
+impl Drawing {
+    /// One SVG document per page.
+    pub fn svg_pages(&self) -> Vec<String> {
+        svg::pages(&self.book, &self.pages)
+    }
+
+    /// Drops the pages (the fonts are shared): for holders that will not draw them.
+    pub fn forget(&mut self) {
+        self.pages = Vec::new();
+    }
+}
+
+impl std::fmt::Debug for Drawing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Drawing")
+            .field("pages", &self.pages.len())
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Composed {
@@ -174,7 +205,7 @@ impl std::fmt::Display for Unfit {
 impl Letters {
     /// Fonts from `templates/fonts/`, labels from `templates/letter/labels.yaml`.
     pub fn load(templates: &Path, config: LetterConfig) -> Result<Letters> {
-        let book = FontBook::load(&templates.join("fonts"))?;
+        let book = std::sync::Arc::new(FontBook::load(&templates.join("fonts"))?);
         let path = templates.join("letter/labels.yaml");
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let labels: BTreeMap<String, Labels> = serde_saphyr::from_str(&text).map_err(|e| {
@@ -244,6 +275,10 @@ impl Letters {
             bytes,
             pages: n,
             objects,
+            drawing: Drawing {
+                pages: flow.pages,
+                book: self.book.clone(),
+            },
         })
     }
 

@@ -43,7 +43,14 @@ impl Ready {
                 (sha256_hex(bytes), escaped, None)
             }
             Rendered::Sms { text, to, .. } => (crate::hash::sms_digest(to, text), Vec::new(), None),
-            Rendered::Letter { bytes, objects, .. } => {
+            Rendered::Letter {
+                bytes,
+                objects,
+                drawing,
+                ..
+            } => {
+                // The layout is for the gallery; a run holds a block of letters at once.
+                drawing.forget();
                 let doc = std::mem::take(&mut **objects);
                 (sha256_hex(bytes), Vec::new(), Some(print::prepare(doc)))
             }

@@ -252,6 +252,7 @@ fn card(
                 pages,
                 subject,
                 to,
+                drawing,
                 ..
             }) => {
                 let pdf = format!("m/{file}.pdf");
@@ -264,21 +265,14 @@ fn card(
                     pages,
                     if *pages == 1 { "" } else { "s" }
                 );
-                match cache.pages(old, bytes) {
-                    Ok(svgs) => {
-                        for (n, svg) in svgs.into_iter().enumerate() {
-                            let p = format!("m/{file}.p{}.svg", n + 1);
-                            site.files.insert(p.clone(), svg.into_bytes());
-                            let _ = write!(
-                                out,
-                                "<img class=\"page\" src=\"{p}\" alt=\"page {}\" loading=\"lazy\">",
-                                n + 1
-                            );
-                        }
-                    }
-                    Err(e) => {
-                        let _ = write!(out, "<pre class=\"error\">{}</pre>", esc(&e));
-                    }
+                for (n, svg) in cache.pages(old, bytes, drawing).into_iter().enumerate() {
+                    let p = format!("m/{file}.p{}.svg", n + 1);
+                    site.files.insert(p.clone(), svg.into_bytes());
+                    let _ = write!(
+                        out,
+                        "<img class=\"page\" src=\"{p}\" alt=\"page {}\" loading=\"lazy\">",
+                        n + 1
+                    );
                 }
                 out.push_str("</div>");
             }

@@ -4,7 +4,6 @@
 
 pub mod cells;
 mod gallery;
-mod pages;
 
 use crate::diag::{Diagnostic, Error, Result};
 use crate::prepare::Prepared;
@@ -150,18 +149,19 @@ impl PageCache {
         &mut self,
         old: &mut PageCache,
         pdf: &[u8],
-    ) -> std::result::Result<Vec<String>, String> {
+        drawing: &crate::letter::Drawing,
+    ) -> Vec<String> {
         use sha2::Digest;
         let key: [u8; 32] = sha2::Sha256::digest(pdf).into();
         if let Some(p) = self.0.get(&key) {
-            return Ok(p.clone());
+            return p.clone();
         }
         let p = match old.0.remove(&key) {
             Some(p) => p,
-            None => pages::svg_pages(pdf)?,
+            None => drawing.svg_pages(),
         };
         self.0.insert(key, p.clone());
-        Ok(p)
+        p
     }
 }
 

@@ -26,6 +26,7 @@ impl Renderer<'_> {
             bytes: composed.bytes,
             pages: composed.pages,
             objects: Box::new(composed.objects),
+            drawing: composed.drawing,
             subject,
             to: ctx.customer.address.join(", "),
             link: ctx.payment.link,

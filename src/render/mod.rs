@@ -51,6 +51,8 @@ pub enum Rendered {
         pages: usize,
         /// Its objects, for print.pdf.
         objects: Box<lopdf::Document>,
+        /// Its pages as laid out, for the gallery.
+        drawing: crate::letter::Drawing,
         subject: String,
         /// The address, one line.
         to: String,
