@@ -60,6 +60,9 @@ pub enum Command {
     /// Print one message of an outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The history store: record outboxes into it, show a customer's timeline.
+    #[command(subcommand)]
+    History(HistoryCommand),
     /// Make or check a signed payment token (for the payment portal side).
     #[command(subcommand)]
     Link(LinkCommand),
@@ -165,6 +168,9 @@ pub struct SendArgs {
     /// Send as of this time instead of now (RFC 3339; for tests and rehearsals).
     #[arg(long, value_parser = now_arg)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Record into this history store (a SQLite file) instead of the campaign's.
+    #[arg(long, value_name = "PATH")]
+    pub history: Option<String>,
     /// Every message to this address instead; the real recipient in the subject and in
     /// an X-Dunwell-Original-To header.
     #[arg(long, value_name = "ADDR")]
@@ -242,6 +248,33 @@ pub enum OutboxCommand {
     /// Print a message (an e-mail as RFC 5322 text, an SMS as its text).
     #[command(after_help = "Example:\n  dunwell outbox show out/ C0000042-email")]
     Show { outbox: PathBuf, id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// Record an outbox — its contacts, segmentation and delivery states — into the
+    /// history (for an outbox sent elsewhere; `send` records by itself). Twice adds nothing.
+    #[command(
+        after_help = "The store is the campaign's `history:` (as `run` wrote it into summary.json) unless --history names one.\n\nExamples:\n  dunwell history import out/\n  dunwell history import /data/outbox-3 --history /var/lib/dunwell/history.sqlite"
+    )]
+    Import {
+        /// The outbox `dunwell run` wrote.
+        outbox: PathBuf,
+        /// The history store instead of the campaign's: a SQLite file.
+        #[arg(long, value_name = "PATH")]
+        history: Option<String>,
+    },
+    /// Print a customer's timeline: clusters over the runs, every contact and its outcome.
+    #[command(
+        after_help = "Example:\n  dunwell history show C0000042 --history /var/lib/dunwell/history.sqlite"
+    )]
+    Show {
+        /// The customer's id, as in the export.
+        customer: String,
+        /// The history store: a SQLite file.
+        #[arg(long, value_name = "PATH")]
+        history: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

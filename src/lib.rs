@@ -18,6 +18,7 @@ pub mod features;
 pub mod format;
 pub mod generate;
 pub mod hash;
+pub mod history;
 pub mod letter;
 pub mod load;
 pub mod money;

@@ -99,6 +99,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     summary.stages = (0..kit.rules.stage_count())
         .map(|s| kit.rules.stage_name(s).to_string())
         .collect();
+    summary.history = p.campaign.history.as_ref().map(|h| h.describe());
     let sms_by_country = std::mem::take(&mut summary.figures.sms_segments_by_country);
     summary.figures = crate::report::figures(
         &p.validated.dataset,
@@ -284,6 +285,21 @@ fn write_messages(
                     .unwrap_or(&campaign.locales.default)
                     .to_string(),
                 scheduled_at: m.scheduled_at,
+                template: m
+                    .template
+                    .as_deref()
+                    .unwrap_or(rules.stage_name(m.stage))
+                    .to_string(),
+                invoices: m
+                    .invoices
+                    .iter()
+                    .map(|k| {
+                        let inv = &data.invoices[*k as usize];
+                        (inv.id.to_string(), inv.open_amount())
+                    })
+                    .collect(),
+                amount: m.amount,
+                currency: m.currency.to_string(),
             };
             let entry = match w.write(meta, ready)? {
                 Ok(entry) => entry,

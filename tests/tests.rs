@@ -12,6 +12,7 @@ mod exit_codes;
 mod faults;
 mod formats;
 mod generated;
+mod history;
 mod letters;
 mod link;
 mod load_properties;

@@ -42,6 +42,10 @@ struct RawCampaign {
     letters: letters::LetterConfig,
     #[serde(default)]
     limits: Limits,
+    /// Where the history store is: a SQLite file (relative to the campaign file) or
+    /// `postgres://…` (docs/history.md).
+    #[serde(default)]
+    history: Option<String>,
 }
 
 /// What rendering one message and segmenting one customer may cost, counted by dunwell
@@ -370,6 +374,7 @@ pub struct Campaign {
     /// The templates folder.
     pub templates: PathBuf,
     pub limits: Limits,
+    pub history: Option<crate::history::Location>,
 }
 
 /// Command-line values that take precedence over the campaign file (SPEC §3).
@@ -512,6 +517,24 @@ impl Campaign {
                 None
             }
         };
+        let history = match raw
+            .history
+            .as_deref()
+            .map(|t| crate::history::Location::parse(t, base))
+        {
+            None => None,
+            Some(Ok(loc)) => Some(loc),
+            Some(Err(msg)) => {
+                let d = at.error(&["history"], format!("history: {msg}"));
+                // A URL with a password: the message says so, the frame does not show it.
+                problems.push(if msg.contains("PGPASSWORD") {
+                    d.hiding_source()
+                } else {
+                    d
+                });
+                None
+            }
+        };
         let campaign = Campaign {
             path: path.to_path_buf(),
             name: raw.name.value,
@@ -526,6 +549,7 @@ impl Campaign {
             letters: raw.letters,
             limits: raw.limits,
             templates: join(base, Path::new(&raw.templates)),
+            history,
         };
         problems.extend(crate::campaign::bounds::check(&campaign, &at));
         if problems.is_empty() {

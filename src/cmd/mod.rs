@@ -31,6 +31,7 @@ pub(crate) fn write_out(args: std::fmt::Arguments<'_>) {
 
 mod check;
 mod generate;
+mod history;
 mod link;
 mod outbox;
 mod preview;
@@ -39,7 +40,7 @@ mod run;
 mod segment;
 mod send;
 
-use crate::cli::{Cli, Command, DataArgs, OutboxCommand};
+use crate::cli::{Cli, Command, DataArgs, HistoryCommand, OutboxCommand};
 use crate::diag::{Error, Result};
 use crate::prepare::Prepared;
 use clap::Parser;
@@ -142,6 +143,12 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Report { outbox } => report::report(&outbox),
         Command::Outbox(OutboxCommand::Show { outbox, id }) => outbox::show(&outbox, &id),
         Command::Gen(args) => generate::generate(args),
+        Command::History(HistoryCommand::Import { outbox, history }) => {
+            history::import(&outbox, history.as_deref())
+        }
+        Command::History(HistoryCommand::Show { customer, history }) => {
+            history::show(&customer, &history)
+        }
     }
 }
 

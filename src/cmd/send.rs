@@ -23,11 +23,33 @@ pub fn send(args: SendArgs) -> Result<Exit> {
         retry_base: args.retry_after,
         timeout: args.timeout,
     };
+    // The history store is opened (and its schema brought up to date) before anything
+    // is sent: a store that cannot be written stops the send, not the record after it.
+    let test = opts.to_override.is_some() || opts.sms_to_override.is_some();
+    let history = if opts.dry_run || test {
+        None
+    } else {
+        let loc = crate::send::history::location_of(&args.outbox, args.history.as_deref())?;
+        if let Some(l) = &loc {
+            crate::history::History::open(l)?;
+        }
+        loc
+    };
     let t = Instant::now();
     let r = crate::send::send(&opts)?;
     if r.journaled {
         // The report shows the outcomes as soon as a send ends (or is resumed).
         crate::report::report(&args.outbox)?;
+        if let Some(loc) = &history {
+            let now = super::history::timestamp(args.now);
+            let rec = crate::send::history::record(&args.outbox, loc, "send", &now)?;
+            eprintln!(
+                "history {}: {} contact(s) added, {} state(s) recorded",
+                loc.describe(),
+                rec.added.contacts,
+                rec.states
+            );
+        }
     }
     let count = |k: State| r.states.get(&k).copied().unwrap_or(0);
     if r.dry_run {

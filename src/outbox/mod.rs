@@ -168,6 +168,18 @@ pub struct Entry {
     pub sms_segments: Option<u32>,
     pub link: String,
     pub scheduled_at: String,
+    /// The template the matrix picked (the cell's, else the stage's name). Outboxes
+    /// written before December 2026 have none.
+    #[serde(default)]
+    pub template: String,
+    /// What the message claims: (invoice number, open amount) and the total, in
+    /// `currency` — what the history records as the contact's claim.
+    #[serde(default)]
+    pub invoices: Vec<(String, rust_decimal::Decimal)>,
+    #[serde(default)]
+    pub amount: Option<rust_decimal::Decimal>,
+    #[serde(default)]
+    pub currency: String,
 }
 
 /// Appends e-mails to `email/part-NNNNN.mbox` files (mboxrd: `From ` separator lines,

@@ -167,6 +167,10 @@ mod tests {
             sms_segments: None,
             link: String::new(),
             scheduled_at: String::new(),
+            template: String::new(),
+            invoices: Vec::new(),
+            amount: None,
+            currency: String::new(),
         }
     }
 

@@ -42,6 +42,10 @@ pub struct RunSummary {
     pub balanced: bool,
     /// The campaign's stages in order (the report lists them so).
     pub stages: Vec<String>,
+    /// The campaign's history store (never with credentials), for `send`, `report`
+    /// and `history import` to find it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<String>,
     #[serde(flatten)]
     pub figures: Figures,
     /// The send journal's outcomes: added by `send` and `report` once sending began.

@@ -78,6 +78,12 @@ pub struct Meta {
     pub stage: String,
     pub locale: String,
     pub scheduled_at: chrono::DateTime<chrono_tz::Tz>,
+    /// The matrix cell's template, else the stage's name.
+    pub template: String,
+    /// What the message claims: (invoice number, open amount), and their total.
+    pub invoices: Vec<(String, rust_decimal::Decimal)>,
+    pub amount: rust_decimal::Decimal,
+    pub currency: String,
 }
 
 /// An outbox being written. Holds the folder's lock until it is sealed.
@@ -194,6 +200,10 @@ impl Writer {
             sms_segments: None,
             link: String::new(),
             scheduled_at: meta.scheduled_at.to_rfc3339(),
+            template: meta.template,
+            invoices: meta.invoices,
+            amount: Some(meta.amount),
+            currency: meta.currency,
         };
         let id = base.id.clone();
         let entry = match rendered {

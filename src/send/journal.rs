@@ -757,3 +757,22 @@ fn remove_journal(outbox: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Every message's id and state, read-only; empty when the outbox has not been sent
+/// from. What `history import` records.
+pub fn states(outbox: &Path) -> Result<Vec<(String, State)>> {
+    let path = outbox.join("journal.sqlite");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let err = |e: rusqlite::Error| Error::io(&path, std::io::Error::other(e.to_string()));
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(err)?;
+    let mut q = conn
+        .prepare("SELECT id, state FROM messages ORDER BY seq")
+        .map_err(err)?;
+    let rows = q
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, State>(1)?)))
+        .map_err(err)?;
+    rows.map(|r| r.map_err(err)).collect()
+}

@@ -11,6 +11,7 @@
 
 pub mod dkim;
 pub mod gateway;
+pub mod history;
 pub mod journal;
 pub mod record;
 pub mod smtp;

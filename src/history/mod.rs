@@ -1,0 +1,521 @@
+//! The history store: every run that was sent or imported, the contacts it made (with
+//! the invoices they claimed and what became of them) and each run's segmentation — so
+//! the dunning cycle can remember what it did last week (docs/history.md).
+//!
+//! Synchronous, like every stage but send and serve. One schema with versioned
+//! migrations (`migrations/history/`, applied by refinery); SQLite is the default store,
+//! a file named by the campaign's `history:`. Everything is recorded idempotently: a
+//! run is keyed by its outbox (the manifest's SHA-256), a contact by run and message
+//! id, so recording the same outbox twice — a re-send, an import after a send — adds
+//! nothing.
+
+use crate::diag::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+/// The migrations, in order. A released migration is never edited: a change is a new
+/// file (refinery refuses a database whose applied migrations differ from these).
+const MIGRATIONS: [(&str, &str); 1] = [(
+    "V1__contacts",
+    include_str!("../../migrations/history/V1__contacts.sql"),
+)];
+
+/// Where the history is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL without credentials (they come from the environment).
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://…` / `postgresql://…`, else a file path (relative to `base`).
+    pub fn parse(text: &str, base: &Path) -> std::result::Result<Location, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err("is empty (expected a file path or postgres://HOST/DB)".into());
+        }
+        if let Some(rest) = t
+            .strip_prefix("postgres://")
+            .or_else(|| t.strip_prefix("postgresql://"))
+        {
+            let authority = rest.split('/').next().unwrap_or("");
+            if authority.contains('@') && authority.split('@').next().unwrap_or("").contains(':') {
+                return Err(
+                    "has a password in it (expected postgres://USER@HOST/DB, with the password in PGPASSWORD)"
+                        .into(),
+                );
+            }
+            return Ok(Location::Postgres(t.to_string()));
+        }
+        if t.contains("://") {
+            return Err(format!(
+                "`{t}` is not a store dunwell knows (expected a file path or postgres://HOST/DB)"
+            ));
+        }
+        let p = Path::new(t);
+        Ok(Location::Sqlite(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }))
+    }
+
+    /// As written in summary.json and printed: never with credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(url) => url.clone(),
+        }
+    }
+}
+
+/// A run as recorded: one outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRecord {
+    /// The manifest's SHA-256, hex.
+    pub outbox: String,
+    pub campaign: String,
+    pub shard: String,
+    pub as_of: String,
+    pub messages: u64,
+    /// `send` or `import`.
+    pub source: String,
+}
+
+impl RunRecord {
+    /// The run's key: the first 8 bytes of the manifest hash (stable, and the same in
+    /// every store, unlike a sequence).
+    pub fn key(&self) -> Result<i64> {
+        key_of(&self.outbox)
+    }
+}
+
+fn key_of(outbox_sha256: &str) -> Result<i64> {
+    outbox_sha256
+        .get(..16)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .map(|k| k as i64)
+        .ok_or_else(|| Error::Refused(format!("`{outbox_sha256}` is not a manifest hash")))
+}
+
+/// One contact: a message of the run, with the invoices it claimed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    pub id: String,
+    pub customer: String,
+    pub channel: String,
+    pub stage: String,
+    pub cluster: String,
+    pub template: String,
+    pub currency: String,
+    pub amount: String,
+    pub link: String,
+    pub scheduled_at: String,
+    /// (invoice number, open amount).
+    pub invoices: Vec<(String, String)>,
+}
+
+/// A customer's row of the run's segmentation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub customer: String,
+    pub cluster: String,
+    pub rule: String,
+}
+
+/// What a recording added (zero everywhere when it had been recorded before).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Added {
+    pub runs: u64,
+    pub contacts: u64,
+    pub invoices: u64,
+    pub segments: u64,
+}
+
+/// One contact in a customer's timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contacted {
+    pub campaign: String,
+    pub as_of: String,
+    pub channel: String,
+    pub stage: String,
+    pub cluster: String,
+    pub template: String,
+    pub currency: String,
+    pub amount: String,
+    pub scheduled_at: String,
+    pub state: String,
+    pub state_at: String,
+    pub invoices: Vec<(String, String)>,
+}
+
+/// A customer's path through the runs: each run's cluster and the contacts made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// (campaign, as_of, cluster, rule), oldest first.
+    pub clusters: Vec<(String, String, String, String)>,
+    pub contacts: Vec<Contacted>,
+}
+
+/// Totals, for `history` commands and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub runs: u64,
+    pub contacts: u64,
+    pub invoices: u64,
+    pub segments: u64,
+}
+
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl History {
+    /// Opens (creating it if need be) and brings the schema up to date.
+    pub fn open(location: &Location) -> Result<History> {
+        let path = match location {
+            Location::Sqlite(p) => p.clone(),
+            Location::Postgres(url) => {
+                return Err(Error::Unavailable(format!(
+                    "history {url}: PostgreSQL history stores are not available in this version (use a SQLite file path)"
+                )));
+            }
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let mut conn = Connection::open(&path).map_err(|e| sql_err(&path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| sql_err(&path, e))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| sql_err(&path, e))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| sql_err(&path, e))?;
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(name, sql)| refinery_core::Migration::unapplied(name, sql))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Refused(format!("{}: {e}", path.display())))?;
+        refinery_core::Runner::new(&migrations)
+            .set_abort_divergent(true)
+            .set_abort_missing(true)
+            .run(&mut conn)
+            .map_err(|e| {
+                Error::Refused(format!(
+                    "{}: its schema cannot be brought up to date: {e}",
+                    path.display()
+                ))
+            })?;
+        Ok(History { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records a run with its contacts and segmentation, in one transaction. A run
+    /// recorded before adds nothing (a contact's state is left as it is).
+    pub fn record_run(
+        &mut self,
+        run: &RunRecord,
+        contacts: &[Contact],
+        segments: &[Segment],
+        now: &str,
+    ) -> Result<Added> {
+        let key = run.key()?;
+        let path = self.path.clone();
+        let e = |err| sql_err(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        let mut added = Added::default();
+        added.runs += tx
+            .execute(
+                "INSERT INTO runs (run, outbox, campaign, shard, as_of, messages, source, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+                params![
+                    key,
+                    run.outbox,
+                    run.campaign,
+                    run.shard,
+                    run.as_of,
+                    run.messages as i64,
+                    run.source,
+                    now
+                ],
+            )
+            .map_err(e)? as u64;
+        {
+            let mut c = tx
+                .prepare(
+                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, link, scheduled_at, state, state_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'written', ?12) ON CONFLICT DO NOTHING",
+                )
+                .map_err(e)?;
+            let mut inv = tx
+                .prepare(
+                    "INSERT INTO contact_invoices (run, id, invoice, open_amount) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                )
+                .map_err(e)?;
+            for x in contacts {
+                added.contacts += c
+                    .execute(params![
+                        key,
+                        x.id,
+                        x.customer,
+                        x.channel,
+                        x.stage,
+                        x.cluster,
+                        x.template,
+                        x.currency,
+                        x.amount,
+                        x.link,
+                        x.scheduled_at,
+                        now
+                    ])
+                    .map_err(e)? as u64;
+                for (number, open) in &x.invoices {
+                    added.invoices +=
+                        inv.execute(params![key, x.id, number, open]).map_err(e)? as u64;
+                }
+            }
+            let mut s = tx
+                .prepare(
+                    "INSERT INTO segments (run, customer, cluster, rule) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                )
+                .map_err(e)?;
+            for x in segments {
+                added.segments += s
+                    .execute(params![key, x.customer, x.cluster, x.rule])
+                    .map_err(e)? as u64;
+            }
+        }
+        tx.commit().map_err(e)?;
+        Ok(added)
+    }
+
+    /// Records delivery states of a run's contacts (the send journal's words). A state
+    /// already recorded is not written again; only a changed state counts as added.
+    pub fn record_states(
+        &mut self,
+        outbox_sha256: &str,
+        states: &[(String, String)],
+        now: &str,
+    ) -> Result<u64> {
+        let key = key_of(outbox_sha256)?;
+        let path = self.path.clone();
+        let e = |err| sql_err(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        let mut n = 0;
+        {
+            let mut up = tx
+                .prepare(
+                    "UPDATE contacts SET state = ?3, state_at = ?4 WHERE run = ?1 AND id = ?2 AND state <> ?3",
+                )
+                .map_err(e)?;
+            for (id, state) in states {
+                n += up.execute(params![key, id, state, now]).map_err(e)? as u64;
+            }
+        }
+        tx.commit().map_err(e)?;
+        Ok(n)
+    }
+
+    /// Whether an outbox has been recorded.
+    pub fn has_run(&self, outbox_sha256: &str) -> Result<bool> {
+        let key = key_of(outbox_sha256)?;
+        self.conn
+            .query_row("SELECT 1 FROM runs WHERE run = ?1", [key], |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(|e| sql_err(&self.path, e))
+    }
+
+    pub fn counts(&self) -> Result<Counts> {
+        let n = |table: &str| -> Result<u64> {
+            self.conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(|n| n as u64)
+                .map_err(|e| sql_err(&self.path, e))
+        };
+        Ok(Counts {
+            runs: n("runs")?,
+            contacts: n("contacts")?,
+            invoices: n("contact_invoices")?,
+            segments: n("segments")?,
+        })
+    }
+
+    /// A customer's clusters and contacts over every recorded run, oldest first.
+    pub fn timeline(&self, customer: &str) -> Result<Timeline> {
+        let e = |err| sql_err(&self.path, err);
+        let mut out = Timeline::default();
+        let mut q = self
+            .conn
+            .prepare(
+                "SELECT r.campaign, r.as_of, s.cluster, s.rule FROM segments s JOIN runs r ON r.run = s.run
+                 WHERE s.customer = ?1 ORDER BY r.as_of, r.campaign, r.shard",
+            )
+            .map_err(e)?;
+        let rows = q
+            .query_map([customer], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(e)?;
+        for row in rows {
+            out.clusters.push(row.map_err(e)?);
+        }
+        let mut q = self
+            .conn
+            .prepare(
+                "SELECT c.run, c.id, r.campaign, r.as_of, c.channel, c.stage, c.cluster, c.template, c.currency, c.amount, c.scheduled_at, c.state, c.state_at
+                 FROM contacts c JOIN runs r ON r.run = c.run
+                 WHERE c.customer = ?1 ORDER BY c.scheduled_at, r.as_of, c.channel",
+            )
+            .map_err(e)?;
+        let mut inv = self
+            .conn
+            .prepare(
+                "SELECT invoice, open_amount FROM contact_invoices WHERE run = ?1 AND id = ?2 ORDER BY invoice",
+            )
+            .map_err(e)?;
+        let rows = q
+            .query_map([customer], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    Contacted {
+                        campaign: r.get(2)?,
+                        as_of: r.get(3)?,
+                        channel: r.get(4)?,
+                        stage: r.get(5)?,
+                        cluster: r.get(6)?,
+                        template: r.get(7)?,
+                        currency: r.get(8)?,
+                        amount: r.get(9)?,
+                        scheduled_at: r.get(10)?,
+                        state: r.get(11)?,
+                        state_at: r.get(12)?,
+                        invoices: Vec::new(),
+                    },
+                ))
+            })
+            .map_err(e)?;
+        for row in rows {
+            let (run, id, mut c) = row.map_err(e)?;
+            let invoices = inv
+                .query_map(params![run, id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(e)?;
+            for i in invoices {
+                c.invoices.push(i.map_err(e)?);
+            }
+            out.contacts.push(c);
+        }
+        Ok(out)
+    }
+}
+
+fn sql_err(path: &Path, e: rusqlite::Error) -> Error {
+    Error::io(path, std::io::Error::other(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> RunRecord {
+        RunRecord {
+            outbox: "ab".repeat(32),
+            campaign: "c".into(),
+            shard: String::new(),
+            as_of: "2026-11-20".into(),
+            messages: 1,
+            source: "import".into(),
+        }
+    }
+
+    fn contact() -> Contact {
+        Contact {
+            id: "C1-email".into(),
+            customer: "C1".into(),
+            channel: "email".into(),
+            stage: "reminder".into(),
+            cluster: "forgetful".into(),
+            template: "reminder".into(),
+            currency: "EUR".into(),
+            amount: "157.25".into(),
+            link: "https://pay.example/s/x".into(),
+            scheduled_at: "2026-11-23T09:00:00+01:00".into(),
+            invoices: vec![("INV-1".into(), "157.25".into())],
+        }
+    }
+
+    #[test]
+    fn recording_twice_adds_nothing_and_states_move_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Location::Sqlite(dir.path().join("h/history.sqlite"));
+        let seg = [Segment {
+            customer: "C1".into(),
+            cluster: "forgetful".into(),
+            rule: "r".into(),
+        }];
+        let mut h = History::open(&loc).unwrap();
+        let first = h.record_run(&run(), &[contact()], &seg, "t1").unwrap();
+        assert_eq!(
+            first,
+            Added {
+                runs: 1,
+                contacts: 1,
+                invoices: 1,
+                segments: 1,
+            }
+        );
+        drop(h);
+        // Reopened: the migration is not applied twice; the same run adds nothing.
+        let mut h = History::open(&loc).unwrap();
+        assert_eq!(
+            h.record_run(&run(), &[contact()], &seg, "t2").unwrap(),
+            Added::default()
+        );
+        let states = [("C1-email".to_string(), "delivered".to_string())];
+        assert_eq!(h.record_states(&run().outbox, &states, "t3").unwrap(), 1);
+        assert_eq!(h.record_states(&run().outbox, &states, "t4").unwrap(), 0);
+        let t = h.timeline("C1").unwrap();
+        assert_eq!(t.contacts.len(), 1);
+        assert_eq!(t.contacts[0].state, "delivered");
+        assert_eq!(t.contacts[0].state_at, "t3");
+        assert_eq!(t.contacts[0].invoices, [("INV-1".into(), "157.25".into())]);
+        assert_eq!(t.clusters[0].2, "forgetful");
+        assert_eq!(
+            h.counts().unwrap(),
+            Counts {
+                runs: 1,
+                contacts: 1,
+                invoices: 1,
+                segments: 1
+            }
+        );
+    }
+
+    #[test]
+    fn locations() {
+        let base = Path::new("/campaigns/nov");
+        assert_eq!(
+            Location::parse("../history/dunning.sqlite", base).unwrap(),
+            Location::Sqlite(PathBuf::from("/campaigns/nov/../history/dunning.sqlite"))
+        );
+        assert!(matches!(
+            Location::parse("postgres://dunwell@db.internal/ar", base),
+            Ok(Location::Postgres(_))
+        ));
+        let err = Location::parse("postgres://dunwell:hunter2@db/ar", base).unwrap_err();
+        assert!(
+            err.contains("PGPASSWORD") && !err.contains("hunter2"),
+            "{err}"
+        );
+        assert!(Location::parse("mysql://x/y", base).is_err());
+        assert!(Location::parse(" ", base).is_err());
+    }
+}

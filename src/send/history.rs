@@ -1,0 +1,105 @@
+//! What a sent (or imported) outbox leaves in the history store: the run, its contacts
+//! with the invoices they claim (from the manifest), the segmentation (segments.csv)
+//! and each message's state from the send journal. Idempotent: the outbox is its key,
+//! so recording it again — a resumed send, an import after a send — adds nothing but
+//! states that moved.
+
+use crate::diag::{Error, Result};
+use crate::history::{Added, Contact, History, Location, RunRecord, Segment};
+use crate::outbox::summary::RunSummary;
+use std::path::Path;
+
+/// What one recording did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recorded {
+    pub added: Added,
+    /// Contacts whose state changed.
+    pub states: u64,
+}
+
+/// The store an outbox records into: `--history` if given, else the campaign's
+/// (as `run` wrote it into summary.json); `None` when neither names one.
+pub fn location_of(outbox: &Path, flag: Option<&str>) -> Result<Option<Location>> {
+    let text = match flag {
+        Some(t) => Some(t.to_string()),
+        None => RunSummary::read(outbox)?.history,
+    };
+    text.map(|t| {
+        Location::parse(&t, Path::new("."))
+            .map_err(|msg| Error::Input(format!("history {t}: {msg}")))
+    })
+    .transpose()
+}
+
+/// Records a sealed outbox and its journal's states.
+pub fn record(outbox: &Path, location: &Location, source: &str, now: &str) -> Result<Recorded> {
+    let sealed = crate::outbox::Outbox::open(outbox)?;
+    let manifest_sha = sealed
+        .seal
+        .files
+        .get("manifest.jsonl")
+        .map(|f| f.sha256.clone())
+        .ok_or_else(|| Error::Refused(format!("{}: the seal has no manifest", outbox.display())))?;
+    let run = RunRecord {
+        outbox: manifest_sha.clone(),
+        campaign: sealed.seal.campaign.clone(),
+        shard: sealed.seal.shard.clone().unwrap_or_default(),
+        as_of: sealed.seal.as_of.clone(),
+        messages: sealed.entries.len() as u64,
+        source: source.to_string(),
+    };
+    let contacts: Vec<Contact> = sealed
+        .entries
+        .iter()
+        .map(|e| Contact {
+            id: e.id.clone(),
+            customer: e.customer_id.clone(),
+            channel: e.channel.to_string(),
+            stage: e.stage.clone(),
+            cluster: e.cluster.clone(),
+            template: e.template.clone(),
+            currency: e.currency.clone(),
+            amount: e.amount.map(|a| a.to_string()).unwrap_or_default(),
+            link: e.link.clone(),
+            scheduled_at: e.scheduled_at.clone(),
+            invoices: e
+                .invoices
+                .iter()
+                .map(|(n, a)| (n.clone(), a.to_string()))
+                .collect(),
+        })
+        .collect();
+    let segments = read_segments(&outbox.join("segments.csv"))?;
+    let mut h = History::open(location)?;
+    let added = h.record_run(&run, &contacts, &segments, now)?;
+    let states: Vec<(String, String)> = super::journal::states(outbox)?
+        .into_iter()
+        .map(|(id, s)| (id, s.to_string()))
+        .collect();
+    let states = h.record_states(&manifest_sha, &states, now)?;
+    Ok(Recorded { added, states })
+}
+
+/// customer_id, cluster and rule of each row of segments.csv.
+fn read_segments(path: &Path) -> Result<Vec<Segment>> {
+    let mut r = csv::Reader::from_path(path)
+        .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+    let bad = |why: String| Error::Refused(format!("{}: {why}", path.display()));
+    let head = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| h == name)
+            .ok_or_else(|| bad(format!("no `{name}` column")))
+    };
+    let (c, k, rule) = (col("customer_id")?, col("cluster")?, col("rule")?);
+    let mut out = Vec::new();
+    for row in r.records() {
+        let row = row.map_err(|e| bad(e.to_string()))?;
+        out.push(Segment {
+            customer: row.get(c).unwrap_or("").to_string(),
+            cluster: row.get(k).unwrap_or("").to_string(),
+            rule: row.get(rule).unwrap_or("").to_string(),
+        });
+    }
+    Ok(out)
+}
