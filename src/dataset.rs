@@ -323,6 +323,29 @@ impl Dataset {
         self.customers.len()
     }
 
+    /// Adds events (each naming its customer by index) after each customer's own, in
+    /// the order given; the per-customer ranges are rebuilt. Returns how many were added.
+    pub fn add_events(&mut self, mut extra: Vec<Event>) -> usize {
+        if extra.is_empty() {
+            return 0;
+        }
+        extra.sort_by_key(|e| e.customer); // stable: the given order within a customer
+        let added = extra.len();
+        let old = std::mem::take(&mut self.events);
+        let mut events = Vec::with_capacity(old.len() + added);
+        let mut extra = extra.into_iter().peekable();
+        for (i, r) in self.records.iter_mut().enumerate() {
+            let start = events.len() as u32;
+            events.extend_from_slice(&old[r.events.start as usize..r.events.end as usize]);
+            while let Some(e) = extra.next_if(|e| e.customer as usize == i) {
+                events.push(e);
+            }
+            r.events = start..events.len() as u32;
+        }
+        self.events = events;
+        added
+    }
+
     pub fn is_empty(&self) -> bool {
         self.customers.is_empty()
     }
@@ -348,6 +371,52 @@ mod tests {
             c.extras().collect::<Vec<_>>(),
             [("account_manager", "Anna"), ("tier", "")]
         );
+    }
+
+    #[test]
+    fn added_events_land_after_their_customers_own_and_ranges_follow() {
+        let ev = |customer: u32, day: u32| Event {
+            customer,
+            date: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+            channel: Channel::Email,
+            kind: EventKind::ReminderSent,
+            reference: None,
+            note: None,
+        };
+        let customer = || Customer::with_text([None; FIELDS], std::iter::empty());
+        let mut d = Dataset {
+            customers: vec![customer(), customer(), customer()],
+            events: vec![ev(0, 1), ev(2, 2), ev(2, 3)],
+            records: vec![
+                Records {
+                    events: 0..1,
+                    ..Records::default()
+                },
+                Records {
+                    events: 1..1,
+                    ..Records::default()
+                },
+                Records {
+                    events: 1..3,
+                    ..Records::default()
+                },
+            ],
+            ..Dataset::default()
+        };
+        assert_eq!(d.add_events(vec![ev(2, 9), ev(1, 8), ev(2, 10)]), 3);
+        let days = |i: usize| {
+            d.view(i)
+                .events
+                .iter()
+                .map(|e| e.date.day())
+                .collect::<Vec<_>>()
+        };
+        use chrono::Datelike;
+        assert_eq!(
+            (days(0), days(1), days(2)),
+            (vec![1], vec![8], vec![2, 3, 9, 10])
+        );
+        assert!(d.view(1).events.iter().all(|e| e.customer == 1));
     }
 
     #[test]

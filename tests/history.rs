@@ -190,3 +190,99 @@ fn a_history_url_with_a_password_is_refused_without_showing_it() {
     assert!(r.stderr.contains("PGPASSWORD"), "{}", r.stderr);
     assert!(!r.stderr.contains("hunter2") && !r.stdout.contains("hunter2"));
 }
+
+/// The next run reads what the history knew at its `as_of`: e-mails delivered by then
+/// count towards the frequency cap like the export's own `reminder_sent` events; a
+/// re-run of the earlier date still gives the same bytes.
+#[test]
+fn the_next_run_counts_delivered_contacts_towards_the_frequency_cap() {
+    let dir = tempdir();
+    let (campaign, store) = campaign_with_history(dir.path());
+    let first = outbox_of(&campaign, &["--channel", "email"]);
+    let server = Server::start(&[]);
+    let r = dunwell_env(
+        &[
+            "send",
+            first.path().to_str().unwrap(),
+            "--now",
+            "2026-11-23T12:00:00Z",
+        ],
+        &[("DUNWELL_SMTP_URL", server.url().as_str())],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let emailed: std::collections::BTreeSet<String> = manifest(first.path())
+        .iter()
+        .map(|e| e["customer_id"].as_str().unwrap().to_string())
+        .collect();
+
+    // A week on (the sample caps e-mail at 2 in 7 days), with and without the store.
+    let next = |with_history: bool| {
+        let path = if with_history {
+            campaign.clone()
+        } else {
+            let p = dir.path().join("no-history.yaml");
+            std::fs::write(&p, sample_text_with_absolute_paths()).unwrap();
+            p.display().to_string()
+        };
+        let out = tempdir();
+        let r = run_campaign(
+            &path,
+            out.path(),
+            &["--channel", "email", "--as-of", "2026-11-25"],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        (r, out)
+    };
+    let (with, with_out) = next(true);
+    let (_, without_out) = next(false);
+    assert!(
+        with.stderr.contains(&format!(
+            "history: {} contact(s) delivered by 2026-11-25",
+            emailed.len()
+        )),
+        "{}",
+        with.stderr
+    );
+    let capped = |out: &Path| -> std::collections::BTreeSet<String> {
+        read_csv(&out.join("exclusions.csv"))
+            .into_iter()
+            .filter(|r| r["reason"] == "frequency_cap:email")
+            .map(|r| r["customer_id"].clone())
+            .collect()
+    };
+    let newly: Vec<String> = capped(with_out.path())
+        .difference(&capped(without_out.path()))
+        .cloned()
+        .collect();
+    assert!(!newly.is_empty(), "the history capped nobody");
+    // Exactly the customers e-mailed on 11-23 whose export already had one e-mail
+    // reminder within the 7 days: one from the export + one from the history = the cap.
+    let events = read_csv(&root().join("samples/data/events.csv"));
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    for c in &newly {
+        assert!(emailed.contains(c), "{c} was capped but never contacted");
+        let recent = events
+            .iter()
+            .filter(|e| {
+                &e["customer_id"] == c && e["channel"] == "email" && e["kind"] == "reminder_sent"
+            })
+            .filter(|e| {
+                let d = chrono::NaiveDate::parse_from_str(&e["date"], "%Y-%m-%d").unwrap();
+                d <= as_of && (as_of - d).num_days() < 7
+            })
+            .count();
+        assert_eq!(recent, 1, "{c}");
+    }
+
+    // The first run again, after the send was recorded: the history after its as_of is
+    // not read, so the outbox is the same, byte for byte.
+    let again = outbox_of(&campaign, &["--channel", "email"]);
+    for f in ["manifest.jsonl", "exclusions.csv", "segments.csv"] {
+        assert_eq!(
+            std::fs::read(first.path().join(f)).unwrap(),
+            std::fs::read(again.path().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert!(store.exists());
+}

@@ -194,6 +194,12 @@ fn report_intake(p: &Prepared) {
         v.dataset.events.len(),
         p.load_seconds
     ));
+    if p.from_history > 0 {
+        log(&format!(
+            "history: {} contact(s) delivered by {} read as reminder_sent events",
+            p.from_history, p.campaign.as_of
+        ));
+    }
     report_defects(v);
 }
 

@@ -321,6 +321,26 @@ impl History {
         Ok(n)
     }
 
+    /// The delivered contacts as the history stood at `as_of`: scheduled on or before
+    /// it and known delivered by then — (customer, channel, day), once each. A run
+    /// reads only this, so re-running it later gives the same bytes.
+    pub fn delivered_by(&self, as_of: chrono::NaiveDate) -> Result<Vec<(String, String, String)>> {
+        let day = as_of.format("%Y-%m-%d").to_string();
+        let e = |err| sql_err(&self.path, err);
+        let mut q = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT customer, channel, substr(scheduled_at, 1, 10) FROM contacts
+                 WHERE state = 'delivered' AND substr(scheduled_at, 1, 10) <= ?1 AND substr(state_at, 1, 10) <= ?1
+                 ORDER BY 1, 3, 2",
+            )
+            .map_err(e)?;
+        let rows = q
+            .query_map([day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(e)?;
+        rows.map(|r| r.map_err(e)).collect()
+    }
+
     /// Whether an outbox has been recorded.
     pub fn has_run(&self, outbox_sha256: &str) -> Result<bool> {
         let key = key_of(outbox_sha256)?;

@@ -32,6 +32,8 @@ pub struct Prepared {
     /// Seconds spent loading and validating the export, and segmenting it.
     pub load_seconds: f64,
     pub segment_seconds: f64,
+    /// Contacts from the history store added as `reminder_sent` events.
+    pub from_history: usize,
     plan: OnceLock<crate::plan::Plan>,
 }
 
@@ -72,7 +74,8 @@ fn load_campaign(inputs: &Inputs) -> Result<Campaign> {
 pub fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
     let t = Instant::now();
     let loaded = crate::load::load(&campaign.data)?;
-    let validated = crate::validate::validate(loaded);
+    let mut validated = crate::validate::validate(loaded);
+    let from_history = read_history(&campaign, &mut validated.dataset)?;
     let load_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let seg = crate::segment::segment(&validated.dataset, &rules, campaign.as_of);
@@ -83,8 +86,60 @@ pub fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
         seg,
         load_seconds,
         segment_seconds: t.elapsed().as_secs_f64(),
+        from_history,
         plan: OnceLock::new(),
     })
+}
+
+/// The contacts the history store knows were delivered by the campaign's `as_of`
+/// become `reminder_sent` events of their customers — so reminders ignored, the
+/// frequency caps and every rule over reminders count what dunwell sent in earlier
+/// runs, not only what the export logged. An event the export already has (same
+/// customer, channel and day) is not added twice. No store, or none yet: nothing.
+fn read_history(campaign: &Campaign, data: &mut crate::dataset::Dataset) -> Result<usize> {
+    use crate::dataset::{Channel, Event, EventKind};
+    use crate::history::{History, Location};
+    let Some(loc) = &campaign.history else {
+        return Ok(0);
+    };
+    if let Location::Sqlite(p) = loc
+        && !p.exists()
+    {
+        return Ok(0);
+    }
+    let contacts = History::open(loc)?.delivered_by(campaign.as_of)?;
+    let index: std::collections::HashMap<&str, u32> = data
+        .customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id(), i as u32))
+        .collect();
+    let mut extra = Vec::new();
+    for (customer, channel, day) in &contacts {
+        let (Some(&i), Ok(channel), Ok(date)) = (
+            index.get(customer.as_str()),
+            Channel::parse(channel),
+            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d"),
+        ) else {
+            continue; // a customer no longer in the export, or a row from elsewhere
+        };
+        let view = data.view(i as usize);
+        let known = view
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::ReminderSent && e.channel == channel && e.date == date);
+        if !known {
+            extra.push(Event {
+                customer: i,
+                date,
+                channel,
+                kind: EventKind::ReminderSent,
+                reference: None,
+                note: Some("dunwell history".into()),
+            });
+        }
+    }
+    Ok(data.add_events(extra))
 }
 
 /// What `check`, `preview` and `serve` work from: the data and a leniently loaded kit,
