@@ -201,7 +201,7 @@ fn the_next_run_counts_delivered_contacts_towards_the_frequency_cap() {
     let first = outbox_of(&campaign, &["--channel", "email"]);
     let server = Server::start(&[]);
     let r = dunwell_env(
-        &[
+        [
             "send",
             first.path().to_str().unwrap(),
             "--now",
