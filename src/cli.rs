@@ -168,7 +168,7 @@ pub struct SendArgs {
     /// Send as of this time instead of now (RFC 3339; for tests and rehearsals).
     #[arg(long, value_parser = now_arg)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
-    /// Record into this history store (a SQLite file) instead of the campaign's.
+    /// Record into this history store (a SQLite file or postgres://USER@HOST/DB) instead of the campaign's.
     #[arg(long, value_name = "PATH")]
     pub history: Option<String>,
     /// Every message to this address instead; the real recipient in the subject and in
@@ -260,7 +260,7 @@ pub enum HistoryCommand {
     Import {
         /// The outbox `dunwell run` wrote.
         outbox: PathBuf,
-        /// The history store instead of the campaign's: a SQLite file.
+        /// The history store instead of the campaign's: a SQLite file or postgres://USER@HOST/DB.
         #[arg(long, value_name = "PATH")]
         history: Option<String>,
     },
@@ -271,7 +271,7 @@ pub enum HistoryCommand {
     Show {
         /// The customer's id, as in the export.
         customer: String,
-        /// The history store: a SQLite file.
+        /// The history store: a SQLite file or postgres://USER@HOST/DB.
         #[arg(long, value_name = "PATH")]
         history: String,
     },

@@ -1,9 +1,10 @@
 //! The history store: `send` records what it delivered, `history import` records an
 //! outbox sent elsewhere, both idempotent; `history show` prints a customer's timeline.
-//! Sends go to a real SMTP server (aiosmtpd); the store is read back with Python's
-//! sqlite3, not with dunwell's own code.
+//! Sends go to a real SMTP server (aiosmtpd); stores are SQLite files and a real
+//! PostgreSQL server, read back with Python's sqlite3 and psql, not dunwell's code.
 
 use crate::send::{Server, emails, send};
+use crate::util::pg;
 use crate::util::*;
 use std::path::Path;
 use std::process::Command;
@@ -11,10 +12,55 @@ use std::process::Command;
 /// The sample campaign, copied, with `history:` naming a store outside its folder.
 fn campaign_with_history(dir: &Path) -> (String, std::path::PathBuf) {
     let store = dir.join("state/history.sqlite");
-    let text = sample_text_with_absolute_paths() + &format!("\nhistory: {}\n", store.display());
+    (campaign_with(dir, &store.display().to_string()), store)
+}
+
+fn campaign_with(dir: &Path, history: &str) -> String {
+    let text = sample_text_with_absolute_paths() + &format!("\nhistory: {history}\n");
     let path = dir.join("campaign.yaml");
     std::fs::write(&path, text).unwrap();
-    (path.display().to_string(), store)
+    path.display().to_string()
+}
+
+/// A store under test, read back with its own tools (Python's sqlite3, psql).
+enum Store {
+    Sqlite(std::path::PathBuf),
+    Postgres(pg::Postgres),
+}
+
+impl Store {
+    fn location(&self) -> String {
+        match self {
+            Store::Sqlite(p) => p.display().to_string(),
+            Store::Postgres(pg) => pg.url.clone(),
+        }
+    }
+
+    /// Each row as its columns' text.
+    fn rows(&self, query: &str) -> Vec<Vec<String>> {
+        match self {
+            Store::Sqlite(p) => sql(p, query)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    r.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect()
+                })
+                .collect(),
+            Store::Postgres(pg) => pg.rows(query),
+        }
+    }
+
+    fn count(&self, query: &str) -> usize {
+        self.rows(query)[0][0].parse().unwrap()
+    }
 }
 
 fn sql(store: &Path, query: &str) -> serde_json::Value {
@@ -35,13 +81,14 @@ fn count(store: &Path, query: &str) -> u64 {
     sql(store, query)[0][0].as_u64().unwrap()
 }
 
-#[test]
-fn a_sent_outbox_is_recorded_once_with_every_contact_and_its_outcome() {
+/// Run → send (records) → send again, import twice (nothing added) → show, against
+/// one store; returns the outbox for further comparison.
+fn recorded_once(store: &Store) -> tempfile::TempDir {
     let dir = tempdir();
-    let (campaign, store) = campaign_with_history(dir.path());
+    let campaign = campaign_with(dir.path(), &store.location());
     let out = outbox_of(&campaign, &["--channel", "email"]);
     let summary = read_json(&out.path().join("summary.json"));
-    assert_eq!(summary["history"], store.display().to_string());
+    assert_eq!(summary["history"], store.location());
     let sent = emails(out.path());
     let server = Server::start(&[]);
     let r = send(out.path(), &server, &[]);
@@ -50,16 +97,10 @@ fn a_sent_outbox_is_recorded_once_with_every_contact_and_its_outcome() {
 
     // Every message of the manifest is a contact, delivered, with what it claimed.
     let manifest = manifest(out.path());
-    assert_eq!(count(&store, "select count(*) from runs"), 1);
+    assert_eq!(store.count("select count(*) from runs"), 1);
+    assert_eq!(store.count("select count(*) from contacts"), manifest.len());
     assert_eq!(
-        count(&store, "select count(*) from contacts") as usize,
-        manifest.len()
-    );
-    assert_eq!(
-        count(
-            &store,
-            "select count(*) from contacts where state = 'delivered'"
-        ) as usize,
+        store.count("select count(*) from contacts where state = 'delivered'"),
         sent.len()
     );
     let claims: usize = manifest
@@ -67,39 +108,29 @@ fn a_sent_outbox_is_recorded_once_with_every_contact_and_its_outcome() {
         .map(|e| e["invoices"].as_array().unwrap().len())
         .sum();
     assert!(claims >= manifest.len());
-    assert_eq!(
-        count(&store, "select count(*) from contact_invoices") as usize,
-        claims
-    );
-    // A contact's amount is the sum of the open amounts it claims (in the store's text).
-    let rows = sql(
-        &store,
-        "select c.amount, group_concat(i.open_amount, ' ') from contacts c join contact_invoices i on i.run = c.run and i.id = c.id group by c.run, c.id",
-    );
-    for row in rows.as_array().unwrap() {
-        let total: rust_decimal::Decimal = row[1]
-            .as_str()
-            .unwrap()
-            .split(' ')
-            .map(|a| a.parse::<rust_decimal::Decimal>().unwrap())
-            .sum();
+    assert_eq!(store.count("select count(*) from contact_invoices"), claims);
+    // A contact's amount is the sum of the open amounts it claims.
+    let mut totals: std::collections::BTreeMap<String, rust_decimal::Decimal> = Default::default();
+    for r in store.rows("select id, open_amount from contact_invoices") {
+        *totals.entry(r[0].clone()).or_default() += r[1].parse::<rust_decimal::Decimal>().unwrap();
+    }
+    for r in store.rows("select id, amount from contacts") {
         assert_eq!(
-            row[0]
-                .as_str()
-                .unwrap()
-                .parse::<rust_decimal::Decimal>()
-                .unwrap(),
-            total
+            r[1].parse::<rust_decimal::Decimal>().unwrap(),
+            totals[&r[0]],
+            "{}",
+            r[0]
         );
     }
     // The run's segmentation: every customer of the export, with cluster and rule.
     assert_eq!(
-        count(&store, "select count(*) from segments") as usize,
+        store.count("select count(*) from segments"),
         read_csv(&out.path().join("segments.csv")).len()
     );
 
     // Sending again, importing, importing again: nothing added.
-    let before = sql(&store, "select * from contacts order by id");
+    let all = "select * from contacts order by id";
+    let before = store.rows(all);
     assert_eq!(send(out.path(), &server, &[]).code, 0);
     for _ in 0..2 {
         let r = dunwell(["history", "import", out.path().to_str().unwrap()]);
@@ -110,26 +141,19 @@ fn a_sent_outbox_is_recorded_once_with_every_contact_and_its_outcome() {
             r.stdout
         );
     }
-    assert_eq!(sql(&store, "select * from contacts order by id"), before);
-    assert_eq!(count(&store, "select count(*) from runs"), 1);
+    assert_eq!(store.rows(all), before);
+    assert_eq!(store.count("select count(*) from runs"), 1);
 
     // The timeline of one customer: their cluster and the delivered e-mail.
     let e = &manifest[0];
     let customer = e["customer_id"].as_str().unwrap();
-    let r = dunwell([
-        "history",
-        "show",
-        customer,
-        "--history",
-        store.to_str().unwrap(),
-    ]);
+    let r = dunwell(["history", "show", customer, "--history", &store.location()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.contains(e["cluster"].as_str().unwrap()),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("email"), "{}", r.stdout);
     assert!(
         r.stdout.contains("— delivered at 2026-12-01T00:00:00Z"),
         "{}",
@@ -137,6 +161,67 @@ fn a_sent_outbox_is_recorded_once_with_every_contact_and_its_outcome() {
     );
     for inv in e["invoices"].as_array().unwrap() {
         assert!(r.stdout.contains(inv[0].as_str().unwrap()), "{}", r.stdout);
+    }
+    out
+}
+
+#[test]
+fn a_sent_outbox_is_recorded_once_with_every_contact_and_its_outcome() {
+    let dir = tempdir();
+    recorded_once(&Store::Sqlite(dir.path().join("state/history.sqlite")));
+}
+
+/// The same in a real PostgreSQL server, and the same rows as SQLite holds for the
+/// same outbox; the next run reads the same history from either.
+#[test]
+fn postgresql_holds_the_same_history_as_sqlite() {
+    let pg = Store::Postgres(pg::Postgres::start());
+    let out = recorded_once(&pg);
+    let dir = tempdir();
+    let lite = Store::Sqlite(dir.path().join("h.sqlite"));
+    let r = dunwell([
+        "history",
+        "import",
+        out.path().to_str().unwrap(),
+        "--history",
+        &lite.location(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for q in [
+        "select run, outbox, campaign, shard, as_of, messages from runs",
+        "select run, id, customer, channel, stage, cluster, template, currency, amount, link, scheduled_at, state from contacts order by run, id",
+        "select * from contact_invoices order by run, id, invoice",
+        "select * from segments order by run, customer",
+        "select version, name from refinery_schema_history",
+    ] {
+        assert_eq!(pg.rows(q), lite.rows(q), "{q}");
+    }
+    // A week later, from each store: the same outbox, byte for byte.
+    let next = |store: &Store| {
+        let d = tempdir();
+        let campaign = campaign_with(d.path(), &store.location());
+        let o = tempdir();
+        let r = run_campaign(
+            &campaign,
+            o.path(),
+            &["--channel", "email", "--as-of", "2026-12-02"],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("read as reminder_sent events"),
+            "{}",
+            r.stderr
+        );
+        (d, o)
+    };
+    let (_a, from_pg) = next(&pg);
+    let (_b, from_lite) = next(&lite);
+    for f in ["manifest.jsonl", "exclusions.csv", "segments.csv"] {
+        assert_eq!(
+            std::fs::read(from_pg.path().join(f)).unwrap(),
+            std::fs::read(from_lite.path().join(f)).unwrap(),
+            "{f}"
+        );
     }
 }
 

@@ -10,8 +10,9 @@
 //! nothing.
 
 use crate::diag::{Error, Result};
-use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
+
+mod db;
 
 /// The migrations, in order. A released migration is never edited: a change is a new
 /// file (refinery refuses a database whose applied migrations differ from these).
@@ -168,51 +169,40 @@ pub struct Counts {
 }
 
 pub struct History {
-    conn: Connection,
-    path: PathBuf,
+    db: db::Db,
+    /// Where, for messages: the file, or the URL without credentials.
+    name: String,
 }
 
 impl History {
-    /// Opens (creating it if need be) and brings the schema up to date.
+    /// Opens (creating a SQLite file if need be) and brings the schema up to date.
     pub fn open(location: &Location) -> Result<History> {
-        let path = match location {
-            Location::Sqlite(p) => p.clone(),
-            Location::Postgres(url) => {
-                return Err(Error::Unavailable(format!(
-                    "history {url}: PostgreSQL history stores are not available in this version (use a SQLite file path)"
-                )));
+        let name = location.describe();
+        let mut db = match location {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                db::Db::sqlite(path).map_err(|e| Error::io(path, std::io::Error::other(e)))?
             }
+            Location::Postgres(url) => db::Db::postgres(url)
+                .map_err(|e| Error::Unavailable(format!("history {name}: cannot connect: {e}")))?,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let mut conn = Connection::open(&path).map_err(|e| sql_err(&path, e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(|e| sql_err(&path, e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| sql_err(&path, e))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| sql_err(&path, e))?;
         let migrations = MIGRATIONS
             .iter()
-            .map(|(name, sql)| refinery_core::Migration::unapplied(name, sql))
+            .map(|(file, sql)| refinery_core::Migration::unapplied(file, sql))
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Refused(format!("{}: {e}", path.display())))?;
-        refinery_core::Runner::new(&migrations)
-            .set_abort_divergent(true)
-            .set_abort_missing(true)
-            .run(&mut conn)
-            .map_err(|e| {
-                Error::Refused(format!(
-                    "{}: its schema cannot be brought up to date: {e}",
-                    path.display()
-                ))
-            })?;
-        Ok(History { conn, path })
+            .map_err(|e| Error::Refused(format!("{name}: {e}")))?;
+        db.migrate(&migrations).map_err(|e| {
+            Error::Refused(format!(
+                "{name}: its schema cannot be brought up to date: {e}"
+            ))
+        })?;
+        Ok(History { db, name })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    fn err(&self, e: String) -> Error {
+        Error::Unavailable(format!("history {}: {e}", self.name))
     }
 
     /// Records a run with its contacts and segmentation, in one transaction. A run
@@ -224,221 +214,220 @@ impl History {
         segments: &[Segment],
         now: &str,
     ) -> Result<Added> {
+        use db::V;
         let key = run.key()?;
-        let path = self.path.clone();
-        let e = |err| sql_err(&path, err);
-        let tx = self.conn.transaction().map_err(e)?;
-        let mut added = Added::default();
-        added.runs += tx
-            .execute(
-                "INSERT INTO runs (run, outbox, campaign, shard, as_of, messages, source, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
-                params![
-                    key,
-                    run.outbox,
-                    run.campaign,
-                    run.shard,
-                    run.as_of,
-                    run.messages as i64,
-                    run.source,
-                    now
-                ],
-            )
-            .map_err(e)? as u64;
-        {
-            let mut c = tx
-                .prepare(
-                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, link, scheduled_at, state, state_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'written', ?12) ON CONFLICT DO NOTHING",
-                )
-                .map_err(e)?;
-            let mut inv = tx
-                .prepare(
-                    "INSERT INTO contact_invoices (run, id, invoice, open_amount) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                )
-                .map_err(e)?;
-            for x in contacts {
-                added.contacts += c
-                    .execute(params![
-                        key,
-                        x.id,
-                        x.customer,
-                        x.channel,
-                        x.stage,
-                        x.cluster,
-                        x.template,
-                        x.currency,
-                        x.amount,
-                        x.link,
-                        x.scheduled_at,
-                        now
-                    ])
-                    .map_err(e)? as u64;
-                for (number, open) in &x.invoices {
-                    added.invoices +=
-                        inv.execute(params![key, x.id, number, open]).map_err(e)? as u64;
-                }
-            }
-            let mut s = tx
-                .prepare(
-                    "INSERT INTO segments (run, customer, cluster, rule) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                )
-                .map_err(e)?;
-            for x in segments {
-                added.segments += s
-                    .execute(params![key, x.customer, x.cluster, x.rule])
-                    .map_err(e)? as u64;
+        let runs = vec![vec![
+            V::I(key),
+            V::from(&run.outbox),
+            V::from(&run.campaign),
+            V::from(&run.shard),
+            V::from(&run.as_of),
+            V::I(run.messages as i64),
+            V::from(&run.source),
+            V::from(now),
+        ]];
+        let mut rows = Vec::with_capacity(contacts.len());
+        let mut invoices = Vec::new();
+        for x in contacts {
+            rows.push(vec![
+                V::I(key),
+                V::from(&x.id),
+                V::from(&x.customer),
+                V::from(&x.channel),
+                V::from(&x.stage),
+                V::from(&x.cluster),
+                V::from(&x.template),
+                V::from(&x.currency),
+                V::from(&x.amount),
+                V::from(&x.link),
+                V::from(&x.scheduled_at),
+                V::from(now),
+            ]);
+            for (number, open) in &x.invoices {
+                invoices.push(vec![
+                    V::I(key),
+                    V::from(&x.id),
+                    V::from(number),
+                    V::from(open),
+                ]);
             }
         }
-        tx.commit().map_err(e)?;
-        Ok(added)
+        let segs = segments
+            .iter()
+            .map(|x| {
+                vec![
+                    V::I(key),
+                    V::from(&x.customer),
+                    V::from(&x.cluster),
+                    V::from(&x.rule),
+                ]
+            })
+            .collect();
+        let n = self
+            .db
+            .write(&[
+                (
+                    "INSERT INTO runs (run, outbox, campaign, shard, as_of, messages, source, recorded_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                    runs,
+                ),
+                (
+                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, link, scheduled_at, state, state_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'written', $12) ON CONFLICT DO NOTHING",
+                    rows,
+                ),
+                (
+                    "INSERT INTO contact_invoices (run, id, invoice, open_amount) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    invoices,
+                ),
+                (
+                    "INSERT INTO segments (run, customer, cluster, rule) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    segs,
+                ),
+            ])
+            .map_err(|e| self.err(e))?;
+        Ok(Added {
+            runs: n[0],
+            contacts: n[1],
+            invoices: n[2],
+            segments: n[3],
+        })
     }
 
-    /// Records delivery states of a run's contacts (the send journal's words). A state
-    /// already recorded is not written again; only a changed state counts as added.
+    /// Records delivery states of a run's contacts (the send journal's words). Only a
+    /// state that moved is written, and counted.
     pub fn record_states(
         &mut self,
         outbox_sha256: &str,
         states: &[(String, String)],
         now: &str,
     ) -> Result<u64> {
+        use db::V;
         let key = key_of(outbox_sha256)?;
-        let path = self.path.clone();
-        let e = |err| sql_err(&path, err);
-        let tx = self.conn.transaction().map_err(e)?;
-        let mut n = 0;
-        {
-            let mut up = tx
-                .prepare(
-                    "UPDATE contacts SET state = ?3, state_at = ?4 WHERE run = ?1 AND id = ?2 AND state <> ?3",
-                )
-                .map_err(e)?;
-            for (id, state) in states {
-                n += up.execute(params![key, id, state, now]).map_err(e)? as u64;
-            }
-        }
-        tx.commit().map_err(e)?;
-        Ok(n)
+        let rows = states
+            .iter()
+            .map(|(id, state)| vec![V::from(state), V::from(now), V::I(key), V::from(id)])
+            .collect();
+        let n = self
+            .db
+            .write(&[(
+                "UPDATE contacts SET state = $1, state_at = $2 WHERE run = $3 AND id = $4 AND state <> $1",
+                rows,
+            )])
+            .map_err(|e| self.err(e))?;
+        Ok(n[0])
+    }
+
+    /// Whether an outbox has been recorded.
+    pub fn has_run(&mut self, outbox_sha256: &str) -> Result<bool> {
+        let key = key_of(outbox_sha256)?;
+        let rows = self
+            .db
+            .read("SELECT run FROM runs WHERE run = $1", &[db::V::I(key)])
+            .map_err(|e| self.err(e))?;
+        Ok(!rows.is_empty())
+    }
+
+    pub fn counts(&mut self) -> Result<Counts> {
+        let rows = self
+            .db
+            .read(
+                "SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM contacts),
+                        (SELECT COUNT(*) FROM contact_invoices), (SELECT COUNT(*) FROM segments)",
+                &[],
+            )
+            .map_err(|e| self.err(e))?;
+        let n = |k: usize| rows.first().map_or(0, |r| r[k].int() as u64);
+        Ok(Counts {
+            runs: n(0),
+            contacts: n(1),
+            invoices: n(2),
+            segments: n(3),
+        })
     }
 
     /// The delivered contacts as the history stood at `as_of`: scheduled on or before
     /// it and known delivered by then — (customer, channel, day), once each. A run
     /// reads only this, so re-running it later gives the same bytes.
-    pub fn delivered_by(&self, as_of: chrono::NaiveDate) -> Result<Vec<(String, String, String)>> {
+    pub fn delivered_by(
+        &mut self,
+        as_of: chrono::NaiveDate,
+    ) -> Result<Vec<(String, String, String)>> {
         let day = as_of.format("%Y-%m-%d").to_string();
-        let e = |err| sql_err(&self.path, err);
-        let mut q = self
-            .conn
-            .prepare(
+        let rows = self
+            .db
+            .read(
                 "SELECT DISTINCT customer, channel, substr(scheduled_at, 1, 10) FROM contacts
-                 WHERE state = 'delivered' AND substr(scheduled_at, 1, 10) <= ?1 AND substr(state_at, 1, 10) <= ?1
+                 WHERE state = 'delivered' AND substr(scheduled_at, 1, 10) <= $1 AND substr(state_at, 1, 10) <= $1
                  ORDER BY 1, 3, 2",
+                &[db::V::T(day)],
             )
-            .map_err(e)?;
-        let rows = q
-            .query_map([day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(e)?;
-        rows.map(|r| r.map_err(e)).collect()
-    }
-
-    /// Whether an outbox has been recorded.
-    pub fn has_run(&self, outbox_sha256: &str) -> Result<bool> {
-        let key = key_of(outbox_sha256)?;
-        self.conn
-            .query_row("SELECT 1 FROM runs WHERE run = ?1", [key], |_| Ok(()))
-            .optional()
-            .map(|r| r.is_some())
-            .map_err(|e| sql_err(&self.path, e))
-    }
-
-    pub fn counts(&self) -> Result<Counts> {
-        let n = |table: &str| -> Result<u64> {
-            self.conn
-                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|n| n as u64)
-                .map_err(|e| sql_err(&self.path, e))
-        };
-        Ok(Counts {
-            runs: n("runs")?,
-            contacts: n("contacts")?,
-            invoices: n("contact_invoices")?,
-            segments: n("segments")?,
-        })
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| (r[0].take(), r[1].take(), r[2].take()))
+            .collect())
     }
 
     /// A customer's clusters and contacts over every recorded run, oldest first.
-    pub fn timeline(&self, customer: &str) -> Result<Timeline> {
-        let e = |err| sql_err(&self.path, err);
-        let mut out = Timeline::default();
-        let mut q = self
-            .conn
-            .prepare(
+    pub fn timeline(&mut self, customer: &str) -> Result<Timeline> {
+        use db::V;
+        let who = [V::from(customer)];
+        let clusters = self
+            .db
+            .read(
                 "SELECT r.campaign, r.as_of, s.cluster, s.rule FROM segments s JOIN runs r ON r.run = s.run
-                 WHERE s.customer = ?1 ORDER BY r.as_of, r.campaign, r.shard",
+                 WHERE s.customer = $1 ORDER BY r.as_of, r.campaign, r.shard",
+                &who,
             )
-            .map_err(e)?;
-        let rows = q
-            .query_map([customer], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .map_err(e)?;
-        for row in rows {
-            out.clusters.push(row.map_err(e)?);
-        }
-        let mut q = self
-            .conn
-            .prepare(
+            .map_err(|e| self.err(e))?;
+        let contacts = self
+            .db
+            .read(
                 "SELECT c.run, c.id, r.campaign, r.as_of, c.channel, c.stage, c.cluster, c.template, c.currency, c.amount, c.scheduled_at, c.state, c.state_at
                  FROM contacts c JOIN runs r ON r.run = c.run
-                 WHERE c.customer = ?1 ORDER BY c.scheduled_at, r.as_of, c.channel",
+                 WHERE c.customer = $1 ORDER BY c.scheduled_at, r.as_of, c.channel",
+                &who,
             )
-            .map_err(e)?;
-        let mut inv = self
-            .conn
-            .prepare(
-                "SELECT invoice, open_amount FROM contact_invoices WHERE run = ?1 AND id = ?2 ORDER BY invoice",
+            .map_err(|e| self.err(e))?;
+        let invoices = self
+            .db
+            .read(
+                "SELECT i.run, i.id, i.invoice, i.open_amount FROM contact_invoices i JOIN contacts c ON c.run = i.run AND c.id = i.id
+                 WHERE c.customer = $1 ORDER BY i.run, i.id, i.invoice",
+                &who,
             )
-            .map_err(e)?;
-        let rows = q
-            .query_map([customer], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    Contacted {
-                        campaign: r.get(2)?,
-                        as_of: r.get(3)?,
-                        channel: r.get(4)?,
-                        stage: r.get(5)?,
-                        cluster: r.get(6)?,
-                        template: r.get(7)?,
-                        currency: r.get(8)?,
-                        amount: r.get(9)?,
-                        scheduled_at: r.get(10)?,
-                        state: r.get(11)?,
-                        state_at: r.get(12)?,
-                        invoices: Vec::new(),
-                    },
-                ))
-            })
-            .map_err(e)?;
-        for row in rows {
-            let (run, id, mut c) = row.map_err(e)?;
-            let invoices = inv
-                .query_map(params![run, id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(e)?;
-            for i in invoices {
-                c.invoices.push(i.map_err(e)?);
-            }
-            out.contacts.push(c);
+            .map_err(|e| self.err(e))?;
+        let mut out = Timeline {
+            clusters: clusters
+                .into_iter()
+                .map(|mut r| (r[0].take(), r[1].take(), r[2].take(), r[3].take()))
+                .collect(),
+            contacts: Vec::new(),
+        };
+        for mut r in contacts {
+            let (run, id) = (r[0].int(), r[1].take());
+            out.contacts.push(Contacted {
+                campaign: r[2].take(),
+                as_of: r[3].take(),
+                channel: r[4].take(),
+                stage: r[5].take(),
+                cluster: r[6].take(),
+                template: r[7].take(),
+                currency: r[8].take(),
+                amount: r[9].take(),
+                scheduled_at: r[10].take(),
+                state: r[11].take(),
+                state_at: r[12].take(),
+                invoices: invoices
+                    .iter()
+                    .filter(|i| i[0].int() == run && i[1].text() == id)
+                    .map(|i| (i[2].text().to_string(), i[3].text().to_string()))
+                    .collect(),
+            });
         }
         Ok(out)
     }
-}
-
-fn sql_err(path: &Path, e: rusqlite::Error) -> Error {
-    Error::io(path, std::io::Error::other(e.to_string()))
 }
 
 #[cfg(test)]

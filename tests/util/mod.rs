@@ -3,6 +3,7 @@
 
 mod expect;
 pub use expect::*;
+pub mod pg;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
