@@ -371,3 +371,22 @@ fn the_next_run_counts_delivered_contacts_towards_the_frequency_cap() {
     }
     assert!(store.exists());
 }
+
+/// A store that cannot be opened stops the send before anything goes out.
+#[test]
+fn a_store_that_cannot_be_written_stops_the_send_before_it_starts() {
+    let dir = tempdir();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "a file where the store's folder should be").unwrap();
+    let campaign = campaign_with(
+        dir.path(),
+        &blocker.join("history.sqlite").display().to_string(),
+    );
+    let out = outbox_of(&campaign, &["--channel", "email"]);
+    let server = Server::start(&[]);
+    let r = send(out.path(), &server, &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("not-a-folder"), "{}", r.stderr);
+    assert!(server.received().1.is_empty(), "nothing may be sent");
+    assert!(!out.path().join("journal.sqlite").exists());
+}

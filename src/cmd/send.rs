@@ -37,18 +37,29 @@ pub fn send(args: SendArgs) -> Result<Exit> {
     };
     let t = Instant::now();
     let r = crate::send::send(&opts)?;
+    let mut history_failed = false;
     if r.journaled {
         // The report shows the outcomes as soon as a send ends (or is resumed).
         crate::report::report(&args.outbox)?;
         if let Some(loc) = &history {
             let now = super::history::timestamp(args.now);
-            let rec = crate::send::history::record(&args.outbox, loc, "send", &now)?;
-            eprintln!(
-                "history {}: {} contact(s) added, {} state(s) recorded",
-                loc.describe(),
-                rec.added.contacts,
-                rec.states
-            );
+            match crate::send::history::record(&args.outbox, loc, "send", &now) {
+                Ok(rec) => eprintln!(
+                    "history {}: {} contact(s) added, {} state(s) recorded",
+                    loc.describe(),
+                    rec.added.contacts,
+                    rec.states
+                ),
+                // What was sent is sent and journaled; only the record is missing, and
+                // an import makes it later (idempotently).
+                Err(e) => {
+                    eprintln!(
+                        "{e}\nthe messages are sent and journaled but not in the history: record them with `dunwell history import {}`",
+                        args.outbox.display()
+                    );
+                    history_failed = true;
+                }
+            }
         }
     }
     let count = |k: State| r.states.get(&k).copied().unwrap_or(0);
@@ -94,7 +105,7 @@ pub fn send(args: SendArgs) -> Result<Exit> {
         out!("rejected: {id}: {reply}");
     }
     Ok(
-        if r.unknown.is_empty() && r.rejected.is_empty() && r.stopped.is_none() {
+        if r.unknown.is_empty() && r.rejected.is_empty() && r.stopped.is_none() && !history_failed {
             Exit::Ok
         } else {
             Exit::Partial

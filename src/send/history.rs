@@ -96,7 +96,7 @@ fn read_segments(path: &Path) -> Result<Vec<Segment>> {
     for row in r.records() {
         let row = row.map_err(|e| bad(e.to_string()))?;
         out.push(Segment {
-            customer: row.get(c).unwrap_or("").to_string(),
+            customer: crate::escape::read_cell(row.get(c).unwrap_or("")).to_string(),
             cluster: row.get(k).unwrap_or("").to_string(),
             rule: row.get(rule).unwrap_or("").to_string(),
         });
