@@ -20,6 +20,8 @@ pub struct Recorded {
 /// The store an outbox records into: `--history` if given, else the campaign's
 /// (as `run` wrote it into summary.json); `None` when neither names one.
 pub fn location_of(outbox: &Path, flag: Option<&str>) -> Result<Option<Location>> {
+    // An incomplete outbox is refused for what it is before its summary is read.
+    crate::outbox::seal::check(outbox)?;
     let text = match flag {
         Some(t) => Some(t.to_string()),
         None => RunSummary::read(outbox)?.history,
