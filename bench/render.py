@@ -20,7 +20,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXE = os.path.join(ROOT, "target", "release", "dunwell")
+# The release binary where cargo puts it: CARGO_TARGET_DIR if set, else target/.
+EXE = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release", "dunwell")
 ENV = dict(os.environ, DUNWELL_LINK_SECRET=os.environ.get("DUNWELL_LINK_SECRET", "bench secret, long enough to sign: 0123456789"))
 
 

@@ -265,6 +265,9 @@ pub struct Event {
     pub kind: EventKind,
     pub reference: Text,
     pub note: Text,
+    /// For `promise_to_pay`: the day the customer promised to pay by (events.csv's
+    /// optional `promised_date`).
+    pub promised: Option<NaiveDate>,
 }
 
 /// Which files a dataset was read from, as shown in messages.
@@ -382,6 +385,7 @@ mod tests {
             kind: EventKind::ReminderSent,
             reference: None,
             note: None,
+            promised: None,
         };
         let customer = || Customer::with_text([None; FIELDS], std::iter::empty());
         let mut d = Dataset {

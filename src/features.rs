@@ -346,6 +346,7 @@ mod tests {
             kind: EventKind::ReminderSent,
             reference: Some("I2".into()),
             note: None,
+            promised: None,
         }];
         let view = CustomerView {
             customer: &customer,

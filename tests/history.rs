@@ -122,6 +122,19 @@ fn recorded_once(store: &Store) -> tempfile::TempDir {
             r[0]
         );
     }
+    // Each contact's token is its payment link's, without base and tracking.
+    let links: std::collections::BTreeMap<&str, &str> = manifest
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e["link"].as_str().unwrap()))
+        .collect();
+    for r in store.rows("select id, token from contacts") {
+        let link = links[r[0].as_str()];
+        assert!(r[1].len() >= 16 && !r[1].contains(['/', '?']), "{r:?}");
+        assert!(
+            link.contains(&format!("/{}?", r[1])) || link.ends_with(&format!("/{}", r[1])),
+            "{link} {r:?}"
+        );
+    }
     // The run's segmentation: every customer of the export, with cluster and rule.
     assert_eq!(
         store.count("select count(*) from segments"),
@@ -189,7 +202,7 @@ fn postgresql_holds_the_same_history_as_sqlite() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     for q in [
         "select run, outbox, campaign, shard, as_of, messages from runs",
-        "select run, id, customer, channel, stage, cluster, template, currency, amount, link, scheduled_at, state from contacts order by run, id",
+        "select run, id, customer, channel, stage, cluster, template, currency, amount, token, scheduled_at, state from contacts order by run, id",
         "select * from contact_invoices order by run, id, invoice",
         "select * from segments order by run, customer",
         "select version, name from refinery_schema_history",

@@ -1,7 +1,7 @@
 //! The plan on the sample campaign: every customer planned, excluded or rejected —
 //! exactly one — and no message outside its contact window.
 
-use crate::util::root;
+use crate::util::*;
 use chrono::{Datelike, Timelike};
 use dunwell::campaign::{Campaign, Overrides};
 use dunwell::plan::{Rules, plan};
@@ -68,6 +68,7 @@ fn every_customer_ends_in_exactly_one_place_and_messages_respect_windows() {
     // Every reason is one of the documented codes.
     let codes = [
         "hold:",
+        "promised_until:",
         "nothing_open",
         "all_disputed",
         "no_stage",
@@ -104,5 +105,50 @@ fn every_customer_ends_in_exactly_one_place_and_messages_respect_windows() {
         p.messages
             .iter()
             .any(|m| rules.stage_name(m.stage) == "pre_due")
+    );
+}
+
+/// events.csv's optional `promised_date`: a promise pauses that customer
+/// (`promised_until:DATE` with the campaign's grace); a malformed one is an error at
+/// its file, line and column.
+#[test]
+fn a_promise_with_a_date_pauses_the_customer_and_a_bad_date_is_named() {
+    let dir = sample_copy();
+    let events = dir.path().join("samples/data/events.csv");
+    let text = std::fs::read_to_string(&events).unwrap();
+    let mut lines: Vec<String> = text.lines().map(|l| format!("{l},")).collect();
+    lines[0] = format!("{}promised_date", lines[0]);
+    lines.push("C0000001,2026-11-18,call,promise_to_pay,,,2026-11-27".into());
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let campaign = dir.path().join("samples/campaign.yaml");
+    let out = outbox_of(campaign.to_str().unwrap(), &[]);
+    let rows = read_csv(&out.path().join("exclusions.csv"));
+    let c1: Vec<&String> = rows
+        .iter()
+        .filter(|r| r["customer_id"] == "C0000001")
+        .map(|r| &r["reason"])
+        .collect();
+    assert_eq!(
+        c1,
+        ["promised_until:2026-11-30"],
+        "27 November + 3 days of grace"
+    );
+    assert!(
+        manifest(out.path())
+            .iter()
+            .all(|e| e["customer_id"] != "C0000001"),
+        "nothing goes to a customer who promised"
+    );
+
+    let n = lines.len();
+    lines[n - 1] = "C0000001,2026-11-18,call,promise_to_pay,,,27.11.2026".into();
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let r = dunwell(["segment", campaign.to_str().unwrap(), "--strict"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("events.csv:{n}: column promised_date")),
+        "{}",
+        r.stderr
     );
 }

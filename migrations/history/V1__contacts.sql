@@ -24,7 +24,7 @@ CREATE TABLE contacts (
     template     TEXT NOT NULL,
     currency     TEXT NOT NULL,
     amount       TEXT NOT NULL,       -- decimal, as written
-    link         TEXT NOT NULL,
+    token        TEXT NOT NULL,       -- the payment link's token (its last path segment)
     scheduled_at TEXT NOT NULL,       -- RFC 3339 with the customer's offset
     state        TEXT NOT NULL,       -- written, then the send journal's state
     state_at     TEXT NOT NULL,       -- when that state was recorded (RFC 3339, UTC)

@@ -111,7 +111,8 @@ pub struct Contact {
     pub template: String,
     pub currency: String,
     pub amount: String,
-    pub link: String,
+    /// The payment link's token: the link without its base and tracking parameters.
+    pub token: String,
     pub scheduled_at: String,
     /// (invoice number, open amount).
     pub invoices: Vec<(String, String)>,
@@ -239,7 +240,7 @@ impl History {
                 V::from(&x.template),
                 V::from(&x.currency),
                 V::from(&x.amount),
-                V::from(&x.link),
+                V::from(&x.token),
                 V::from(&x.scheduled_at),
                 V::from(now),
             ]);
@@ -272,7 +273,7 @@ impl History {
                     runs,
                 ),
                 (
-                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, link, scheduled_at, state, state_at)
+                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, token, scheduled_at, state, state_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'written', $12) ON CONFLICT DO NOTHING",
                     rows,
                 ),
@@ -455,7 +456,7 @@ mod tests {
             template: "reminder".into(),
             currency: "EUR".into(),
             amount: "157.25".into(),
-            link: "https://pay.example/s/x".into(),
+            token: "x".into(),
             scheduled_at: "2026-11-23T09:00:00+01:00".into(),
             invoices: vec![("INV-1".into(), "157.25".into())],
         }

@@ -62,6 +62,7 @@ pub(super) const PAYMENT_REQUIRED: &[usize] = &[pc::ID, pc::CUSTOMER, pc::DATE, 
 
 columns!(EVENT_COLS, ec {
     CUSTOMER = "customer_id", DATE = "date", CHANNEL = "channel", KIND = "kind", REFERENCE = "reference", NOTE = "note",
+    PROMISED_DATE = "promised_date",
 });
 pub(super) const EVENT_REQUIRED: &[usize] = &[ec::CUSTOMER, ec::DATE, ec::CHANNEL, ec::KIND];
 
@@ -602,6 +603,7 @@ pub(super) fn decode_event(
     let reference = rd.text(row, ec::REFERENCE).map(|v| Box::from(v.as_ref()));
     // A note is for people: it decides nothing, so a broken one is only a warning.
     let note = rd.lenient(row, ec::NOTE, |v| check_extra(v).map(|()| Box::from(v)));
+    let promised = rd.date(row, ec::PROMISED_DATE, false);
     match (customer, date, channel, kind) {
         (Some(customer), Some(date), Some(channel), Some(kind)) if rd.errors == 0 => Some(Event {
             customer,
@@ -610,6 +612,7 @@ pub(super) fn decode_event(
             kind,
             reference,
             note,
+            promised,
         }),
         _ => None,
     }

@@ -140,6 +140,13 @@ pub struct Policy {
     pub send_from: String,
     /// For customers without a `timezone`.
     pub default_timezone: String,
+    /// Days after a promised date before a promise to pay stops pausing contact.
+    #[serde(default = "promise_grace")]
+    pub promise_grace_days: i64,
+}
+
+fn promise_grace() -> i64 {
+    3
 }
 
 fn no_minimum() -> MinAmount {

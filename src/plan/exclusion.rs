@@ -22,6 +22,8 @@ vocabulary!(
 pub enum ExclusionReason {
     /// The customer has a hold: not dunned at all.
     Hold(Hold),
+    /// A promise to pay pauses contact until this day (the promised date + grace).
+    PromisedUntil(chrono::NaiveDate),
     NothingOpen,
     AllDisputed,
     /// Days past due fall in no stage.
@@ -49,6 +51,7 @@ impl ExclusionReason {
         use ExclusionReason::*;
         match self {
             Hold(_) => "hold:KIND".into(),
+            PromisedUntil(_) => "promised_until:DATE".into(),
             Blocked(b, _) => format!("{b}:CHANNEL"),
             RenderFailed(_) => "render_failed:CHANNEL".into(),
             TooManySegments(ch) => format!("too_many_segments:{ch}"),
@@ -61,6 +64,10 @@ impl ExclusionReason {
         use ExclusionReason::*;
         let mut all: Vec<ExclusionReason> =
             crate::dataset::Hold::ALL.iter().map(|h| Hold(*h)).collect();
+        // One date stands for all: the word's shape is what is documented.
+        all.push(PromisedUntil(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 4).expect("a date"),
+        ));
         all.extend([
             NothingOpen,
             AllDisputed,
@@ -79,6 +86,11 @@ impl ExclusionReason {
 
     /// Reads a word back (exclusions.csv of an earlier run).
     pub fn parse(text: &str) -> Option<Self> {
+        if let Some(day) = text.strip_prefix("promised_until:") {
+            return chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .ok()
+                .map(ExclusionReason::PromisedUntil);
+        }
         Self::every().into_iter().find(|r| r.code() == text)
     }
 }
@@ -88,6 +100,7 @@ impl std::fmt::Display for ExclusionReason {
         use ExclusionReason::*;
         match self {
             Hold(h) => write!(f, "hold:{h}"),
+            PromisedUntil(d) => write!(f, "promised_until:{}", d.format("%Y-%m-%d")),
             NothingOpen => f.write_str("nothing_open"),
             AllDisputed => f.write_str("all_disputed"),
             NoStage => f.write_str("no_stage"),
@@ -133,6 +146,12 @@ mod tests {
             assert_eq!(ExclusionReason::parse(&r.code()), Some(r));
         }
         assert_eq!(ExclusionReason::parse("hold:nonsense"), None);
+        assert_eq!(
+            ExclusionReason::parse("promised_until:2027-01-31"),
+            Some(ExclusionReason::PromisedUntil(
+                chrono::NaiveDate::from_ymd_opt(2027, 1, 31).unwrap()
+            ))
+        );
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub struct Rules {
     to: NaiveTime,
     send_from: DateTime<Utc>,
     default_tz: chrono_tz::Tz,
+    promise_grace_days: i64,
 }
 
 /// A cell of the matrix as planned: the campaign file's [`Cell`] with its channels parsed.
@@ -268,6 +269,15 @@ impl Rules {
                 DateTime::<Utc>::MIN_UTC
             }
         };
+        if !(0..=MAX_PROMISE_GRACE).contains(&policy.promise_grace_days) {
+            problems.push(at.error(
+                &["policy", "promise_grace_days"],
+                format!(
+                    "policy.promise_grace_days: {} (expected 0 to {MAX_PROMISE_GRACE} days after the promised date)",
+                    policy.promise_grace_days
+                ),
+            ));
+        }
         let default_tz = policy.default_timezone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
             problems.push(at.error(
                 &["policy", "default_timezone"],
@@ -288,6 +298,7 @@ impl Rules {
             to,
             send_from,
             default_tz,
+            promise_grace_days: policy.promise_grace_days,
         })
     }
 
@@ -464,6 +475,9 @@ pub struct Planned {
     pub currency: Currency,
 }
 
+/// The longest grace after a promised date: a promise cannot pause dunning for months.
+pub const MAX_PROMISE_GRACE: i64 = 60;
+
 /// A customer, or one channel of a customer, left out — and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exclusion {
@@ -532,6 +546,9 @@ pub fn plan_customer(
     let c = view.customer;
     if let Some(hold) = c.hold {
         return excluded(ExclusionReason::Hold(hold));
+    }
+    if let Some(until) = promise_pause(view, as_of, rules.promise_grace_days) {
+        return excluded(ExclusionReason::PromisedUntil(until));
     }
     let Some(currency) = features.currency else {
         return excluded(ExclusionReason::NothingOpen);
@@ -621,6 +638,23 @@ pub fn plan_customer(
         });
     }
     (messages, exclusions)
+}
+
+/// The last day a promise to pay pauses contact, if one does at `as_of`: the latest
+/// promise made by then with a promised date, unless a later `promise_broken` says it
+/// was broken; it pauses until the promised date plus the grace days.
+fn promise_pause(view: &CustomerView<'_>, as_of: NaiveDate, grace: i64) -> Option<NaiveDate> {
+    let promise = view
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::PromiseToPay && e.date <= as_of && e.promised.is_some())
+        .max_by_key(|e| (e.date, e.promised))?;
+    let broken = view
+        .events
+        .iter()
+        .any(|e| e.kind == EventKind::PromiseBroken && e.date >= promise.date && e.date <= as_of);
+    let until = promise.promised? + chrono::Duration::days(grace);
+    (!broken && as_of <= until).then_some(until)
 }
 
 /// Why a channel cannot be used for this customer, if it cannot.
@@ -898,6 +932,7 @@ policy:
             kind: EventKind::ReminderSent,
             reference: None,
             note: None,
+            promised: None,
         };
         let (m, x) = run(
             &customer(),
@@ -907,6 +942,58 @@ policy:
         );
         assert_eq!(m.len(), 1);
         assert_eq!(x[0].reason.code(), "frequency_cap:sms");
+    }
+
+    #[test]
+    fn a_promise_pauses_contact_until_its_date_plus_grace_unless_broken() {
+        let promise = |made: &str, by: &str| Event {
+            customer: 0,
+            date: d(made),
+            channel: Channel::Call,
+            kind: EventKind::PromiseToPay,
+            reference: None,
+            note: None,
+            promised: Some(d(by)),
+        };
+        let invs = [invoice("2026-11-01", 100, false)];
+        // as_of is 2026-11-20: promised by the 18th + 3 days of grace → paused to the 21st.
+        let (m, x) = run(
+            &customer(),
+            &invs,
+            &[promise("2026-11-10", "2026-11-18")],
+            Cluster::Unable,
+        );
+        assert!(m.is_empty());
+        assert_eq!(x[0].reason.code(), "promised_until:2026-11-21");
+        // Promised by the 16th: the grace is over on the 19th, contact resumes.
+        let (m, _) = run(
+            &customer(),
+            &invs,
+            &[promise("2026-11-10", "2026-11-16")],
+            Cluster::Unable,
+        );
+        assert!(!m.is_empty());
+        // A promise made after as_of does not count yet; a broken one does not pause.
+        let (m, _) = run(
+            &customer(),
+            &invs,
+            &[promise("2026-11-21", "2026-11-30")],
+            Cluster::Unable,
+        );
+        assert!(!m.is_empty());
+        let broken = Event {
+            kind: EventKind::PromiseBroken,
+            promised: None,
+            date: d("2026-11-19"),
+            ..promise("2026-11-19", "2026-11-19")
+        };
+        let (m, _) = run(
+            &customer(),
+            &invs,
+            &[promise("2026-11-10", "2026-11-25"), broken],
+            Cluster::Unable,
+        );
+        assert!(!m.is_empty(), "a broken promise pauses nothing");
     }
 
     #[test]

@@ -136,6 +136,7 @@ fn read_history(campaign: &Campaign, data: &mut crate::dataset::Dataset) -> Resu
                 kind: EventKind::ReminderSent,
                 reference: None,
                 note: Some("dunwell history".into()),
+                promised: None,
             });
         }
     }

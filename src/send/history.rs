@@ -62,7 +62,7 @@ pub fn record(outbox: &Path, location: &Location, source: &str, now: &str) -> Re
             template: e.template.clone(),
             currency: e.currency.clone(),
             amount: e.amount.map(|a| a.to_string()).unwrap_or_default(),
-            link: e.link.clone(),
+            token: token_of(&e.link).to_string(),
             scheduled_at: e.scheduled_at.clone(),
             invoices: e
                 .invoices
@@ -104,4 +104,11 @@ fn read_segments(path: &Path) -> Result<Vec<Segment>> {
         });
     }
     Ok(out)
+}
+
+/// `https://pay.example/p/TOKEN?utm_…` → `TOKEN`: the part that names the debt; the
+/// base and the tracking parameters are the campaign's, the same for every contact.
+fn token_of(link: &str) -> &str {
+    let path = link.split(['?', '#']).next().unwrap_or("");
+    path.rsplit('/').next().unwrap_or("")
 }
