@@ -206,8 +206,9 @@ impl History {
         Error::Unavailable(format!("history {}: {e}", self.name))
     }
 
-    /// Records a run with its contacts and segmentation, in one transaction. A run
-    /// recorded before adds nothing (a contact's state is left as it is).
+    /// Records a run with its contacts and segmentation. A run recorded before adds
+    /// nothing (a contact's state is left as it is). Each part is its own transaction;
+    /// a recording cut short is completed by the next, which adds only what is missing.
     pub fn record_run(
         &mut self,
         run: &RunRecord,
@@ -215,10 +216,22 @@ impl History {
         segments: &[Segment],
         now: &str,
     ) -> Result<Added> {
+        let runs = self.record_run_row(run, now)?;
+        let (contacts, invoices) = self.record_contacts(run, contacts, now)?;
+        let segments = self.record_segments(run, segments)?;
+        Ok(Added {
+            runs,
+            contacts,
+            invoices,
+            segments,
+        })
+    }
+
+    /// The run's own row.
+    pub fn record_run_row(&mut self, run: &RunRecord, now: &str) -> Result<u64> {
         use db::V;
-        let key = run.key()?;
-        let runs = vec![vec![
-            V::I(key),
+        let row = vec![vec![
+            V::I(run.key()?),
             V::from(&run.outbox),
             V::from(&run.campaign),
             V::from(&run.shard),
@@ -227,6 +240,28 @@ impl History {
             V::from(&run.source),
             V::from(now),
         ]];
+        let n = self
+            .db
+            .write(&[(
+                "INSERT INTO runs (run, outbox, campaign, shard, as_of, messages, source, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                row,
+            )])
+            .map_err(|e| self.err(e))?;
+        Ok(n[0])
+    }
+
+    /// Some of a run's contacts with the invoices they claim, in one transaction:
+    /// (contacts, invoice claims) added. Callers pass a large run in parts, so memory
+    /// holds one part.
+    pub fn record_contacts(
+        &mut self,
+        run: &RunRecord,
+        contacts: &[Contact],
+        now: &str,
+    ) -> Result<(u64, u64)> {
+        use db::V;
+        let key = run.key()?;
         let mut rows = Vec::with_capacity(contacts.len());
         let mut invoices = Vec::new();
         for x in contacts {
@@ -253,7 +288,28 @@ impl History {
                 ]);
             }
         }
-        let segs = segments
+        let n = self
+            .db
+            .write(&[
+                (
+                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, token, scheduled_at, state, state_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'written', $12) ON CONFLICT DO NOTHING",
+                    rows,
+                ),
+                (
+                    "INSERT INTO contact_invoices (run, id, invoice, open_amount) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    invoices,
+                ),
+            ])
+            .map_err(|e| self.err(e))?;
+        Ok((n[0], n[1]))
+    }
+
+    /// Some of a run's segmentation rows, in one transaction: how many were added.
+    pub fn record_segments(&mut self, run: &RunRecord, segments: &[Segment]) -> Result<u64> {
+        use db::V;
+        let key = run.key()?;
+        let rows = segments
             .iter()
             .map(|x| {
                 vec![
@@ -266,33 +322,12 @@ impl History {
             .collect();
         let n = self
             .db
-            .write(&[
-                (
-                    "INSERT INTO runs (run, outbox, campaign, shard, as_of, messages, source, recorded_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-                    runs,
-                ),
-                (
-                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, token, scheduled_at, state, state_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'written', $12) ON CONFLICT DO NOTHING",
-                    rows,
-                ),
-                (
-                    "INSERT INTO contact_invoices (run, id, invoice, open_amount) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    invoices,
-                ),
-                (
-                    "INSERT INTO segments (run, customer, cluster, rule) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    segs,
-                ),
-            ])
+            .write(&[(
+                "INSERT INTO segments (run, customer, cluster, rule) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                rows,
+            )])
             .map_err(|e| self.err(e))?;
-        Ok(Added {
-            runs: n[0],
-            contacts: n[1],
-            invoices: n[2],
-            segments: n[3],
-        })
+        Ok(n[0])
     }
 
     /// Records delivery states of a run's contacts (the send journal's words). Only a

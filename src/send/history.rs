@@ -50,36 +50,54 @@ pub fn record(outbox: &Path, location: &Location, source: &str, now: &str) -> Re
         messages: sealed.entries.len() as u64,
         source: source.to_string(),
     };
-    let contacts: Vec<Contact> = sealed
-        .entries
-        .iter()
-        .map(|e| Contact {
-            id: e.id.clone(),
-            customer: e.customer_id.clone(),
-            channel: e.channel.to_string(),
-            stage: e.stage.clone(),
-            cluster: e.cluster.clone(),
-            template: e.template.clone(),
-            currency: e.currency.clone(),
-            amount: e.amount.map(|a| a.to_string()).unwrap_or_default(),
-            token: token_of(&e.link).to_string(),
-            scheduled_at: e.scheduled_at.clone(),
-            invoices: e
-                .invoices
-                .iter()
-                .map(|(n, a)| (n.clone(), a.to_string()))
-                .collect(),
-        })
-        .collect();
-    let segments = read_segments(&outbox.join("segments.csv"))?;
     let mut h = History::open(location)?;
-    let added = h.record_run(&run, &contacts, &segments, now)?;
-    let states: Vec<(String, String)> = super::journal::states(outbox)?
-        .into_iter()
-        .map(|(id, s)| (id, s.to_string()))
-        .collect();
-    let states = h.record_states(&manifest_sha, &states, now)?;
+    let mut added = Added {
+        runs: h.record_run_row(&run, now)?,
+        ..Added::default()
+    };
+    // In parts: a million contacts are never held twice over.
+    for part in sealed.entries.chunks(PART) {
+        let contacts: Vec<Contact> = part.iter().map(contact_of).collect();
+        let (c, i) = h.record_contacts(&run, &contacts, now)?;
+        added.contacts += c;
+        added.invoices += i;
+    }
+    drop(sealed);
+    for part in read_segments(&outbox.join("segments.csv"))?.chunks(PART) {
+        added.segments += h.record_segments(&run, part)?;
+    }
+    let mut states = 0;
+    for part in super::journal::states(outbox)?.chunks(PART) {
+        let part: Vec<(String, String)> = part
+            .iter()
+            .map(|(id, s)| (id.clone(), s.to_string()))
+            .collect();
+        states += h.record_states(&manifest_sha, &part, now)?;
+    }
     Ok(Recorded { added, states })
+}
+
+/// Contacts per transaction when recording a large outbox.
+const PART: usize = 50_000;
+
+fn contact_of(e: &crate::outbox::Entry) -> Contact {
+    Contact {
+        id: e.id.clone(),
+        customer: e.customer_id.clone(),
+        channel: e.channel.to_string(),
+        stage: e.stage.clone(),
+        cluster: e.cluster.clone(),
+        template: e.template.clone(),
+        currency: e.currency.clone(),
+        amount: e.amount.map(|a| a.to_string()).unwrap_or_default(),
+        token: token_of(&e.link).to_string(),
+        scheduled_at: e.scheduled_at.clone(),
+        invoices: e
+            .invoices
+            .iter()
+            .map(|(n, a)| (n.clone(), a.to_string()))
+            .collect(),
+    }
 }
 
 /// customer_id, cluster and rule of each row of segments.csv.
