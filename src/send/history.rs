@@ -33,21 +33,22 @@ pub fn location_of(outbox: &Path, flag: Option<&str>) -> Result<Option<Location>
     .transpose()
 }
 
-/// Records a sealed outbox and its journal's states.
+/// Records a sealed outbox and its journal's states. The manifest is read a line at a
+/// time and recorded in parts: memory holds one part, whatever the outbox's size.
 pub fn record(outbox: &Path, location: &Location, source: &str, now: &str) -> Result<Recorded> {
-    let sealed = crate::outbox::Outbox::open(outbox)?;
-    let manifest_sha = sealed
-        .seal
+    use std::io::BufRead;
+    let seal = crate::outbox::seal::check(outbox)?;
+    let manifest_sha = seal
         .files
         .get("manifest.jsonl")
         .map(|f| f.sha256.clone())
         .ok_or_else(|| Error::Refused(format!("{}: the seal has no manifest", outbox.display())))?;
     let run = RunRecord {
         outbox: manifest_sha.clone(),
-        campaign: sealed.seal.campaign.clone(),
-        shard: sealed.seal.shard.clone().unwrap_or_default(),
-        as_of: sealed.seal.as_of.clone(),
-        messages: sealed.entries.len() as u64,
+        campaign: seal.campaign.clone(),
+        shard: seal.shard.clone().unwrap_or_default(),
+        as_of: seal.as_of.clone(),
+        messages: seal.messages as u64,
         source: source.to_string(),
     };
     let mut h = History::open(location)?;
@@ -55,14 +56,29 @@ pub fn record(outbox: &Path, location: &Location, source: &str, now: &str) -> Re
         runs: h.record_run_row(&run, now)?,
         ..Added::default()
     };
-    // In parts: a million contacts are never held twice over.
-    for part in sealed.entries.chunks(PART) {
-        let contacts: Vec<Contact> = part.iter().map(contact_of).collect();
-        let (c, i) = h.record_contacts(&run, &contacts, now)?;
-        added.contacts += c;
-        added.invoices += i;
+    let path = outbox.join("manifest.jsonl");
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let mut part = Vec::with_capacity(PART);
+    for (k, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| Error::io(&path, e))?;
+        let e: crate::outbox::Entry = serde_json::from_str(&line).map_err(|e| {
+            Error::Refused(format!(
+                "{}:{}: not a manifest line: {e}",
+                path.display(),
+                k + 1
+            ))
+        })?;
+        part.push(contact_of(&e));
+        if part.len() == PART {
+            let (c, i) = h.record_contacts(&run, &part, now)?;
+            added.contacts += c;
+            added.invoices += i;
+            part.clear();
+        }
     }
-    drop(sealed);
+    let (c, i) = h.record_contacts(&run, &part, now)?;
+    added.contacts += c;
+    added.invoices += i;
     for part in read_segments(&outbox.join("segments.csv"))?.chunks(PART) {
         added.segments += h.record_segments(&run, part)?;
     }
