@@ -403,3 +403,33 @@ fn a_store_that_cannot_be_written_stops_the_send_before_it_starts() {
     assert!(server.received().1.is_empty(), "nothing may be sent");
     assert!(!out.path().join("journal.sqlite").exists());
 }
+
+/// A "PostgreSQL" server that accepts the connection and never answers: the command
+/// gives up with a clear error instead of hanging.
+#[test]
+fn a_silent_postgresql_server_is_given_up_on() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = std::thread::spawn(move || {
+        let conn = listener.accept();
+        std::thread::sleep(std::time::Duration::from_secs(25));
+        drop(conn);
+    });
+    let out = email_outbox(&[]);
+    let t = std::time::Instant::now();
+    let r = dunwell([
+        "history",
+        "import",
+        out.path().to_str().unwrap(),
+        "--history",
+        &format!("postgres://dunwell@127.0.0.1:{port}/ar"),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("no answer within"), "{}", r.stderr);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(24),
+        "{:?}",
+        t.elapsed()
+    );
+    hold.join().unwrap();
+}

@@ -56,6 +56,9 @@ impl rusqlite::ToSql for V {
     }
 }
 
+/// How long connecting (and the server's first answer) may take.
+const CONNECT_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub enum Db {
     Sqlite(rusqlite::Connection),
     /// The synchronous client owns a small tokio runtime inside: callers stay
@@ -89,8 +92,26 @@ impl Db {
         if let Ok(pw) = std::env::var("PGPASSWORD") {
             config.password(pw);
         }
-        config.connect_timeout(std::time::Duration::from_secs(10));
-        let client = config.connect(postgres::NoTls).map_err(|e| e.to_string())?;
+        // A server that stops answering must not hang a send: a lost network shows as
+        // unacknowledged data (tcp_user_timeout, keepalives), a stuck statement is
+        // ended by the server (statement_timeout), and a server that accepts the
+        // connection but never answers is given up on after CONNECT_WAIT.
+        config
+            .connect_timeout(CONNECT_WAIT)
+            .tcp_user_timeout(std::time::Duration::from_secs(60))
+            .keepalives(true)
+            .keepalives_idle(std::time::Duration::from_secs(30))
+            .options("-c statement_timeout=300000");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(config.connect(postgres::NoTls).map_err(|e| pg_err(&e)));
+        });
+        let client = rx.recv_timeout(CONNECT_WAIT).map_err(|_| {
+            format!(
+                "no answer within {} s (is it a PostgreSQL server?)",
+                CONNECT_WAIT.as_secs()
+            )
+        })??;
         Ok(Db::Postgres(Box::new(client)))
     }
 
@@ -126,7 +147,7 @@ impl Db {
                 tx.commit().map_err(e)?;
             }
             Db::Postgres(c) => {
-                let e = |e: postgres::Error| e.to_string();
+                let e = |e: postgres::Error| pg_err(&e);
                 let mut tx = c.transaction().map_err(e)?;
                 for (sql, rows) in steps {
                     let st = tx.prepare(sql).map_err(e)?;
@@ -167,7 +188,7 @@ impl Db {
                 rows.map(|r| r.map_err(e)).collect()
             }
             Db::Postgres(c) => {
-                let e = |e: postgres::Error| e.to_string();
+                let e = |e: postgres::Error| pg_err(&e);
                 let params = pg_params(params);
                 let refs: Vec<&(dyn PgToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
                 let rows = c.query(sql, &refs).map_err(e)?;
@@ -194,6 +215,15 @@ impl Db {
                     .collect()
             }
         }
+    }
+}
+
+/// The error with its cause: postgres says "error connecting to server" and keeps the
+/// why ("Connection refused", the server's message) in its source.
+fn pg_err(e: &postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
     }
 }
 

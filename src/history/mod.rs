@@ -206,6 +206,12 @@ impl History {
         Error::Unavailable(format!("history {}: {e}", self.name))
     }
 
+    /// One statement over many rows, in one transaction: the rows it changed.
+    fn write_one(&mut self, sql: &str, rows: Vec<Vec<db::V>>) -> Result<u64> {
+        let n = self.db.write(&[(sql, rows)]).map_err(|e| self.err(e))?;
+        Ok(n[0])
+    }
+
     /// Records a run with its contacts and segmentation. A run recorded before adds
     /// nothing (a contact's state is left as it is). Each part is its own transaction;
     /// a recording cut short is completed by the next, which adds only what is missing.
@@ -240,15 +246,11 @@ impl History {
             V::from(&run.source),
             V::from(now),
         ]];
-        let n = self
-            .db
-            .write(&[(
-                "INSERT INTO runs (run, outbox, campaign, shard, as_of, messages, source, recorded_at)
+        self.write_one(
+            "INSERT INTO runs (run, outbox, campaign, shard, as_of, messages, source, recorded_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-                row,
-            )])
-            .map_err(|e| self.err(e))?;
-        Ok(n[0])
+            row,
+        )
     }
 
     /// Some of a run's contacts with the invoices they claim, in one transaction:
@@ -320,14 +322,10 @@ impl History {
                 ]
             })
             .collect();
-        let n = self
-            .db
-            .write(&[(
-                "INSERT INTO segments (run, customer, cluster, rule) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                rows,
-            )])
-            .map_err(|e| self.err(e))?;
-        Ok(n[0])
+        self.write_one(
+            "INSERT INTO segments (run, customer, cluster, rule) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            rows,
+        )
     }
 
     /// Records delivery states of a run's contacts (the send journal's words). Only a
@@ -344,24 +342,10 @@ impl History {
             .iter()
             .map(|(id, state)| vec![V::from(state), V::from(now), V::I(key), V::from(id)])
             .collect();
-        let n = self
-            .db
-            .write(&[(
-                "UPDATE contacts SET state = $1, state_at = $2 WHERE run = $3 AND id = $4 AND state <> $1",
-                rows,
-            )])
-            .map_err(|e| self.err(e))?;
-        Ok(n[0])
-    }
-
-    /// Whether an outbox has been recorded.
-    pub fn has_run(&mut self, outbox_sha256: &str) -> Result<bool> {
-        let key = key_of(outbox_sha256)?;
-        let rows = self
-            .db
-            .read("SELECT run FROM runs WHERE run = $1", &[db::V::I(key)])
-            .map_err(|e| self.err(e))?;
-        Ok(!rows.is_empty())
+        self.write_one(
+            "UPDATE contacts SET state = $1, state_at = $2 WHERE run = $3 AND id = $4 AND state <> $1",
+            rows,
+        )
     }
 
     pub fn counts(&mut self) -> Result<Counts> {

@@ -31,19 +31,24 @@ fn as_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Runs a server program, as `postgres` when we are root.
-fn pg(bin: &std::path::Path, program: &str, args: &[&str]) {
+/// A server program, to run as `postgres` when we are root (the server refuses root).
+fn command(bin: &std::path::Path, program: &str) -> Command {
     let exe = bin.join(program);
-    let out = if as_root() {
-        Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(&exe)
-            .args(args)
-            .output()
+    if as_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(exe);
+        c
     } else {
-        Command::new(&exe).args(args).output()
+        Command::new(exe)
     }
-    .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+}
+
+/// Runs a server program; it must succeed.
+fn pg(bin: &std::path::Path, program: &str, args: &[&str]) {
+    let out = command(bin, program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
     assert!(
         out.status.success(),
         "{program} {args:?}: {}{}",
@@ -138,16 +143,8 @@ impl Postgres {
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let exe = self.bin.join("pg_ctl");
-        let args = ["-D", data.to_str().unwrap_or(""), "-m", "immediate", "stop"];
-        let _ = if as_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&exe)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&exe).args(args).output()
-        };
+        let _ = command(&self.bin, "pg_ctl")
+            .args(["-D", data.to_str().unwrap_or(""), "-m", "immediate", "stop"])
+            .output();
     }
 }
