@@ -16,10 +16,16 @@ mod db;
 
 /// The migrations, in order. A released migration is never edited: a change is a new
 /// file (refinery refuses a database whose applied migrations differ from these).
-const MIGRATIONS: [(&str, &str); 1] = [(
-    "V1__contacts",
-    include_str!("../../migrations/history/V1__contacts.sql"),
-)];
+const MIGRATIONS: [(&str, &str); 2] = [
+    (
+        "V1__contacts",
+        include_str!("../../migrations/history/V1__contacts.sql"),
+    ),
+    (
+        "V2__returns_events_audit",
+        include_str!("../../migrations/history/V2__returns_events_audit.sql"),
+    ),
+];
 
 /// Where the history is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +122,66 @@ pub struct Contact {
     pub scheduled_at: String,
     /// (invoice number, open amount).
     pub invoices: Vec<(String, String)>,
+    /// The e-mail's Message-ID (without angle brackets), or empty.
+    pub message_id: String,
+    /// Where the message was addressed: the e-mail address or number, or empty.
+    pub address: String,
+}
+
+/// An event as events.csv has it (plus a promised amount), or derived from a return:
+/// `bounced` (the address in `reference`) or an e-mail opt-out after a complaint.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventRecord {
+    pub customer: String,
+    pub kind: String,
+    /// YYYY-MM-DD.
+    pub date: String,
+    pub channel: String,
+    pub reference: String,
+    pub note: String,
+    pub promised_date: String,
+    pub promised_amount: String,
+    /// FILE:LINE, or the return it was derived from.
+    pub source: String,
+}
+
+impl EventRecord {
+    /// The event's identity: its fields, not where it was read — the same event in
+    /// this week's CRM export and last week's is one event.
+    fn key(&self) -> String {
+        let mut joined = String::new();
+        for f in [
+            &self.customer,
+            &self.kind,
+            &self.date,
+            &self.channel,
+            &self.reference,
+            &self.note,
+            &self.promised_date,
+            &self.promised_amount,
+        ] {
+            joined.push_str(f);
+            joined.push('\u{1f}');
+        }
+        crate::hash::sha256_hex(joined.as_bytes())
+    }
+}
+
+/// A delivery status notification or feedback report, as classified.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReturnRecord {
+    /// SHA-256 of the notification's bytes (hex).
+    pub key: String,
+    pub received_at: String,
+    /// bounce | refused | complaint | not_spam | delayed | other
+    pub kind: String,
+    pub action: String,
+    pub status: String,
+    pub address: String,
+    pub message_id: String,
+    pub customer: String,
+    pub detail: String,
+    pub source: String,
 }
 
 /// A customer's row of the run's segmentation.
@@ -280,6 +346,8 @@ impl History {
                 V::from(&x.token),
                 V::from(&x.scheduled_at),
                 V::from(now),
+                V::from(&x.message_id),
+                V::from(&x.address),
             ]);
             for (number, open) in &x.invoices {
                 invoices.push(vec![
@@ -294,8 +362,8 @@ impl History {
             .db
             .write(&[
                 (
-                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, token, scheduled_at, state, state_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'written', $12) ON CONFLICT DO NOTHING",
+                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, token, scheduled_at, state, state_at, message_id, address)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'written', $12, $13, $14) ON CONFLICT DO NOTHING",
                     rows,
                 ),
                 (
@@ -346,6 +414,147 @@ impl History {
             "UPDATE contacts SET state = $1, state_at = $2 WHERE run = $3 AND id = $4 AND state <> $1",
             rows,
         )
+    }
+
+    /// Records events (from `history events`, or derived from returns): how many were
+    /// new. An event recorded before — from any file — adds nothing.
+    pub fn record_events(&mut self, events: &[EventRecord], now: &str) -> Result<u64> {
+        use db::V;
+        let rows = events
+            .iter()
+            .map(|e| {
+                vec![
+                    V::T(e.key()),
+                    V::from(&e.customer),
+                    V::from(&e.kind),
+                    V::from(&e.date),
+                    V::from(&e.channel),
+                    V::from(&e.reference),
+                    V::from(&e.note),
+                    V::from(&e.promised_date),
+                    V::from(&e.promised_amount),
+                    V::from(&e.source),
+                    V::from(now),
+                ]
+            })
+            .collect();
+        self.write_one(
+            "INSERT INTO events (key, customer, kind, date, channel, reference, note, promised_date, promised_amount, source, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+            rows,
+        )
+    }
+
+    /// The events as the history stood at `as_of`: dated on or before it and recorded
+    /// by then, in customer, date order.
+    pub fn events_by(&mut self, as_of: chrono::NaiveDate) -> Result<Vec<EventRecord>> {
+        let day = as_of.format("%Y-%m-%d").to_string();
+        let rows = self
+            .db
+            .read(
+                "SELECT customer, kind, date, channel, reference, note, promised_date, promised_amount, source FROM events
+                 WHERE date <= $1 AND substr(recorded_at, 1, 10) <= $1
+                 ORDER BY customer, date, kind, channel, key",
+                &[db::V::T(day)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| EventRecord {
+                customer: r[0].take(),
+                kind: r[1].take(),
+                date: r[2].take(),
+                channel: r[3].take(),
+                reference: r[4].take(),
+                note: r[5].take(),
+                promised_date: r[6].take(),
+                promised_amount: r[7].take(),
+                source: r[8].take(),
+            })
+            .collect())
+    }
+
+    /// Records classified notifications: how many were new.
+    pub fn record_returns(&mut self, returns: &[ReturnRecord], now: &str) -> Result<u64> {
+        use db::V;
+        let rows = returns
+            .iter()
+            .map(|r| {
+                vec![
+                    V::from(&r.key),
+                    V::from(&r.received_at),
+                    V::from(&r.kind),
+                    V::from(&r.action),
+                    V::from(&r.status),
+                    V::from(&r.address),
+                    V::from(&r.message_id),
+                    V::from(&r.customer),
+                    V::from(&r.detail),
+                    V::from(&r.source),
+                    V::from(now),
+                ]
+            })
+            .collect();
+        self.write_one(
+            "INSERT INTO returns (key, received_at, kind, action, status, address, message_id, customer, detail, source, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+            rows,
+        )
+    }
+
+    /// The contact an e-mail's Message-ID belongs to: (customer, address written to).
+    pub fn contact_of_message(&mut self, message_id: &str) -> Result<Option<(String, String)>> {
+        let rows = self
+            .db
+            .read(
+                "SELECT customer, address FROM contacts WHERE message_id = $1 ORDER BY run LIMIT 1",
+                &[db::V::from(message_id)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|mut r| (r[0].take(), r[1].take())))
+    }
+
+    /// Adds a line to the audit trail of an outbox; the same line twice adds nothing.
+    pub fn audit(
+        &mut self,
+        outbox_sha256: &str,
+        action: &str,
+        actor: &str,
+        detail: &str,
+        now: &str,
+    ) -> Result<u64> {
+        use db::V;
+        self.write_one(
+            "INSERT INTO audit (outbox, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            vec![vec![
+                V::from(outbox_sha256),
+                V::from(action),
+                V::from(actor),
+                V::from(detail),
+                V::from(now),
+            ]],
+        )
+    }
+
+    /// An outbox's audit trail: (action, actor, detail, at), in time order.
+    pub fn audit_trail(
+        &mut self,
+        outbox_sha256: &str,
+    ) -> Result<Vec<(String, String, String, String)>> {
+        let rows = self
+            .db
+            .read(
+                "SELECT action, actor, detail, at FROM audit WHERE outbox = $1 ORDER BY at, action, actor, detail",
+                &[db::V::from(outbox_sha256)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| (r[0].take(), r[1].take(), r[2].take(), r[3].take()))
+            .collect())
     }
 
     pub fn counts(&mut self) -> Result<Counts> {
@@ -478,6 +687,8 @@ mod tests {
             token: "x".into(),
             scheduled_at: "2026-11-23T09:00:00+01:00".into(),
             invoices: vec![("INV-1".into(), "157.25".into())],
+            message_id: "0123abcd@example.com".into(),
+            address: "c1@example.com".into(),
         }
     }
 
@@ -525,6 +736,72 @@ mod tests {
                 invoices: 1,
                 segments: 1
             }
+        );
+    }
+
+    #[test]
+    fn events_returns_and_audit_are_recorded_once_and_read_as_they_stood() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = History::open(&Location::Sqlite(dir.path().join("h.sqlite"))).unwrap();
+        h.record_run(&run(), &[contact()], &[], "2026-11-20T08:00:00Z")
+            .unwrap();
+        let promise = EventRecord {
+            customer: "C1".into(),
+            kind: "promise_to_pay".into(),
+            date: "2026-11-18".into(),
+            channel: "call".into(),
+            promised_date: "2026-11-27".into(),
+            promised_amount: "157.25".into(),
+            source: "crm.csv:2".into(),
+            ..EventRecord::default()
+        };
+        let later = EventRecord {
+            date: "2026-11-25".into(),
+            ..promise.clone()
+        };
+        assert_eq!(
+            h.record_events(&[promise.clone(), later.clone()], "2026-11-19T10:00:00Z")
+                .unwrap(),
+            2
+        );
+        // The same event from next week's export: one event.
+        let again = EventRecord {
+            source: "crm-next.csv:7".into(),
+            ..promise.clone()
+        };
+        assert_eq!(
+            h.record_events(&[again], "2026-11-26T10:00:00Z").unwrap(),
+            0
+        );
+        let as_of = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        assert_eq!(h.events_by(as_of("2026-11-20")).unwrap(), [promise.clone()]);
+        assert_eq!(h.events_by(as_of("2026-11-30")).unwrap(), [promise, later]);
+        assert!(
+            h.events_by(as_of("2026-11-18")).unwrap().is_empty(),
+            "recorded after that day"
+        );
+
+        let bounce = ReturnRecord {
+            key: "k1".into(),
+            kind: "bounce".into(),
+            status: "5.1.1".into(),
+            message_id: "0123abcd@example.com".into(),
+            ..ReturnRecord::default()
+        };
+        assert_eq!(h.record_returns(&[bounce.clone()], "t").unwrap(), 1);
+        assert_eq!(h.record_returns(&[bounce], "t2").unwrap(), 0);
+        assert_eq!(
+            h.contact_of_message("0123abcd@example.com").unwrap(),
+            Some(("C1".into(), "c1@example.com".into()))
+        );
+        assert_eq!(h.contact_of_message("nope@example.com").unwrap(), None);
+
+        let sha = run().outbox;
+        assert_eq!(h.audit(&sha, "approve", "Ada", "", "t1").unwrap(), 1);
+        assert_eq!(h.audit(&sha, "approve", "Ada", "", "t2").unwrap(), 0);
+        assert_eq!(
+            h.audit_trail(&sha).unwrap(),
+            [("approve".into(), "Ada".into(), String::new(), "t1".into())]
         );
     }
 

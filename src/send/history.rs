@@ -113,6 +113,8 @@ fn contact_of(e: &crate::outbox::Entry) -> Contact {
             .iter()
             .map(|(n, a)| (n.clone(), a.to_string()))
             .collect(),
+        message_id: e.message_id.clone().unwrap_or_default(),
+        address: e.to.clone(),
     }
 }
 
