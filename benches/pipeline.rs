@@ -59,7 +59,7 @@ fn pipeline(c: &mut Criterion) {
     kit.load_letters(&campaign).unwrap();
     let plan_rules = &kit.rules;
     let seg = segment(&data, &rules, as_of);
-    let plan = dunwell::plan::plan(&data, &seg, plan_rules, as_of);
+    let plan = dunwell::plan::plan(&data, &seg, plan_rules, None, as_of);
     let renderer = kit.renderer(&campaign, &rules);
     // E-mail and SMS here; letters have their own group below.
     let messages: Vec<_> = plan
@@ -76,7 +76,7 @@ fn pipeline(c: &mut Criterion) {
     g.throughput(Throughput::Elements(messages.len() as u64));
     g.sample_size(10);
     g.bench_function("plan", |b| {
-        b.iter(|| black_box(dunwell::plan::plan(&data, &seg, plan_rules, as_of)))
+        b.iter(|| black_box(dunwell::plan::plan(&data, &seg, plan_rules, None, as_of)))
     });
     // Every message of a list, on all threads, as `run` renders them.
     let render_all = |list: &[&dunwell::plan::Planned]| {

@@ -248,6 +248,20 @@ pub enum OutboxCommand {
     /// Print a message (an e-mail as RFC 5322 text, an SMS as its text).
     #[command(after_help = "Example:\n  dunwell outbox show out/ C0000042-email")]
     Show { outbox: PathBuf, id: String },
+    /// Record that the print batch (letters/print.csv) was posted: its letters count as
+    /// delivered in the history — for reminder levels, caps and timelines.
+    #[command(
+        after_help = "The store is the campaign's `history:` unless --history names one.\n\nExample:\n  dunwell outbox posted out/"
+    )]
+    Posted {
+        outbox: PathBuf,
+        /// The history store instead of the campaign's: a SQLite file or postgres://USER@HOST/DB.
+        #[arg(long, value_name = "PATH")]
+        history: Option<String>,
+        /// When the batch was posted (RFC 3339; for tests and rehearsals), instead of now.
+        #[arg(long, value_name = "TIME", value_parser = now_arg)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

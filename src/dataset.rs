@@ -268,6 +268,9 @@ pub struct Event {
     /// For `promise_to_pay`: the day the customer promised to pay by (events.csv's
     /// optional `promised_date`).
     pub promised: Option<NaiveDate>,
+    /// For `promise_to_pay`: the amount promised (`promised_amount`), in the customer's
+    /// main currency; none promises whatever was open.
+    pub promised_amount: Option<Decimal>,
 }
 
 /// Which files a dataset was read from, as shown in messages.
@@ -386,6 +389,7 @@ mod tests {
             reference: None,
             note: None,
             promised: None,
+            promised_amount: None,
         };
         let customer = || Customer::with_text([None; FIELDS], std::iter::empty());
         let mut d = Dataset {

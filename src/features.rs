@@ -36,11 +36,16 @@ pub struct Features {
     pub bounced_payments: i64,
     pub promises_made: i64,
     pub promises_broken: i64,
+    pub promises_kept: i64,
     pub plans_agreed: i64,
     pub plans_broken: i64,
     pub reminders_ignored: i64,
     pub disputes: i64,
     pub complaints: i64,
+    pub bounces: i64,
+    pub days_since_email: i64,
+    pub days_since_sms: i64,
+    pub days_since_letter: i64,
     pub days_since_last_payment: i64,
     pub days_late_trend: f64,
     pub has_history: bool,
@@ -102,12 +107,17 @@ features! {
     partial_payments: Int = "payments that left their invoice partly unpaid",
     bounced_payments: Int = "payments bounced or reversed",
     promises_made: Int = "promise_to_pay events",
-    promises_broken: Int = "promise_broken events",
+    promises_broken: Int = "promises broken: promise_broken events, and promises whose promised_date has passed without the promised amount (or, with none promised, any payment) paid since the promise",
+    promises_kept: Int = "promises whose promised amount (or, with none promised, any payment) was paid between the promise and its promised_date",
     plans_agreed: Int = "plan_agreed events",
     plans_broken: Int = "plan_broken events",
     reminders_ignored: Int = "reminders in the last 365 days with no payment, reply or promise within 14 days",
     disputes: Int = "open invoices marked disputed",
     complaints: Int = "complaint events",
+    bounces: Int = "bounced events: addresses that bounced (from `dunwell history bounces` or the export)",
+    days_since_email: Int = "days since the last e-mail reminder (reminder_sent events, and e-mails the history store knows were delivered; -1: none)",
+    days_since_sms: Int = "days since the last SMS reminder (as days_since_email; -1: none)",
+    days_since_letter: Int = "days since the last letter (a letter counts once its print batch was posted; -1: none)",
     days_since_last_payment: Int = "days since the last successful payment (-1: never paid)",
     days_late_trend: Number = "average lateness of the last 3 settled invoices minus that of the earlier ones (> 0: getting later)",
     has_history: Bool = "at least 2 settled invoices to judge habits by",
@@ -122,6 +132,39 @@ pub fn feature(name: &str) -> Option<&'static FeatureDef> {
 
 pub fn feature_names() -> impl Iterator<Item = &'static str> {
     FEATURES.iter().map(|f| f.name)
+}
+
+/// Whether a promise to pay was kept (`Some(true)`), broken (`Some(false)`), or cannot
+/// be judged yet (its promised date has not passed) or at all (no promised date). A
+/// `promise_broken` event after the promise counts as the break itself (counted there),
+/// so it is not derived twice. Kept: the promised amount — or, with none, any payment —
+/// paid between the promise and the promised date.
+fn promise_outcome(
+    promise: &Event,
+    payments: &[&Payment],
+    events: &[&Event],
+    as_of: NaiveDate,
+) -> Option<bool> {
+    let by = promise.promised?;
+    if by >= as_of {
+        return None;
+    }
+    let paid: Decimal = payments
+        .iter()
+        .filter(|p| p.status == PaymentStatus::Ok && p.date >= promise.date && p.date <= by)
+        .map(|p| p.amount)
+        .sum();
+    let kept = match promise.promised_amount {
+        Some(amount) => paid >= amount,
+        None => paid > Decimal::ZERO,
+    };
+    if kept {
+        return Some(true);
+    }
+    let told = events
+        .iter()
+        .any(|e| e.kind == EventKind::PromiseBroken && e.date >= promise.date);
+    (!told).then_some(false)
 }
 
 /// Computes the features of one customer as of `as_of`.
@@ -257,14 +300,37 @@ pub fn compute(view: &CustomerView<'_>, as_of: NaiveDate) -> Features {
     }
     f.days_since_last_payment = last_payment.map_or(-1, |d| days(d, as_of));
 
+    f.days_since_email = -1;
+    f.days_since_sms = -1;
+    f.days_since_letter = -1;
     for e in &events {
         match e.kind {
-            EventKind::PromiseToPay => f.promises_made += 1,
+            EventKind::PromiseToPay => {
+                f.promises_made += 1;
+                match promise_outcome(e, &payments, &events, as_of) {
+                    Some(true) => f.promises_kept += 1,
+                    Some(false) => f.promises_broken += 1,
+                    None => {}
+                }
+            }
             EventKind::PromiseBroken => f.promises_broken += 1,
             EventKind::PlanAgreed => f.plans_agreed += 1,
             EventKind::PlanBroken => f.plans_broken += 1,
             EventKind::Complaint => f.complaints += 1,
+            EventKind::Bounced => f.bounces += 1,
             EventKind::ReminderSent => {
+                let since = days(e.date, as_of);
+                let last = match e.channel {
+                    Channel::Email => Some(&mut f.days_since_email),
+                    Channel::Sms => Some(&mut f.days_since_sms),
+                    Channel::Letter => Some(&mut f.days_since_letter),
+                    _ => None,
+                };
+                if let Some(last) = last
+                    && (*last < 0 || since < *last)
+                {
+                    *last = since;
+                }
                 let (sent, until) = (e.date, e.date + chrono::Duration::days(ANSWER_WINDOW));
                 if days(sent, as_of) >= 365 || until > as_of {
                     continue; // too old to matter, or still within its answer window
@@ -347,6 +413,7 @@ mod tests {
             reference: Some("I2".into()),
             note: None,
             promised: None,
+            promised_amount: None,
         }];
         let view = CustomerView {
             customer: &customer,
@@ -367,6 +434,93 @@ mod tests {
         assert_eq!(f.days_since_last_payment, 112);
         // The reminder was answered by a payment only 11 days later: not ignored.
         assert_eq!(f.reminders_ignored, 0);
+    }
+
+    #[test]
+    fn promises_are_kept_or_broken_by_the_payments_not_by_someone_typing_it() {
+        let customer = Customer::named("C1", "A");
+        let invoices = vec![inv("I1", "2026-10-01", 300, InvoiceStatus::Open)];
+        let ev = |kind, date: &str, by: Option<&str>, amount: Option<i64>| Event {
+            customer: 0,
+            date: d(date),
+            channel: Channel::Call,
+            kind,
+            reference: None,
+            note: None,
+            promised: by.map(d),
+            promised_amount: amount.map(Decimal::from),
+        };
+        let events = vec![
+            // Kept: 100 promised by 11-05, 100 paid on 11-04.
+            ev(
+                EventKind::PromiseToPay,
+                "2026-11-01",
+                Some("2026-11-05"),
+                Some(100),
+            ),
+            // Broken: 200 promised by 11-15, nothing more paid.
+            ev(
+                EventKind::PromiseToPay,
+                "2026-11-10",
+                Some("2026-11-15"),
+                Some(200),
+            ),
+            // Not judged yet: the date is to come.
+            ev(
+                EventKind::PromiseToPay,
+                "2026-11-18",
+                Some("2026-11-25"),
+                None,
+            ),
+            ev(EventKind::ReminderSent, "2026-11-12", None, None),
+            ev(EventKind::ReminderSent, "2026-11-16", None, None),
+            Event {
+                channel: Channel::Letter,
+                ..ev(EventKind::ReminderSent, "2026-11-02", None, None)
+            },
+            Event {
+                channel: Channel::Email,
+                reference: Some("a@example.com".into()),
+                ..ev(EventKind::Bounced, "2026-11-03", None, None)
+            },
+        ];
+        let mut events = events;
+        for e in events
+            .iter_mut()
+            .filter(|e| e.kind == EventKind::ReminderSent)
+        {
+            if e.channel == Channel::Call {
+                e.channel = Channel::Email;
+            }
+        }
+        let payments = vec![pay(0, "2026-11-04", 100)];
+        let view = CustomerView {
+            customer: &customer,
+            invoices: &invoices,
+            payments: &payments,
+            events: &events,
+            invoice_base: 0,
+        };
+        let f = compute(&view, d("2026-11-20"));
+        assert_eq!(
+            (f.promises_made, f.promises_kept, f.promises_broken),
+            (3, 1, 1)
+        );
+        assert_eq!(
+            (f.days_since_email, f.days_since_sms, f.days_since_letter),
+            (4, -1, 18)
+        );
+        assert_eq!(f.bounces, 1);
+        // Someone also typed the break: still one broken promise.
+        events.push(ev(EventKind::PromiseBroken, "2026-11-16", None, None));
+        let view = CustomerView {
+            customer: &customer,
+            invoices: &invoices,
+            payments: &payments,
+            events: &events,
+            invoice_base: 0,
+        };
+        assert_eq!(compute(&view, d("2026-11-20")).promises_broken, 1);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `dunwell outbox show`: one message of a complete outbox, as it will be sent.
+//! `dunwell outbox show`: one message of a complete outbox, as it will be sent;
+//! `dunwell outbox posted`: its print batch went to the post.
 
 use super::Exit;
 use crate::dataset::Channel;
@@ -27,5 +28,25 @@ pub fn show(outbox: &std::path::Path, id: &str) -> Result<Exit> {
     }
     let bytes = sealed.stored_bytes(entry).map_err(Error::Refused)?;
     out_part!("{}", String::from_utf8_lossy(&bytes));
+    Ok(Exit::Ok)
+}
+
+pub fn posted(
+    outbox: &std::path::Path,
+    flag: Option<&str>,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Exit> {
+    let loc = crate::send::history::location_of(outbox, flag)?.ok_or_else(|| {
+        Error::Input(format!(
+            "{}: the campaign names no history store (add `history: PATH` to it, or give --history PATH)",
+            outbox.display()
+        ))
+    })?;
+    let (letters, marked) =
+        crate::send::history::posted(outbox, &loc, &super::history::timestamp(now))?;
+    out!(
+        "history {}: {letters} letter(s) in the print batch, {marked} newly marked delivered",
+        loc.describe()
+    );
     Ok(Exit::Ok)
 }

@@ -557,6 +557,22 @@ impl History {
             .collect())
     }
 
+    /// Marks letters of a run delivered: their print batch was posted. Returns how many
+    /// moved; a letter marked before is left as it was.
+    pub fn record_posted(&mut self, outbox_sha256: &str, ids: &[String], now: &str) -> Result<u64> {
+        use db::V;
+        let key = key_of(outbox_sha256)?;
+        let rows = ids
+            .iter()
+            .map(|id| vec![V::from(now), V::I(key), V::from(id)])
+            .collect();
+        self.write_one(
+            "UPDATE contacts SET state = 'delivered', state_at = $1
+             WHERE run = $2 AND id = $3 AND channel = 'letter' AND state <> 'delivered'",
+            rows,
+        )
+    }
+
     pub fn counts(&mut self) -> Result<Counts> {
         let rows = self
             .db
@@ -595,6 +611,30 @@ impl History {
         Ok(rows
             .into_iter()
             .map(|mut r| (r[0].take(), r[1].take(), r[2].take()))
+            .collect())
+    }
+
+    /// The invoices the delivered contacts claimed, as the history stood at `as_of`:
+    /// (customer, invoice, stage, the day of its latest delivery at that stage).
+    pub fn delivered_invoices(
+        &mut self,
+        as_of: chrono::NaiveDate,
+    ) -> Result<Vec<(String, String, String, String)>> {
+        let day = as_of.format("%Y-%m-%d").to_string();
+        let rows = self
+            .db
+            .read(
+                "SELECT c.customer, i.invoice, c.stage, MAX(substr(c.scheduled_at, 1, 10))
+                 FROM contacts c JOIN contact_invoices i ON i.run = c.run AND i.id = c.id
+                 WHERE c.state = 'delivered' AND substr(c.scheduled_at, 1, 10) <= $1 AND substr(c.state_at, 1, 10) <= $1
+                 GROUP BY c.customer, i.invoice, c.stage
+                 ORDER BY 1, 2, 3",
+                &[db::V::T(day)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| (r[0].take(), r[1].take(), r[2].take(), r[3].take()))
             .collect())
     }
 

@@ -62,7 +62,7 @@ pub(super) const PAYMENT_REQUIRED: &[usize] = &[pc::ID, pc::CUSTOMER, pc::DATE, 
 
 columns!(EVENT_COLS, ec {
     CUSTOMER = "customer_id", DATE = "date", CHANNEL = "channel", KIND = "kind", REFERENCE = "reference", NOTE = "note",
-    PROMISED_DATE = "promised_date",
+    PROMISED_DATE = "promised_date", PROMISED_AMOUNT = "promised_amount",
 });
 pub(super) const EVENT_REQUIRED: &[usize] = &[ec::CUSTOMER, ec::DATE, ec::CHANNEL, ec::KIND];
 
@@ -604,6 +604,8 @@ pub(super) fn decode_event(
     // A note is for people: it decides nothing, so a broken one is only a warning.
     let note = rd.lenient(row, ec::NOTE, |v| check_extra(v).map(|()| Box::from(v)));
     let promised = rd.date(row, ec::PROMISED_DATE, false);
+    let comma = rd.comma_decimal;
+    let promised_amount = rd.parse(row, ec::PROMISED_AMOUNT, |t| parse_amount(t, None, comma));
     match (customer, date, channel, kind) {
         (Some(customer), Some(date), Some(channel), Some(kind)) if rd.errors == 0 => Some(Event {
             customer,
@@ -613,6 +615,7 @@ pub(super) fn decode_event(
             reference,
             note,
             promised,
+            promised_amount,
         }),
         _ => None,
     }

@@ -143,6 +143,13 @@ pub struct Policy {
     /// Days after a promised date before a promise to pay stops pausing contact.
     #[serde(default = "promise_grace")]
     pub promise_grace_days: i64,
+    /// With a history store: the fewest days between two reminders about one invoice.
+    #[serde(default = "level_interval")]
+    pub level_interval_days: i64,
+}
+
+fn level_interval() -> i64 {
+    7
 }
 
 fn promise_grace() -> i64 {

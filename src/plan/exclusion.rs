@@ -28,6 +28,10 @@ pub enum ExclusionReason {
     AllDisputed,
     /// Days past due fall in no stage.
     NoStage,
+    /// With a history store: no invoice is due its next reminder level before this day
+    /// (it had its level fewer than `level_interval_days` ago, or is not old enough for
+    /// the next rung of the ladder).
+    NextLevelFrom(chrono::NaiveDate),
     BelowMinimum,
     NoChannelInMatrix,
     /// One channel dropped by the contact policy.
@@ -52,6 +56,7 @@ impl ExclusionReason {
         match self {
             Hold(_) => "hold:KIND".into(),
             PromisedUntil(_) => "promised_until:DATE".into(),
+            NextLevelFrom(_) => "next_level_from:DATE".into(),
             Blocked(b, _) => format!("{b}:CHANNEL"),
             RenderFailed(_) => "render_failed:CHANNEL".into(),
             TooManySegments(ch) => format!("too_many_segments:{ch}"),
@@ -72,6 +77,7 @@ impl ExclusionReason {
             NothingOpen,
             AllDisputed,
             NoStage,
+            NextLevelFrom(chrono::NaiveDate::from_ymd_opt(2026, 12, 9).expect("a date")),
             BelowMinimum,
             NoChannelInMatrix,
         ]);
@@ -91,6 +97,11 @@ impl ExclusionReason {
                 .ok()
                 .map(ExclusionReason::PromisedUntil);
         }
+        if let Some(day) = text.strip_prefix("next_level_from:") {
+            return chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .ok()
+                .map(ExclusionReason::NextLevelFrom);
+        }
         Self::every().into_iter().find(|r| r.code() == text)
     }
 }
@@ -104,6 +115,7 @@ impl std::fmt::Display for ExclusionReason {
             NothingOpen => f.write_str("nothing_open"),
             AllDisputed => f.write_str("all_disputed"),
             NoStage => f.write_str("no_stage"),
+            NextLevelFrom(d) => write!(f, "next_level_from:{}", d.format("%Y-%m-%d")),
             BelowMinimum => f.write_str("below_minimum"),
             NoChannelInMatrix => f.write_str("no_channel_in_matrix"),
             Blocked(b, ch) => write!(f, "{b}:{ch}"),

@@ -36,6 +36,7 @@ pub struct Rules {
     send_from: DateTime<Utc>,
     default_tz: chrono_tz::Tz,
     promise_grace_days: i64,
+    level_interval_days: i64,
 }
 
 /// A cell of the matrix as planned: the campaign file's [`Cell`] with its channels parsed.
@@ -278,6 +279,17 @@ impl Rules {
                 ),
             ));
         }
+        if !LEVEL_INTERVAL.contains(&policy.level_interval_days) {
+            problems.push(at.error(
+                &["policy", "level_interval_days"],
+                format!(
+                    "policy.level_interval_days: {} (expected {} to {} days between two reminders about one invoice)",
+                    policy.level_interval_days,
+                    LEVEL_INTERVAL.start(),
+                    LEVEL_INTERVAL.end()
+                ),
+            ));
+        }
         let default_tz = policy.default_timezone.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
             problems.push(at.error(
                 &["policy", "default_timezone"],
@@ -299,7 +311,18 @@ impl Rules {
             send_from,
             default_tz,
             promise_grace_days: policy.promise_grace_days,
+            level_interval_days: policy.level_interval_days,
         })
+    }
+
+    /// The stage's index, by name (history rows name the stage they were sent at).
+    pub fn stage_index(&self, name: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.name == name)
+    }
+
+    /// A prevention stage ends before the due date (`pre_due`): not a reminder level.
+    fn is_prevention(&self, stage: usize) -> bool {
+        self.stages[stage].to.is_some_and(|to| to < 0)
     }
 
     pub fn stage_name(&self, i: usize) -> &str {
@@ -477,6 +500,36 @@ pub struct Planned {
 
 /// The longest grace after a promised date: a promise cannot pause dunning for months.
 pub const MAX_PROMISE_GRACE: i64 = 60;
+/// `policy.level_interval_days`: from the same day to a year.
+pub const LEVEL_INTERVAL: std::ops::RangeInclusive<i64> = 0..=365;
+
+/// What the history store says each invoice has had: by the invoice's position in the
+/// dataset, the highest stage delivered about it and the day of its last delivery.
+/// With levels, a message's stage is the invoices' next level, not their age.
+#[derive(Clone, Debug, Default)]
+pub struct Levels {
+    pub by_invoice: std::collections::HashMap<u32, Delivered>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    /// The highest stage delivered (an index into the ladder, sorted by `from`).
+    pub stage: usize,
+    /// The day the last reminder about the invoice was delivered.
+    pub last: NaiveDate,
+}
+
+impl Levels {
+    /// Adds a delivered reminder: the highest stage and the latest day win.
+    pub fn add(&mut self, invoice: u32, stage: usize, day: NaiveDate) {
+        let d = self
+            .by_invoice
+            .entry(invoice)
+            .or_insert(Delivered { stage, last: day });
+        d.stage = d.stage.max(stage);
+        d.last = d.last.max(day);
+    }
+}
 
 /// A customer, or one channel of a customer, left out — and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -503,6 +556,7 @@ pub fn plan(
     data: &crate::dataset::Dataset,
     seg: &crate::segment::Segmentation,
     rules: &Rules,
+    levels: Option<&Levels>,
     as_of: NaiveDate,
 ) -> Plan {
     use rayon::prelude::*;
@@ -510,7 +564,15 @@ pub fn plan(
         .into_par_iter()
         .with_min_len(512)
         .map(|i| match &seg.assignments[i] {
-            Some(a) => plan_customer(rules, i as u32, &data.view(i), &seg.features[i], a, as_of),
+            Some(a) => plan_customer(
+                rules,
+                levels,
+                i as u32,
+                &data.view(i),
+                &seg.features[i],
+                a,
+                as_of,
+            ),
             None => (Vec::new(), Vec::new()), // rejected by a failing rule: already in rejected.csv
         })
         .collect();
@@ -527,6 +589,7 @@ pub fn plan(
 /// Plans one customer: their messages, or the reasons there are none.
 pub fn plan_customer(
     rules: &Rules,
+    levels: Option<&Levels>,
     i: u32,
     view: &CustomerView<'_>,
     features: &Features,
@@ -574,22 +637,15 @@ pub fn plan_customer(
             ExclusionReason::AllDisputed
         });
     }
-    let dpd = claimable
-        .iter()
-        .map(|(_, inv)| (as_of - inv.due_date).num_days())
-        .max()
-        .unwrap_or(0);
-    let Some(stage) = rules.stage_for(dpd) else {
-        return excluded(ExclusionReason::NoStage);
-    };
-    // Before the due date the reminder covers what falls due; after it, what is overdue.
-    let covered: Vec<&(u32, &Invoice)> = if dpd < 0 {
-        claimable
-    } else {
-        claimable
-            .into_iter()
-            .filter(|(_, inv)| inv.due_date < as_of)
-            .collect()
+    let (stage, covered) = match levels {
+        None => match by_age(rules, claimable, as_of) {
+            Some(found) => found,
+            None => return excluded(ExclusionReason::NoStage),
+        },
+        Some(levels) => match by_level(rules, levels, claimable, as_of) {
+            Ok(found) => found,
+            Err(reason) => return excluded(reason),
+        },
     };
     let amount: Decimal = covered.iter().map(|(_, inv)| inv.open_amount()).sum();
     if amount < rules.min_amount.for_currency(currency) {
@@ -638,6 +694,117 @@ pub fn plan_customer(
         });
     }
     (messages, exclusions)
+}
+
+/// Without history: the stage of the oldest invoice's days past due, covering every
+/// overdue invoice (before the due date: what falls due).
+fn by_age<'a, 'b>(
+    rules: &Rules,
+    claimable: Vec<&'b (u32, &'a Invoice)>,
+    as_of: NaiveDate,
+) -> Option<(usize, Vec<&'b (u32, &'a Invoice)>)> {
+    let dpd = claimable
+        .iter()
+        .map(|(_, inv)| (as_of - inv.due_date).num_days())
+        .max()
+        .unwrap_or(0);
+    let stage = rules.stage_for(dpd)?;
+    // Before the due date the reminder covers what falls due; after it, what is overdue.
+    let covered = if dpd < 0 {
+        claimable
+    } else {
+        claimable
+            .into_iter()
+            .filter(|(_, inv)| inv.due_date < as_of)
+            .collect()
+    };
+    Some((stage, covered))
+}
+
+/// With history: each invoice's next level is one above the highest delivered about it
+/// (never skipped), at most what its age allows, and not sooner than
+/// `level_interval_days` after its last reminder (never repeated; only the open-ended
+/// top of the ladder is sent again, after the interval). The message's level is the
+/// lowest next level among the overdue invoices, and it claims the invoices at that
+/// level — so an invoice never gets a level twice, and invoices behind catch up with
+/// the rest. Prevention (`pre_due`) only when nothing is overdue, once per invoice.
+fn by_level<'a, 'b>(
+    rules: &Rules,
+    levels: &Levels,
+    claimable: Vec<&'b (u32, &'a Invoice)>,
+    as_of: NaiveDate,
+) -> std::result::Result<(usize, Vec<&'b (u32, &'a Invoice)>), ExclusionReason> {
+    let first_level = (0..rules.stages.len()).find(|&k| !rules.is_prevention(k));
+    let top_stage = rules.stages.len() - 1;
+    let overdue: Vec<&(u32, &Invoice)> = claimable
+        .iter()
+        .copied()
+        .filter(|(_, inv)| inv.due_date < as_of)
+        .collect();
+    let pool = if overdue.is_empty() {
+        claimable
+    } else {
+        overdue
+    };
+    let mut next_at: Option<NaiveDate> = None;
+    let mut soonest = |d: NaiveDate| next_at = Some(next_at.map_or(d, |n| n.min(d)));
+    let mut eligible: Vec<(usize, &(u32, &Invoice))> = Vec::new();
+    for entry in pool {
+        let (k, inv) = entry;
+        let dpd = (as_of - inv.due_date).num_days();
+        let had = levels.by_invoice.get(k);
+        let mut next = had.map_or(0, |d| d.stage + 1);
+        if dpd > 0 {
+            // Once overdue, the ladder starts at its first level, never at prevention.
+            next = next.max(first_level.unwrap_or(next));
+        }
+        let allowed = rules.stage_for(dpd);
+        let level = match (allowed, had) {
+            (Some(top), _) if next <= top => Some(next),
+            // The open-ended top rung is repeated, after the interval.
+            (Some(top), Some(d))
+                if d.stage == top && top == top_stage && rules.stages[top].to.is_none() =>
+            {
+                Some(top)
+            }
+            _ => None,
+        };
+        match level {
+            Some(level) => {
+                if let Some(d) = had {
+                    let ready = d.last + chrono::Duration::days(rules.level_interval_days);
+                    if as_of < ready {
+                        soonest(ready);
+                        continue;
+                    }
+                }
+                eligible.push((level, entry));
+            }
+            None => {
+                // Not old enough for its next rung: it will be when it reaches `from`.
+                // (and, if it had one, its interval has passed).
+                if let Some(stage) = rules.stages.get(next)
+                    && (allowed.is_none() || allowed < Some(next))
+                    && stage.from > dpd
+                {
+                    let old_enough = inv.due_date + chrono::Duration::days(stage.from);
+                    let rested = had.map_or(old_enough, |d| {
+                        d.last + chrono::Duration::days(rules.level_interval_days)
+                    });
+                    soonest(old_enough.max(rested));
+                }
+            }
+        }
+    }
+    let Some(level) = eligible.iter().map(|(l, _)| *l).min() else {
+        return Err(next_at.map_or(ExclusionReason::NoStage, ExclusionReason::NextLevelFrom));
+    };
+    let covered = eligible
+        .into_iter()
+        .filter(|(l, _)| *l == level)
+        .map(|(_, e)| e)
+        .collect();
+    Ok((level, covered))
 }
 
 /// The last day a promise to pay pauses contact, if one does at `as_of`: the latest
@@ -788,12 +955,133 @@ policy:
         let f = crate::features::compute(&view, d("2026-11-20"));
         plan_customer(
             &rules(),
+            None,
             0,
             &view,
             &f,
             &Assignment { cluster, rule: 0 },
             d("2026-11-20"),
         )
+    }
+
+    /// Plans with history: `had` is (invoice position, stage, day) delivered.
+    fn with_levels(
+        invoices: &[Invoice],
+        had: &[(u32, usize, &str)],
+        as_of: &str,
+    ) -> (Vec<Planned>, Vec<Exclusion>) {
+        let c = customer();
+        let view = CustomerView {
+            customer: &c,
+            invoices,
+            payments: &[],
+            events: &[],
+            invoice_base: 0,
+        };
+        let mut levels = Levels::default();
+        for &(k, stage, day) in had {
+            levels.add(k, stage, d(day));
+        }
+        let f = crate::features::compute(&view, d(as_of));
+        plan_customer(
+            &rules(),
+            Some(&levels),
+            0,
+            &view,
+            &f,
+            &Assignment {
+                // The cluster whose matrix row has every stage, pre_due included.
+                cluster: Cluster::ChronicLate,
+                rule: 0,
+            },
+            d(as_of),
+        )
+    }
+
+    #[test]
+    fn levels_are_never_skipped_and_the_lowest_next_level_decides() {
+        // 40 days overdue and never reminded: the first level, not the final notice.
+        let old = invoice("2026-10-11", 100, false);
+        let (m, x) = with_levels(std::slice::from_ref(&old), &[], "2026-11-20");
+        assert!(x.is_empty(), "{x:?}");
+        assert_eq!(m[0].stage, 1, "reminder");
+        // Reminded on 11-06: now the final notice.
+        let (m, _) = with_levels(
+            std::slice::from_ref(&old),
+            &[(0, 1, "2026-11-06")],
+            "2026-11-20",
+        );
+        assert_eq!(m[0].stage, 2);
+        // Two invoices, one a level ahead: the message is at the lower level and claims
+        // only the invoice at it, so neither gets a level twice; the other catches up.
+        let new = invoice("2026-11-12", 40, false);
+        let (m, _) = with_levels(
+            &[old.clone(), new.clone()],
+            &[(0, 1, "2026-11-06")],
+            "2026-11-20",
+        );
+        assert_eq!((m[0].stage, m[0].invoices.clone()), (1, vec![1]));
+        assert_eq!(m[0].amount, Decimal::from(40));
+    }
+
+    #[test]
+    fn a_level_waits_for_the_interval_and_for_the_invoices_age() {
+        // 19 days overdue, reminded 4 days ago: nothing until 7 days after it.
+        let inv = invoice("2026-11-01", 100, false);
+        let (m, x) = with_levels(
+            std::slice::from_ref(&inv),
+            &[(0, 1, "2026-11-16")],
+            "2026-11-20",
+        );
+        assert!(m.is_empty());
+        assert_eq!(x[0].reason.to_string(), "next_level_from:2026-11-23");
+        // Reminded 10 days ago, but 10 days overdue: the final notice starts at day 15.
+        let inv = invoice("2026-11-10", 100, false);
+        let (m, x) = with_levels(
+            std::slice::from_ref(&inv),
+            &[(0, 1, "2026-11-10")],
+            "2026-11-20",
+        );
+        assert!(m.is_empty());
+        assert_eq!(x[0].reason.to_string(), "next_level_from:2026-11-25");
+        // The open-ended top rung is sent again, once the interval has passed.
+        let old = invoice("2026-09-01", 100, false);
+        let (m, _) = with_levels(
+            std::slice::from_ref(&old),
+            &[(0, 2, "2026-11-12")],
+            "2026-11-20",
+        );
+        assert_eq!(m[0].stage, 2);
+        let (m, x) = with_levels(
+            std::slice::from_ref(&old),
+            &[(0, 2, "2026-11-15")],
+            "2026-11-20",
+        );
+        assert!(m.is_empty());
+        assert_eq!(x[0].reason.to_string(), "next_level_from:2026-11-22");
+    }
+
+    #[test]
+    fn prevention_is_sent_once_and_is_not_a_level() {
+        let soon = invoice("2026-11-23", 100, false);
+        let (m, _) = with_levels(std::slice::from_ref(&soon), &[], "2026-11-20");
+        assert_eq!(m[0].stage, 0, "pre_due");
+        let (m, x) = with_levels(
+            std::slice::from_ref(&soon),
+            &[(0, 0, "2026-11-19")],
+            "2026-11-20",
+        );
+        // Not again; the first reminder once overdue (day 1, 11-24) and a week after
+        // the notice (11-26).
+        assert!(m.is_empty());
+        assert_eq!(x[0].reason.to_string(), "next_level_from:2026-11-26");
+        // Overdue after a pre-due notice: the first level.
+        let (m, _) = with_levels(
+            std::slice::from_ref(&soon),
+            &[(0, 0, "2026-11-19")],
+            "2026-11-28",
+        );
+        assert_eq!(m[0].stage, 1);
     }
 
     #[test]
@@ -933,6 +1221,7 @@ policy:
             reference: None,
             note: None,
             promised: None,
+            promised_amount: None,
         };
         let (m, x) = run(
             &customer(),
@@ -954,6 +1243,7 @@ policy:
             reference: None,
             note: None,
             promised: Some(d(by)),
+            promised_amount: None,
         };
         let invs = [invoice("2026-11-01", 100, false)];
         // as_of is 2026-11-20: promised by the 18th + 3 days of grace → paused to the 21st.
@@ -984,6 +1274,7 @@ policy:
         let broken = Event {
             kind: EventKind::PromiseBroken,
             promised: None,
+            promised_amount: None,
             date: d("2026-11-19"),
             ..promise("2026-11-19", "2026-11-19")
         };

@@ -34,7 +34,31 @@ pub struct Prepared {
     pub segment_seconds: f64,
     /// Contacts from the history store added as `reminder_sent` events.
     pub from_history: usize,
+    /// With a history store: the reminders delivered about each invoice, for levels.
+    pub delivered: Option<DeliveredInvoices>,
     plan: OnceLock<crate::plan::Plan>,
+}
+
+/// The history's delivered reminders per invoice, before the plan's ladder gives each
+/// stage name its level: (invoice position in the dataset, stage name, day).
+#[derive(Debug, Default)]
+pub struct DeliveredInvoices {
+    pub stages: Vec<String>,
+    pub rows: Vec<(u32, u16, chrono::NaiveDate)>,
+}
+
+impl DeliveredInvoices {
+    /// The levels under `rules`' ladder. A stage the ladder no longer has is left out.
+    pub fn levels(&self, rules: &crate::plan::Rules) -> crate::plan::Levels {
+        let index: Vec<Option<usize>> = self.stages.iter().map(|s| rules.stage_index(s)).collect();
+        let mut levels = crate::plan::Levels::default();
+        for &(invoice, stage, day) in &self.rows {
+            if let Some(stage) = index[usize::from(stage)] {
+                levels.add(invoice, stage, day);
+            }
+        }
+        levels
+    }
 }
 
 impl Prepared {
@@ -42,10 +66,12 @@ impl Prepared {
     /// the first time it is asked for.
     pub fn plan(&self, rules: &crate::plan::Rules) -> &crate::plan::Plan {
         self.plan.get_or_init(|| {
+            let levels = self.delivered.as_ref().map(|d| d.levels(rules));
             crate::plan::plan(
                 &self.validated.dataset,
                 &self.seg,
                 rules,
+                levels.as_ref(),
                 self.campaign.as_of,
             )
         })
@@ -75,7 +101,7 @@ pub fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
     let t = Instant::now();
     let loaded = crate::load::load(&campaign.data)?;
     let mut validated = crate::validate::validate(loaded);
-    let from_history = read_history(&campaign, &mut validated.dataset)?;
+    let (from_history, delivered) = read_history(&campaign, &mut validated.dataset)?;
     let load_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let seg = crate::segment::segment(&validated.dataset, &rules, campaign.as_of);
@@ -87,6 +113,7 @@ pub fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
         load_seconds,
         segment_seconds: t.elapsed().as_secs_f64(),
         from_history,
+        delivered,
         plan: OnceLock::new(),
     })
 }
@@ -95,19 +122,26 @@ pub fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
 /// become `reminder_sent` events of their customers — so reminders ignored, the
 /// frequency caps and every rule over reminders count what dunwell sent in earlier
 /// runs, not only what the export logged. An event the export already has (same
-/// customer, channel and day) is not added twice. No store, or none yet: nothing.
-fn read_history(campaign: &Campaign, data: &mut crate::dataset::Dataset) -> Result<usize> {
+/// customer, channel and day) is not added twice. No store: nothing, and no levels; a
+/// store not made yet: nothing delivered, so every invoice starts at the first level.
+fn read_history(
+    campaign: &Campaign,
+    data: &mut crate::dataset::Dataset,
+) -> Result<(usize, Option<DeliveredInvoices>)> {
     use crate::dataset::{Channel, Event, EventKind};
     use crate::history::{History, Location};
     let Some(loc) = &campaign.history else {
-        return Ok(0);
+        return Ok((0, None));
     };
     if let Location::Sqlite(p) = loc
         && !p.exists()
     {
-        return Ok(0);
+        return Ok((0, Some(DeliveredInvoices::default())));
     }
-    let contacts = History::open(loc)?.delivered_by(campaign.as_of)?;
+    let mut store = History::open(loc)?;
+    let contacts = store.delivered_by(campaign.as_of)?;
+    let invoices = store.delivered_invoices(campaign.as_of)?;
+    drop(store);
     let index: std::collections::HashMap<&str, u32> = data
         .customers
         .iter()
@@ -137,10 +171,33 @@ fn read_history(campaign: &Campaign, data: &mut crate::dataset::Dataset) -> Resu
                 reference: None,
                 note: Some("dunwell history".into()),
                 promised: None,
+                promised_amount: None,
             });
         }
     }
-    Ok(data.add_events(extra))
+    let mut delivered = DeliveredInvoices::default();
+    let mut names: std::collections::HashMap<String, u16> = std::collections::HashMap::new();
+    for (customer, invoice, stage, day) in invoices {
+        let (Some(&i), Ok(day)) = (
+            index.get(customer.as_str()),
+            chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d"),
+        ) else {
+            continue;
+        };
+        let r = &data.records[i as usize];
+        let Some(k) =
+            (r.invoices.start..r.invoices.end).find(|&k| *data.invoices[k as usize].id == *invoice)
+        else {
+            continue; // an invoice the export no longer has (paid, or written off)
+        };
+        let next = names.len() as u16;
+        let stage = *names.entry(stage).or_insert(next);
+        delivered.rows.push((k, stage, day));
+    }
+    let mut stages: Vec<(String, u16)> = names.into_iter().collect();
+    stages.sort_by_key(|(_, k)| *k);
+    delivered.stages = stages.into_iter().map(|(s, _)| s).collect();
+    Ok((data.add_events(extra), Some(delivered)))
 }
 
 /// What `check`, `preview` and `serve` work from: the data and a leniently loaded kit,

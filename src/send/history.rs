@@ -93,6 +93,54 @@ pub fn record(outbox: &Path, location: &Location, source: &str, now: &str) -> Re
     Ok(Recorded { added, states })
 }
 
+/// `dunwell outbox posted`: the letters of the outbox's print batch (letters/print.csv,
+/// as a cut-off left it) were handed to the post, so they count as delivered — for
+/// reminder levels, the frequency caps and the timeline. Records the outbox first if
+/// the store does not have it yet. Returns (letters in the batch, newly marked).
+pub fn posted(outbox: &Path, location: &Location, now: &str) -> Result<(u64, u64)> {
+    let seal = crate::outbox::seal::check(outbox)?;
+    let manifest_sha = seal
+        .files
+        .get("manifest.jsonl")
+        .map(|f| f.sha256.clone())
+        .ok_or_else(|| Error::Refused(format!("{}: the seal has no manifest", outbox.display())))?;
+    let path = outbox.join("letters").join("print.csv");
+    if !path.exists() {
+        return Err(Error::Input(format!(
+            "{}: no print batch (the outbox has no letters)",
+            path.display()
+        )));
+    }
+    let mut r = csv::Reader::from_path(&path)
+        .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
+    let bad = |why: String| Error::Refused(format!("{}: {why}", path.display()));
+    let col = r
+        .headers()
+        .map_err(|e| bad(e.to_string()))?
+        .iter()
+        .position(|h| h == "letter_id")
+        .ok_or_else(|| bad("no `letter_id` column".into()))?;
+    let mut ids = Vec::new();
+    for row in r.records() {
+        let row = row.map_err(|e| bad(e.to_string()))?;
+        ids.push(crate::escape::read_cell(row.get(col).unwrap_or("")).to_string());
+    }
+    record(outbox, location, "import", now)?;
+    let mut h = History::open(location)?;
+    let mut marked = 0;
+    for part in ids.chunks(PART) {
+        marked += h.record_posted(&manifest_sha, part, now)?;
+    }
+    h.audit(
+        &manifest_sha,
+        "posted",
+        "",
+        &format!("{} letters", ids.len()),
+        now,
+    )?;
+    Ok((ids.len() as u64, marked))
+}
+
 /// Contacts per transaction when recording a large outbox.
 const PART: usize = 50_000;
 
