@@ -472,8 +472,14 @@ mod tests {
                 Some("2026-11-25"),
                 None,
             ),
-            ev(EventKind::ReminderSent, "2026-11-12", None, None),
-            ev(EventKind::ReminderSent, "2026-11-16", None, None),
+            Event {
+                channel: Channel::Email,
+                ..ev(EventKind::ReminderSent, "2026-11-12", None, None)
+            },
+            Event {
+                channel: Channel::Email,
+                ..ev(EventKind::ReminderSent, "2026-11-16", None, None)
+            },
             Event {
                 channel: Channel::Letter,
                 ..ev(EventKind::ReminderSent, "2026-11-02", None, None)
@@ -485,14 +491,6 @@ mod tests {
             },
         ];
         let mut events = events;
-        for e in events
-            .iter_mut()
-            .filter(|e| e.kind == EventKind::ReminderSent)
-        {
-            if e.channel == Channel::Call {
-                e.channel = Channel::Email;
-            }
-        }
         let payments = vec![pay(0, "2026-11-04", 100)];
         let view = CustomerView {
             customer: &customer,
