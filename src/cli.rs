@@ -63,6 +63,24 @@ pub enum Command {
     /// The history store: record outboxes into it, show a customer's timeline.
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Approve an outbox for sending (campaigns with `approval: required`): records who
+    /// approved exactly this outbox in the history; `send` refuses it otherwise.
+    #[command(
+        after_help = "The approver must be someone other than the sender (DUNWELL_USER, else the login name).\n\nExample:\n  dunwell approve out/ --by \"Maria Rossi\""
+    )]
+    Approve {
+        /// The outbox `dunwell run` wrote.
+        outbox: PathBuf,
+        /// The approver's name, as the audit trail shows it.
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        /// The history store instead of the campaign's: a SQLite file or postgres://USER@HOST/DB.
+        #[arg(long, value_name = "PATH")]
+        history: Option<String>,
+        /// When (RFC 3339; for tests and rehearsals), instead of now.
+        #[arg(long, value_name = "TIME", value_parser = now_arg)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Make or check a signed payment token (for the payment portal side).
     #[command(subcommand)]
     Link(LinkCommand),
@@ -277,6 +295,21 @@ pub enum HistoryCommand {
         /// The history store instead of the campaign's: a SQLite file or postgres://USER@HOST/DB.
         #[arg(long, value_name = "PATH")]
         history: Option<String>,
+    },
+    /// Record events from the portal or the CRM (events.csv's columns plus promised_date,
+    /// promised_amount): promises, disputes, plans, opt-outs, replies. Twice adds nothing.
+    #[command(
+        after_help = "A file with a bad row is refused whole, every bad row named.\n\nExample:\n  dunwell history events crm-2026-12-04.csv --history /var/lib/dunwell/history.sqlite"
+    )]
+    Events {
+        /// A CSV file with events.csv's columns.
+        file: PathBuf,
+        /// The history store: a SQLite file or postgres://USER@HOST/DB.
+        #[arg(long, value_name = "PATH")]
+        history: String,
+        /// When the events are recorded (RFC 3339; for tests and rehearsals), instead of now.
+        #[arg(long, value_name = "TIME", value_parser = now_arg)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Print a customer's timeline: clusters over the runs, every contact and its outcome.
     #[command(

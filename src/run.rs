@@ -100,6 +100,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
         .map(|s| kit.rules.stage_name(s).to_string())
         .collect();
     summary.history = p.campaign.history.as_ref().map(|h| h.describe());
+    summary.approval_required = p.campaign.approval == crate::campaign::Approval::Required;
     let sms_by_country = std::mem::take(&mut summary.figures.sms_segments_by_country);
     summary.figures = crate::report::figures(
         &p.validated.dataset,

@@ -46,6 +46,18 @@ struct RawCampaign {
     /// `postgres://…` (docs/history.md).
     #[serde(default)]
     history: Option<String>,
+    /// `required`: `send` refuses an outbox nobody approved (`dunwell approve`).
+    #[serde(default)]
+    approval: Approval,
+}
+
+/// Whether an outbox needs a second person's approval before it is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    #[default]
+    None,
+    Required,
 }
 
 /// What rendering one message and segmenting one customer may cost, counted by dunwell
@@ -375,6 +387,7 @@ pub struct Campaign {
     pub templates: PathBuf,
     pub limits: Limits,
     pub history: Option<crate::history::Location>,
+    pub approval: Approval,
 }
 
 /// Command-line values that take precedence over the campaign file (SPEC §3).
@@ -535,6 +548,12 @@ impl Campaign {
                 None
             }
         };
+        if raw.approval == Approval::Required && history.is_none() && raw.history.is_none() {
+            problems.push(at.error(
+                &["approval"],
+                "approval: required needs a history store to record approvals in (add `history: PATH`)",
+            ));
+        }
         let campaign = Campaign {
             path: path.to_path_buf(),
             name: raw.name.value,
@@ -550,6 +569,7 @@ impl Campaign {
             limits: raw.limits,
             templates: join(base, Path::new(&raw.templates)),
             history,
+            approval: raw.approval,
         };
         problems.extend(crate::campaign::bounds::check(&campaign, &at));
         if problems.is_empty() {

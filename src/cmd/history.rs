@@ -44,6 +44,47 @@ pub fn import(outbox: &Path, flag: Option<&str>) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+pub fn approve(
+    outbox: &Path,
+    by: &str,
+    flag: Option<&str>,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Exit> {
+    let loc = crate::send::history::location_of(outbox, flag)?.ok_or_else(|| {
+        Error::Input(format!(
+            "{}: the campaign names no history store to record the approval in (add `history: PATH` to it, or give --history PATH)",
+            outbox.display()
+        ))
+    })?;
+    let new = crate::send::history::approve(outbox, &loc, by, &timestamp(now))?;
+    out!(
+        "{}: {} by {} (history {})",
+        outbox.display(),
+        if new { "approved" } else { "already approved" },
+        by.trim(),
+        loc.describe()
+    );
+    Ok(Exit::Ok)
+}
+
+pub fn events(
+    file: &Path,
+    history: &str,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Exit> {
+    let loc = Location::parse(history, Path::new("."))
+        .map_err(|msg| Error::Usage(format!("--history {history}: {msg}")))?;
+    let events = crate::history::events::read(file)?;
+    let added = History::open(&loc)?.record_events(&events, &timestamp(now))?;
+    out!(
+        "history {}: {} event(s) read from {}, {added} new",
+        loc.describe(),
+        events.len(),
+        file.display()
+    );
+    Ok(Exit::Ok)
+}
+
 pub fn show(customer: &str, history: &str) -> Result<Exit> {
     let loc = Location::parse(history, Path::new("."))
         .map_err(|msg| Error::Usage(format!("--history {history}: {msg}")))?;

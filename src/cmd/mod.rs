@@ -141,6 +141,12 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Report { outbox } => report::report(&outbox),
+        Command::Approve {
+            outbox,
+            by,
+            history,
+            now,
+        } => history::approve(&outbox, &by, history.as_deref(), now),
         Command::Outbox(OutboxCommand::Show { outbox, id }) => outbox::show(&outbox, &id),
         Command::Outbox(OutboxCommand::Posted {
             outbox,
@@ -150,6 +156,9 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Gen(args) => generate::generate(args),
         Command::History(HistoryCommand::Import { outbox, history }) => {
             history::import(&outbox, history.as_deref())
+        }
+        Command::History(HistoryCommand::Events { file, history, now }) => {
+            history::events(&file, &history, now)
         }
         Command::History(HistoryCommand::Show { customer, history }) => {
             history::show(&customer, &history)

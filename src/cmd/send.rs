@@ -33,6 +33,22 @@ pub fn send(args: SendArgs) -> Result<Exit> {
         if let Some(l) = &loc {
             crate::history::History::open(l)?;
         }
+        let summary = crate::outbox::summary::RunSummary::read(&args.outbox)?;
+        if summary.approval_required {
+            let sender = crate::send::history::operator();
+            let by = crate::send::history::check_approval(&args.outbox, loc.as_ref(), &sender)?;
+            eprintln!("approved by {by}; sent by {sender}");
+            if let Some(l) = &loc {
+                let sha = crate::send::history::manifest_sha(&args.outbox)?;
+                crate::history::History::open(l)?.audit(
+                    &sha,
+                    "send",
+                    &sender,
+                    "",
+                    &super::history::timestamp(args.now),
+                )?;
+            }
+        }
         loc
     };
     let t = Instant::now();

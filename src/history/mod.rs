@@ -13,6 +13,7 @@ use crate::diag::{Error, Result};
 use std::path::{Path, PathBuf};
 
 mod db;
+pub mod events;
 
 /// The migrations, in order. A released migration is never edited: a change is a new
 /// file (refinery refuses a database whose applied migrations differ from these).

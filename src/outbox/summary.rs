@@ -46,6 +46,9 @@ pub struct RunSummary {
     /// and `history import` to find it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<String>,
+    /// The campaign asks for a second person's approval before sending.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approval_required: bool,
     #[serde(flatten)]
     pub figures: Figures,
     /// The send journal's outcomes: added by `send` and `report` once sending began.

@@ -141,6 +141,7 @@ fn read_history(
     let mut store = History::open(loc)?;
     let contacts = store.delivered_by(campaign.as_of)?;
     let invoices = store.delivered_invoices(campaign.as_of)?;
+    let recorded = store.events_by(campaign.as_of)?;
     drop(store);
     let index: std::collections::HashMap<&str, u32> = data
         .customers
@@ -172,6 +173,41 @@ fn read_history(
                 note: Some("dunwell history".into()),
                 promised: None,
                 promised_amount: None,
+            });
+        }
+    }
+    // Events recorded into the store (`history events`, bounces, complaints), unless the
+    // export has the same one.
+    for e in &recorded {
+        let (Some(&i), Ok(kind), Ok(channel), Ok(date)) = (
+            index.get(e.customer.as_str()),
+            EventKind::parse(&e.kind),
+            Channel::parse(&e.channel),
+            chrono::NaiveDate::parse_from_str(&e.date, "%Y-%m-%d"),
+        ) else {
+            continue;
+        };
+        let promised = chrono::NaiveDate::parse_from_str(&e.promised_date, "%Y-%m-%d").ok();
+        let promised_amount = e.promised_amount.parse::<rust_decimal::Decimal>().ok();
+        let text = |t: &str| (!t.is_empty()).then(|| Box::from(t));
+        let view = data.view(i as usize);
+        let known = view.events.iter().any(|x| {
+            x.kind == kind
+                && x.channel == channel
+                && x.date == date
+                && x.promised == promised
+                && x.reference.as_deref().unwrap_or("") == e.reference
+        });
+        if !known {
+            extra.push(Event {
+                customer: i,
+                date,
+                channel,
+                kind,
+                reference: text(&e.reference),
+                note: text(&e.note),
+                promised,
+                promised_amount,
             });
         }
     }

@@ -141,6 +141,74 @@ pub fn posted(outbox: &Path, location: &Location, now: &str) -> Result<(u64, u64
     Ok((ids.len() as u64, marked))
 }
 
+/// The manifest hash the seal holds: what an approval names.
+pub fn manifest_sha(outbox: &Path) -> Result<String> {
+    let seal = crate::outbox::seal::check(outbox)?;
+    seal.files
+        .get("manifest.jsonl")
+        .map(|f| f.sha256.clone())
+        .ok_or_else(|| Error::Refused(format!("{}: the seal has no manifest", outbox.display())))
+}
+
+/// Who is at the keyboard, as the audit trail names them: `DUNWELL_USER`, else the
+/// login name.
+pub fn operator() -> String {
+    std::env::var("DUNWELL_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// `dunwell approve`: records who approved this outbox (its manifest hash). Returns
+/// whether the approval is new.
+pub fn approve(outbox: &Path, location: &Location, by: &str, now: &str) -> Result<bool> {
+    let by = by.trim();
+    if by.is_empty() || by.chars().any(char::is_control) || by.len() > 200 {
+        return Err(Error::Usage(
+            "--by: expected the approver's name (1–200 printable characters)".into(),
+        ));
+    }
+    let sha = manifest_sha(outbox)?;
+    record(outbox, location, "import", now)?;
+    let mut h = History::open(location)?;
+    Ok(h.audit(&sha, "approve", by, "", now)? > 0)
+}
+
+/// Before a real send of an outbox whose campaign asks for approval: someone other than
+/// the sender approved exactly this outbox. A changed outbox has another manifest hash
+/// (and a message edited in place fails its own hash when sent), so an approval never
+/// carries over to what was not reviewed.
+pub fn check_approval(outbox: &Path, location: Option<&Location>, sender: &str) -> Result<String> {
+    let shown = outbox.display();
+    let Some(location) = location else {
+        return Err(Error::Refused(format!(
+            "{shown}: the campaign requires approval, but no history store is named to find it in (give --history)"
+        )));
+    };
+    let sha = manifest_sha(outbox)?;
+    let approvals: Vec<String> = History::open(location)?
+        .audit_trail(&sha)?
+        .into_iter()
+        .filter(|(action, ..)| action == "approve")
+        .map(|(_, actor, ..)| actor)
+        .collect();
+    if approvals.is_empty() {
+        return Err(Error::Refused(format!(
+            "{shown}: not approved — the campaign requires approval (`dunwell approve {shown} --by NAME`, by someone other than the sender); an outbox changed since it was approved needs a new approval"
+        )));
+    }
+    match approvals
+        .iter()
+        .find(|a| sender.is_empty() || !a.eq_ignore_ascii_case(sender))
+    {
+        Some(a) => Ok(a.clone()),
+        None => Err(Error::Refused(format!(
+            "{shown}: approved only by {sender}, who is sending it: four eyes means a second person approves (`dunwell approve {shown} --by NAME`)"
+        ))),
+    }
+}
+
 /// Contacts per transaction when recording a large outbox.
 const PART: usize = 50_000;
 
