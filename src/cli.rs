@@ -86,7 +86,7 @@ pub enum Command {
     Link(LinkCommand),
     /// Generate a realistic receivables export (customers, invoices, payments, events).
     #[command(
-        after_help = "Example:\n  dunwell gen --customers 1000000 --seed 42 --out /tmp/ar-1m"
+        after_help = "Examples:\n  dunwell gen --customers 1000000 --seed 42 --out /tmp/ar-1m\n  dunwell gen --respond out/ --data /tmp/ar-1m --out /tmp/ar-1m-next   # the next week's export"
     )]
     Gen(GenArgs),
 }
@@ -373,6 +373,16 @@ pub struct GenArgs {
     pub as_of: chrono::NaiveDate,
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Instead of a new export: the next export after this outbox, as its customers
+    /// would have reacted (with --data, the export it was made from).
+    #[arg(long, value_name = "OUTBOX", requires = "data")]
+    pub respond: Option<PathBuf>,
+    /// With --respond: the export the outbox was made from.
+    #[arg(long, value_name = "DIR", requires = "respond")]
+    pub data: Option<PathBuf>,
+    /// With --respond: days until the next export.
+    #[arg(long, default_value_t = 7, requires = "respond")]
+    pub days: i64,
 }
 
 fn date_arg(s: &str) -> std::result::Result<chrono::NaiveDate, String> {

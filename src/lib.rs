@@ -35,6 +35,7 @@ pub mod run;
 pub mod segment;
 pub mod send;
 pub mod serve;
+pub mod simulate;
 pub mod sms;
 pub mod spans;
 pub mod templates;

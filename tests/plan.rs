@@ -24,7 +24,7 @@ fn every_customer_ends_in_exactly_one_place_and_messages_respect_windows() {
         &RuleSet::load(&campaign.segments).unwrap(),
         campaign.as_of,
     );
-    let p = plan(data, &seg, &rules, campaign.as_of);
+    let p = plan(data, &seg, &rules, None, campaign.as_of);
 
     let planned: BTreeSet<u32> = p.messages.iter().map(|m| m.customer).collect();
     let excluded: BTreeSet<u32> = p

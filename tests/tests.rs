@@ -8,6 +8,7 @@ mod architecture;
 mod bad_input;
 mod campaign;
 mod check;
+mod cycle;
 mod exit_codes;
 mod faults;
 mod formats;

@@ -208,10 +208,16 @@ fn report_intake(p: &Prepared) {
         v.dataset.events.len(),
         p.load_seconds
     ));
-    if p.from_history > 0 {
+    if p.from_history.contacts > 0 {
         log(&format!(
             "history: {} contact(s) delivered by {} read as reminder_sent events",
-            p.from_history, p.campaign.as_of
+            p.from_history.contacts, p.campaign.as_of
+        ));
+    }
+    if p.from_history.events > 0 {
+        log(&format!(
+            "history: {} recorded event(s) (promises, opt-outs, bounces …) added to the export's",
+            p.from_history.events
         ));
     }
     report_defects(v);

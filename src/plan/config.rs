@@ -136,8 +136,10 @@ pub struct Policy {
     #[serde(default)]
     pub frequency_caps: BTreeMap<String, Cap>,
     pub contact_window: Window,
-    /// When the campaign starts sending (RFC 3339, e.g. `2026-11-23T08:00:00Z`).
-    pub send_from: String,
+    /// When the campaign starts sending (RFC 3339, e.g. `2026-11-23T08:00:00Z`). Left
+    /// out: the campaign date (`as_of`, or `--as-of`) — what a weekly cycle wants.
+    #[serde(default)]
+    pub send_from: Option<String>,
     /// For customers without a `timezone`.
     pub default_timezone: String,
     /// Days after a promised date before a promise to pay stops pausing contact.

@@ -34,6 +34,8 @@ pub struct Rules {
     from: NaiveTime,
     to: NaiveTime,
     send_from: DateTime<Utc>,
+    /// `policy.send_from` was written; else it is the campaign date (`starting_on`).
+    send_from_given: bool,
     default_tz: chrono_tz::Tz,
     promise_grace_days: i64,
     level_interval_days: i64,
@@ -247,7 +249,11 @@ impl Rules {
                 "policy.contact_window.days is empty: no message could ever be sent (expected days such as [mon, tue, wed, thu, fri])",
             ));
         }
-        let send_from = match DateTime::parse_from_rfc3339(&policy.send_from) {
+        let given = policy
+            .send_from
+            .as_deref()
+            .unwrap_or("1970-01-01T00:00:00Z");
+        let send_from = match DateTime::parse_from_rfc3339(given) {
             Ok(d) if (send_from_range().contains(&d.with_timezone(&Utc))) => d.with_timezone(&Utc),
             Ok(_) => {
                 let r = send_from_range();
@@ -255,7 +261,7 @@ impl Rules {
                     &["policy", "send_from"],
                     format!(
                         "policy.send_from: `{}` is out of range (expected a moment from {} to {}: messages go out at the first moment of the contact window, up to {SCHEDULE_DAYS} days later, and every date dunwell writes is in 1970–2099)",
-                        policy.send_from,
+                        given,
                         r.start().format("%Y-%m-%dT%H:%M:%SZ"),
                         r.end().format("%Y-%m-%dT%H:%M:%SZ"),
                     ),
@@ -265,7 +271,7 @@ impl Rules {
             Err(_) => {
                 problems.push(at.error(
                     &["policy", "send_from"],
-                    format!("policy.send_from: `{}` is not a moment (expected RFC 3339, e.g. 2026-11-23T08:00:00Z)", policy.send_from),
+                    format!("policy.send_from: `{given}` is not a moment (expected RFC 3339, e.g. 2026-11-23T08:00:00Z)"),
                 ));
                 DateTime::<Utc>::MIN_UTC
             }
@@ -309,10 +315,25 @@ impl Rules {
             from,
             to,
             send_from,
+            send_from_given: policy.send_from.is_some(),
             default_tz,
             promise_grace_days: policy.promise_grace_days,
             level_interval_days: policy.level_interval_days,
         })
+    }
+
+    /// Without a `policy.send_from`, messages start on the campaign date: its first
+    /// moment in the default time zone, then the contact window as always.
+    pub fn starting_on(mut self, as_of: NaiveDate) -> Rules {
+        if !self.send_from_given
+            && let Some(t) = self
+                .default_tz
+                .from_local_datetime(&as_of.and_time(NaiveTime::MIN))
+                .earliest()
+        {
+            self.send_from = t.with_timezone(&Utc);
+        }
+        self
     }
 
     /// The stage's index, by name (history rows name the stage they were sent at).

@@ -32,11 +32,19 @@ pub struct Prepared {
     /// Seconds spent loading and validating the export, and segmenting it.
     pub load_seconds: f64,
     pub segment_seconds: f64,
-    /// Contacts from the history store added as `reminder_sent` events.
-    pub from_history: usize,
+    /// What the history store added to the export's events.
+    pub from_history: HistoryRead,
     /// With a history store: the reminders delivered about each invoice, for levels.
     pub delivered: Option<DeliveredInvoices>,
     plan: OnceLock<crate::plan::Plan>,
+}
+
+/// Events the history store added: delivered contacts as `reminder_sent`, and events
+/// recorded into it (`history events`, bounces, complaints).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HistoryRead {
+    pub contacts: usize,
+    pub events: usize,
 }
 
 /// The history's delivered reminders per invoice, before the plan's ladder gives each
@@ -127,16 +135,16 @@ pub fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
 fn read_history(
     campaign: &Campaign,
     data: &mut crate::dataset::Dataset,
-) -> Result<(usize, Option<DeliveredInvoices>)> {
+) -> Result<(HistoryRead, Option<DeliveredInvoices>)> {
     use crate::dataset::{Channel, Event, EventKind};
     use crate::history::{History, Location};
     let Some(loc) = &campaign.history else {
-        return Ok((0, None));
+        return Ok((HistoryRead::default(), None));
     };
     if let Location::Sqlite(p) = loc
         && !p.exists()
     {
-        return Ok((0, Some(DeliveredInvoices::default())));
+        return Ok((HistoryRead::default(), Some(DeliveredInvoices::default())));
     }
     let mut store = History::open(loc)?;
     let contacts = store.delivered_by(campaign.as_of)?;
@@ -178,6 +186,7 @@ fn read_history(
     }
     // Events recorded into the store (`history events`, bounces, complaints), unless the
     // export has the same one.
+    let contacts_added = extra.len();
     for e in &recorded {
         let (Some(&i), Ok(kind), Ok(channel), Ok(date)) = (
             index.get(e.customer.as_str()),
@@ -233,7 +242,14 @@ fn read_history(
     let mut stages: Vec<(String, u16)> = names.into_iter().collect();
     stages.sort_by_key(|(_, k)| *k);
     delivered.stages = stages.into_iter().map(|(s, _)| s).collect();
-    Ok((data.add_events(extra), Some(delivered)))
+    let added = data.add_events(extra);
+    Ok((
+        HistoryRead {
+            contacts: contacts_added,
+            events: added - contacts_added,
+        },
+        Some(delivered),
+    ))
 }
 
 /// What `check`, `preview` and `serve` work from: the data and a leniently loaded kit,

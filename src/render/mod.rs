@@ -120,7 +120,7 @@ impl Kit {
                 "`run` needs `links: {base_url: …}` for payment links (see docs/links.md)",
             )])
         })?;
-        let rules = Rules::new(plan, &campaign.path)?;
+        let rules = Rules::new(plan, &campaign.path)?.starting_on(campaign.as_of);
         let expires = campaign.as_of + chrono::Duration::days(i64::from(links.expires_after_days));
         crate::payment::link::check_expiry(expires).map_err(|msg| {
             Error::Config(vec![Diagnostic::whole_file(
