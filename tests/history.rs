@@ -296,6 +296,24 @@ fn a_history_url_with_a_password_is_refused_without_showing_it() {
 fn the_next_run_counts_delivered_contacts_towards_the_frequency_cap() {
     let dir = tempdir();
     let (campaign, store) = campaign_with_history(dir.path());
+    // One e-mail a week, and no minimum interval between levels: the cap alone is under
+    // test (with the default week, the reminded invoices would wait for their next level
+    // instead). The same policy without the store, to compare.
+    let text = std::fs::read_to_string(&campaign).unwrap();
+    assert!(text.contains("\npolicy:\n") && text.contains("email: {max: 2, days: 7}"));
+    let text = text
+        .replace("\npolicy:\n", "\npolicy:\n  level_interval_days: 0\n")
+        .replace("email: {max: 2, days: 7}", "email: {max: 1, days: 7}");
+    std::fs::write(&campaign, &text).unwrap();
+    let no_history = dir.path().join("no-history.yaml");
+    std::fs::write(
+        &no_history,
+        text.lines()
+            .filter(|l| !l.starts_with("history:"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
     let first = outbox_of(&campaign, &["--channel", "email"]);
     let server = Server::start(&[]);
     let r = dunwell_env(
@@ -313,14 +331,12 @@ fn the_next_run_counts_delivered_contacts_towards_the_frequency_cap() {
         .map(|e| e["customer_id"].as_str().unwrap().to_string())
         .collect();
 
-    // A week on (the sample caps e-mail at 2 in 7 days), with and without the store.
+    // Two days on, with and without the store.
     let next = |with_history: bool| {
         let path = if with_history {
             campaign.clone()
         } else {
-            let p = dir.path().join("no-history.yaml");
-            std::fs::write(&p, sample_text_with_absolute_paths()).unwrap();
-            p.display().to_string()
+            no_history.display().to_string()
         };
         let out = tempdir();
         let r = run_campaign(
@@ -353,8 +369,8 @@ fn the_next_run_counts_delivered_contacts_towards_the_frequency_cap() {
         .cloned()
         .collect();
     assert!(!newly.is_empty(), "the history capped nobody");
-    // Exactly the customers e-mailed on 11-23 whose export already had one e-mail
-    // reminder within the 7 days: one from the export + one from the history = the cap.
+    // Exactly customers e-mailed on 11-23 whose export had no e-mail reminder within the
+    // 7 days: the one from the history is the cap.
     let events = read_csv(&root().join("samples/data/events.csv"));
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
     for c in &newly {
@@ -369,7 +385,7 @@ fn the_next_run_counts_delivered_contacts_towards_the_frequency_cap() {
                 d <= as_of && (as_of - d).num_days() < 7
             })
             .count();
-        assert_eq!(recent, 1, "{c}");
+        assert_eq!(recent, 0, "{c}");
     }
 
     // The first run again, after the send was recorded: the history after its as_of is
@@ -432,4 +448,224 @@ fn a_silent_postgresql_server_is_given_up_on() {
         t.elapsed()
     );
     hold.join().unwrap();
+}
+
+/// Four eyes: with `approval: required`, `send` refuses an outbox nobody approved, one
+/// approved only by the sender, and a new run of it; the audit trail says who did what.
+#[test]
+fn an_outbox_that_needs_approval_is_sent_only_after_a_second_person_approved_it() {
+    let dir = tempdir();
+    let store = dir.path().join("state/history.sqlite");
+    let path = dir.path().join("campaign.yaml");
+    std::fs::write(
+        &path,
+        sample_text_with_absolute_paths()
+            + &format!("\nhistory: {}\napproval: required\n", store.display()),
+    )
+    .unwrap();
+    let campaign = path.display().to_string();
+    let out = outbox_of(&campaign, &["--channel", "email"]);
+    let o = out.path().to_str().unwrap();
+    let server = Server::start(&[]);
+    let send_as = |who: &str| {
+        dunwell_env(
+            ["send", o, "--now", "2026-12-01T00:00:00Z"],
+            &[
+                ("DUNWELL_SMTP_URL", server.url().as_str()),
+                ("DUNWELL_USER", who),
+            ],
+        )
+    };
+    let r = send_as("ops");
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("not approved"), "{}", r.stderr);
+    assert!(server.received().1.is_empty(), "sent without approval");
+
+    // Approved by the person who sends: still one pair of eyes.
+    let r = dunwell(["approve", o, "--by", "ops"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = send_as("OPS");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("four eyes"), "{}", r.stderr);
+    assert!(server.received().1.is_empty());
+
+    let r = dunwell(["approve", o, "--by", "Maria Rossi"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("approved by Maria Rossi"), "{}", r.stdout);
+    let r = dunwell(["approve", o, "--by", "Maria Rossi"]);
+    assert!(r.stdout.contains("already approved"), "{}", r.stdout);
+    let r = send_as("ops");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("approved by Maria Rossi; sent by ops"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(server.received().1.len(), emails(out.path()).len());
+    assert_eq!(
+        sql(
+            &store,
+            "select action, actor from audit order by action, actor"
+        ),
+        serde_json::json!([
+            ["approve", "Maria Rossi"],
+            ["approve", "ops"],
+            ["send", "ops"]
+        ])
+    );
+
+    // The campaign run again a day later is another outbox: its approval does not carry.
+    let later = outbox_of(&campaign, &["--channel", "email", "--as-of", "2026-11-21"]);
+    let r = dunwell_env(
+        ["send", later.path().to_str().unwrap()],
+        &[
+            ("DUNWELL_SMTP_URL", server.url().as_str()),
+            ("DUNWELL_USER", "ops"),
+        ],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not approved"), "{}", r.stderr);
+
+    // Without a store to record approvals in, the campaign is refused when read.
+    std::fs::write(
+        &path,
+        sample_text_with_absolute_paths() + "\napproval: required\n",
+    )
+    .unwrap();
+    let r = dunwell(["check", &campaign]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("approval: required needs a history store"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Events from the CRM recorded into the store reach the next run: a promise pauses the
+/// customer, an opt-out drops the channel. The same file twice adds nothing; a file with
+/// a bad row is refused whole, each bad row named.
+#[test]
+fn crm_events_recorded_into_the_history_reach_the_next_run() {
+    let dir = tempdir();
+    let (campaign, store) = campaign_with_history(dir.path());
+    let first = outbox_of(&campaign, &["--channel", "email", "--channel", "sms"]);
+    let m = manifest(first.path());
+    let who = |channel: &str| {
+        m.iter().find(|e| e["channel"] == channel).unwrap()["customer_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (promiser, texted) = (who("email"), who("sms"));
+    let texted = if texted == promiser {
+        m.iter()
+            .filter(|e| e["channel"] == "sms" && e["customer_id"] != promiser.as_str())
+            .map(|e| e["customer_id"].as_str().unwrap().to_string())
+            .next()
+            .unwrap()
+    } else {
+        texted
+    };
+    let crm = dir.path().join("crm.csv");
+    std::fs::write(
+        &crm,
+        format!(
+            "customer_id,date,channel,kind,promised_date,promised_amount\n{promiser},2026-11-19,call,promise_to_pay,2026-11-27,50\n{texted},2026-11-19,sms,opted_out,,\n"
+        ),
+    )
+    .unwrap();
+    let record = |file: &Path| {
+        dunwell([
+            "history",
+            "events",
+            file.to_str().unwrap(),
+            "--history",
+            store.to_str().unwrap(),
+            "--now",
+            "2026-11-19T18:00:00Z",
+        ])
+    };
+    let r = record(&crm);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("2 event(s) read"), "{}", r.stdout);
+    assert!(r.stdout.contains(", 2 new"), "{}", r.stdout);
+    assert!(record(&crm).stdout.contains(", 0 new"));
+
+    let next = outbox_of(&campaign, &["--channel", "email", "--channel", "sms"]);
+    let x = read_csv(&next.path().join("exclusions.csv"));
+    let reason = |c: &str| -> Vec<String> {
+        x.iter()
+            .filter(|r| r["customer_id"] == c)
+            .map(|r| r["reason"].clone())
+            .collect()
+    };
+    assert_eq!(reason(&promiser), ["promised_until:2026-11-30"]);
+    assert!(
+        reason(&texted).contains(&"opted_out:sms".to_string()),
+        "{:?}",
+        reason(&texted)
+    );
+    assert!(
+        !manifest(next.path())
+            .iter()
+            .any(|e| e["customer_id"] == promiser.as_str()
+                || (e["customer_id"] == texted.as_str() && e["channel"] == "sms"))
+    );
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!("customer_id,date,channel,kind\n{promiser},2026-11-31,call,promise_to_pay\nC1,2026-11-19,pigeon,replied\n"),
+    )
+    .unwrap();
+    let r = record(&bad);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("bad.csv:2: column date"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("bad.csv:3: column channel"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(count(&store, "select count(*) from events"), 2);
+}
+
+/// Letters make a level once their batch is posted: `outbox posted` marks exactly the
+/// letters of letters/print.csv delivered, once.
+#[test]
+fn posting_the_print_batch_marks_its_letters_delivered() {
+    let out = sample_outbox("letter", &[]);
+    let dir = tempdir();
+    let store = dir.path().join("h.sqlite");
+    let o = out.path().to_str().unwrap();
+    let posted = || {
+        dunwell([
+            "outbox",
+            "posted",
+            o,
+            "--history",
+            store.to_str().unwrap(),
+            "--now",
+            "2026-11-23T16:00:00Z",
+        ])
+    };
+    let r = posted();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let letters = read_csv(&out.path().join("letters/print.csv")).len();
+    assert!(letters > 10);
+    assert!(
+        r.stdout.contains(&format!(
+            "{letters} letter(s) in the print batch, {letters} newly marked"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        count(
+            &store,
+            "select count(*) from contacts where channel = 'letter' and state = 'delivered' and state_at = '2026-11-23T16:00:00Z'"
+        ),
+        letters as u64
+    );
+    assert!(posted().stdout.contains(", 0 newly marked"));
 }
