@@ -171,6 +171,7 @@ mod tests {
             invoices: Vec::new(),
             amount: None,
             currency: String::new(),
+            name: None,
         }
     }
 
