@@ -205,6 +205,11 @@ pub struct SendArgs {
     /// an SMS request) after this long.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = timeout_arg)]
     pub timeout: std::time::Duration,
+    /// Payments received since the export (payments.csv, camt.053/camt.054, MT940;
+    /// repeatable): the e-mails and SMS of a customer who paid are cancelled
+    /// (`cancelled:paid`, `cancelled:part_paid`) instead of sent.
+    #[arg(long = "payments", value_name = "FILE")]
+    pub payments: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -248,6 +253,18 @@ pub enum OutboxCommand {
     /// Print a message (an e-mail as RFC 5322 text, an SMS as its text).
     #[command(after_help = "Example:\n  dunwell outbox show out/ C0000042-email")]
     Show { outbox: PathBuf, id: String },
+    /// The print cut-off: take the letters of customers who paid since the export out
+    /// of letters/print.pdf and print.csv and withdraw their payment pages, recorded in
+    /// cutoff.csv. Twice with the same files removes nothing more.
+    #[command(
+        after_help = "Example:\n  dunwell outbox cutoff out/ --payments bank/camt053-2026-11-25.xml --payments bank/portal.csv"
+    )]
+    Cutoff {
+        outbox: PathBuf,
+        /// Payments received since the export (payments.csv, camt.053/camt.054, MT940; repeatable).
+        #[arg(long = "payments", value_name = "FILE", required = true)]
+        payments: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

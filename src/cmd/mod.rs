@@ -142,6 +142,9 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         }
         Command::Report { outbox } => report::report(&outbox),
         Command::Outbox(OutboxCommand::Show { outbox, id }) => outbox::show(&outbox, &id),
+        Command::Outbox(OutboxCommand::Cutoff { outbox, payments }) => {
+            outbox::cutoff(&outbox, &payments)
+        }
         Command::Gen(args) => generate::generate(args),
         Command::History(HistoryCommand::Import { outbox, history }) => {
             history::import(&outbox, history.as_deref())

@@ -1,4 +1,5 @@
-//! `dunwell outbox show`: one message of a complete outbox, as it will be sent.
+//! `dunwell outbox show`: one message of a complete outbox, as it will be sent;
+//! `dunwell outbox cutoff`: the print cut-off (letters and pages of customers who paid).
 
 use super::Exit;
 use crate::dataset::Channel;
@@ -27,5 +28,63 @@ pub fn show(outbox: &std::path::Path, id: &str) -> Result<Exit> {
     }
     let bytes = sealed.stored_bytes(entry).map_err(Error::Refused)?;
     out_part!("{}", String::from_utf8_lossy(&bytes));
+    Ok(Exit::Ok)
+}
+
+/// `dunwell outbox cutoff OUTBOX --payments FILE…`: letters and pages of customers who
+/// paid since the export taken out; summary.json and report.html say so.
+pub fn cutoff(outbox: &std::path::Path, payments: &[std::path::PathBuf]) -> Result<Exit> {
+    use crate::outbox::summary::{CutoffSummary, PaymentsSummary, RunSummary};
+    // The summary is checked before anything is changed.
+    let mut summary = RunSummary::read(outbox)?;
+    let c = crate::outbox::cutoff::cutoff(outbox, payments)?;
+    let mut figures = CutoffSummary {
+        print_letters: c.letters_left,
+        print_pages: c.print_pages,
+        payments: PaymentsSummary {
+            received: c.received,
+            before_export: c.before_export,
+            matched: c.matched,
+            unmatched: c.unmatched.len(),
+        },
+        ..CutoffSummary::default()
+    };
+    for r in &c.record {
+        let by = match r.channel {
+            Channel::Letter => &mut figures.letters,
+            _ => &mut figures.pages,
+        };
+        *by.entry(r.reason.clone()).or_default() += 1;
+    }
+    summary.cutoff = Some(figures);
+    summary.rewrite(outbox)?;
+    crate::report::report(outbox)?;
+    let listed = outbox.join(crate::received::UNMATCHED);
+    super::send::payments_line(
+        c.received,
+        c.before_export,
+        c.matched,
+        &c.unmatched,
+        Some(&listed),
+    );
+    for r in &c.removed {
+        let what = match r.channel {
+            Channel::Letter => "letter taken out of print.pdf",
+            _ => "payment page withdrawn",
+        };
+        out!(
+            "{}: {}: {what}: {}",
+            r.reason,
+            r.id,
+            crate::diag::escape_control(&r.payments)
+        );
+    }
+    out!(
+        "cutoff: {} removed now, {} by earlier cut-offs; letters/print.pdf: {} letter(s), {} page(s)",
+        c.removed.len(),
+        c.earlier,
+        c.letters_left,
+        c.print_pages
+    );
     Ok(Exit::Ok)
 }

@@ -14,6 +14,7 @@ use crate::segment::{RuleSet, Segmentation};
 use std::io::Write;
 use std::path::Path;
 
+pub mod cutoff;
 pub mod folder;
 pub mod reader;
 pub mod seal;

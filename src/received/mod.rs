@@ -279,6 +279,17 @@ vocabulary!(
     }
 );
 
+impl Cancel {
+    /// The word of a cancelled message's state where it leaves the program (the send
+    /// journal's state, cutoff.csv, summary.json): `cancelled:paid`, `cancelled:part_paid`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Cancel::Paid => "cancelled:paid",
+            Cancel::PartPaid => "cancelled:part_paid",
+        }
+    }
+}
+
 /// What an outbox claims from one customer in one currency (every message of the
 /// customer in that currency claims the same).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -546,6 +557,9 @@ pub fn match_payments(
     m.unmatched = unmatched;
     m
 }
+
+/// The file in the outbox listing the payments that found no claim.
+pub const UNMATCHED: &str = "payments-unmatched.csv";
 
 /// `payments-unmatched.csv`: every payment received since the export that found no
 /// claim, with the reason — for a person to book by hand.
