@@ -26,6 +26,26 @@ pub fn show(outbox: &std::path::Path, id: &str) -> Result<Exit> {
         out!("{}", sms.text);
         return Ok(Exit::Ok);
     }
+    if let Some(r) = crate::outbox::cutoff::removed(outbox, id)? {
+        let what = match entry.channel {
+            Channel::Web => {
+                // The page published now is the one that replaced it: shown as it is.
+                let path = outbox.join(&entry.path);
+                let page = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                eprintln!(
+                    "{id}: withdrawn by `dunwell outbox cutoff` ({}, cutoff.csv); the page now published:",
+                    r.reason
+                );
+                out_part!("{}", String::from_utf8_lossy(&page));
+                return Ok(Exit::Ok);
+            }
+            _ => "taken out of letters/print.pdf",
+        };
+        eprintln!(
+            "{id}: {what} by `dunwell outbox cutoff` ({}, cutoff.csv)",
+            r.reason
+        );
+    }
     let bytes = sealed.stored_bytes(entry).map_err(Error::Refused)?;
     out_part!("{}", String::from_utf8_lossy(&bytes));
     Ok(Exit::Ok)

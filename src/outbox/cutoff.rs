@@ -138,6 +138,13 @@ pub fn cutoff(outbox: &Path, payments: &[PathBuf]) -> Result<Cutoff> {
     })
 }
 
+/// What a cut-off recorded of one message (a letter taken out, a page withdrawn).
+pub fn removed(outbox: &Path, id: &str) -> Result<Option<Removed>> {
+    Ok(read_record(&outbox.join(CUTOFF))?
+        .into_iter()
+        .find(|r| r.id == id))
+}
+
 /// Binds print.pdf and print.csv again from the letters kept, in plan order, into
 /// temporary files renamed over the old ones: the print shop never finds half a file.
 fn rebind(sealed: &Outbox, kept: &[&Entry]) -> Result<u64> {

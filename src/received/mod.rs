@@ -637,17 +637,18 @@ mod tests {
             .join(name)
     }
 
-    /// (line, amount, currency, reference, name, date) of each payment read.
-    fn summary(
-        got: &[Received],
-    ) -> Vec<(
+    /// (line, amount, currency, reference, name, date) of a payment read.
+    type Row = (
         String,
         String,
         String,
         Option<String>,
         Option<String>,
         String,
-    )> {
+    );
+
+    /// Each payment read, as a [`Row`].
+    fn summary(got: &[Received]) -> Vec<Row> {
         got.iter()
             .map(|p| {
                 (
@@ -669,14 +670,7 @@ mod tests {
         reference: Option<&str>,
         name: &str,
         date: &str,
-    ) -> (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-    ) {
+    ) -> Row {
         (
             line.into(),
             amount.into(),

@@ -239,9 +239,9 @@ mod tests {
         let (date, credit, amount) = statement_line("2611251126C120,50NTRFNONREF//B1").unwrap();
         assert_eq!((date, credit), (d(2026, 11, 26), true));
         assert_eq!(amount, "120.50".parse().unwrap());
-        assert_eq!(statement_line("261125D5,NTRF").unwrap().1, false);
-        assert_eq!(statement_line("261125RC5,00NTRF").unwrap().1, false);
-        assert_eq!(statement_line("261125RD5,00NTRF").unwrap().1, true);
+        assert!(!statement_line("261125D5,NTRF").unwrap().1);
+        assert!(!statement_line("261125RC5,00NTRF").unwrap().1);
+        assert!(statement_line("261125RD5,00NTRF").unwrap().1);
         // A funds code letter before the amount.
         assert_eq!(
             statement_line("261125CR77,10NMSC").unwrap().2,
