@@ -65,9 +65,10 @@ pub fn send(args: SendArgs) -> Result<Exit> {
     }
     let count = |k: State| r.states.get(&k).copied().unwrap_or(0);
     if r.dry_run {
+        let paid = r.payments.as_ref().map_or(0, |p| p.cancelled.len() as u64);
         out!(
             "dry run: {} message(s) waiting, {} of them scheduled later; health check passed; nothing sent",
-            count(State::Pending) + count(State::Deferred),
+            (count(State::Pending) + count(State::Deferred)).saturating_sub(paid),
             r.scheduled_later
         );
     } else {

@@ -198,7 +198,7 @@ fn print_pages(outbox: &Path) -> Result<u64> {
         let row = row.map_err(|e| Error::io(&path, e.into()))?;
         let first: u64 = row.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
         let n: u64 = row.get(2).and_then(|v| v.parse().ok()).unwrap_or(0);
-        pages = first - 1 + n + n % 2;
+        pages = first.saturating_sub(1) + n + n % 2;
     }
     Ok(pages)
 }

@@ -61,8 +61,15 @@ pub fn read(paths: &[PathBuf]) -> Result<Vec<Received>> {
     for path in paths {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let name = path.display().to_string();
+        let latin1: String;
         let text = match std::str::from_utf8(&bytes) {
             Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+            // MT940 is ASCII by the standard, but banks write names with their umlauts
+            // in Latin-1: such a statement is read as Latin-1.
+            Err(_) if Format::of_bytes(&bytes) == Format::Mt940 => {
+                latin1 = bytes.iter().map(|&b| char::from(b)).collect();
+                &latin1
+            }
             Err(e) => {
                 let line = bytes[..e.valid_up_to()]
                     .iter()
@@ -103,11 +110,20 @@ impl Format {
     /// XML is a camt file (the reader then checks its root); `:20:` and `:61:` tags at
     /// line starts are MT940; anything else is read as payments.csv.
     fn of(text: &str) -> Format {
-        if text.trim_start().starts_with('<') {
+        Format::of_bytes(text.as_bytes())
+    }
+
+    fn of_bytes(bytes: &[u8]) -> Format {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if bytes.trim_ascii_start().starts_with(b"<") {
             return Format::Camt;
         }
-        let tag = |t: &str| text.lines().any(|l| l.trim_start().starts_with(t));
-        if tag(":20:") && tag(":61:") {
+        let tag = |t: &[u8]| {
+            bytes
+                .split(|&b| b == b'\n')
+                .any(|l| l.trim_ascii_start().starts_with(t))
+        };
+        if tag(b":20:") && tag(b":61:") {
             Format::Mt940
         } else {
             Format::Csv
@@ -385,7 +401,7 @@ impl Matching {
     /// What a cancelled message says of its payments (the journal's reply, cutoff.csv).
     pub fn describe(why: Cancel, paid: &Paid, claim: &Claim) -> String {
         format!(
-            "{}: {} {} received since the export of {} {} claimed ({})",
+            "{}: {} {} received since the export, {} {} claimed ({})",
             why,
             paid.amount,
             claim.currency,
@@ -798,6 +814,29 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn an_mt940_in_latin1_is_read_and_other_files_must_be_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let mt = dir.path().join("latin1.sta");
+        let mut bytes =
+            b":20:S\n:60F:C261124EUR0,00\n:61:261125C5,00NTRF\n:86:?20RF18539007547034?32M"
+                .to_vec();
+        bytes.extend_from_slice(b"\xDCLLER HANS\n");
+        std::fs::write(&mt, &bytes).unwrap();
+        let got = read(&[mt]).unwrap();
+        assert_eq!(got[0].name.as_deref(), Some("MÜLLER HANS"));
+        let csv = dir.path().join("p.csv");
+        std::fs::write(
+            &csv,
+            b"payment_id,customer_id,date,amount\nP1,M\xDC,2026-11-25,1\n",
+        )
+        .unwrap();
+        match read(&[csv]) {
+            Err(Error::Input(m)) => assert!(m.ends_with("p.csv:2: not UTF-8 text (expected a payments.csv, a camt.053/camt.054 XML file or an MT940 statement in UTF-8)"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
