@@ -223,6 +223,11 @@ pub struct SendArgs {
     /// an SMS request) after this long.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = timeout_arg)]
     pub timeout: std::time::Duration,
+    /// Payments received since the export (payments.csv, camt.053/camt.054, MT940;
+    /// repeatable): the e-mails and SMS of a customer who paid are cancelled
+    /// (`cancelled:paid`, `cancelled:part_paid`) instead of sent.
+    #[arg(long = "payments", value_name = "FILE")]
+    pub payments: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -279,6 +284,18 @@ pub enum OutboxCommand {
         /// When the batch was posted (RFC 3339; for tests and rehearsals), instead of now.
         #[arg(long, value_name = "TIME", value_parser = now_arg)]
         now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// The print cut-off: take the letters of customers who paid since the export out
+    /// of letters/print.pdf and print.csv and withdraw their payment pages, recorded in
+    /// cutoff.csv. Twice with the same files removes nothing more.
+    #[command(
+        after_help = "Example:\n  dunwell outbox cutoff out/ --payments bank/camt053-2026-11-25.xml --payments bank/portal.csv"
+    )]
+    Cutoff {
+        outbox: PathBuf,
+        /// Payments received since the export (payments.csv, camt.053/camt.054, MT940; repeatable).
+        #[arg(long = "payments", value_name = "FILE", required = true)]
+        payments: Vec<PathBuf>,
     },
 }
 

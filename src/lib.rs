@@ -28,6 +28,7 @@ pub mod plan;
 pub mod prepare;
 pub mod preview;
 pub mod progress;
+pub mod received;
 pub mod redact;
 pub mod render;
 pub mod report;

@@ -279,6 +279,7 @@ fn write_messages(
             let meta = Meta {
                 id,
                 customer_id: c.id().to_string(),
+                name: c.name().to_string(),
                 cluster: a.cluster.to_string(),
                 stage: rules.stage_name(m.stage).to_string(),
                 locale: c

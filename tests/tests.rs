@@ -17,6 +17,7 @@ mod history;
 mod letters;
 mod link;
 mod load_properties;
+mod payments;
 mod plan;
 mod readme;
 mod render;

@@ -153,6 +153,9 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             history,
             now,
         }) => outbox::posted(&outbox, history.as_deref(), now),
+        Command::Outbox(OutboxCommand::Cutoff { outbox, payments }) => {
+            outbox::cutoff(&outbox, &payments)
+        }
         Command::Gen(args) => generate::generate(args),
         Command::History(HistoryCommand::Import { outbox, history }) => {
             history::import(&outbox, history.as_deref())

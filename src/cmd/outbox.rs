@@ -1,5 +1,6 @@
 //! `dunwell outbox show`: one message of a complete outbox, as it will be sent;
 //! `dunwell outbox posted`: its print batch went to the post.
+//! `dunwell outbox cutoff`: the print cut-off (letters and pages of customers who paid).
 
 use super::Exit;
 use crate::dataset::Channel;
@@ -26,6 +27,26 @@ pub fn show(outbox: &std::path::Path, id: &str) -> Result<Exit> {
         out!("{}", sms.text);
         return Ok(Exit::Ok);
     }
+    if let Some(r) = crate::outbox::cutoff::removed(outbox, id)? {
+        let what = match entry.channel {
+            Channel::Web => {
+                // The page published now is the one that replaced it: shown as it is.
+                let path = outbox.join(&entry.path);
+                let page = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                eprintln!(
+                    "{id}: withdrawn by `dunwell outbox cutoff` ({}, cutoff.csv); the page now published:",
+                    r.reason
+                );
+                out_part!("{}", String::from_utf8_lossy(&page));
+                return Ok(Exit::Ok);
+            }
+            _ => "taken out of letters/print.pdf",
+        };
+        eprintln!(
+            "{id}: {what} by `dunwell outbox cutoff` ({}, cutoff.csv)",
+            r.reason
+        );
+    }
     let bytes = sealed.stored_bytes(entry).map_err(Error::Refused)?;
     out_part!("{}", String::from_utf8_lossy(&bytes));
     Ok(Exit::Ok)
@@ -47,6 +68,64 @@ pub fn posted(
     out!(
         "history {}: {letters} letter(s) in the print batch, {marked} newly marked delivered",
         loc.describe()
+    );
+    Ok(Exit::Ok)
+}
+
+/// `dunwell outbox cutoff OUTBOX --payments FILE…`: letters and pages of customers who
+/// paid since the export taken out; summary.json and report.html say so.
+pub fn cutoff(outbox: &std::path::Path, payments: &[std::path::PathBuf]) -> Result<Exit> {
+    use crate::outbox::summary::{CutoffSummary, PaymentsSummary, RunSummary};
+    // The summary is checked before anything is changed.
+    let mut summary = RunSummary::read(outbox)?;
+    let c = crate::outbox::cutoff::cutoff(outbox, payments)?;
+    let mut figures = CutoffSummary {
+        print_letters: c.letters_left,
+        print_pages: c.print_pages,
+        payments: PaymentsSummary {
+            received: c.received,
+            before_export: c.before_export,
+            matched: c.matched,
+            unmatched: c.unmatched.len(),
+        },
+        ..CutoffSummary::default()
+    };
+    for r in &c.record {
+        let by = match r.channel {
+            Channel::Letter => &mut figures.letters,
+            _ => &mut figures.pages,
+        };
+        *by.entry(r.reason.clone()).or_default() += 1;
+    }
+    summary.cutoff = Some(figures);
+    summary.rewrite(outbox)?;
+    crate::report::report(outbox)?;
+    let listed = outbox.join(crate::received::UNMATCHED);
+    super::send::payments_line(
+        c.received,
+        c.before_export,
+        c.matched,
+        &c.unmatched,
+        Some(&listed),
+    );
+    for r in &c.removed {
+        let what = match r.channel {
+            Channel::Letter => "letter taken out of print.pdf",
+            _ => "payment page withdrawn",
+        };
+        out!(
+            "{}: {}: {what}: {}",
+            r.reason,
+            r.id,
+            crate::diag::escape_control(&r.payments)
+        );
+    }
+    out!(
+        "cutoff: {} removed now, {} by earlier cut-offs; letters/print.pdf: {} letter(s), {} page(s)",
+        c.removed.len(),
+        c.earlier,
+        c.letters_left,
+        c.print_pages
     );
     Ok(Exit::Ok)
 }

@@ -22,6 +22,7 @@ pub fn send(args: SendArgs) -> Result<Exit> {
         moved: args.moved,
         retry_base: args.retry_after,
         timeout: args.timeout,
+        payments: args.payments,
     };
     // The history store is opened (and its schema brought up to date) before anything
     // is sent: a store that cannot be written stops the send, not the record after it.
@@ -80,9 +81,10 @@ pub fn send(args: SendArgs) -> Result<Exit> {
     }
     let count = |k: State| r.states.get(&k).copied().unwrap_or(0);
     if r.dry_run {
+        let paid = r.payments.as_ref().map_or(0, |p| p.cancelled.len() as u64);
         out!(
             "dry run: {} message(s) waiting, {} of them scheduled later; health check passed; nothing sent",
-            count(State::Pending) + count(State::Deferred),
+            (count(State::Pending) + count(State::Deferred)).saturating_sub(paid),
             r.scheduled_later
         );
     } else {
@@ -97,6 +99,29 @@ pub fn send(args: SendArgs) -> Result<Exit> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    if let Some(p) = &r.payments {
+        let listed = r
+            .journaled
+            .then(|| args.outbox.join(crate::received::UNMATCHED));
+        payments_line(
+            p.received,
+            p.before_export,
+            p.matched,
+            &p.unmatched,
+            listed.as_deref(),
+        );
+        let verb = if r.dry_run {
+            "would be cancelled"
+        } else {
+            "cancelled"
+        };
+        for (id, state, why) in &p.cancelled {
+            out!(
+                "{state}: {id}: {verb}: {}",
+                crate::diag::escape_control(why)
+            );
+        }
     }
     if r.scheduled_later > 0 {
         out!(
@@ -127,4 +152,33 @@ pub fn send(args: SendArgs) -> Result<Exit> {
             Exit::Partial
         },
     )
+}
+
+/// What the payment files held, on stderr, and each payment that found no customer.
+pub(super) fn payments_line(
+    received: usize,
+    before_export: usize,
+    matched: usize,
+    unmatched: &[crate::received::Unmatched],
+    listed: Option<&std::path::Path>,
+) {
+    eprintln!(
+        "payments: {received} received, {before_export} dated on or before the export (it has them), {matched} matched, {} unmatched{}",
+        unmatched.len(),
+        match listed {
+            Some(path) if !unmatched.is_empty() => format!(" (listed in {})", path.display()),
+            _ => String::new(),
+        }
+    );
+    for u in unmatched {
+        let p = &u.payment;
+        eprintln!(
+            "unmatched payment {}: {} {} {}: {}",
+            crate::diag::escape_control(&p.source),
+            p.amount,
+            p.currency.map(|c| c.code()).unwrap_or(""),
+            crate::diag::escape_control(p.name.as_deref().unwrap_or("(no name)")),
+            crate::diag::escape_control(&u.why)
+        );
+    }
 }

@@ -266,11 +266,16 @@ pub struct Binder {
 }
 
 impl Binder {
+    /// `DIR/print.pdf` and `DIR/print.csv`.
     pub fn create(dir: &Path) -> Result<Binder> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = dir.join("print.pdf");
+        Binder::create_at(dir.join("print.pdf"), dir.join("print.csv"))
+    }
+
+    /// The bound file and its list at these paths (`outbox cutoff` binds into temporary
+    /// files and renames them over the run's).
+    pub fn create_at(path: PathBuf, csv_path: PathBuf) -> Result<Binder> {
         let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let csv_path = dir.join("print.csv");
         let mut csv =
             csv::Writer::from_path(&csv_path).map_err(|e| Error::io(&csv_path, e.into()))?;
         csv.write_record(["letter_id", "first_page", "pages", "customer_id"])

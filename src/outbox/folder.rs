@@ -25,6 +25,10 @@ pub const OWN_NAMES: &[&str] = &[
     "rejected.csv",
     "summary.json",
     "report.html",
+    // `send --payments` and `outbox cutoff`.
+    "payments-unmatched.csv",
+    "cutoff.csv",
+    ".cutoff.csv.tmp",
 ];
 
 /// Files that say sending began from this outbox: it must never be rendered again.

@@ -14,6 +14,7 @@ use crate::segment::{RuleSet, Segmentation};
 use std::io::Write;
 use std::path::Path;
 
+pub mod cutoff;
 pub mod folder;
 pub mod reader;
 pub mod seal;
@@ -180,6 +181,10 @@ pub struct Entry {
     pub amount: Option<rust_decimal::Decimal>,
     #[serde(default)]
     pub currency: String,
+    /// The customer's name, for matching a payment that quotes no reference by its
+    /// payer's name (`received.rs`). Outboxes written before it was added have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Appends e-mails to `email/part-NNNNN.mbox` files (mboxrd: `From ` separator lines,

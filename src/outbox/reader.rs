@@ -97,6 +97,20 @@ impl Outbox {
     }
 }
 
+/// What each message claims, for matching payments received since the export.
+pub fn claims(entries: &[Entry]) -> impl Iterator<Item = crate::received::Claim> + '_ {
+    entries
+        .iter()
+        .filter(|e| !e.currency.is_empty())
+        .map(|e| crate::received::Claim {
+            customer: e.customer_id.clone(),
+            name: e.name.clone(),
+            currency: e.currency.clone(),
+            amount: e.amount.unwrap_or_default(),
+            invoices: e.invoices.iter().map(|(i, _)| i.clone()).collect(),
+        })
+}
+
 /// Whether `e`'s bytes lie inside `f`.
 pub fn read_checked(f: &std::fs::File, e: &Entry) -> std::result::Result<(), String> {
     let size = f
@@ -171,6 +185,7 @@ mod tests {
             invoices: Vec::new(),
             amount: None,
             currency: String::new(),
+            name: None,
         }
     }
 

@@ -38,6 +38,18 @@ pub struct Seal {
     pub files: std::collections::BTreeMap<String, FileSeal>,
 }
 
+impl Seal {
+    /// The export's date: payments after it are news to this outbox.
+    pub fn as_of_date(&self) -> Result<chrono::NaiveDate> {
+        chrono::NaiveDate::parse_from_str(&self.as_of, "%Y-%m-%d").map_err(|_| {
+            Error::Refused(format!(
+                "the outbox's seal has `{}` as its as_of date (expected YYYY-MM-DD); run `dunwell run` into it again",
+                self.as_of
+            ))
+        })
+    }
+}
+
 /// A writer that hashes what passes through it (the manifest and sms.jsonl are sealed
 /// as they are written, not read back).
 pub struct Hashing<W: Write> {

@@ -51,6 +51,9 @@ pub struct RunSummary {
     pub approval_required: bool,
     #[serde(flatten)]
     pub figures: Figures,
+    /// What `outbox cutoff` took out of the print file and the published pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutoff: Option<CutoffSummary>,
     /// The send journal's outcomes: added by `send` and `report` once sending began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliverySummary>,
@@ -72,6 +75,37 @@ pub struct DeliverySummary {
     /// Ids of the messages whose fate is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown: Option<Vec<String>>,
+    /// The payments the last `send --payments` read (the messages it cancelled are
+    /// counted in `states` as `cancelled:paid` and `cancelled:part_paid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payments: Option<PaymentsSummary>,
+}
+
+/// `summary.json`'s `cutoff`: what every `outbox cutoff` so far removed (cutoff.csv
+/// lists each), the print file left, and the payments the last one read.
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct CutoffSummary {
+    /// Letters taken out of letters/print.pdf, by reason (`cancelled:paid`, …).
+    pub letters: BTreeMap<String, usize>,
+    /// Payment pages withdrawn, by reason.
+    pub pages: BTreeMap<String, usize>,
+    /// Letters and pages (with the blank backs) left in letters/print.pdf.
+    pub print_letters: usize,
+    pub print_pages: u64,
+    pub payments: PaymentsSummary,
+}
+
+/// Payments received since the export, as `send --payments` or `outbox cutoff` found them.
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct PaymentsSummary {
+    /// Read from the files.
+    pub received: usize,
+    /// Dated on or before the export's `as_of` (the export has them): not counted.
+    pub before_export: usize,
+    /// Matched to a customer's claim.
+    pub matched: usize,
+    /// Found no claim: listed in payments-unmatched.csv.
+    pub unmatched: usize,
 }
 
 /// A rejected message and the reply that rejected it.
@@ -211,6 +245,7 @@ mod tests {
                 reply: "550 no such user".into(),
             }]),
             by_channel: None,
+            payments: None,
         });
         s.rewrite(dir.path()).unwrap();
         assert_eq!(RunSummary::read(dir.path()).unwrap(), s);

@@ -74,6 +74,8 @@ impl Ready {
 pub struct Meta {
     pub id: String,
     pub customer_id: String,
+    /// The customer's name (the manifest keeps it for matching payments).
+    pub name: String,
     pub cluster: String,
     pub stage: String,
     pub locale: String,
@@ -204,6 +206,7 @@ impl Writer {
             invoices: meta.invoices,
             amount: Some(meta.amount),
             currency: meta.currency,
+            name: Some(meta.name),
         };
         let id = base.id.clone();
         let entry = match rendered {

@@ -117,6 +117,9 @@ pub fn color(key: &str, k: usize) -> RGBColor {
             State::Rejected | State::Unknown => RGBColor(0xc8, 0x3e, 0x3e),
             State::Deferred | State::Sending => RGBColor(0xe0, 0x9b, 0x23),
             State::Pending => RGBColor(0x8a, 0x93, 0x9e),
+            // Paid since the export: good news, not a failure.
+            State::CancelledPaid => RGBColor(0x3b, 0x82, 0xc4),
+            State::CancelledPartPaid => RGBColor(0x7f, 0xa8, 0xd8),
         };
     }
     match key {

@@ -371,6 +371,10 @@ pub fn page(s: &RunSummary) -> String {
     }
     out.push_str("</section>");
 
+    if let Some(c) = &s.cutoff {
+        cutoff_section(&mut out, c);
+    }
+
     // Delivery.
     section(
         &mut out,
@@ -391,6 +395,8 @@ pub fn page(s: &RunSummary) -> String {
 fn delivery_section(out: &mut String, delivery: &DeliverySummary) {
     let order = [
         "delivered",
+        "cancelled:paid",
+        "cancelled:part_paid",
         "deferred",
         "pending",
         "sending",
@@ -422,6 +428,9 @@ fn delivery_section(out: &mut String, delivery: &DeliverySummary) {
         head.extend(order);
         table(out, &head, &rows);
     }
+    if let Some(p) = &delivery.payments {
+        payments_note(out, "The last <code>send --payments</code>", p);
+    }
     let unknown: Vec<String> = delivery.unknown.clone().unwrap_or_default();
     let rejected: Vec<String> = delivery
         .rejected
@@ -439,6 +448,43 @@ fn delivery_section(out: &mut String, delivery: &DeliverySummary) {
         }
         out.push_str("</ul>");
     }
+}
+
+/// What the payment files of a send or a cut-off held.
+fn payments_note(out: &mut String, who: &str, p: &crate::outbox::summary::PaymentsSummary) {
+    let _ = write!(
+        out,
+        "<p class=\"note\">{who} read {} payment(s) received: {} dated on or before the export (it has them), {} matched to a customer, {} unmatched (<code>payments-unmatched.csv</code>). Messages of customers who paid everything claimed are <code>cancelled:paid</code>; of those who paid a part, <code>cancelled:part_paid</code> (the next run claims the rest).</p>",
+        p.received, p.before_export, p.matched, p.unmatched
+    );
+}
+
+/// The print cut-off: letters and payment pages of customers who paid since the export.
+fn cutoff_section(out: &mut String, c: &crate::outbox::summary::CutoffSummary) {
+    section(
+        out,
+        "cutoff",
+        "Print cut-off",
+        "Letters taken out of letters/print.pdf and payment pages withdrawn because the customer paid since the export (cutoff.csv lists each).",
+    );
+    let reasons = ["cancelled:paid", "cancelled:part_paid"];
+    let count = |m: &BTreeMap<String, usize>, k: &str| m.get(k).copied().unwrap_or(0);
+    let rows: Vec<Vec<String>> = [("letters", &c.letters), ("payment pages", &c.pages)]
+        .iter()
+        .map(|(what, m)| {
+            let mut r = vec![what.to_string()];
+            r.extend(reasons.iter().map(|k| count(m, k).to_string()));
+            r
+        })
+        .collect();
+    table(out, &["", "cancelled:paid", "cancelled:part_paid"], &rows);
+    let _ = write!(
+        out,
+        "<p>letters/print.pdf now: {} letter(s), {} page(s).</p>",
+        c.print_letters, c.print_pages
+    );
+    payments_note(out, "The last <code>outbox cutoff</code>", &c.payments);
+    out.push_str("</section>");
 }
 
 const AGEING: [plotters::style::RGBColor; 5] = [

@@ -2,11 +2,14 @@
 //!
 //! ```text
 //! pending ──claim──▶ sending ──250──▶ delivered
-//!    ▲                  │ 4xx, connection lost before the data ──▶ deferred ──(due)──▶ claim
-//!    │                  │ 5xx ──────────────────────────────────▶ rejected
-//!    │                  └ lost after the data, or killed ───────▶ unknown
-//!    └────────── --resend-unknown ◀──────────────────────────────────┘
+//!    ▲ │                │ 4xx, connection lost before the data ──▶ deferred ──(due)──▶ claim
+//!    │ │                │ 5xx ──────────────────────────────────▶ rejected
+//!    │ │                └ lost after the data, or killed ───────▶ unknown
+//!    └─┼──────── --resend-unknown ◀──────────────────────────────────┘
+//!      └── paid since the export (send --payments) ──▶ cancelled:paid / cancelled:part_paid
 //! ```
+//!
+//! A cancelled message is final: it is never claimed, on this send or a later one.
 //!
 //! A message is claimed (`sending`) in a committed transaction *before* a byte of it
 //! goes out, by a conditional update that only matches `pending`/`deferred` rows: a
@@ -25,10 +28,16 @@ use std::path::{Path, PathBuf};
 
 vocabulary!(
     /// Where a message is in its life (the diagram above). Stored as its word, so
-    /// journals written before the type existed open unchanged. Declared in
+    /// journals written before the type existed open unchanged (those written before
+    /// `cancelled:…` are migrated when opened: [`migrate`]). Declared in
     /// alphabetical order: maps keyed by state print (send's line, summary.json) in the
-    /// order they had when they were keyed by the word.
+    /// order they had when they were keyed by the word. `cancelled:paid`,
+    /// `cancelled:part_paid`: not sent, the customer paid all or a part of what the
+    /// message claims since the export (`send --payments`; the next run claims what is
+    /// still open) — one word each, the reason after the colon as exclusion codes have it.
     State {
+        CancelledPaid = "cancelled:paid",
+        CancelledPartPaid = "cancelled:part_paid",
         Deferred = "deferred",
         Delivered = "delivered",
         Pending = "pending",
@@ -37,6 +46,23 @@ vocabulary!(
         Unknown = "unknown",
     }
 );
+
+impl State {
+    /// The state of a message cancelled because its customer paid.
+    pub fn cancelled(why: crate::received::Cancel) -> State {
+        let state = match why {
+            crate::received::Cancel::Paid => State::CancelledPaid,
+            crate::received::Cancel::PartPaid => State::CancelledPartPaid,
+        };
+        debug_assert_eq!(state.as_str(), why.word());
+        state
+    }
+
+    /// A state no send changes any more.
+    pub fn is_cancelled(self) -> bool {
+        matches!(self, State::CancelledPaid | State::CancelledPartPaid)
+    }
+}
 
 impl ToSql for State {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -85,9 +111,10 @@ pub enum Outcome {
     },
 }
 
-const SCHEMA: &str = "
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS messages (
+/// The messages table, named `name` (a migration builds the new one beside the old).
+fn messages_table(name: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {name} (
       id          TEXT PRIMARY KEY,      -- the manifest id: one row, one message
       seq         INTEGER NOT NULL,      -- plan order
       channel     TEXT NOT NULL,
@@ -97,15 +124,47 @@ const SCHEMA: &str = "
       sha256      TEXT,                  -- of the bytes: the outbox must not change
       scheduled_at INTEGER NOT NULL,     -- unix milliseconds, like every time here
       state       TEXT NOT NULL DEFAULT 'pending'
-                  CHECK (state IN ('pending','sending','delivered','deferred','rejected','unknown')),
+                  CHECK (state IN ('pending','sending','delivered','deferred','rejected','unknown',
+                                   'cancelled:paid','cancelled:part_paid')),
       attempts    INTEGER NOT NULL DEFAULT 0,
       next_at     INTEGER,               -- deferred: not before
       last_reply  TEXT,
       server_id   TEXT,                  -- the queue id in the server's 250 reply
       claimed_at  INTEGER,
       done_at     INTEGER
-    );
-    CREATE INDEX IF NOT EXISTS messages_due ON messages(state, seq);";
+    )"
+    )
+}
+
+/// The columns of the messages table, as every version has had them.
+const COLUMNS: &str = "id, seq, channel, recipient, cluster, message_id, sha256, scheduled_at, state, attempts, next_at, last_reply, server_id, claimed_at, done_at";
+
+/// Journals written before `cancelled:…` existed check their states against the older
+/// list: SQLite cannot change a CHECK constraint in place, so the table is rebuilt with
+/// the new one (rows copied as they are, in one transaction) when such a journal is
+/// opened for sending. Nothing else about it changes: its id, claims and rows stay.
+fn migrate(conn: &Connection) -> rusqlite::Result<bool> {
+    let sql: String = conn.query_row(
+        "SELECT sql FROM sqlite_master WHERE type='table' AND name='messages'",
+        [],
+        |r| r.get(0),
+    )?;
+    if sql.contains("'cancelled:paid'") {
+        return Ok(false);
+    }
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         DROP TABLE IF EXISTS messages_next;
+         {};
+         INSERT INTO messages_next ({COLUMNS}) SELECT {COLUMNS} FROM messages;
+         DROP TABLE messages;
+         ALTER TABLE messages_next RENAME TO messages;
+         CREATE INDEX IF NOT EXISTS messages_due ON messages(state, seq);
+         COMMIT;",
+        messages_table("messages_next")
+    ))?;
+    Ok(true)
+}
 
 impl Journal {
     /// The outbox's journal for a real send, checked against `sending.json`
@@ -283,7 +342,14 @@ impl Journal {
              PRAGMA busy_timeout=5000;",
         )
         .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             {};
+             CREATE INDEX IF NOT EXISTS messages_due ON messages(state, seq);",
+            messages_table("messages")
+        ))
+        .map_err(err)?;
+        migrate(&conn).map_err(err)?;
         Ok(Journal {
             conn,
             path: path.to_path_buf(),
@@ -609,6 +675,52 @@ impl Journal {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    /// Cancels messages whose customer paid since the export (`send --payments`): each
+    /// `(id, cancelled state, what was received)`, only where it is still waiting
+    /// (pending or deferred) — a delivered, rejected or unknown message keeps its fate.
+    /// One transaction; `rehearse` rolls it back (a dry run). Returns the ids changed.
+    pub fn cancel(
+        &mut self,
+        cancels: &[(String, State, String)],
+        now: i64,
+        rehearse: bool,
+    ) -> Result<Vec<(String, State, String)>> {
+        let path = self.path.clone();
+        let err = move |e: rusqlite::Error| Error::io(&path, std::io::Error::other(e.to_string()));
+        let tx = self.conn.transaction().map_err(&err)?;
+        let mut done = Vec::new();
+        {
+            let mut upd = tx
+                .prepare(
+                    "UPDATE messages SET state=?2, last_reply=?3, done_at=?4, next_at=NULL
+                     WHERE id=?1 AND state IN (?5, ?6)",
+                )
+                .map_err(&err)?;
+            for (id, state, reply) in cancels {
+                debug_assert!(state.is_cancelled());
+                let n = upd
+                    .execute(params![
+                        id,
+                        state,
+                        reply,
+                        now,
+                        State::Pending,
+                        State::Deferred
+                    ])
+                    .map_err(&err)?;
+                if n == 1 {
+                    done.push((id.clone(), *state, reply.clone()));
+                }
+            }
+        }
+        if rehearse {
+            tx.rollback().map_err(&err)?;
+        } else {
+            tx.commit().map_err(&err)?;
+        }
+        Ok(done)
+    }
+
     /// Deferred messages that will be tried again, and when the next one is due.
     pub fn next_retry(&self, max_attempts: u32) -> Result<Option<i64>> {
         self.conn
@@ -775,4 +887,96 @@ pub fn states(outbox: &Path) -> Result<Vec<(String, State)>> {
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, State>(1)?)))
         .map_err(err)?;
     rows.map(|r| r.map_err(err)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages table as journals had it before `cancelled:…` existed.
+    const OLD: &str = "
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE messages (
+          id          TEXT PRIMARY KEY,
+          seq         INTEGER NOT NULL,
+          channel     TEXT NOT NULL,
+          recipient   TEXT NOT NULL,
+          cluster     TEXT NOT NULL,
+          message_id  TEXT,
+          sha256      TEXT,
+          scheduled_at INTEGER NOT NULL,
+          state       TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (state IN ('pending','sending','delivered','deferred','rejected','unknown')),
+          attempts    INTEGER NOT NULL DEFAULT 0,
+          next_at     INTEGER,
+          last_reply  TEXT,
+          server_id   TEXT,
+          claimed_at  INTEGER,
+          done_at     INTEGER
+        );
+        CREATE INDEX messages_due ON messages(state, seq);
+        INSERT INTO meta VALUES ('journal_id', 'j1'), ('claims', '1');
+        INSERT INTO messages (id, seq, channel, recipient, cluster, scheduled_at, state, attempts, last_reply)
+          VALUES ('C1-email', 0, 'email', 'a@x.example', 'forgetful', 0, 'delivered', 1, '250 ok'),
+                 ('C2-email', 1, 'email', 'b@x.example', 'forgetful', 0, 'pending', 0, NULL),
+                 ('C3-sms', 2, 'sms', '+4930123', 'unable', 0, 'deferred', 1, '429');";
+
+    #[test]
+    fn an_older_journal_opens_and_takes_cancelled_messages_with_its_rows_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        Connection::open(&path).unwrap().execute_batch(OLD).unwrap();
+        let mut j = Journal::connect(&path).unwrap();
+        assert_eq!(j.meta("journal_id").unwrap().as_deref(), Some("j1"));
+        assert_eq!(j.claims().unwrap(), 1);
+        let cancels = [
+            (
+                "C1-email".to_string(),
+                State::CancelledPaid,
+                "paid".to_string(),
+            ),
+            (
+                "C2-email".to_string(),
+                State::CancelledPaid,
+                "paid".to_string(),
+            ),
+            (
+                "C3-sms".to_string(),
+                State::CancelledPartPaid,
+                "part".to_string(),
+            ),
+        ];
+        // A dry run changes nothing.
+        assert_eq!(j.cancel(&cancels, 5, true).unwrap().len(), 2);
+        assert_eq!(j.counts().unwrap().get(&State::Pending), Some(&1));
+        // The delivered message keeps its fate; the waiting ones are cancelled.
+        let done = j.cancel(&cancels, 5, false).unwrap();
+        let ids: Vec<&str> = done.iter().map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(ids, ["C2-email", "C3-sms"]);
+        let counts = j.counts().unwrap();
+        assert_eq!(
+            counts.into_iter().collect::<Vec<_>>(),
+            [
+                (State::CancelledPaid, 1),
+                (State::CancelledPartPaid, 1),
+                (State::Delivered, 1)
+            ]
+        );
+        // Never claimed again.
+        assert!(j.claim(10, 10, 6, None, (true, true)).unwrap().is_empty());
+        drop(j);
+        // Opened again: migrated once, the rows as they were.
+        let j = Journal::connect(&path).unwrap();
+        assert_eq!(j.rows().unwrap(), 3);
+        assert_eq!(
+            j.ids_in(State::Delivered).unwrap(),
+            [("C1-email".to_string(), "250 ok".to_string())]
+        );
+        // The constraint still refuses a word that is not a state.
+        let bad = j.conn.execute(
+            "UPDATE messages SET state='cancelled' WHERE id='C1-email'",
+            [],
+        );
+        assert!(bad.is_err());
+    }
 }

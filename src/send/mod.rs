@@ -49,6 +49,24 @@ pub struct SendOptions {
     /// Every network step (connect, each SMTP command, the data, QUIT; an SMS request)
     /// gives up after this long.
     pub timeout: Duration,
+    /// Payments received since the export: the e-mails and SMS of customers who paid
+    /// are cancelled before anything is claimed.
+    pub payments: Vec<PathBuf>,
+}
+
+/// What `--payments` found and did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct PaymentsSeen {
+    /// Payments read from the files.
+    pub received: usize,
+    /// Dated on or before the export's `as_of`: the export has them.
+    pub before_export: usize,
+    pub matched: usize,
+    /// Payments that found no claim, with the reason (also in payments-unmatched.csv).
+    #[serde(skip)]
+    pub unmatched: Vec<crate::received::Unmatched>,
+    /// Messages cancelled by this send (a dry run: that would be): id, state, why.
+    pub cancelled: Vec<(String, State, String)>,
 }
 
 /// What a send did, for the summary and the exit code.
@@ -70,6 +88,8 @@ pub struct SendReport {
     /// The journal recorded this send (not a dry run, not a test send), so the
     /// outbox's report has outcomes to show.
     pub journaled: bool,
+    /// `--payments`: what was received and cancelled.
+    pub payments: Option<PaymentsSeen>,
 }
 
 /// Parses `100/s`, `6000/min`, `50000/h` (or a bare number per second).
@@ -255,8 +275,24 @@ fn backoff(base: Duration, attempts: u32, id: &str) -> Duration {
 
 pub fn send(opts: &SendOptions) -> Result<SendReport> {
     let outbox = &opts.outbox;
+    // Payment files that cannot be read stop the send before anything is touched.
+    let received = if opts.payments.is_empty() {
+        None
+    } else {
+        Some(crate::received::read(&opts.payments)?)
+    };
     // Only a complete outbox, as sealed by `run`, is sent.
     let sealed = crate::outbox::Outbox::open(outbox)?;
+    // Matched against every message's claim (letters and pages too: a payment of a
+    // customer who gets only a letter is matched, not listed as unmatched).
+    let matching = match &received {
+        Some(r) => Some(crate::received::match_payments(
+            r,
+            crate::outbox::reader::claims(&sealed.entries),
+            sealed.seal.as_of_date()?,
+        )),
+        None => None,
+    };
     let manifest_sha = sealed
         .seal
         .files
@@ -334,6 +370,40 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             let n = journal.release_unknown()?;
             eprintln!("{n} unknown message(s) will be sent again (--resend-unknown)");
         }
+        // Right before anything is claimed: a customer who paid since the export gets no
+        // reminder. Cancelled once, in one transaction, for every waiting message — the
+        // payment files do not change while this send runs, and a message scheduled for
+        // later is checked again by the send that finds it due (given newer files).
+        let payments = match (&matching, &received) {
+            (Some(m), Some(r)) => {
+                let cancels: Vec<(String, State, String)> = entries
+                    .iter()
+                    .filter_map(|e| {
+                        let (why, paid, claim) = m.verdict(&e.customer_id, &e.currency)?;
+                        Some((
+                            e.id.clone(),
+                            State::cancelled(why),
+                            crate::received::Matching::describe(why, paid, claim),
+                        ))
+                    })
+                    .collect();
+                let cancelled = journal.cancel(&cancels, clock.ms(), opts.dry_run)?;
+                if record.is_some() {
+                    crate::received::write_unmatched(
+                        &outbox.join(crate::received::UNMATCHED),
+                        &m.unmatched,
+                    )?;
+                }
+                Some(PaymentsSeen {
+                    received: r.len(),
+                    before_export: m.before_export,
+                    matched: m.matched,
+                    unmatched: m.unmatched.clone(),
+                    cancelled,
+                })
+            }
+            _ => None,
+        };
         let by_id: HashMap<&str, &Entry> = entries.iter().map(|e| (e.id.as_str(), e)).collect();
         let store = Store {
             root: outbox.clone(),
@@ -400,6 +470,7 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
             } else {
                 0
             },
+            payments,
             ..SendReport::default()
         };
         let channels = (cfg.is_some(), sms_cfg.is_some());
@@ -734,7 +805,18 @@ fn outcome(id: &str, attempts: u32, sent: smtp::Sent, opts: &SendOptions, now: i
 /// `summary.json` gains `delivery`: messages per state, the unknown ids, the rejected
 /// ones with their replies (`report`, run next, adds the outcomes per channel).
 fn write_delivery(outbox: &Path, summary: &mut RunSummary, report: &SendReport) -> Result<()> {
+    // A send without --payments keeps what the last one with them found.
+    let payments = match &report.payments {
+        Some(p) => Some(crate::outbox::summary::PaymentsSummary {
+            received: p.received,
+            before_export: p.before_export,
+            matched: p.matched,
+            unmatched: p.unmatched.len(),
+        }),
+        None => summary.delivery.as_ref().and_then(|d| d.payments.clone()),
+    };
     summary.delivery = Some(DeliverySummary {
+        payments,
         by_channel: None,
         states: report
             .states
