@@ -1321,7 +1321,7 @@ policy:
             "2026-11-23T09:00:00+09:00"
         );
         let mut cfg = config();
-        cfg.policy.send_from = "2026-11-23T10:15:00Z".into(); // a Monday
+        cfg.policy.send_from = Some("2026-11-23T10:15:00Z".into()); // a Monday
         let r = Rules::new(&cfg, Path::new("c.yaml")).unwrap();
         assert_eq!(
             r.schedule(chrono_tz::Europe::Warsaw).to_rfc3339(),
@@ -1345,7 +1345,7 @@ policy:
         cfg.policy.contact_window.days = vec!["mon".into()];
         cfg.policy.contact_window.from = "23:00".into();
         cfg.policy.contact_window.to = "23:59".into();
-        cfg.policy.send_from = "2099-12-16T23:59:59Z".into();
+        cfg.policy.send_from = Some("2099-12-16T23:59:59Z".into());
         let r = Rules::new(&cfg, Path::new("c.yaml")).unwrap();
         for tz in [
             chrono_tz::Pacific::Kiritimati,
@@ -1356,7 +1356,7 @@ policy:
             assert!(at.to_utc().year() <= 2099, "{tz}: {at}");
             assert!(at.year() <= 2099, "{tz}: {at}");
         }
-        cfg.policy.send_from = "1970-01-01T00:00:00Z".into();
+        cfg.policy.send_from = Some("1970-01-01T00:00:00Z".into());
         assert!(Rules::new(&cfg, Path::new("c.yaml")).is_ok());
         for bad in [
             "2099-12-17T00:00:00Z",
@@ -1364,7 +1364,7 @@ policy:
             "1969-12-31T23:59:59Z",
             "0001-01-01T00:00:00Z",
         ] {
-            cfg.policy.send_from = bad.into();
+            cfg.policy.send_from = Some(bad.into());
             let Err(Error::Config(d)) = Rules::new(&cfg, Path::new("c.yaml")) else {
                 panic!("{bad} accepted")
             };
