@@ -205,6 +205,12 @@ fn report_intake(p: &Prepared) {
             p.from_history, p.campaign.as_of
         ));
     }
+    if p.history_events > 0 {
+        log(&format!(
+            "history: {} event(s) recorded by {} read (bounces, opt-outs, complaints)",
+            p.history_events, p.campaign.as_of
+        ));
+    }
     report_defects(v);
 }
 

@@ -34,6 +34,8 @@ pub struct Prepared {
     pub segment_seconds: f64,
     /// Contacts from the history store added as `reminder_sent` events.
     pub from_history: usize,
+    /// Events recorded in the history store (bounces, opt-outs, complaints) added.
+    pub history_events: usize,
     plan: OnceLock<crate::plan::Plan>,
 }
 
@@ -75,7 +77,7 @@ pub fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
     let t = Instant::now();
     let loaded = crate::load::load(&campaign.data)?;
     let mut validated = crate::validate::validate(loaded);
-    let from_history = read_history(&campaign, &mut validated.dataset)?;
+    let (from_history, history_events) = read_history(&campaign, &mut validated.dataset)?;
     let load_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let seg = crate::segment::segment(&validated.dataset, &rules, campaign.as_of);
@@ -87,6 +89,7 @@ pub fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
         load_seconds,
         segment_seconds: t.elapsed().as_secs_f64(),
         from_history,
+        history_events,
         plan: OnceLock::new(),
     })
 }
@@ -95,19 +98,24 @@ pub fn prepare_data(campaign: Campaign, rules: RuleSet) -> Result<Prepared> {
 /// become `reminder_sent` events of their customers — so reminders ignored, the
 /// frequency caps and every rule over reminders count what dunwell sent in earlier
 /// runs, not only what the export logged. An event the export already has (same
-/// customer, channel and day) is not added twice. No store, or none yet: nothing.
-fn read_history(campaign: &Campaign, data: &mut crate::dataset::Dataset) -> Result<usize> {
+/// customer, channel and day) is not added twice. The events recorded by then — a
+/// bounce, an opt-out after a complaint (`history bounces`) — are added as the export's
+/// own events would be, unless the export has the same one. No store, or none yet:
+/// nothing. Returns (contacts, events) added.
+fn read_history(campaign: &Campaign, data: &mut crate::dataset::Dataset) -> Result<(usize, usize)> {
     use crate::dataset::{Channel, Event, EventKind};
     use crate::history::{History, Location};
     let Some(loc) = &campaign.history else {
-        return Ok(0);
+        return Ok((0, 0));
     };
     if let Location::Sqlite(p) = loc
         && !p.exists()
     {
-        return Ok(0);
+        return Ok((0, 0));
     }
-    let contacts = History::open(loc)?.delivered_by(campaign.as_of)?;
+    let mut store = History::open(loc)?;
+    let contacts = store.delivered_by(campaign.as_of)?;
+    let recorded = store.events_by(campaign.as_of)?;
     let index: std::collections::HashMap<&str, u32> = data
         .customers
         .iter()
@@ -140,7 +148,39 @@ fn read_history(campaign: &Campaign, data: &mut crate::dataset::Dataset) -> Resu
             });
         }
     }
-    Ok(data.add_events(extra))
+    let contacts_added = extra.len();
+    for r in &recorded {
+        let (Some(&i), Ok(kind), Ok(channel), Ok(date)) = (
+            index.get(r.customer.as_str()),
+            EventKind::parse(&r.kind),
+            Channel::parse(&r.channel),
+            chrono::NaiveDate::parse_from_str(&r.date, "%Y-%m-%d"),
+        ) else {
+            continue; // a customer no longer in the export, or a word this version lacks
+        };
+        let text = |s: &str| (!s.is_empty()).then(|| Box::<str>::from(s));
+        let event = Event {
+            customer: i,
+            date,
+            channel,
+            kind,
+            reference: text(&r.reference),
+            note: text(&r.note),
+            promised: chrono::NaiveDate::parse_from_str(&r.promised_date, "%Y-%m-%d").ok(),
+        };
+        let known = data.view(i as usize).events.iter().any(|e| {
+            e.kind == kind
+                && e.channel == channel
+                && e.date == date
+                && e.reference == event.reference
+        });
+        if !known {
+            extra.push(event);
+        }
+    }
+    let events_added = extra.len() - contacts_added;
+    data.add_events(extra);
+    Ok((contacts_added, events_added))
 }
 
 /// What `check`, `preview` and `serve` work from: the data and a leniently loaded kit,
