@@ -60,7 +60,7 @@ pub enum Command {
     /// Print one message of an outbox.
     #[command(subcommand)]
     Outbox(OutboxCommand),
-    /// The history store: record outboxes into it, show a customer's timeline.
+    /// The history store: record outboxes and bounces into it, show a customer's timeline.
     #[command(subcommand)]
     History(HistoryCommand),
     /// Approve an outbox for sending (campaigns with `approval: required`): records who
@@ -338,6 +338,21 @@ pub enum HistoryCommand {
         /// The history store: a SQLite file or postgres://USER@HOST/DB.
         #[arg(long, value_name = "PATH")]
         history: String,
+    },
+    /// Read bounces and complaints from a mailbox into the history: an address that does
+    /// not exist is not e-mailed again, a spam complaint is an e-mail opt-out.
+    #[command(
+        after_help = "Reads delivery status notifications (RFC 3464) and feedback reports (RFC 5965) from an mbox file or a Maildir folder and matches each to its contact by the original Message-ID. `Action: failed` with an address status (5.1.1, 5.1.2, 5.1.10, 5.2.1 …) marks the address: the next run leaves e-mail out (`bounced:email`) until the export has another address. Refusals of our mail (5.7.x policy, spam, authentication) are recorded, not held against the customer; delayed notices are counted and ignored; an `abuse` complaint is an e-mail opt-out. Other mail is left alone and listed. Reading a mailbox again adds nothing. Exit 3 when some messages could not be read.\n\nExamples:\n  dunwell history bounces /var/mail/bounces --history /var/lib/dunwell/history.sqlite\n  dunwell history bounces ~/Maildir/.Bounces --history postgres://dunwell@db.internal/dunning"
+    )]
+    Bounces {
+        /// An mbox file, or a Maildir folder (its cur/ and new/).
+        mailbox: PathBuf,
+        /// The history store: a SQLite file or postgres://USER@HOST/DB.
+        #[arg(long, value_name = "PATH")]
+        history: String,
+        /// Record as of this time instead of now (RFC 3339; for tests and rehearsals).
+        #[arg(long, value_parser = now_arg)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
     },
 }
 

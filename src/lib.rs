@@ -6,6 +6,7 @@
 //! Each stage is a plain function of the previous stage's output and the campaign,
 //! so `check`, `preview` and `serve` reuse them on a sample.
 
+pub mod bounce;
 pub mod campaign;
 pub mod check;
 pub mod cli;

@@ -63,7 +63,7 @@ impl Store {
     }
 }
 
-fn sql(store: &Path, query: &str) -> serde_json::Value {
+pub fn sql(store: &Path, query: &str) -> serde_json::Value {
     let o = Command::new("python3")
         .args([
             "-c",

@@ -6,6 +6,7 @@ mod util;
 
 mod architecture;
 mod bad_input;
+mod bounces;
 mod campaign;
 mod check;
 mod cycle;

@@ -1,4 +1,5 @@
-//! `dunwell history`: outboxes recorded into the history store, a customer's timeline.
+//! `dunwell history`: outboxes and bounces recorded into the history store, a customer's
+//! timeline.
 
 use super::Exit;
 use crate::diag::{Error, Result};
@@ -86,6 +87,9 @@ pub fn events(
 }
 
 pub fn show(customer: &str, history: &str) -> Result<Exit> {
+/// `--history`: a store that exists (a SQLite file that is not there is a typo, not a
+/// new store: nothing could be shown or matched in it).
+fn existing_store(history: &str) -> Result<Location> {
     let loc = Location::parse(history, Path::new("."))
         .map_err(|msg| Error::Usage(format!("--history {history}: {msg}")))?;
     if let Location::Sqlite(p) = &loc
@@ -96,6 +100,11 @@ pub fn show(customer: &str, history: &str) -> Result<Exit> {
             p.display()
         )));
     }
+    Ok(loc)
+}
+
+pub fn show(customer: &str, history: &str) -> Result<Exit> {
+    let loc = existing_store(history)?;
     let t = History::open(&loc)?.timeline(customer)?;
     let who = crate::diag::escape_control(customer);
     if t.clusters.is_empty() && t.contacts.is_empty() {
@@ -130,4 +139,88 @@ pub fn show(customer: &str, history: &str) -> Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// What each kind of notice does, for the summary.
+fn meaning(kind: crate::bounce::Kind) -> &'static str {
+    use crate::bounce::Kind::*;
+    match kind {
+        Bounce => "the address is unusable: e-mail left out (bounced:email) until it changes",
+        Refused => "our mail was refused: not held against the customer",
+        Delayed => "delayed or delivered: ignored",
+        Complaint => "spam complaint: an e-mail opt-out (opted_out:email)",
+        NotSpam => "marked not spam: recorded",
+        Other => "not a notification or a report: left alone",
+    }
+}
+
+pub fn bounces(
+    mailbox: &Path,
+    history: &str,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Exit> {
+    let loc = existing_store(history)?;
+    let mut h = History::open(&loc)?;
+    let recorded_at = timestamp(now);
+    let today = chrono::DateTime::parse_from_rfc3339(&recorded_at)
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
+    let r = crate::bounce::record::read(mailbox, &mut h, &recorded_at, today)?;
+    let notices: usize = r.kinds.values().map(|(n, _)| n).sum();
+    let matched: usize = r.kinds.values().map(|(_, m)| m).sum();
+    out!(
+        "{}: {} message(s), {} notice(s), {} matched to a contact; history {}: added {} return(s), {} event(s)",
+        mailbox.display(),
+        r.messages,
+        notices,
+        matched,
+        loc.describe(),
+        r.returns_added,
+        r.events_added
+    );
+    for kind in crate::bounce::Kind::ALL {
+        let (n, m) = r.kinds.get(kind).copied().unwrap_or_default();
+        out!(
+            "  {:<10} {n:>6}  {m:>6} matched  {}",
+            kind.as_str(),
+            meaning(*kind)
+        );
+    }
+    if !r.unmatched.is_empty() {
+        out!("unmatched (no recorded contact has the Message-ID):");
+        for (source, kind, id, address) in &r.unmatched {
+            let id = if id.is_empty() {
+                "no Message-ID".to_string()
+            } else {
+                format!("<{}>", crate::diag::escape_control(id))
+            };
+            out!(
+                "  {}  {kind}  {id}  {}",
+                crate::diag::escape_control(source),
+                crate::diag::escape_control(address)
+            );
+        }
+    }
+    if !r.left_alone.is_empty() {
+        out!("left alone:");
+        for (source, what) in &r.left_alone {
+            out!(
+                "  {}  {}",
+                crate::diag::escape_control(source),
+                crate::diag::escape_control(what)
+            );
+        }
+    }
+    for p in &r.problems {
+        eprintln!("{}", crate::diag::escape_control(p));
+    }
+    if r.problems.is_empty() {
+        Ok(Exit::Ok)
+    } else {
+        eprintln!(
+            "{} message(s) could not be read; the others are recorded",
+            r.problems.len()
+        );
+        Ok(Exit::Partial)
+    }
 }

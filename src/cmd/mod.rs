@@ -166,6 +166,11 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::History(HistoryCommand::Show { customer, history }) => {
             history::show(&customer, &history)
         }
+        Command::History(HistoryCommand::Bounces {
+            mailbox,
+            history,
+            now,
+        }) => history::bounces(&mailbox, &history, now),
     }
 }
 

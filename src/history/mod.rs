@@ -815,7 +815,10 @@ mod tests {
             0
         );
         let as_of = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
-        assert_eq!(h.events_by(as_of("2026-11-20")).unwrap(), [promise.clone()]);
+        assert_eq!(
+            h.events_by(as_of("2026-11-20")).unwrap(),
+            std::slice::from_ref(&promise)
+        );
         assert_eq!(h.events_by(as_of("2026-11-30")).unwrap(), [promise, later]);
         assert!(
             h.events_by(as_of("2026-11-18")).unwrap().is_empty(),
@@ -829,7 +832,11 @@ mod tests {
             message_id: "0123abcd@example.com".into(),
             ..ReturnRecord::default()
         };
-        assert_eq!(h.record_returns(&[bounce.clone()], "t").unwrap(), 1);
+        assert_eq!(
+            h.record_returns(std::slice::from_ref(&bounce), "t")
+                .unwrap(),
+            1
+        );
         assert_eq!(h.record_returns(&[bounce], "t2").unwrap(), 0);
         assert_eq!(
             h.contact_of_message("0123abcd@example.com").unwrap(),

@@ -12,6 +12,7 @@ vocabulary!(
     Block {
         NoConsent = "no_consent",
         OptedOut = "opted_out",
+        Bounced = "bounced",
         InvalidContact = "invalid_contact",
         MissingContact = "missing_contact",
         FrequencyCap = "frequency_cap",

@@ -873,6 +873,9 @@ fn channel_block(
     {
         return Some(Block::OptedOut);
     }
+    if ch == Channel::Email && bounced(view, c.email(), as_of) {
+        return Some(Block::Bounced);
+    }
     if invalid {
         return Some(Block::InvalidContact);
     }
@@ -895,6 +898,23 @@ fn channel_block(
         }
     }
     None
+}
+
+/// Whether the customer's e-mail address is known to bounce: a `bounced` e-mail event
+/// by `as_of` (from the export, or `history bounces`) for this very address — compared
+/// trimmed and without case — or for no address in particular. A new address in the
+/// export is tried again.
+fn bounced(view: &CustomerView<'_>, email: Option<&str>, as_of: NaiveDate) -> bool {
+    let current = email.map(str::trim).unwrap_or("");
+    view.events.iter().any(|e| {
+        e.kind == EventKind::Bounced
+            && e.channel == Channel::Email
+            && e.date <= as_of
+            && e.reference
+                .as_deref()
+                .map(str::trim)
+                .is_none_or(|r| r.is_empty() || r.eq_ignore_ascii_case(current))
+    })
 }
 
 #[cfg(test)]
@@ -1252,6 +1272,48 @@ policy:
         );
         assert_eq!(m.len(), 1);
         assert_eq!(x[0].reason.code(), "frequency_cap:sms");
+    }
+
+    #[test]
+    fn a_bounced_address_blocks_email_until_the_export_has_another() {
+        let ev = |kind: EventKind, date: &str, reference: Option<&str>| Event {
+            customer: 0,
+            date: d(date),
+            channel: Channel::Email,
+            kind,
+            reference: reference.map(Into::into),
+            note: None,
+            promised: None,
+        };
+        let reasons = |events: &[Event]| -> Vec<String> {
+            let (_, x) = run(
+                &customer(),
+                &[invoice("2026-11-10", 100, false)],
+                events,
+                Cluster::Forgetful,
+            );
+            x.iter().map(|e| e.reason.code()).collect()
+        };
+        let bounced = EventKind::Bounced;
+        // The customer's address, in another case and with spaces; or no address named.
+        for reference in [Some(" ANNA@example.com "), None, Some("")] {
+            assert_eq!(
+                reasons(&[ev(bounced, "2026-11-19", reference)]),
+                ["bounced:email"],
+                "{reference:?}"
+            );
+        }
+        // Another address bounced (the export has a new one), or later than as_of.
+        assert!(reasons(&[ev(bounced, "2026-11-19", Some("old@example.com"))]).is_empty());
+        assert!(reasons(&[ev(bounced, "2026-11-21", Some("anna@example.com"))]).is_empty());
+        // An opt-out is checked first.
+        assert_eq!(
+            reasons(&[
+                ev(bounced, "2026-11-19", None),
+                ev(EventKind::OptedOut, "2026-11-19", None)
+            ]),
+            ["opted_out:email"]
+        );
     }
 
     #[test]
