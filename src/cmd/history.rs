@@ -86,7 +86,6 @@ pub fn events(
     Ok(Exit::Ok)
 }
 
-pub fn show(customer: &str, history: &str) -> Result<Exit> {
 /// `--history`: a store that exists (a SQLite file that is not there is a typo, not a
 /// new store: nothing could be shown or matched in it).
 fn existing_store(history: &str) -> Result<Location> {

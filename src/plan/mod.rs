@@ -1284,6 +1284,7 @@ policy:
             reference: reference.map(Into::into),
             note: None,
             promised: None,
+            promised_amount: None,
         };
         let reasons = |events: &[Event]| -> Vec<String> {
             let (_, x) = run(
