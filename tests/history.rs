@@ -98,41 +98,60 @@ fn recorded_once(store: &Store) -> tempfile::TempDir {
     // Every message of the manifest is a contact, delivered, with what it claimed.
     let manifest = manifest(out.path());
     assert_eq!(store.count("select count(*) from runs"), 1);
-    assert_eq!(store.count("select count(*) from contacts"), manifest.len());
+    assert_eq!(store.count("select count(*) from messages"), manifest.len());
     assert_eq!(
-        store.count("select count(*) from contacts where state = 'delivered'"),
+        store.count("select count(*) from messages where state = 'delivered'"),
         sent.len()
     );
-    let claims: usize = manifest
-        .iter()
+    // One claim per customer: the invoices their messages claim, with the total.
+    let mut by_customer: std::collections::BTreeMap<&str, &serde_json::Value> = Default::default();
+    for e in &manifest {
+        by_customer.insert(e["customer_id"].as_str().unwrap(), e);
+    }
+    let claims: usize = by_customer
+        .values()
         .map(|e| e["invoices"].as_array().unwrap().len())
         .sum();
-    assert!(claims >= manifest.len());
-    assert_eq!(store.count("select count(*) from contact_invoices"), claims);
-    // A contact's amount is the sum of the open amounts it claims.
+    assert!(claims >= by_customer.len());
+    assert_eq!(
+        store.count("select count(*) from claims"),
+        by_customer.len()
+    );
+    assert_eq!(store.count("select count(*) from claim_invoices"), claims);
+    // A claim's amount is the sum of the open amounts of its invoices.
     let mut totals: std::collections::BTreeMap<String, rust_decimal::Decimal> = Default::default();
-    for r in store.rows("select id, open_amount from contact_invoices") {
+    for r in store.rows("select customer, open_amount from claim_invoices") {
         *totals.entry(r[0].clone()).or_default() += r[1].parse::<rust_decimal::Decimal>().unwrap();
     }
-    for r in store.rows("select id, amount from contacts") {
+    for r in store.rows("select customer, amount, stage from claims") {
         assert_eq!(
             r[1].parse::<rust_decimal::Decimal>().unwrap(),
             totals[&r[0]],
             "{}",
             r[0]
         );
+        assert_eq!(by_customer[r[0].as_str()]["stage"], r[2].as_str());
     }
-    // Each contact's token is its payment link's, without base and tracking.
-    let links: std::collections::BTreeMap<&str, &str> = manifest
+    // Each message knows its link by the token's hash, and its Message-ID's start.
+    let by_id: std::collections::BTreeMap<String, &serde_json::Value> = manifest
         .iter()
-        .map(|e| (e["id"].as_str().unwrap(), e["link"].as_str().unwrap()))
+        .map(|e| (e["id"].as_str().unwrap().to_string(), e))
         .collect();
-    for r in store.rows("select id, token from contacts") {
-        let link = links[r[0].as_str()];
-        assert!(r[1].len() >= 16 && !r[1].contains(['/', '?']), "{r:?}");
+    for r in store.rows("select customer, channel, link, message_id from messages") {
+        let e = by_id[&format!("{}-{}", r[0], r[1])];
+        let token = e["link"]
+            .as_str()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap();
+        assert_eq!(r[2], dunwell::history::link_key(token), "{r:?}");
         assert!(
-            link.contains(&format!("/{}?", r[1])) || link.ends_with(&format!("/{}", r[1])),
-            "{link} {r:?}"
+            e["message_id"].as_str().unwrap_or("").starts_with(&r[3]) && r[3].len() == 16,
+            "{r:?}"
         );
     }
     // The run's segmentation: every customer of the export, with cluster and rule.
@@ -142,7 +161,7 @@ fn recorded_once(store: &Store) -> tempfile::TempDir {
     );
 
     // Sending again, importing, importing again: nothing added.
-    let all = "select * from contacts order by id";
+    let all = "select * from messages order by customer, channel";
     let before = store.rows(all);
     assert_eq!(send(out.path(), &server, &[]).code, 0);
     for _ in 0..2 {
@@ -202,8 +221,9 @@ fn postgresql_holds_the_same_history_as_sqlite() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     for q in [
         "select run, outbox, campaign, shard, as_of, messages from runs",
-        "select run, id, customer, channel, stage, cluster, template, currency, amount, token, scheduled_at, state from contacts order by run, id",
-        "select * from contact_invoices order by run, id, invoice",
+        "select run, customer, stage, template, currency, amount, scheduled_at from claims order by run, customer",
+        "select run, customer, channel, state, message_id, link from messages order by run, customer, channel",
+        "select * from claim_invoices order by run, customer, invoice",
         "select * from segments order by run, customer",
         "select version, name from refinery_schema_history",
     ] {
@@ -262,7 +282,7 @@ fn an_outbox_sent_elsewhere_is_imported_with_its_journal_states() {
     assert_eq!(
         count(
             &store,
-            "select count(*) from contacts where state = 'delivered'"
+            "select count(*) from messages where state = 'delivered'"
         ),
         n
     );
@@ -663,7 +683,7 @@ fn posting_the_print_batch_marks_its_letters_delivered() {
     assert_eq!(
         count(
             &store,
-            "select count(*) from contacts where channel = 'letter' and state = 'delivered' and state_at = '2026-11-23T16:00:00Z'"
+            "select count(*) from messages where channel = 'letter' and state = 'delivered' and state_at = '2026-11-23T16:00:00Z'"
         ),
         letters as u64
     );

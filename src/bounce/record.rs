@@ -41,31 +41,31 @@ pub fn read(
     today: chrono::NaiveDate,
 ) -> Result<Reading> {
     let mut out = Reading::default();
-    let mut contacts: HashMap<String, Option<(String, String)>> = HashMap::new();
     let mut returns = Vec::new();
     let mut events = Vec::new();
+    // Classified first (a notice is small), then matched in one batch: the store finds
+    // Message-IDs by a pass over its messages, not an index every contact would pay for.
+    let mut read = Vec::new();
     for item in mailbox::open(path)? {
         let item = item?;
         out.messages += 1;
-        let classified = match item.bytes.and_then(|b| super::classify(&b)) {
-            Ok(c) => c,
-            Err(why) => {
-                out.problems.push(format!("{}: {why}", item.source));
-                continue;
-            }
-        };
-        let contact = if classified.message_id.is_empty() {
-            None
-        } else {
-            match contacts.get(&classified.message_id) {
-                Some(c) => c.clone(),
-                None => {
-                    let c = history.contact_of_message(&classified.message_id)?;
-                    contacts.insert(classified.message_id.clone(), c.clone());
-                    c
-                }
-            }
-        };
+        match item.bytes.and_then(|b| super::classify(&b)) {
+            Ok(c) => read.push((item.source, c)),
+            Err(why) => out.problems.push(format!("{}: {why}", item.source)),
+        }
+    }
+    let ids: Vec<String> = read
+        .iter()
+        .map(|(_, c)| c.message_id.clone())
+        .filter(|id| !id.is_empty())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let customers: HashMap<String, String> = history.customers_of_messages(&ids)?;
+    for (source, classified) in read {
+        let contact: Option<(String, String)> = customers
+            .get(&classified.message_id)
+            .map(|c| (c.clone(), String::new()));
         let day = classified.date.map_or(today, |d| d.date_naive());
         for (i, n) in classified.notices.iter().enumerate() {
             let counts = out.kinds.entry(n.kind).or_default();
@@ -74,10 +74,10 @@ pub fn read(
                 counts.1 += 1;
             }
             if n.kind == Kind::Other {
-                out.left_alone.push((item.source.clone(), n.detail.clone()));
+                out.left_alone.push((source.clone(), n.detail.clone()));
             } else if contact.is_none() {
                 out.unmatched.push((
-                    item.source.clone(),
+                    source.clone(),
                     n.kind,
                     classified.message_id.clone(),
                     n.address.clone(),
@@ -96,10 +96,10 @@ pub fn read(
                 message_id: classified.message_id.clone(),
                 customer: customer.to_string(),
                 detail: n.detail.clone(),
-                source: item.source.clone(),
+                source: source.clone(),
             });
             if let Some((customer, written_to)) = &contact {
-                events.extend(events_of(n, customer, written_to, day, &item.source));
+                events.extend(events_of(n, customer, written_to, day, &source));
             }
         }
         if returns.len() >= PART {
@@ -116,7 +116,8 @@ pub fn read(
 
 /// The events a matched notice gives its customer. A bounce's reference is the address
 /// that failed — the notice's own (as we gave it, when the report says), else the one
-/// the contact was written to — so a new address in next week's export is tried
+/// the contact was written to (the store keeps none since its version 2, so empty) — so
+/// a new address in next week's export is tried
 /// again. A complaint is an e-mail opt-out, and counts as a complaint.
 fn events_of(
     n: &super::Notice,

@@ -107,6 +107,32 @@ fn key_of(outbox_sha256: &str) -> Result<i64> {
         .ok_or_else(|| Error::Refused(format!("`{outbox_sha256}` is not a manifest hash")))
 }
 
+/// A manifest id is `CUSTOMER-CHANNEL`; channel names have no `-`.
+fn split_id(id: &str) -> Option<(&str, &str)> {
+    id.rsplit_once('-')
+}
+
+/// What a message is found by when a bounce names it: the first 16 characters of its
+/// Message-ID's local part (dunwell's are 32 hex digits of a hash), or empty.
+fn message_key(message_id: &str) -> String {
+    let local = message_id
+        .trim()
+        .trim_matches(['<', '>'])
+        .split('@')
+        .next()
+        .unwrap_or("");
+    local.chars().take(16).collect()
+}
+
+/// What a payment-link token is found by: the first 16 hex digits of its SHA-256 (the
+/// token is the portal's to show; the history only needs to know it when it sees it).
+pub fn link_key(token: &str) -> String {
+    if token.is_empty() {
+        return String::new();
+    }
+    crate::hash::sha256_hex(token.as_bytes())[..16].to_string()
+}
+
 /// One contact: a message of the run, with the invoices it claimed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contact {
@@ -125,8 +151,6 @@ pub struct Contact {
     pub invoices: Vec<(String, String)>,
     /// The e-mail's Message-ID (without angle brackets), or empty.
     pub message_id: String,
-    /// Where the message was addressed: the e-mail address or number, or empty.
-    pub address: String,
 }
 
 /// An event as events.csv has it (plus a promised amount), or derived from a return:
@@ -256,9 +280,19 @@ impl History {
             Location::Postgres(url) => db::Db::postgres(url)
                 .map_err(|e| Error::Unavailable(format!("history {name}: cannot connect: {e}")))?,
         };
+        // SQLite keeps a table keyed by its primary key WITHOUT ROWID (one b-tree, not a
+        // table and an index); PostgreSQL reads the marker as a comment.
+        let sqlite = matches!(location, Location::Sqlite(_));
         let migrations = MIGRATIONS
             .iter()
-            .map(|(file, sql)| refinery_core::Migration::unapplied(file, sql))
+            .map(|(file, sql)| {
+                let sql = if sqlite {
+                    sql.replace("/*WITHOUT ROWID*/", "WITHOUT ROWID")
+                } else {
+                    sql.to_string()
+                };
+                refinery_core::Migration::unapplied(file, &sql)
+            })
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::Refused(format!("{name}: {e}")))?;
         db.migrate(&migrations).map_err(|e| {
@@ -321,8 +355,10 @@ impl History {
     }
 
     /// Some of a run's contacts with the invoices they claim, in one transaction:
-    /// (contacts, invoice claims) added. Callers pass a large run in parts, so memory
-    /// holds one part.
+    /// (contacts, invoice claims) added. A run's messages to one customer share one
+    /// claim (stage, amount, invoices, time), kept once; each message keeps its channel,
+    /// outcome, Message-ID and link. Callers pass a large run in parts, so memory holds
+    /// one part.
     pub fn record_contacts(
         &mut self,
         run: &RunRecord,
@@ -331,49 +367,66 @@ impl History {
     ) -> Result<(u64, u64)> {
         use db::V;
         let key = run.key()?;
-        let mut rows = Vec::with_capacity(contacts.len());
+        let mut claims = Vec::new();
         let mut invoices = Vec::new();
+        let mut messages = Vec::with_capacity(contacts.len());
+        let mut last: Option<&str> = None;
         for x in contacts {
-            rows.push(vec![
+            // A customer's messages are consecutive in the manifest (plan order); the
+            // database ignores a claim recorded before in any case.
+            if last != Some(x.customer.as_str()) {
+                last = Some(&x.customer);
+                claims.push(vec![
+                    V::I(key),
+                    V::from(&x.customer),
+                    V::from(&x.stage),
+                    V::from(if x.template == x.stage {
+                        ""
+                    } else {
+                        &x.template
+                    }),
+                    V::from(&x.currency),
+                    V::from(&x.amount),
+                    V::from(&x.scheduled_at),
+                ]);
+                for (number, open) in &x.invoices {
+                    invoices.push(vec![
+                        V::I(key),
+                        V::from(&x.customer),
+                        V::from(number),
+                        V::from(open),
+                    ]);
+                }
+            }
+            messages.push(vec![
                 V::I(key),
-                V::from(&x.id),
                 V::from(&x.customer),
                 V::from(&x.channel),
-                V::from(&x.stage),
-                V::from(&x.cluster),
-                V::from(&x.template),
-                V::from(&x.currency),
-                V::from(&x.amount),
-                V::from(&x.token),
-                V::from(&x.scheduled_at),
                 V::from(now),
-                V::from(&x.message_id),
-                V::from(&x.address),
+                V::T(message_key(&x.message_id)),
+                V::T(link_key(&x.token)),
             ]);
-            for (number, open) in &x.invoices {
-                invoices.push(vec![
-                    V::I(key),
-                    V::from(&x.id),
-                    V::from(number),
-                    V::from(open),
-                ]);
-            }
         }
         let n = self
             .db
             .write(&[
                 (
-                    "INSERT INTO contacts (run, id, customer, channel, stage, cluster, template, currency, amount, token, scheduled_at, state, state_at, message_id, address)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'written', $12, $13, $14) ON CONFLICT DO NOTHING",
-                    rows,
+                    "INSERT INTO claims (run, customer, stage, template, currency, amount, scheduled_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    claims,
                 ),
                 (
-                    "INSERT INTO contact_invoices (run, id, invoice, open_amount) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    "INSERT INTO claim_invoices (run, customer, invoice, open_amount) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                     invoices,
+                ),
+                (
+                    "INSERT INTO messages (run, customer, channel, state, state_at, message_id, link)
+                     VALUES ($1, $2, $3, 'written', $4, $5, $6) ON CONFLICT DO NOTHING",
+                    messages,
                 ),
             ])
             .map_err(|e| self.err(e))?;
-        Ok((n[0], n[1]))
+        Ok((n[2], n[1]))
     }
 
     /// Some of a run's segmentation rows, in one transaction: how many were added.
@@ -409,10 +462,19 @@ impl History {
         let key = key_of(outbox_sha256)?;
         let rows = states
             .iter()
-            .map(|(id, state)| vec![V::from(state), V::from(now), V::I(key), V::from(id)])
+            .filter_map(|(id, state)| {
+                let (customer, channel) = split_id(id)?;
+                Some(vec![
+                    V::from(state),
+                    V::from(now),
+                    V::I(key),
+                    V::from(customer),
+                    V::from(channel),
+                ])
+            })
             .collect();
         self.write_one(
-            "UPDATE contacts SET state = $1, state_at = $2 WHERE run = $3 AND id = $4 AND state <> $1",
+            "UPDATE messages SET state = $1, state_at = $2 WHERE run = $3 AND customer = $4 AND channel = $5 AND state <> $1",
             rows,
         )
     }
@@ -503,19 +565,47 @@ impl History {
         )
     }
 
-    /// The contact an e-mail's Message-ID belongs to: (customer, address written to).
+    /// The contact an e-mail's Message-ID belongs to: (customer, address written to —
+    /// not kept since version 2 of the store, so empty).
     pub fn contact_of_message(&mut self, message_id: &str) -> Result<Option<(String, String)>> {
-        let rows = self
-            .db
-            .read(
-                "SELECT customer, address FROM contacts WHERE message_id = $1 ORDER BY run LIMIT 1",
-                &[db::V::from(message_id)],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(rows
-            .into_iter()
+        let found = self.customers_of_messages(&[message_id.to_string()])?;
+        Ok(found
+            .into_values()
             .next()
-            .map(|mut r| (r[0].take(), r[1].take())))
+            .map(|customer| (customer, String::new())))
+    }
+
+    /// The customers the e-mails with these Message-IDs went to (Message-ID → customer).
+    /// One pass over the messages per few hundred ids: a mailbox of bounces is read
+    /// rarely, and an index for it would cost every contact.
+    pub fn customers_of_messages(
+        &mut self,
+        message_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        let keys: Vec<(String, &String)> = message_ids
+            .iter()
+            .map(|id| (message_key(id), id))
+            .filter(|(k, _)| !k.is_empty())
+            .collect();
+        for part in keys.chunks(500) {
+            let marks: Vec<String> = (1..=part.len()).map(|k| format!("${k}")).collect();
+            let sql = format!(
+                "SELECT DISTINCT message_id, customer FROM messages WHERE message_id IN ({})",
+                marks.join(", ")
+            );
+            let params: Vec<db::V> = part.iter().map(|(k, _)| db::V::T(k.clone())).collect();
+            let rows = self.db.read(&sql, &params).map_err(|e| self.err(e))?;
+            for mut r in rows {
+                let (k, customer) = (r[0].take(), r[1].take());
+                for (key, id) in part {
+                    if *key == k {
+                        out.insert((*id).clone(), customer.clone());
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Adds a line to the audit trail of an outbox; the same line twice adds nothing.
@@ -565,11 +655,14 @@ impl History {
         let key = key_of(outbox_sha256)?;
         let rows = ids
             .iter()
-            .map(|id| vec![V::from(now), V::I(key), V::from(id)])
+            .filter_map(|id| {
+                let (customer, channel) = split_id(id)?;
+                (channel == "letter").then(|| vec![V::from(now), V::I(key), V::from(customer)])
+            })
             .collect();
         self.write_one(
-            "UPDATE contacts SET state = 'delivered', state_at = $1
-             WHERE run = $2 AND id = $3 AND channel = 'letter' AND state <> 'delivered'",
+            "UPDATE messages SET state = 'delivered', state_at = $1
+             WHERE run = $2 AND customer = $3 AND channel = 'letter' AND state <> 'delivered'",
             rows,
         )
     }
@@ -578,8 +671,8 @@ impl History {
         let rows = self
             .db
             .read(
-                "SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM contacts),
-                        (SELECT COUNT(*) FROM contact_invoices), (SELECT COUNT(*) FROM segments)",
+                "SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM messages),
+                        (SELECT COUNT(*) FROM claim_invoices), (SELECT COUNT(*) FROM segments)",
                 &[],
             )
             .map_err(|e| self.err(e))?;
@@ -603,8 +696,9 @@ impl History {
         let rows = self
             .db
             .read(
-                "SELECT DISTINCT customer, channel, substr(scheduled_at, 1, 10) FROM contacts
-                 WHERE state = 'delivered' AND substr(scheduled_at, 1, 10) <= $1 AND substr(state_at, 1, 10) <= $1
+                "SELECT DISTINCT m.customer, m.channel, substr(c.scheduled_at, 1, 10)
+                 FROM messages m JOIN claims c ON c.run = m.run AND c.customer = m.customer
+                 WHERE m.state = 'delivered' AND substr(c.scheduled_at, 1, 10) <= $1 AND substr(m.state_at, 1, 10) <= $1
                  ORDER BY 1, 3, 2",
                 &[db::V::T(day)],
             )
@@ -626,8 +720,10 @@ impl History {
             .db
             .read(
                 "SELECT c.customer, i.invoice, c.stage, MAX(substr(c.scheduled_at, 1, 10))
-                 FROM contacts c JOIN contact_invoices i ON i.run = c.run AND i.id = c.id
-                 WHERE c.state = 'delivered' AND substr(c.scheduled_at, 1, 10) <= $1 AND substr(c.state_at, 1, 10) <= $1
+                 FROM claims c JOIN claim_invoices i ON i.run = c.run AND i.customer = c.customer
+                 WHERE substr(c.scheduled_at, 1, 10) <= $1 AND EXISTS (
+                     SELECT 1 FROM messages m WHERE m.run = c.run AND m.customer = c.customer
+                     AND m.state = 'delivered' AND substr(m.state_at, 1, 10) <= $1)
                  GROUP BY c.customer, i.invoice, c.stage
                  ORDER BY 1, 2, 3",
                 &[db::V::T(day)],
@@ -654,17 +750,22 @@ impl History {
         let contacts = self
             .db
             .read(
-                "SELECT c.run, c.id, r.campaign, r.as_of, c.channel, c.stage, c.cluster, c.template, c.currency, c.amount, c.scheduled_at, c.state, c.state_at
-                 FROM contacts c JOIN runs r ON r.run = c.run
-                 WHERE c.customer = $1 ORDER BY c.scheduled_at, r.as_of, c.channel",
+                "SELECT c.run, '', r.campaign, r.as_of, m.channel, c.stage, COALESCE(s.cluster, ''),
+                        CASE WHEN c.template = '' THEN c.stage ELSE c.template END,
+                        c.currency, c.amount, c.scheduled_at, m.state, m.state_at
+                 FROM claims c JOIN messages m ON m.run = c.run AND m.customer = c.customer
+                 JOIN runs r ON r.run = c.run
+                 LEFT JOIN segments s ON s.run = c.run AND s.customer = c.customer
+                 WHERE c.customer = $1 ORDER BY c.scheduled_at, r.as_of, m.channel",
                 &who,
             )
             .map_err(|e| self.err(e))?;
         let invoices = self
             .db
             .read(
-                "SELECT i.run, i.id, i.invoice, i.open_amount FROM contact_invoices i JOIN contacts c ON c.run = i.run AND c.id = i.id
-                 WHERE c.customer = $1 ORDER BY i.run, i.id, i.invoice",
+                "SELECT i.run, '', i.invoice, i.open_amount
+                 FROM claims c JOIN claim_invoices i ON i.run = c.run AND i.customer = c.customer
+                 WHERE c.customer = $1 ORDER BY i.run, i.invoice",
                 &who,
             )
             .map_err(|e| self.err(e))?;
@@ -729,7 +830,6 @@ mod tests {
             scheduled_at: "2026-11-23T09:00:00+01:00".into(),
             invoices: vec![("INV-1".into(), "157.25".into())],
             message_id: "0123abcd@example.com".into(),
-            address: "c1@example.com".into(),
         }
     }
 
@@ -840,7 +940,7 @@ mod tests {
         assert_eq!(h.record_returns(&[bounce], "t2").unwrap(), 0);
         assert_eq!(
             h.contact_of_message("0123abcd@example.com").unwrap(),
-            Some(("C1".into(), "c1@example.com".into()))
+            Some(("C1".into(), String::new()))
         );
         assert_eq!(h.contact_of_message("nope@example.com").unwrap(), None);
 

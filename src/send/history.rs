@@ -228,7 +228,6 @@ fn contact_of(e: &crate::outbox::Entry) -> Contact {
             .map(|(n, a)| (n.clone(), a.to_string()))
             .collect(),
         message_id: e.message_id.clone().unwrap_or_default(),
-        address: e.to.clone(),
     }
 }
 
