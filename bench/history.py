@@ -5,8 +5,8 @@ Usage: bench/history.py [--customers 1000000] [--runs 3]
 
 Renders the e-mails and SMS of a generated export once (the sample campaign), then
 imports that outbox --runs times, each into a fresh SQLite store, and prints rows per
-second (contacts, the invoices they claim, segmentation rows) and the store's size per
-contact. The median of the runs is what to quote.
+second (messages, the claims they share with their invoices, segmentation rows) and the
+store's size per contact (message). The median of the runs is what to quote.
 """
 import argparse
 import os
@@ -42,16 +42,16 @@ def main():
         wall, rss, cpu = timed([EXE, "history", "import", out, "--history", store])
         c = sqlite3.connect(store)
         n = {t: c.execute(f"select count(*) from {t}").fetchone()[0]
-             for t in ("contacts", "contact_invoices", "segments")}
+             for t in ("messages", "claims", "claim_invoices", "segments")}
         c.execute("pragma wal_checkpoint(truncate)")
         c.close()
         rows = sum(n.values())
         size = os.path.getsize(store)
-        results.append((wall, rows / wall, n["contacts"] / wall, size / n["contacts"], rss, cpu))
-        print(f"run {k + 1}: {wall:.2f} s, {rows:,} rows ({n['contacts']:,} contacts, "
-              f"{n['contact_invoices']:,} invoice claims, {n['segments']:,} segment rows): "
-              f"{rows / wall:,.0f} rows/s, {n['contacts'] / wall:,.0f} contacts/s; "
-              f"store {size / 2**20:.0f} MiB = {size / n['contacts']:.0f} B per contact; "
+        results.append((wall, rows / wall, n["messages"] / wall, size / n["messages"], rss, cpu))
+        print(f"run {k + 1}: {wall:.2f} s, {rows:,} rows ({n['messages']:,} contacts, "
+              f"{n['claims']:,} claims of {n['claim_invoices']:,} invoices, {n['segments']:,} segment rows): "
+              f"{rows / wall:,.0f} rows/s, {n['messages'] / wall:,.0f} contacts/s; "
+              f"store {size / 2**20:.0f} MiB = {size / n['messages']:.0f} B per contact; "
               f"peak {rss / 1024:.0f} MiB, CPU {cpu:.1f} s")
     med = lambda i: statistics.median(r[i] for r in results)  # noqa: E731
     print(f"median of {len(results)}: {med(0):.2f} s, {med(1):,.0f} rows/s, "

@@ -56,6 +56,10 @@ pub enum Command {
     Report {
         /// The outbox `dunwell run` wrote.
         outbox: PathBuf,
+        /// Payments received since the export (payments.csv, camt.053/camt.054, MT940;
+        /// repeatable): adds what the campaign recovered, by cluster, stage and channel.
+        #[arg(long = "payments", value_name = "FILE")]
+        payments: Vec<PathBuf>,
     },
     /// Print one message of an outbox.
     #[command(subcommand)]

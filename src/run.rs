@@ -112,6 +112,13 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     );
     summary.figures.sms_segments_by_country = sms_by_country;
     crate::report::price_sms(&mut summary.figures, campaign.sms.cost.as_ref());
+    if let Some(price) = &campaign.letters.cost {
+        let letters = summary.by_channel.get("letter").copied().unwrap_or(0);
+        summary.figures.letter_cost = Some(crate::outbox::summary::LetterCost {
+            currency: price.currency.clone(),
+            total: price.per_letter.0 * rust_decimal::Decimal::from(letters as u64),
+        });
+    }
     let out = written.files.dir().to_path_buf();
     crate::outbox::write_json(&out.join("summary.json"), &summary)?;
     crate::report::write_html(&out, &summary)?;

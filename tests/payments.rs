@@ -523,3 +523,100 @@ fn cutoff_takes_paid_letters_out_of_print_pdf_withdraws_their_pages_and_keeps_th
         states.values().filter(|s| *s == "delivered").count()
     );
 }
+
+/// `report --payments`: what the campaign recovered, per cluster × stage × channel, in a
+/// dated section of its own; the rest of report.html is the same page as before.
+#[test]
+fn the_report_shows_what_the_campaign_recovered_within_7_14_and_30_days() {
+    let out = email_outbox(&[]);
+    let server = Server::start(&[]);
+    let r = send(out.path(), &server, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let before = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    let all = claims(out.path(), "email");
+    // The sample's e-mails are scheduled on 2026-11-23: one customer pays in full 3
+    // days after, one 20 days after, one pays half; the rest do not pay.
+    let day = |c: &Claim| {
+        manifest(out.path())
+            .into_iter()
+            .find(|e| e["id"] == c.id.as_str())
+            .unwrap()["scheduled_at"]
+            .as_str()
+            .unwrap()[..10]
+            .to_string()
+    };
+    let eur: Vec<&Claim> = all.iter().filter(|c| c.currency == "EUR").collect();
+    let (fast, slow, half) = (eur[0], eur[1], eur[2]);
+    assert!(eur[..3].iter().all(|c| day(c) == "2026-11-23"));
+    let half_amount: rust_decimal::Decimal =
+        half.amount.parse::<rust_decimal::Decimal>().unwrap() / rust_decimal::Decimal::from(2);
+    let dir = tempdir();
+    let file = write(
+        dir.path(),
+        "payments.csv",
+        &format!(
+            "payment_id,customer_id,date,amount,currency\nP1,{},2026-11-26,{},EUR\nP2,{},2026-12-13,{},EUR\nP3,{},2026-11-25,{},EUR\n",
+            fast.customer,
+            fast.amount,
+            slow.customer,
+            slow.amount,
+            half.customer,
+            half_amount.round_dp(2)
+        ),
+    );
+    let r = dunwell([
+        "report",
+        out.path().to_str().unwrap(),
+        "--payments",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("3 payment(s) matched, 0 unmatched, up to 2026-12-13"),
+        "{}",
+        r.stdout
+    );
+    let rec = read_json(&out.path().join("recovery.json"));
+    let rows = rec["rows"].as_array().unwrap();
+    let customers: u64 = rows.iter().map(|r| r["customers"].as_u64().unwrap()).sum();
+    assert_eq!(customers as usize, emails(out.path()).len());
+    let total = |k: usize| -> u64 {
+        rows.iter()
+            .map(|r| r["paid_in_full"][k].as_u64().unwrap())
+            .sum()
+    };
+    // Within 7 and 14 days: the fast payer; within 30: the slow one too. Half is never full.
+    assert_eq!((total(0), total(1), total(2)), (1, 1, 2));
+    let fast_amount: rust_decimal::Decimal = fast.amount.parse().unwrap();
+    let slow_amount: rust_decimal::Decimal = slow.amount.parse().unwrap();
+    let recovered: rust_decimal::Decimal = rec["recovered_30"]["EUR"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        recovered,
+        fast_amount + slow_amount + half_amount.round_dp(2)
+    );
+
+    let after = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(
+        after.contains("Recovery — payments up to 2026-12-13"),
+        "no recovery section"
+    );
+    let start = after.find("<section id=\"recovery\">").unwrap();
+    let end = start + after[start..].find("</section>").unwrap() + "</section>".len();
+    assert_eq!(
+        format!("{}{}", &after[..start], &after[end..]),
+        before,
+        "the rest of the page changed"
+    );
+    // Rebuilt later without --payments: the recovery stays (it is in recovery.json).
+    let r = dunwell(["report", out.path().to_str().unwrap()]);
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("report.html")).unwrap(),
+        after
+    );
+}

@@ -35,6 +35,17 @@ pub struct LetterConfig {
     pub fold_marks: bool,
     /// Where body text starts on page 1 (DIN 5008 form B: about 98 mm).
     pub body_top_mm: f32,
+    /// What a letter costs to print and post, for the recovery report:
+    /// `{currency: EUR, per_letter: 0.95}`.
+    pub cost: Option<LetterPrice>,
+}
+
+/// The price of one posted letter.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LetterPrice {
+    pub currency: String,
+    pub per_letter: crate::plan::Amount,
 }
 
 impl Default for LetterConfig {
@@ -43,6 +54,7 @@ impl Default for LetterConfig {
             window: Window::default(),
             fold_marks: true,
             body_top_mm: 98.4,
+            cost: None,
         }
     }
 }

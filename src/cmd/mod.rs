@@ -140,7 +140,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             })?;
             Ok(Exit::Ok)
         }
-        Command::Report { outbox } => report::report(&outbox),
+        Command::Report { outbox, payments } => report::report(&outbox, &payments),
         Command::Approve {
             outbox,
             by,

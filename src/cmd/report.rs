@@ -1,9 +1,26 @@
-//! `dunwell report`: report.html rebuilt from a complete outbox and its journal.
+//! `dunwell report`: report.html rebuilt from a complete outbox and its journal — with
+//! `--payments`, and what the campaign recovered.
 
 use super::Exit;
 use crate::diag::Result;
 
-pub fn report(outbox: &std::path::Path) -> Result<Exit> {
+pub fn report(outbox: &std::path::Path, payments: &[std::path::PathBuf]) -> Result<Exit> {
+    if !payments.is_empty() {
+        let r = crate::report::recovery::recover(outbox, payments)?;
+        let customers: u64 = r.rows.iter().map(|row| row.customers).sum();
+        out!(
+            "recovery: {} payment(s) matched, {} unmatched, up to {}; {} contact row(s), recovered within 30 days: {}",
+            r.payments_matched,
+            r.payments_unmatched,
+            r.payments_until.as_deref().unwrap_or("—"),
+            customers,
+            r.recovered_30
+                .iter()
+                .map(|(c, a)| format!("{a} {c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let path = crate::report::report(outbox)?;
     out!("report: {}", path.display());
     Ok(Exit::Ok)

@@ -188,6 +188,16 @@ pub struct Figures {
     /// Customer's country (ISO 3166) → SMS segments written.
     pub sms_segments_by_country: BTreeMap<String, u64>,
     pub sms_cost: Option<SmsCost>,
+    /// The letters' cost at the campaign's `letters.cost` (none without a price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letter_cost: Option<LetterCost>,
+}
+
+/// Letters × the campaign's price per letter.
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq, Eq)]
+pub struct LetterCost {
+    pub currency: String,
+    pub total: Decimal,
 }
 
 #[cfg(test)]

@@ -347,6 +347,8 @@ pub struct Paid {
     pub amount: Decimal,
     /// The payments, as `FILE:LINE`.
     pub sources: Vec<String>,
+    /// The payments, as (date, amount), in the order matched.
+    pub payments: Vec<(NaiveDate, Decimal)>,
 }
 
 /// A payment that found no claim, and why.
@@ -567,6 +569,7 @@ pub fn match_payments(
         let e = m.paid.entry((customer, currency)).or_default();
         e.amount += p.amount;
         e.sources.push(p.source.clone());
+        e.payments.push((p.date, p.amount));
         m.matched += 1;
         *m.by_how.entry(how.as_str()).or_default() += 1;
     }

@@ -511,3 +511,101 @@ table{border-collapse:collapse;margin:8px 0;font-size:14px}th,td{padding:3px 12p
 th{font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}
 code{background:#f4f5f7;padding:1px 4px;border-radius:3px}ul.ids{font:12px ui-monospace,monospace;columns:2}
 ";
+
+/// The recovery section (`report --payments`): dated with the payments' last day, kept
+/// apart from the rebuild of the rest of the page.
+pub fn recovery(r: &super::recovery::Recovery) -> String {
+    let mut out = String::new();
+    let until = r.payments_until.as_deref().unwrap_or("—");
+    section(
+        &mut out,
+        "recovery",
+        &format!("Recovery — payments up to {until}"),
+        &format!(
+            "{} payment(s) matched to this outbox's claims, {} unmatched ({}). A customer counts in the row of each channel that reached them; paid in full within N days of the contact.",
+            r.payments_matched,
+            r.payments_unmatched,
+            r.payment_files.join(", ")
+        ),
+    );
+    let pct = |n: u64, of: u64| {
+        if of == 0 {
+            "—".to_string()
+        } else {
+            format!("{:.0} %", n as f64 * 100.0 / of as f64)
+        }
+    };
+    let rows: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| {
+            let amounts = |k: usize| {
+                row.recovered
+                    .iter()
+                    .map(|(c, a)| super::money(a[k], c))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            };
+            vec![
+                format!("{} · {} · {}", row.cluster, row.stage, row.channel),
+                grouped(&row.customers.to_string()),
+                pct(row.paid_in_full[0], row.customers),
+                pct(row.paid_in_full[1], row.customers),
+                pct(row.paid_in_full[2], row.customers),
+                amounts(2),
+                row.claimed
+                    .iter()
+                    .map(|(c, a)| super::money(*a, c))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                row.median_days_to_pay
+                    .map_or("—".into(), |d| format!("{d} d")),
+            ]
+        })
+        .collect();
+    table(
+        &mut out,
+        &[
+            "cluster · stage · channel",
+            "customers",
+            "paid ≤ 7 d",
+            "≤ 14 d",
+            "≤ 30 d",
+            "recovered ≤ 30 d",
+            "claimed",
+            "median days to pay",
+        ],
+        &rows,
+    );
+    let costs: Vec<Vec<String>> = r
+        .cost
+        .iter()
+        .map(|(currency, cost)| {
+            let back = r.recovered_30.get(currency).copied().unwrap_or_default();
+            vec![
+                currency.clone(),
+                super::money(*cost, currency),
+                super::money(back, currency),
+                if back > Decimal::ZERO {
+                    format!("{:.4}", (*cost / back).round_dp(4))
+                } else {
+                    "—".into()
+                },
+            ]
+        })
+        .collect();
+    if !costs.is_empty() {
+        table(
+            &mut out,
+            &[
+                "currency",
+                "cost of the contacts",
+                "recovered ≤ 30 d",
+                "cost per unit recovered",
+            ],
+            &costs,
+        );
+    }
+    out.push_str("</section>");
+    out
+}

@@ -9,6 +9,7 @@
 
 mod charts;
 mod html;
+pub mod recovery;
 
 use crate::dataset::{Channel, Dataset, Field};
 use crate::diag::{Error, Result};
@@ -189,7 +190,12 @@ pub fn report(outbox: &Path) -> Result<std::path::PathBuf> {
 /// Writes `report.html` from the summary (`run` calls it with the summary it just wrote).
 pub fn write_html(outbox: &Path, summary: &RunSummary) -> Result<()> {
     let path = outbox.join("report.html");
-    std::fs::write(&path, html::page(summary)).map_err(|e| Error::io(&path, e))
+    let mut page = html::page(summary);
+    if let Some(r) = recovery::read(outbox)? {
+        let at = page.rfind("</main>").unwrap_or(page.len());
+        page.insert_str(at, &html::recovery(&r));
+    }
+    std::fs::write(&path, page).map_err(|e| Error::io(&path, e))
 }
 
 /// Groups a number's integer digits in threes: 1234567.8 → 1,234,567.8.
