@@ -271,6 +271,55 @@ fn three_cycles_with_sqlite() {
     let store = work.path().join("state/history.sqlite");
     let cycles = three_cycles(&store.display().to_string(), work.path());
     check_cycles(&cycles);
+
+    // The gallery of the next week has each real customer's timeline: the contacts of
+    // the three cycles, with their stages and outcomes, and the clusters over the runs.
+    let gallery = tempdir();
+    let r = dunwell_env(
+        [
+            "preview",
+            work.path().join("campaign.yaml").to_str().unwrap(),
+            "--data",
+            work.path().join("export-3").to_str().unwrap(),
+            "--as-of",
+            &day(3),
+            "--out",
+            gallery.path().to_str().unwrap(),
+        ],
+        &[SECRET],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let index = std::fs::read_to_string(gallery.path().join("index.html")).unwrap();
+    let link = index
+        .split("href=\"m/timeline-")
+        .nth(1)
+        .expect("a timeline link in the gallery");
+    let customer = &link[..link.find(".html").unwrap()];
+    let page = std::fs::read_to_string(gallery.path().join(format!("m/timeline-{customer}.html")))
+        .unwrap();
+    let contacted: Vec<&Cycle> = cycles
+        .iter()
+        .filter(|c| c.manifest.iter().any(|e| e["customer_id"] == customer))
+        .collect();
+    assert!(!contacted.is_empty(), "{customer} was never contacted");
+    for c in &contacted {
+        for e in c.manifest.iter().filter(|e| e["customer_id"] == customer) {
+            assert!(
+                page.contains(&format!(
+                    "{} · {}",
+                    e["channel"].as_str().unwrap(),
+                    e["stage"].as_str().unwrap()
+                )),
+                "{customer}: {e} not in the timeline"
+            );
+        }
+    }
+    for k in 0..3 {
+        assert!(
+            page.contains(&format!("<td>{}</td>", day(k))),
+            "{customer}: run {k}"
+        );
+    }
 }
 
 /// The same cycles with the store in a real PostgreSQL server: the same outboxes, byte

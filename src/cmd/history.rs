@@ -106,7 +106,8 @@ pub fn show(customer: &str, history: &str) -> Result<Exit> {
     let loc = existing_store(history)?;
     let t = History::open(&loc)?.timeline(customer)?;
     let who = crate::diag::escape_control(customer);
-    if t.clusters.is_empty() && t.contacts.is_empty() {
+    if t.clusters.is_empty() && t.contacts.is_empty() && t.events.is_empty() && t.returns.is_empty()
+    {
         out!("{who}: nothing recorded");
         return Ok(Exit::Ok);
     }
@@ -135,6 +136,46 @@ pub fn show(customer: &str, history: &str) -> Result<Exit> {
             for (number, open) in &c.invoices {
                 out!("      {number}  open {open} {}", c.currency);
             }
+        }
+    }
+    if !t.events.is_empty() {
+        out!("events:");
+        for e in &t.events {
+            let promise = if e.promised_date.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " — promised {} by {}",
+                    if e.promised_amount.is_empty() {
+                        "payment"
+                    } else {
+                        &e.promised_amount
+                    },
+                    e.promised_date
+                )
+            };
+            out!(
+                "  {}  {:<7} {}{}{}  ({})",
+                e.date,
+                e.channel,
+                e.kind,
+                if e.reference.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", crate::diag::escape_control(&e.reference))
+                },
+                promise,
+                crate::diag::escape_control(&e.source)
+            );
+        }
+    }
+    if !t.returns.is_empty() {
+        out!("came back:");
+        for (at, kind, status, detail) in &t.returns {
+            out!(
+                "  {at}  {kind} {status} {}",
+                crate::diag::escape_control(detail)
+            );
         }
     }
     Ok(Exit::Ok)

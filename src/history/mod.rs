@@ -249,6 +249,10 @@ pub struct Timeline {
     /// (campaign, as_of, cluster, rule), oldest first.
     pub clusters: Vec<(String, String, String, String)>,
     pub contacts: Vec<Contacted>,
+    /// Events recorded into the store (promises, opt-outs, bounces …), by date.
+    pub events: Vec<EventRecord>,
+    /// Notifications matched to the customer: (received_at, kind, status, detail).
+    pub returns: Vec<(String, String, String, String)>,
 }
 
 /// Totals, for `history` commands and tests.
@@ -769,12 +773,45 @@ impl History {
                 &who,
             )
             .map_err(|e| self.err(e))?;
+        let events = self
+            .db
+            .read(
+                "SELECT customer, kind, date, channel, reference, note, promised_date, promised_amount, source
+                 FROM events WHERE customer = $1 ORDER BY date, kind, channel, key",
+                &who,
+            )
+            .map_err(|e| self.err(e))?;
+        let returns = self
+            .db
+            .read(
+                "SELECT received_at, kind, status, detail FROM returns WHERE customer = $1 ORDER BY received_at, key",
+                &who,
+            )
+            .map_err(|e| self.err(e))?;
         let mut out = Timeline {
             clusters: clusters
                 .into_iter()
                 .map(|mut r| (r[0].take(), r[1].take(), r[2].take(), r[3].take()))
                 .collect(),
             contacts: Vec::new(),
+            events: events
+                .into_iter()
+                .map(|mut r| EventRecord {
+                    customer: r[0].take(),
+                    kind: r[1].take(),
+                    date: r[2].take(),
+                    channel: r[3].take(),
+                    reference: r[4].take(),
+                    note: r[5].take(),
+                    promised_date: r[6].take(),
+                    promised_amount: r[7].take(),
+                    source: r[8].take(),
+                })
+                .collect(),
+            returns: returns
+                .into_iter()
+                .map(|mut r| (r[0].take(), r[1].take(), r[2].take(), r[3].take()))
+                .collect(),
         };
         for mut r in contacts {
             let (run, id) = (r[0].int(), r[1].take());

@@ -47,6 +47,8 @@ pub struct Heading<'a> {
     /// Served live: the page reloads itself when the server's version moves on.
     pub live: bool,
     pub version: u64,
+    /// Customers with a timeline page (`m/timeline-ID.html`).
+    pub timelines: &'a BTreeSet<String>,
 }
 
 pub fn build(h: &Heading<'_>, cells: &[Cell], site: &mut Site, cache: &mut super::PageCache) {
@@ -200,6 +202,13 @@ fn card(
             esc(&s.rule),
             esc(&s.because)
         );
+        if h.timelines.contains(&s.customer_id) {
+            let _ = write!(
+                out,
+                "<a class=\"timeline\" href=\"m/timeline-{}.html\" target=\"_blank\" rel=\"noopener\">timeline</a>",
+                esc(&crate::outbox::folder::file_name(&s.customer_id))
+            );
+        }
         if !s.evidence.is_empty() {
             out.push_str("<ul class=\"evidence\">");
             for e in &s.evidence {
@@ -309,7 +318,7 @@ main{padding:12px 20px}
 .tag{display:inline-block;padding:0 6px;border-radius:9px;color:#fff;font-size:12px;background:#8a939e}
 .tag.forgetful{background:#3b82c4}.tag.chronic_late{background:#d18a12}.tag.unable{background:#2a9d8f}.tag.unwilling{background:#c83e3e}
 .sample{display:grid;grid-template-columns:240px 1fr;gap:14px;border-top:1px solid #eceef1;padding:8px 0}
-.who b{display:block}.who .id{font-size:12px;color:#6b7480}
+.who b{display:block}.who a.timeline{font-size:12px;display:inline-block;margin-top:4px}.who .id{font-size:12px;color:#6b7480}
 .because{margin:6px 0 2px;font-size:13px}
 .evidence{margin:0;padding-left:18px;font:12px ui-monospace,monospace;color:#4b5563}
 .meta{font-size:13px;margin-bottom:6px;overflow-wrap:anywhere}.meta i{color:#6b7480;font-style:normal;display:inline-block;min-width:56px}

@@ -4,6 +4,7 @@
 
 pub mod cells;
 mod gallery;
+mod timeline;
 
 use crate::diag::{Diagnostic, Error, Result};
 use crate::prepare::Prepared;
@@ -192,6 +193,7 @@ pub fn site_of(
         Some(e) => format!("{} <{e}>", p.campaign.creditor.name),
         None => p.campaign.creditor.name.clone(),
     };
+    let timelines = timelines(p, cells, &mut site);
     gallery::build(
         &gallery::Heading {
             title: &p.campaign.name,
@@ -199,12 +201,57 @@ pub fn site_of(
             problems,
             live: live.is_some(),
             version: live.unwrap_or(0),
+            timelines: &timelines,
         },
         cells,
         &mut site,
         cache,
     );
     site
+}
+
+/// With a history store: a timeline page for each real customer the gallery shows
+/// (`m/timeline-ID.html`); the customers that have one. A store that cannot be read
+/// gives no pages — the gallery is for reviewing wording and must open regardless.
+fn timelines(p: &Prepared, cells: &[cells::Cell], site: &mut Site) -> BTreeSet<String> {
+    let mut done = BTreeSet::new();
+    let Some(loc) = &p.campaign.history else {
+        return done;
+    };
+    if let crate::history::Location::Sqlite(path) = loc
+        && !path.exists()
+    {
+        return done;
+    }
+    let Ok(mut store) = crate::history::History::open(loc) else {
+        return done;
+    };
+    let shown: BTreeMap<&str, &str> = cells
+        .iter()
+        .flat_map(|c| &c.samples)
+        .filter(|s| s.who != cells::Who::Persona)
+        .map(|s| (s.customer_id.as_str(), s.name.as_str()))
+        .collect();
+    let data = &p.validated.dataset;
+    let index: std::collections::HashMap<&str, usize> = data
+        .customers
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| shown.contains_key(c.id()))
+        .map(|(i, c)| (c.id(), i))
+        .collect();
+    for (id, name) in shown {
+        let Ok(t) = store.timeline(id) else {
+            return done;
+        };
+        let view = index.get(id).map(|&i| data.view(i));
+        site.files.insert(
+            format!("m/timeline-{}.html", crate::outbox::folder::file_name(id)),
+            timeline::page(id, name, view.as_ref(), &t).into_bytes(),
+        );
+        done.insert(id.to_string());
+    }
+    done
 }
 
 /// A gallery with no cells: what stopped rendering (a rule file or campaign that does
@@ -218,6 +265,7 @@ pub fn problems_site(title: &str, problems: &[Diagnostic], version: u64) -> Site
             problems,
             live: true,
             version,
+            timelines: &BTreeSet::new(),
         },
         &[],
         &mut site,
