@@ -689,3 +689,64 @@ fn posting_the_print_batch_marks_its_letters_delivered() {
     );
     assert!(posted().stdout.contains(", 0 newly marked"));
 }
+
+/// `send` records deliveries into the history as they happen, not only when it ends: a
+/// paced send is watched from outside and the store's delivered count grows while the
+/// send is still running.
+#[test]
+fn deliveries_reach_the_history_while_the_send_is_still_running() {
+    let dir = tempdir();
+    let (campaign, store) = campaign_with_history(dir.path());
+    let out = outbox_of(&campaign, &["--channel", "email"]);
+    let total = emails(out.path()).len() as u64;
+    assert!(total > 40, "{total}");
+    let server = Server::start(&[]);
+    // About 20 a second: the send takes a few seconds.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dunwell"))
+        .args([
+            "send",
+            out.path().to_str().unwrap(),
+            "--now",
+            "2026-12-01T00:00:00Z",
+            "--rate",
+            "20/s",
+        ])
+        .env("DUNWELL_SMTP_URL", server.url())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let delivered = || {
+        if !store.exists() {
+            return 0;
+        }
+        let o = Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3,sys\ntry:\n c=sqlite3.connect(sys.argv[1]); print(c.execute(\"select count(*) from messages where state='delivered'\").fetchone()[0])\nexcept Exception: print(0)",
+            ])
+            .arg(&store)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0)
+    };
+    let mut seen_during = 0;
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 60 {
+        let n = delivered();
+        if n > 0 && n < total {
+            seen_during = seen_during.max(n);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        seen_during > 0,
+        "the store had no delivery until the send ended ({total} e-mails)"
+    );
+    assert_eq!(delivered(), total);
+}

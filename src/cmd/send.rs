@@ -53,7 +53,23 @@ pub fn send(args: SendArgs) -> Result<Exit> {
         loc
     };
     let t = Instant::now();
-    let r = crate::send::send(&opts)?;
+    // The history follows the send from a thread of its own (the send runs on tokio,
+    // the store is synchronous), recording deliveries as they happen.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let r = std::thread::scope(|scope| {
+        let follower = history.as_ref().map(|loc| {
+            let (outbox, stop, now) = (&args.outbox, &stop, args.now);
+            scope.spawn(move || {
+                crate::send::history::follow(outbox, loc, stop, || super::history::timestamp(now))
+            })
+        });
+        let r = crate::send::send(&opts);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(Ok(Err(e))) = follower.map(|f| f.join()) {
+            eprintln!("history (while sending): {e}");
+        }
+        r
+    })?;
     let mut history_failed = false;
     if r.journaled {
         // The report shows the outcomes as soon as a send ends (or is resumed).

@@ -139,6 +139,48 @@ pub fn posted(outbox: &Path, location: &Location, now: &str) -> Result<(u64, u64
     Ok((ids.len() as u64, marked))
 }
 
+/// Follows a running send: every few seconds the states that moved in the journal are
+/// recorded into the history, so the store knows a delivery as it happens, not only
+/// when the send ends (a send of a million messages takes minutes). `stop` ends it; the
+/// full record after the send completes whatever it missed. A failure here is only
+/// reported: the record after the send is the one that counts.
+pub fn follow(
+    outbox: &Path,
+    location: &Location,
+    stop: &std::sync::atomic::AtomicBool,
+    now: impl Fn() -> String,
+) -> Result<u64> {
+    use std::sync::atomic::Ordering;
+    let sha = manifest_sha(outbox)?;
+    let mut h = History::open(location)?;
+    // The contacts must be there for their states to land.
+    record(outbox, location, "send", &now())?;
+    let mut since = 0i64;
+    let mut moved = 0;
+    loop {
+        for _ in 0..FOLLOW_TICKS {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(moved);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let (states, latest) = super::journal::states_since(outbox, since)?;
+        let part: Vec<(String, String)> = states
+            .into_iter()
+            .map(|(id, s)| (id, s.to_string()))
+            .collect();
+        for chunk in part.chunks(PART) {
+            moved += h.record_states(&sha, chunk, &now())?;
+        }
+        // A second of overlap: a state committed with an earlier stamp while this read
+        // ran is read again (recording a state twice changes nothing).
+        since = latest - 1000;
+    }
+}
+
+/// Tenths of a second between two looks at the journal.
+const FOLLOW_TICKS: u32 = 20;
+
 /// The manifest hash the seal holds: what an approval names.
 pub fn manifest_sha(outbox: &Path) -> Result<String> {
     let seal = crate::outbox::seal::check(outbox)?;

@@ -889,6 +889,45 @@ pub fn states(outbox: &Path) -> Result<Vec<(String, State)>> {
     rows.map(|r| r.map_err(err)).collect()
 }
 
+/// The states of the messages that moved at or after `since_ms` (the journal's own
+/// clock, unix milliseconds: claimed or done then), read-only while a send writes, and
+/// the latest such moment seen: what a recorder following the send passes on as it
+/// happens, and where it looks from next time.
+pub fn states_since(outbox: &Path, since_ms: i64) -> Result<(Vec<(String, State)>, i64)> {
+    let path = outbox.join("journal.sqlite");
+    if !path.exists() {
+        return Ok((Vec::new(), since_ms));
+    }
+    let err = |e: rusqlite::Error| Error::io(&path, std::io::Error::other(e.to_string()));
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(err)?;
+    let mut q = conn
+        .prepare(
+            "SELECT id, state, MAX(COALESCE(done_at, 0), COALESCE(claimed_at, 0)) AS moved
+             FROM messages WHERE moved >= ?1 ORDER BY seq",
+        )
+        .map_err(err)?;
+    let mut latest = since_ms;
+    let rows = q
+        .query_map([since_ms], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, State>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(err)?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (id, state, moved) = r.map_err(err)?;
+        latest = latest.max(moved);
+        out.push((id, state));
+    }
+    Ok((out, latest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
