@@ -39,6 +39,8 @@ struct Cycle {
     segments: Vec<BTreeMap<String, String>>,
     /// The customers' reactions to this cycle's contacts (`gen --respond`'s report).
     responses: serde_json::Value,
+    /// The send journal's state per message id.
+    journal: BTreeMap<String, String>,
 }
 
 impl Cycle {
@@ -136,10 +138,15 @@ fn three_cycles(store: &str, work: &Path) -> Vec<Cycle> {
         assert_eq!(summary["customers_in"].as_u64(), Some(customers));
 
         let now = format!("{}T10:00:00Z", day(k));
-        let r = dunwell_env(
-            ["send", o, "--now", &now],
-            &[("DUNWELL_SMTP_URL", server.url().as_str())],
-        );
+        // Payments that came in after the export was taken (the simulator's
+        // received.csv): checked right before the messages go out.
+        let received = export(k).join("received.csv");
+        let mut send = vec!["send", o, "--now", &now];
+        let received_arg = received.display().to_string();
+        if received.exists() {
+            send.extend(["--payments", &received_arg]);
+        }
+        let r = dunwell_env(&send, &[("DUNWELL_SMTP_URL", server.url().as_str())]);
         assert_eq!(r.code, 0, "cycle {k}: {}{}", r.stdout, r.stderr);
         let posted = format!("{}T16:00:00Z", day(k));
         let r = dunwell(["outbox", "posted", o, "--now", &posted]);
@@ -158,7 +165,19 @@ fn three_cycles(store: &str, work: &Path) -> Vec<Cycle> {
             "7",
         ]);
         assert_eq!(r.code, 0, "cycle {k}: {}", r.stderr);
+        // What came back by mail: bounces and complaints, read the morning after.
+        let r = dunwell([
+            "history",
+            "bounces",
+            next.join("returns.mbox").to_str().unwrap(),
+            "--history",
+            store,
+            "--now",
+            &format!("{}T06:00:00Z", day(k + 1)),
+        ]);
+        assert_eq!(r.code, 0, "cycle {k}: {}{}", r.stdout, r.stderr);
         cycles.push(Cycle {
+            journal: crate::send::journal(out.path()),
             manifest: manifest(out.path()),
             exclusions: read_csv(&out.path().join("exclusions.csv")),
             segments: read_csv(&out.path().join("segments.csv")),
@@ -249,6 +268,69 @@ fn check_cycles(cycles: &[Cycle]) {
     eprintln!(
         "{advanced} ignored reminders followed by the next level, {paused} promises paused, {broken_seen} broken promises recognised"
     );
+    // Bounced addresses and complaints: not e-mailed again, said why (a customer left
+    // out as a whole — paid, paused — says that instead).
+    let mut seen = [0usize; 2];
+    for k in 0..cycles.len() - 1 {
+        let (now, next) = (&cycles[k], &cycles[k + 1]);
+        for (who, reason, channel, slot) in [
+            ("bounced", "bounced:email", "email", 0),
+            ("complained", "opted_out:email", "email", 1),
+            ("opted_out_sms", "opted_out:sms", "sms", 1),
+        ] {
+            for c in now.who(who) {
+                assert!(
+                    !next
+                        .manifest
+                        .iter()
+                        .any(|e| e["customer_id"] == c.as_str() && e["channel"] == channel),
+                    "cycle {}: {c} ({who}) still gets {channel}",
+                    k + 1
+                );
+                let why = next.excluded(&c);
+                if why.iter().any(|w| w == reason) {
+                    seen[slot] += 1;
+                } else {
+                    // Left out as a whole (paid, paused …), or the stage they are at
+                    // has no such channel in the matrix: nothing to say about it.
+                    let whole = next
+                        .exclusions
+                        .iter()
+                        .any(|r| r["customer_id"] == c && r["channel"].is_empty());
+                    let other_channels =
+                        next.manifest.iter().any(|e| e["customer_id"] == c.as_str());
+                    assert!(
+                        whole || other_channels,
+                        "cycle {}: {c} ({who}) left out without a reason: {why:?}",
+                        k + 1
+                    );
+                }
+            }
+        }
+    }
+    // Paid between the export and the send: their e-mails were cancelled, not sent.
+    let mut cancelled = 0;
+    for k in 1..cycles.len() {
+        for c in cycles[k - 1].who("paid_late") {
+            for e in cycles[k]
+                .manifest
+                .iter()
+                .filter(|e| e["customer_id"] == c.as_str() && e["channel"] == "email")
+            {
+                let state = &cycles[k].journal[e["id"].as_str().unwrap()];
+                assert!(
+                    state.starts_with("cancelled:"),
+                    "cycle {k}: {c} paid and was sent: {state}"
+                );
+                cancelled += 1;
+            }
+        }
+    }
+    let [bounced_seen, opted_out_seen] = seen;
+    eprintln!(
+        "{bounced_seen} bounced addresses and {opted_out_seen} opt-outs excluded with their reason; {cancelled} e-mails cancelled at send"
+    );
+    assert!(bounced_seen > 0 && opted_out_seen > 0 && cancelled > 0);
     assert!(
         advanced > 20,
         "too few ignored reminders followed: {advanced}"
