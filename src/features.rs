@@ -136,8 +136,8 @@ pub fn feature_names() -> impl Iterator<Item = &'static str> {
 
 /// Whether a promise to pay was kept (`Some(true)`), broken (`Some(false)`), or cannot
 /// be judged yet (its promised date has not passed) or at all (no promised date). A
-/// `promise_broken` event after the promise counts as the break itself (counted there),
-/// so it is not derived twice. Kept: the promised amount — or, with none, any payment —
+/// `promise_broken` event after the promise (and before the next promise) counts as the
+/// break itself (counted there), so it is not derived twice. Kept: the promised amount — or, with none, any payment —
 /// paid between the promise and the promised date.
 fn promise_outcome(
     promise: &Event,
@@ -161,9 +161,17 @@ fn promise_outcome(
     if kept {
         return Some(true);
     }
-    let told = events
+    // A break logged before the customer's next promise is this promise's.
+    let next_promise = events
         .iter()
-        .any(|e| e.kind == EventKind::PromiseBroken && e.date >= promise.date);
+        .filter(|e| e.kind == EventKind::PromiseToPay && e.date > promise.date)
+        .map(|e| e.date)
+        .min();
+    let told = events.iter().any(|e| {
+        e.kind == EventKind::PromiseBroken
+            && e.date >= promise.date
+            && next_promise.is_none_or(|n| e.date < n)
+    });
     (!told).then_some(false)
 }
 

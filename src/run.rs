@@ -122,9 +122,12 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     let out = written.files.dir().to_path_buf();
     crate::outbox::write_json(&out.join("summary.json"), &summary)?;
     crate::report::write_html(&out, &summary)?;
-    written
-        .files
-        .seal(&summary.campaign, &summary.as_of, summary.shard.as_deref())?;
+    written.files.seal(
+        &summary.campaign,
+        &summary.as_of,
+        summary.shard.as_deref(),
+        summary.approval_required,
+    )?;
     Ok(Done {
         summary,
         failures: written.messages,

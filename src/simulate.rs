@@ -60,6 +60,8 @@ struct Contacted {
     invoices: BTreeMap<String, Decimal>,
     email: Option<(String, String)>,
     sms: bool,
+    /// The claim's currency's minor units (2 for EUR, 0 for JPY).
+    minor_units: u32,
 }
 
 enum Reaction {
@@ -91,14 +93,6 @@ pub fn respond(opts: &RespondOptions) -> Result<Responses> {
     let mut invoices = Table::read(&opts.data.join("invoices.csv"))?;
     let mut payments = Table::read(&opts.data.join("payments.csv"))?;
     let mut events = Table::read(&opts.data.join("events.csv"))?;
-    // Payments made after the last export was taken belong in this one.
-    let late = opts.data.join("received.csv");
-    if late.exists() {
-        let t = Table::read(&late)?;
-        for row in t.rows {
-            payments.push_named(&t.head, &row);
-        }
-    }
     let mut received = Table {
         head: payments.head.clone(),
         rows: Vec::new(),
@@ -122,6 +116,32 @@ pub fn respond(opts: &RespondOptions) -> Result<Responses> {
         .enumerate()
         .map(|(k, row)| (row[inv_id].clone(), k))
         .collect();
+    // Payments made after the last export was taken belong in this one, and so does
+    // what they paid on their invoices.
+    let late = opts.data.join("received.csv");
+    let mut settled_late: std::collections::BTreeSet<String> = Default::default();
+    if late.exists() {
+        let t = Table::read(&late)?;
+        let (invoice, amount, who) = (
+            t.col("invoice_id")?,
+            t.col("amount")?,
+            t.col("customer_id")?,
+        );
+        for row in &t.rows {
+            settled_late.insert(row[who].clone());
+            payments.push_named(&t.head, row);
+            if let Some(&k) = by_id.get(&row[invoice]) {
+                let part = row[amount].parse::<Decimal>().unwrap_or_default();
+                let inv = &mut invoices.rows[k];
+                let paid = inv[inv_paid].parse::<Decimal>().unwrap_or_default() + part;
+                let total = inv[inv_amount].parse::<Decimal>().unwrap_or_default();
+                inv[inv_paid] = paid.to_string();
+                if paid >= total {
+                    inv[inv_status] = "paid".into();
+                }
+            }
+        }
+    }
     let mut serial = 0u32;
     for (customer, c) in &contacted {
         let mut rng = ChaCha8Rng::seed_from_u64(
@@ -133,6 +153,10 @@ pub fn respond(opts: &RespondOptions) -> Result<Responses> {
                         .expect("8 bytes"),
                 ),
         );
+        if settled_late.contains(customer.as_str()) {
+            // Paid after the last export: nothing left to react to.
+            continue;
+        }
         let total: Decimal = c.invoices.values().sum();
         let roll = rng.random_range(0..100u32);
         let reaction = match c.cluster.as_str() {
@@ -179,7 +203,15 @@ pub fn respond(opts: &RespondOptions) -> Result<Responses> {
                 let Some(&k) = by_id.get(number) else {
                     continue;
                 };
-                let part = left.min(*open);
+                // Never more than the invoice still has open (a payment that came in
+                // after the last export may have settled it already).
+                let row = &invoices.rows[k];
+                let still_open = row[inv_amount].parse::<Decimal>().unwrap_or_default()
+                    - row[inv_paid].parse::<Decimal>().unwrap_or_default();
+                let part = left.min(*open).min(still_open);
+                if part <= Decimal::ZERO {
+                    continue;
+                }
                 left -= part;
                 serial += 1;
                 let row = vec![
@@ -219,7 +251,7 @@ pub fn respond(opts: &RespondOptions) -> Result<Responses> {
             }
             Reaction::PartPay { day } => {
                 pay(
-                    (total / Decimal::from(2)).round_dp(2),
+                    (total / Decimal::from(2)).round_dp(c.minor_units),
                     as_of + Duration::days(day),
                     false,
                 );
@@ -302,6 +334,7 @@ fn read_manifest(outbox: &Path) -> Result<BTreeMap<String, Contacted>> {
         })?;
         let c = out.entry(e.customer_id.clone()).or_default();
         c.cluster = e.cluster.clone();
+        c.minor_units = crate::money::Currency::parse(&e.currency).map_or(2, |c| c.minor_units());
         for (number, open) in &e.invoices {
             c.invoices.insert(number.clone(), *open);
         }

@@ -545,6 +545,39 @@ fn an_outbox_that_needs_approval_is_sent_only_after_a_second_person_approved_it(
     );
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("not approved"), "{}", r.stderr);
+    // Editing the requirement out of the outbox's files does not skip it: the store
+    // knows this campaign's outboxes are approved.
+    for f in ["summary.json", "complete.json"] {
+        let p = later.path().join(f);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("approval_required"), "{f}");
+        let edited: String = text
+            .lines()
+            .filter(|l| !l.contains("approval_required"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&p, edited.replace(",\n}", "\n}")).unwrap();
+    }
+    let r = dunwell_env(
+        ["send", later.path().to_str().unwrap()],
+        &[
+            ("DUNWELL_SMTP_URL", server.url().as_str()),
+            ("DUNWELL_USER", "ops"),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not approved"), "{}", r.stderr);
+    // A sender without a name cannot be told from the approver.
+    let r = dunwell_env(
+        ["send", o, "--now", "2026-12-01T00:00:00Z"],
+        &[
+            ("DUNWELL_SMTP_URL", server.url().as_str()),
+            ("DUNWELL_USER", ""),
+            ("USER", ""),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("set DUNWELL_USER"), "{}", r.stderr);
 
     // Without a store to record approvals in, the campaign is refused when read.
     std::fs::write(

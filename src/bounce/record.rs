@@ -142,6 +142,10 @@ fn events_of(
         &n.address
     };
     match n.kind {
+        // A bounce that names no address cannot say which address is bad: blocking
+        // "any address" would also block the corrected one next week's export brings.
+        // The return is recorded (and listed); no event.
+        Kind::Bounce if address.is_empty() => Vec::new(),
         Kind::Bounce => vec![event("bounced", address, n.status.clone())],
         Kind::Complaint => vec![
             event("opted_out", address, format!("{} complaint", n.action)),

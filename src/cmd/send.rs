@@ -34,8 +34,7 @@ pub fn send(args: SendArgs) -> Result<Exit> {
         if let Some(l) = &loc {
             crate::history::History::open(l)?;
         }
-        let summary = crate::outbox::summary::RunSummary::read(&args.outbox)?;
-        if summary.approval_required {
+        if crate::send::history::approval_required(&args.outbox, loc.as_ref())? {
             let sender = crate::send::history::operator();
             let by = crate::send::history::check_approval(&args.outbox, loc.as_ref(), &sender)?;
             eprintln!("approved by {by}; sent by {sender}");

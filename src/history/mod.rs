@@ -62,10 +62,17 @@ impl Location {
             ));
         }
         let p = Path::new(t);
-        Ok(Location::Sqlite(if p.is_absolute() {
+        let p = if p.is_absolute() {
             p.to_path_buf()
         } else {
             base.join(p)
+        };
+        // Absolute, so that summary.json names the same file whatever folder `send` or
+        // `history import` is started from.
+        Ok(Location::Sqlite(if p.is_absolute() {
+            p
+        } else {
+            std::env::current_dir().map_or(p.clone(), |cwd| cwd.join(&p))
         }))
     }
 
@@ -541,7 +548,8 @@ impl History {
             .collect())
     }
 
-    /// Records classified notifications: how many were new.
+    /// Records classified notifications: how many were new — or newly matched: a
+    /// notification read before its outbox was recorded gets its customer when read again.
     pub fn record_returns(&mut self, returns: &[ReturnRecord], now: &str) -> Result<u64> {
         use db::V;
         let rows = returns
@@ -564,7 +572,9 @@ impl History {
             .collect();
         self.write_one(
             "INSERT INTO returns (key, received_at, kind, action, status, address, message_id, customer, detail, source, recorded_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (key) DO UPDATE SET customer = excluded.customer
+                 WHERE returns.customer = '' AND excluded.customer <> ''",
             rows,
         )
     }
@@ -634,6 +644,20 @@ impl History {
         )
     }
 
+    /// Whether any outbox of `campaign` was ever approved in this store: then every
+    /// outbox of it needs an approval, whatever its own files say.
+    pub fn campaign_approves(&mut self, campaign: &str) -> Result<bool> {
+        let rows = self
+            .db
+            .read(
+                "SELECT COUNT(*) FROM audit a JOIN runs r ON r.outbox = a.outbox
+                 WHERE a.action = 'approve' AND r.campaign = $1",
+                &[db::V::from(campaign)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows.first().is_some_and(|r| r[0].int() > 0))
+    }
+
     /// An outbox's audit trail: (action, actor, detail, at), in time order.
     pub fn audit_trail(
         &mut self,
@@ -689,9 +713,11 @@ impl History {
         })
     }
 
-    /// The delivered contacts as the history stood at `as_of`: scheduled on or before
-    /// it and known delivered by then — (customer, channel, day), once each. A run
-    /// reads only this, so re-running it later gives the same bytes.
+    /// The delivered contacts as the history stood at `as_of`: made by runs of earlier
+    /// dates (never by a run of the same date — the run itself, re-run after its send),
+    /// scheduled on or before it and known delivered by then — (customer, channel,
+    /// day), once each. A run reads only this, so re-running it later gives the same
+    /// bytes.
     pub fn delivered_by(
         &mut self,
         as_of: chrono::NaiveDate,
@@ -702,7 +728,9 @@ impl History {
             .read(
                 "SELECT DISTINCT m.customer, m.channel, substr(c.scheduled_at, 1, 10)
                  FROM messages m JOIN claims c ON c.run = m.run AND c.customer = m.customer
-                 WHERE m.state = 'delivered' AND substr(c.scheduled_at, 1, 10) <= $1 AND substr(m.state_at, 1, 10) <= $1
+                 JOIN runs r ON r.run = m.run
+                 WHERE m.state = 'delivered' AND r.as_of < $1
+                 AND substr(c.scheduled_at, 1, 10) <= $1 AND substr(m.state_at, 1, 10) <= $1
                  ORDER BY 1, 3, 2",
                 &[db::V::T(day)],
             )
@@ -725,7 +753,8 @@ impl History {
             .read(
                 "SELECT c.customer, i.invoice, c.stage, MAX(substr(c.scheduled_at, 1, 10))
                  FROM claims c JOIN claim_invoices i ON i.run = c.run AND i.customer = c.customer
-                 WHERE substr(c.scheduled_at, 1, 10) <= $1 AND EXISTS (
+                 JOIN runs r ON r.run = c.run
+                 WHERE r.as_of < $1 AND substr(c.scheduled_at, 1, 10) <= $1 AND EXISTS (
                      SELECT 1 FROM messages m WHERE m.run = c.run AND m.customer = c.customer
                      AND m.state = 'delivered' AND substr(m.state_at, 1, 10) <= $1)
                  GROUP BY c.customer, i.invoice, c.stage

@@ -36,6 +36,10 @@ pub struct Seal {
     pub shard: Option<String>,
     pub messages: usize,
     pub files: std::collections::BTreeMap<String, FileSeal>,
+    /// The campaign asks for a second person's approval before sending (kept here as
+    /// well as in summary.json, which is rewritten after every send).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approval_required: bool,
 }
 
 impl Seal {

@@ -369,7 +369,13 @@ impl Finished {
 
     /// Last of all: from here on the outbox is complete and may be sent. The lock is
     /// released after the seal is on disk.
-    pub fn seal(self, campaign: &str, as_of: &str, shard: Option<&str>) -> Result<()> {
+    pub fn seal(
+        self,
+        campaign: &str,
+        as_of: &str,
+        shard: Option<&str>,
+        approval_required: bool,
+    ) -> Result<()> {
         let Finished {
             dir,
             lock,
@@ -386,6 +392,7 @@ impl Finished {
                 shard: shard.map(str::to_string),
                 messages,
                 files: files.into(),
+                approval_required,
             },
         )?;
         drop(lock);

@@ -325,13 +325,18 @@ impl Rules {
     /// Without a `policy.send_from`, messages start on the campaign date: its first
     /// moment in the default time zone, then the contact window as always.
     pub fn starting_on(mut self, as_of: NaiveDate) -> Rules {
-        if !self.send_from_given
-            && let Some(t) = self
-                .default_tz
-                .from_local_datetime(&as_of.and_time(NaiveTime::MIN))
-                .earliest()
-        {
-            self.send_from = t.with_timezone(&Utc);
+        if !self.send_from_given {
+            // Where the clocks skip midnight on that day (a DST change at 00:00, as in
+            // Santiago or Cairo), the first hour that exists; UTC midnight at worst.
+            let local = (0..24).find_map(|h| {
+                self.default_tz
+                    .from_local_datetime(&as_of.and_time(NaiveTime::from_hms_opt(h, 0, 0)?))
+                    .earliest()
+            });
+            self.send_from = local.map_or_else(
+                || as_of.and_time(NaiveTime::MIN).and_utc(),
+                |t| t.with_timezone(&Utc),
+            );
         }
         self
     }
@@ -364,6 +369,18 @@ impl Rules {
         self.matrix
             .values()
             .any(|c| c.attach_letter || c.channels.contains(&Channel::Letter))
+    }
+
+    /// The highest stage an invoice may have reached at its age, with history: the last
+    /// stage that has begun by `days_past_due` — in a gap of the ladder the one before
+    /// it — and none past the end of a ladder whose top rung ends.
+    fn highest_for(&self, days_past_due: i64) -> Option<usize> {
+        let k = self.stages.iter().rposition(|s| s.from <= days_past_due)?;
+        let last = k == self.stages.len() - 1;
+        match self.stages[k].to {
+            Some(to) if last && days_past_due > to => None,
+            _ => Some(k),
+        }
     }
 
     fn stage_for(&self, days_past_due: i64) -> Option<usize> {
@@ -663,10 +680,34 @@ pub fn plan_customer(
             Some(found) => found,
             None => return excluded(ExclusionReason::NoStage),
         },
-        Some(levels) => match by_level(rules, levels, claimable, as_of) {
-            Ok(found) => found,
-            Err(reason) => return excluded(reason),
-        },
+        Some(levels) => {
+            // A rung reaches the customer when its cell has a channel the contact
+            // policy lets through.
+            let reachable = |stage: usize| {
+                rules.matrix.get(&(a.cluster, stage)).is_some_and(|cell| {
+                    cell.channels
+                        .iter()
+                        .any(|&ch| channel_block(rules, view, ch, as_of).is_none())
+                })
+            };
+            let candidates = match by_level(rules, levels, claimable.clone(), as_of, &reachable) {
+                Ok(c) => c,
+                Err(reason) => return excluded(reason),
+            };
+            // The lowest level worth a message; a level whose invoices are below the
+            // minimum does not hold up the ones above it.
+            let minimum = rules.min_amount.for_currency(currency);
+            match candidates.iter().find(|(_, covered)| {
+                covered
+                    .iter()
+                    .map(|(_, inv)| inv.open_amount())
+                    .sum::<Decimal>()
+                    >= minimum
+            }) {
+                Some((stage, covered)) => (*stage, covered.clone()),
+                None => return excluded(ExclusionReason::BelowMinimum),
+            }
+        }
     };
     let amount: Decimal = covered.iter().map(|(_, inv)| inv.open_amount()).sum();
     if amount < rules.min_amount.for_currency(currency) {
@@ -687,6 +728,32 @@ pub fn plan_customer(
     let scheduled_at = rules.schedule(tz);
     let mut messages = Vec::new();
     let mut exclusions = Vec::new();
+    if levels.is_some() {
+        // Rungs below this one that could not reach the customer were passed over:
+        // say why, per channel (a planned customer's dropped channels get a row).
+        let first = (0..stage)
+            .find(|&k| !rules.is_prevention(k))
+            .unwrap_or(stage);
+        let mut said: Vec<Channel> = channels.clone();
+        for skipped in first..stage {
+            let Some(cell) = rules.matrix.get(&(a.cluster, skipped)) else {
+                continue;
+            };
+            for &ch in &cell.channels {
+                if said.contains(&ch) {
+                    continue;
+                }
+                if let Some(reason) = channel_block(rules, view, ch, as_of) {
+                    said.push(ch);
+                    exclusions.push(Exclusion {
+                        customer: i,
+                        channel: Some(ch),
+                        reason: ExclusionReason::Blocked(reason, ch),
+                    });
+                }
+            }
+        }
+    }
     for &ch in channels {
         match channel_block(rules, view, ch, as_of) {
             Some(reason) => exclusions.push(Exclusion {
@@ -745,16 +812,21 @@ fn by_age<'a, 'b>(
 /// With history: each invoice's next level is one above the highest delivered about it
 /// (never skipped), at most what its age allows, and not sooner than
 /// `level_interval_days` after its last reminder (never repeated; only the open-ended
-/// top of the ladder is sent again, after the interval). The message's level is the
-/// lowest next level among the overdue invoices, and it claims the invoices at that
-/// level — so an invoice never gets a level twice, and invoices behind catch up with
-/// the rest. Prevention (`pre_due`) only when nothing is overdue, once per invoice.
+/// top of the ladder is sent again, after the interval). The candidates come out by
+/// level, lowest first, each claiming the invoices at that level: the message is the
+/// lowest that can go out, so an invoice never gets a level twice and the invoices
+/// behind catch up with the rest. A rung that cannot reach this customer at all
+/// (`reachable` is false: no channel in the matrix, or every one blocked — a bounced
+/// address, an opt-out) is passed over, as the ladder without history would: else
+/// a customer whose e-mail bounced would wait at the e-mail-only first rung forever.
+/// Prevention (`pre_due`) only when nothing is overdue, once per invoice.
 fn by_level<'a, 'b>(
     rules: &Rules,
     levels: &Levels,
     claimable: Vec<&'b (u32, &'a Invoice)>,
     as_of: NaiveDate,
-) -> std::result::Result<(usize, Vec<&'b (u32, &'a Invoice)>), ExclusionReason> {
+    reachable: &dyn Fn(usize) -> bool,
+) -> std::result::Result<Vec<(usize, Vec<&'b (u32, &'a Invoice)>)>, ExclusionReason> {
     let first_level = (0..rules.stages.len()).find(|&k| !rules.is_prevention(k));
     let top_stage = rules.stages.len() - 1;
     let overdue: Vec<&(u32, &Invoice)> = claimable
@@ -769,7 +841,7 @@ fn by_level<'a, 'b>(
     };
     let mut next_at: Option<NaiveDate> = None;
     let mut soonest = |d: NaiveDate| next_at = Some(next_at.map_or(d, |n| n.min(d)));
-    let mut eligible: Vec<(usize, &(u32, &Invoice))> = Vec::new();
+    let mut eligible: BTreeMap<usize, Vec<&(u32, &Invoice)>> = BTreeMap::new();
     for entry in pool {
         let (k, inv) = entry;
         let dpd = (as_of - inv.due_date).num_days();
@@ -779,7 +851,10 @@ fn by_level<'a, 'b>(
             // Once overdue, the ladder starts at its first level, never at prevention.
             next = next.max(first_level.unwrap_or(next));
         }
-        let allowed = rules.stage_for(dpd);
+        let allowed = rules.highest_for(dpd);
+        while allowed.is_some_and(|top| next < top) && !reachable(next) {
+            next += 1;
+        }
         let level = match (allowed, had) {
             (Some(top), _) if next <= top => Some(next),
             // The open-ended top rung is repeated, after the interval.
@@ -790,42 +865,33 @@ fn by_level<'a, 'b>(
             }
             _ => None,
         };
+        let rested = had.map(|d| d.last + chrono::Duration::days(rules.level_interval_days));
         match level {
             Some(level) => {
-                if let Some(d) = had {
-                    let ready = d.last + chrono::Duration::days(rules.level_interval_days);
-                    if as_of < ready {
-                        soonest(ready);
-                        continue;
-                    }
+                if let Some(ready) = rested
+                    && as_of < ready
+                {
+                    soonest(ready);
+                    continue;
                 }
-                eligible.push((level, entry));
+                eligible.entry(level).or_default().push(entry);
             }
             None => {
-                // Not old enough for its next rung: it will be when it reaches `from`.
+                // Not old enough for its next rung: it will be when it reaches `from`
                 // (and, if it had one, its interval has passed).
                 if let Some(stage) = rules.stages.get(next)
-                    && (allowed.is_none() || allowed < Some(next))
                     && stage.from > dpd
                 {
                     let old_enough = inv.due_date + chrono::Duration::days(stage.from);
-                    let rested = had.map_or(old_enough, |d| {
-                        d.last + chrono::Duration::days(rules.level_interval_days)
-                    });
-                    soonest(old_enough.max(rested));
+                    soonest(old_enough.max(rested.unwrap_or(old_enough)));
                 }
             }
         }
     }
-    let Some(level) = eligible.iter().map(|(l, _)| *l).min() else {
+    if eligible.is_empty() {
         return Err(next_at.map_or(ExclusionReason::NoStage, ExclusionReason::NextLevelFrom));
-    };
-    let covered = eligible
-        .into_iter()
-        .filter(|(l, _)| *l == level)
-        .map(|(_, e)| e)
-        .collect();
-    Ok((level, covered))
+    }
+    Ok(eligible.into_iter().collect())
 }
 
 /// The last day a promise to pay pauses contact, if one does at `as_of`: the latest
@@ -1100,6 +1166,69 @@ policy:
         );
         assert!(m.is_empty());
         assert_eq!(x[0].reason.to_string(), "next_level_from:2026-11-22");
+    }
+
+    #[test]
+    fn a_rung_that_cannot_reach_the_customer_is_passed_over_and_a_small_level_does_not_hold_up_a_big_one()
+     {
+        let rules = rules();
+        let plan_for = |c: &Customer, invoices: &[Invoice], had: &[(u32, usize, &str)]| {
+            let view = CustomerView {
+                customer: c,
+                invoices,
+                payments: &[],
+                events: &[],
+                invoice_base: 0,
+            };
+            let mut levels = Levels::default();
+            for &(k, stage, day) in had {
+                levels.add(k, stage, d(day));
+            }
+            let f = crate::features::compute(&view, d("2026-11-20"));
+            plan_customer(
+                &rules,
+                Some(&levels),
+                0,
+                &view,
+                &f,
+                &Assignment {
+                    cluster: Cluster::ChronicLate,
+                    rule: 0,
+                },
+                d("2026-11-20"),
+            )
+        };
+        // No consent to e-mail or SMS: the reminder (e-mail, SMS) cannot reach them;
+        // 20 days overdue, the final notice goes by letter instead of waiting forever.
+        let mut c = customer();
+        c.consent_email = Some(false);
+        c.consent_sms = Some(false);
+        let late = invoice("2026-10-31", 100, false);
+        let (m, _) = plan_for(&c, std::slice::from_ref(&late), &[]);
+        assert_eq!(
+            m.iter().map(|m| (m.stage, m.channel)).collect::<Vec<_>>(),
+            [(2, Channel::Letter)]
+        );
+        // A 3 EUR invoice at the first level (below the 5 EUR minimum) does not hold up
+        // the 100 EUR one that is due its final notice.
+        let small = invoice("2026-11-15", 3, false);
+        let (m, x) = plan_for(&customer(), &[late.clone(), small], &[(0, 1, "2026-11-06")]);
+        assert!(x.is_empty(), "{x:?}");
+        assert_eq!((m[0].stage, m[0].invoices.clone()), (2, vec![0]));
+    }
+
+    #[test]
+    fn without_send_from_messages_start_on_the_campaign_date_even_where_midnight_is_skipped() {
+        let mut cfg = config();
+        cfg.policy.send_from = None;
+        cfg.policy.default_timezone = "America/Santiago".into();
+        let r = Rules::new(&cfg, Path::new("c.yaml"))
+            .unwrap()
+            .starting_on(d("2026-09-06"));
+        // Chile's clocks go from 00:00 to 01:00 on 6 September 2026.
+        let at = r.schedule(chrono_tz::America::Santiago);
+        assert_eq!(at.date_naive(), d("2026-09-07"), "{at}"); // a Sunday: Monday 09:00
+        assert_eq!(at.format("%H:%M").to_string(), "09:00");
     }
 
     #[test]

@@ -215,12 +215,31 @@ pub fn approve(outbox: &Path, location: &Location, by: &str, now: &str) -> Resul
     Ok(h.audit(&sha, "approve", by, "", now)? > 0)
 }
 
+/// Whether `outbox` needs an approval: its campaign says so (in the seal or in
+/// summary.json), or the store has approvals for other outboxes of its campaign — so
+/// editing the flag out of the outbox's files does not skip the four eyes.
+pub fn approval_required(outbox: &Path, location: Option<&Location>) -> Result<bool> {
+    let seal = crate::outbox::seal::check(outbox)?;
+    if seal.approval_required || RunSummary::read(outbox)?.approval_required {
+        return Ok(true);
+    }
+    match location {
+        Some(l) => History::open(l)?.campaign_approves(&seal.campaign),
+        None => Ok(false),
+    }
+}
+
 /// Before a real send of an outbox whose campaign asks for approval: someone other than
 /// the sender approved exactly this outbox. A changed outbox has another manifest hash
 /// (and a message edited in place fails its own hash when sent), so an approval never
 /// carries over to what was not reviewed.
 pub fn check_approval(outbox: &Path, location: Option<&Location>, sender: &str) -> Result<String> {
     let shown = outbox.display();
+    if sender.is_empty() {
+        return Err(Error::Refused(format!(
+            "{shown}: the campaign requires approval, and the sender has no name to tell from the approver's (set DUNWELL_USER)"
+        )));
+    }
     let Some(location) = location else {
         return Err(Error::Refused(format!(
             "{shown}: the campaign requires approval, but no history store is named to find it in (give --history)"
@@ -238,10 +257,7 @@ pub fn check_approval(outbox: &Path, location: Option<&Location>, sender: &str) 
             "{shown}: not approved — the campaign requires approval (`dunwell approve {shown} --by NAME`, by someone other than the sender); an outbox changed since it was approved needs a new approval"
         )));
     }
-    match approvals
-        .iter()
-        .find(|a| sender.is_empty() || !a.eq_ignore_ascii_case(sender))
-    {
+    match approvals.iter().find(|a| !a.eq_ignore_ascii_case(sender)) {
         Some(a) => Ok(a.clone()),
         None => Err(Error::Refused(format!(
             "{shown}: approved only by {sender}, who is sending it: four eyes means a second person approves (`dunwell approve {shown} --by NAME`)"
