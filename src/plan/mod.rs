@@ -809,6 +809,9 @@ fn by_age<'a, 'b>(
     Some((stage, covered))
 }
 
+/// A level a message could be at, with the invoices it would claim.
+type Candidate<'a, 'b> = (usize, Vec<&'b (u32, &'a Invoice)>);
+
 /// With history: each invoice's next level is one above the highest delivered about it
 /// (never skipped), at most what its age allows, and not sooner than
 /// `level_interval_days` after its last reminder (never repeated; only the open-ended
@@ -826,7 +829,7 @@ fn by_level<'a, 'b>(
     claimable: Vec<&'b (u32, &'a Invoice)>,
     as_of: NaiveDate,
     reachable: &dyn Fn(usize) -> bool,
-) -> std::result::Result<Vec<(usize, Vec<&'b (u32, &'a Invoice)>)>, ExclusionReason> {
+) -> std::result::Result<Vec<Candidate<'a, 'b>>, ExclusionReason> {
     let first_level = (0..rules.stages.len()).find(|&k| !rules.is_prevention(k));
     let top_stage = rules.stages.len() - 1;
     let overdue: Vec<&(u32, &Invoice)> = claimable
