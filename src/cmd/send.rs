@@ -64,8 +64,12 @@ pub fn send(args: SendArgs) -> Result<Exit> {
         });
         let r = crate::send::send(&opts);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(Ok(Err(e))) = follower.map(|f| f.join()) {
-            eprintln!("history (while sending): {e}");
+        match follower.map(|f| f.join()) {
+            Some(Ok(Err(e))) => eprintln!("history (while sending): {e}"),
+            Some(Err(_)) => eprintln!(
+                "history (while sending): the recorder stopped unexpectedly; the record after the send completes it"
+            ),
+            _ => {}
         }
         r
     })?;

@@ -178,8 +178,8 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
-    /// The event's identity: its fields, not where it was read — the same event in
-    /// this week's CRM export and last week's is one event.
+    /// The event's identity: its fields, not where it was read nor its note — the same
+    /// event in this week's CRM export and last week's (its note edited since) is one.
     fn key(&self) -> String {
         let mut joined = String::new();
         for f in [
@@ -188,7 +188,6 @@ impl EventRecord {
             &self.date,
             &self.channel,
             &self.reference,
-            &self.note,
             &self.promised_date,
             &self.promised_amount,
         ] {

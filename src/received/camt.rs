@@ -30,6 +30,9 @@ struct Entry {
     line: usize,
     amount: Option<(String, String)>,
     credit: Option<bool>,
+    /// `RvslInd` true: the entry reverses an earlier one (a returned credit, a reversed
+    /// debit) — not a customer paying.
+    reversal: bool,
     booked: Option<bool>,
     booking_date: Option<String>,
     value_date: Option<String>,
@@ -181,6 +184,8 @@ fn take(e: &mut Entry, path: &[String], value: String) {
         e.amount = amount(&value);
     } else if ends(path, &["Ntry", "CdtDbtInd"]) {
         e.credit = Some(value.trim() == "CRDT");
+    } else if ends(path, &["Ntry", "RvslInd"]) {
+        e.reversal = matches!(value.trim(), "true" | "1");
     } else if ends(path, &["Ntry", "Sts"]) || ends(path, &["Ntry", "Sts", "Cd"]) {
         if !value.trim().is_empty() {
             e.booked = Some(value.trim() == "BOOK");
@@ -214,7 +219,7 @@ fn take(e: &mut Entry, path: &[String], value: String) {
 /// An entry's payments: its credits, booked, each transaction with its own amount
 /// when it has one.
 fn finish(file: &str, e: Entry, out: &mut Vec<Received>, problems: &mut Vec<String>) {
-    if e.credit != Some(true) || e.booked == Some(false) {
+    if e.credit != Some(true) || e.reversal || e.booked == Some(false) {
         return;
     }
     let line = e.line;

@@ -515,6 +515,16 @@ pub fn match_payments(
                 )));
                 continue;
             }
+            // A payment for an invoice the messages do not claim (one not yet due, say)
+            // does not pay what they claim.
+            if let Some(inv) = &p.invoice
+                && !invoice_currency.contains_key(&(customer.as_str(), inv.as_str()))
+            {
+                unmatched.push(fail(format!(
+                    "paid invoice `{inv}`, which the messages to `{customer}` do not claim"
+                )));
+                continue;
+            }
             found.push((customer, currency, p, how));
             continue;
         }
@@ -695,7 +705,7 @@ mod tests {
             amount.into(),
             currency.into(),
             reference.map(str::to_string),
-            Some(name.to_string()),
+            (!name.is_empty()).then(|| name.to_string()),
             date.into(),
         )
     }
@@ -772,7 +782,7 @@ mod tests {
     }
 
     #[test]
-    fn an_mt940_statement_gives_credits_and_reversed_debits_not_reversed_credits() {
+    fn an_mt940_statement_gives_credits_and_nets_reversed_credits() {
         let got = read(&[fixture("statement.mt940")]).unwrap();
         assert_eq!(
             summary(&got),
@@ -797,15 +807,9 @@ mod tests {
                 ),
                 // The debit (D) is not here; no reference.
                 row("14", "72.04", "EUR", None, "WILLIAMS EMILY", "2026-11-26"),
-                // RC (a credit reversed) is money out; RD (a debit reversed) is money in.
-                row(
-                    "18",
-                    "40.00",
-                    "EUR",
-                    Some("RF82C0000012"),
-                    "IOANA POPESCU",
-                    "2026-11-27"
-                ),
+                // RC (a credit reversed) nets the credit it names; RD (our own debit
+                // coming back) is not a customer paying.
+                row("16", "-100.00", "EUR", Some("RF23C0000007"), "", "2026-11-27"),
                 // A second statement in USD, without an entry date.
                 row(
                     "26",
@@ -867,8 +871,9 @@ mod tests {
             vec![
                 // Paid twice (the statement and the bank's MT940 of the same day).
                 ("C0000001".into(), Cancel::Paid, "144.08".into()),
-                ("C0000007".into(), Cancel::PartPaid, "200.00".into()),
-                ("C0000012".into(), Cancel::Paid, "90.00".into()),
+                // 100 in the camt.053, 100 in the MT940 — reversed there (RC).
+                ("C0000007".into(), Cancel::PartPaid, "100.00".into()),
+                ("C0000012".into(), Cancel::Paid, "50.00".into()),
                 ("C0000041".into(), Cancel::Paid, "979.44".into()),
             ]
         );

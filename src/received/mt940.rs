@@ -11,8 +11,10 @@
 //! :86:free text, possibly over several lines, holding the remittance information
 //! ```
 //!
-//! Only credits count: `C`, and `RD` (the reversal of a debit puts money back); `D` and
-//! `RC` (a credit reversed) are money going out. The `:86:` text that follows a `:61:`
+//! Only credits count: `C`. An `RC` (a credit reversed: a customer's payment returned)
+//! that names a reference is set against that customer's payments (a negative amount);
+//! `D`, and `RD` (a debit reversed: money coming back from our own side), are not a
+//! customer paying. The `:86:` text that follows a `:61:`
 //! is its remittance information: the first valid `RF…` in it is the reference, and the
 //! payer's name is read best-effort from the German `?32`/`?33` subfields or a
 //! `/NAME/` field (the Dutch and ISO-style structured `:86:`).
@@ -25,7 +27,9 @@ struct Pending {
     line: usize,
     date: NaiveDate,
     amount: rust_decimal::Decimal,
-    credit: bool,
+    /// 1: money in (`C`); -1: a credit reversed (`RC`), which nets the credit it names;
+    /// 0: money out (`D`) or our own debit coming back (`RD`).
+    sign: i8,
     currency: Option<Currency>,
     info: Vec<String>,
 }
@@ -39,7 +43,7 @@ pub(super) fn read(file: &str, text: &str) -> Result<Vec<Received>, Vec<String>>
     let mut in_86 = false;
     let flush = |p: Option<Pending>, out: &mut Vec<Received>, problems: &mut Vec<String>| {
         let Some(p) = p else { return };
-        if !p.credit {
+        if p.sign == 0 {
             return;
         }
         let Some(currency) = p.currency else {
@@ -50,10 +54,16 @@ pub(super) fn read(file: &str, text: &str) -> Result<Vec<Received>, Vec<String>>
             return;
         };
         let (reference, name) = remittance(&p.info);
+        if p.sign < 0 && reference.is_none() {
+            // A reversal that names no reference cannot be set against the credit it
+            // reverses: it is money out like any debit.
+            return;
+        }
+        let amount = in_units(p.amount, currency);
         out.push(Received {
             source: format!("{file}:{}", p.line),
             date: p.date,
-            amount: in_units(p.amount, currency),
+            amount: if p.sign < 0 { -amount } else { amount },
             currency: Some(currency),
             reference,
             name,
@@ -91,12 +101,12 @@ pub(super) fn read(file: &str, text: &str) -> Result<Vec<Received>, Vec<String>>
             "61" => {
                 flush(pending.take(), &mut out, &mut problems);
                 match statement_line(value) {
-                    Ok((date, credit, amount)) => {
+                    Ok((date, sign, amount)) => {
                         pending = Some(Pending {
                             line,
                             date,
                             amount,
-                            credit,
+                            sign,
                             currency,
                             info: Vec::new(),
                         })
@@ -132,7 +142,7 @@ fn field(line: &str) -> Option<(&str, &str)> {
 
 /// A `:61:` line's date (the entry date when given, else the value date), whether it
 /// is money in, and its amount.
-fn statement_line(v: &str) -> Result<(NaiveDate, bool, rust_decimal::Decimal), String> {
+fn statement_line(v: &str) -> Result<(NaiveDate, i8, rust_decimal::Decimal), String> {
     let b = v.as_bytes();
     let digits = |r: std::ops::Range<usize>| {
         b.get(r.clone())
@@ -160,14 +170,16 @@ fn statement_line(v: &str) -> Result<(NaiveDate, bool, rust_decimal::Decimal), S
             .ok_or_else(|| format!("entry date {em:02}{ed:02} does not exist ({expected})"))?;
     }
     let rest = &v[at..];
-    let (credit, rest) = if let Some(r) = rest.strip_prefix("RC") {
-        (false, r)
+    let (sign, rest) = if let Some(r) = rest.strip_prefix("RC") {
+        (-1, r)
     } else if let Some(r) = rest.strip_prefix("RD") {
-        (true, r)
+        // Money back from a debit reversed (our own transfer returned): not a customer
+        // paying, so not counted.
+        (0, r)
     } else if let Some(r) = rest.strip_prefix('C') {
-        (true, r)
+        (1, r)
     } else if let Some(r) = rest.strip_prefix('D') {
-        (false, r)
+        (0, r)
     } else {
         return Err(format!("no debit/credit mark ({expected})"));
     };
@@ -181,7 +193,7 @@ fn statement_line(v: &str) -> Result<(NaiveDate, bool, rust_decimal::Decimal), S
         .take_while(|b| b.is_ascii_digit() || *b == b',')
         .count();
     let amount = positive_amount(&rest[..len], true)?;
-    Ok((date, credit, amount))
+    Ok((date, sign, amount))
 }
 
 /// The reference and the payer's name in a `:86:` field's lines.
@@ -236,12 +248,12 @@ mod tests {
     #[test]
     fn statement_lines() {
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
-        let (date, credit, amount) = statement_line("2611251126C120,50NTRFNONREF//B1").unwrap();
-        assert_eq!((date, credit), (d(2026, 11, 26), true));
+        let (date, sign, amount) = statement_line("2611251126C120,50NTRFNONREF//B1").unwrap();
+        assert_eq!((date, sign), (d(2026, 11, 26), 1));
         assert_eq!(amount, "120.50".parse().unwrap());
-        assert!(!statement_line("261125D5,NTRF").unwrap().1);
-        assert!(!statement_line("261125RC5,00NTRF").unwrap().1);
-        assert!(statement_line("261125RD5,00NTRF").unwrap().1);
+        assert_eq!(statement_line("261125D5,NTRF").unwrap().1, 0);
+        assert_eq!(statement_line("261125RC5,00NTRF").unwrap().1, -1);
+        assert_eq!(statement_line("261125RD5,00NTRF").unwrap().1, 0);
         // A funds code letter before the amount.
         assert_eq!(
             statement_line("261125CR77,10NMSC").unwrap().2,
