@@ -167,52 +167,72 @@ impl Db {
     }
 
     pub fn read(&mut self, sql: &str, params: &[V]) -> Result<Vec<Vec<V>>, String> {
+        let mut out = Vec::new();
+        self.each(sql, params, &mut |row| {
+            out.push(row);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Each row of a query, as it comes: memory holds one row, whatever the result's
+    /// size (a run reads every delivered contact of every earlier run).
+    pub fn each(
+        &mut self,
+        sql: &str,
+        params: &[V],
+        f: &mut dyn FnMut(Vec<V>) -> Result<(), String>,
+    ) -> Result<(), String> {
         match self {
             Db::Sqlite(c) => {
                 let e = |e: rusqlite::Error| e.to_string();
                 let mut st = c.prepare(&lite(sql)).map_err(e)?;
                 let n = st.column_count();
-                let rows = st
-                    .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                        (0..n)
-                            .map(|k| {
-                                Ok(match r.get_ref(k)? {
-                                    rusqlite::types::ValueRef::Integer(i) => V::I(i),
-                                    rusqlite::types::ValueRef::Null => V::T(String::new()),
-                                    other => V::T(other.as_str()?.to_string()),
-                                })
-                            })
-                            .collect::<rusqlite::Result<Vec<V>>>()
-                    })
+                let mut rows = st
+                    .query(rusqlite::params_from_iter(params.iter()))
                     .map_err(e)?;
-                rows.map(|r| r.map_err(e)).collect()
+                while let Some(r) = rows.next().map_err(e)? {
+                    let row = (0..n)
+                        .map(|k| {
+                            Ok(match r.get_ref(k)? {
+                                rusqlite::types::ValueRef::Integer(i) => V::I(i),
+                                rusqlite::types::ValueRef::Null => V::T(String::new()),
+                                other => V::T(other.as_str()?.to_string()),
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<V>>>()
+                        .map_err(e)?;
+                    f(row)?;
+                }
+                Ok(())
             }
             Db::Postgres(c) => {
+                use postgres::fallible_iterator::FallibleIterator;
                 let e = |e: postgres::Error| pg_err(&e);
                 let params = pg_params(params);
-                let refs: Vec<&(dyn PgToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
-                let rows = c.query(sql, &refs).map_err(e)?;
-                rows.iter()
-                    .map(|r| {
-                        (0..r.len())
-                            .map(|k| {
-                                use postgres::types::Type;
-                                let t = r.columns()[k].type_();
-                                Ok(if *t == Type::INT8 {
-                                    V::I(r.try_get::<_, i64>(k).map_err(e)?)
-                                } else if *t == Type::INT4 {
-                                    V::I(i64::from(r.try_get::<_, i32>(k).map_err(e)?))
-                                } else {
-                                    V::T(
-                                        r.try_get::<_, Option<String>>(k)
-                                            .map_err(e)?
-                                            .unwrap_or_default(),
-                                    )
-                                })
+                let refs = params.iter().map(|p| p.as_ref() as &(dyn PgToSql + Sync));
+                let mut rows = c.query_raw(sql, refs).map_err(e)?;
+                while let Some(r) = rows.next().map_err(e)? {
+                    let row = (0..r.len())
+                        .map(|k| {
+                            use postgres::types::Type;
+                            let t = r.columns()[k].type_();
+                            Ok(if *t == Type::INT8 {
+                                V::I(r.try_get::<_, i64>(k).map_err(e)?)
+                            } else if *t == Type::INT4 {
+                                V::I(i64::from(r.try_get::<_, i32>(k).map_err(e)?))
+                            } else {
+                                V::T(
+                                    r.try_get::<_, Option<String>>(k)
+                                        .map_err(e)?
+                                        .unwrap_or_default(),
+                                )
                             })
-                            .collect()
-                    })
-                    .collect()
+                        })
+                        .collect::<Result<Vec<V>, String>>()?;
+                    f(row)?;
+                }
+                Ok(())
             }
         }
     }

@@ -721,10 +721,23 @@ impl History {
         &mut self,
         as_of: chrono::NaiveDate,
     ) -> Result<Vec<(String, String, String)>> {
+        let mut out = Vec::new();
+        self.each_delivered(as_of, &mut |c, ch, d| {
+            out.push((c.to_string(), ch.to_string(), d.to_string()))
+        })?;
+        Ok(out)
+    }
+
+    /// [`History::delivered_by`] a row at a time: memory holds one row.
+    pub fn each_delivered(
+        &mut self,
+        as_of: chrono::NaiveDate,
+        f: &mut dyn FnMut(&str, &str, &str),
+    ) -> Result<()> {
         let day = as_of.format("%Y-%m-%d").to_string();
-        let rows = self
-            .db
-            .read(
+        let name = self.name.clone();
+        self.db
+            .each(
                 "SELECT DISTINCT m.customer, m.channel, substr(c.scheduled_at, 1, 10)
                  FROM messages m JOIN claims c ON c.run = m.run AND c.customer = m.customer
                  JOIN runs r ON r.run = m.run
@@ -732,12 +745,12 @@ impl History {
                  AND substr(c.scheduled_at, 1, 10) <= $1 AND substr(m.state_at, 1, 10) <= $1
                  ORDER BY 1, 3, 2",
                 &[db::V::T(day)],
+                &mut |r| {
+                    f(r[0].text(), r[1].text(), r[2].text());
+                    Ok(())
+                },
             )
-            .map_err(|e| self.err(e))?;
-        Ok(rows
-            .into_iter()
-            .map(|mut r| (r[0].take(), r[1].take(), r[2].take()))
-            .collect())
+            .map_err(|e| Error::Unavailable(format!("history {name}: {e}")))
     }
 
     /// The invoices the delivered contacts claimed, as the history stood at `as_of`:
@@ -746,10 +759,23 @@ impl History {
         &mut self,
         as_of: chrono::NaiveDate,
     ) -> Result<Vec<(String, String, String, String)>> {
+        let mut out = Vec::new();
+        self.each_delivered_invoice(as_of, &mut |c, i, st, d| {
+            out.push((c.to_string(), i.to_string(), st.to_string(), d.to_string()))
+        })?;
+        Ok(out)
+    }
+
+    /// [`History::delivered_invoices`] a row at a time: memory holds one row.
+    pub fn each_delivered_invoice(
+        &mut self,
+        as_of: chrono::NaiveDate,
+        f: &mut dyn FnMut(&str, &str, &str, &str),
+    ) -> Result<()> {
         let day = as_of.format("%Y-%m-%d").to_string();
-        let rows = self
-            .db
-            .read(
+        let name = self.name.clone();
+        self.db
+            .each(
                 "SELECT c.customer, i.invoice, c.stage, MAX(substr(c.scheduled_at, 1, 10))
                  FROM claims c JOIN claim_invoices i ON i.run = c.run AND i.customer = c.customer
                  JOIN runs r ON r.run = c.run
@@ -759,12 +785,12 @@ impl History {
                  GROUP BY c.customer, i.invoice, c.stage
                  ORDER BY 1, 2, 3",
                 &[db::V::T(day)],
+                &mut |r| {
+                    f(r[0].text(), r[1].text(), r[2].text(), r[3].text());
+                    Ok(())
+                },
             )
-            .map_err(|e| self.err(e))?;
-        Ok(rows
-            .into_iter()
-            .map(|mut r| (r[0].take(), r[1].take(), r[2].take(), r[3].take()))
-            .collect())
+            .map_err(|e| Error::Unavailable(format!("history {name}: {e}")))
     }
 
     /// A customer's clusters and contacts over every recorded run, oldest first.

@@ -147,24 +147,22 @@ fn read_history(
         return Ok((HistoryRead::default(), Some(DeliveredInvoices::default())));
     }
     let mut store = History::open(loc)?;
-    let contacts = store.delivered_by(campaign.as_of)?;
-    let invoices = store.delivered_invoices(campaign.as_of)?;
-    let recorded = store.events_by(campaign.as_of)?;
-    drop(store);
     let index: std::collections::HashMap<&str, u32> = data
         .customers
         .iter()
         .enumerate()
         .map(|(i, c)| (c.id(), i as u32))
         .collect();
+    // Read a row at a time: twelve weekly runs of a million customers are millions of
+    // rows, and only what they come to (events, levels) is kept.
     let mut extra = Vec::new();
-    for (customer, channel, day) in &contacts {
+    store.each_delivered(campaign.as_of, &mut |customer, channel, day| {
         let (Some(&i), Ok(channel), Ok(date)) = (
-            index.get(customer.as_str()),
+            index.get(customer),
             Channel::parse(channel),
             chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d"),
         ) else {
-            continue; // a customer no longer in the export, or a row from elsewhere
+            return; // a customer no longer in the export, or a row from elsewhere
         };
         let view = data.view(i as usize);
         let known = view
@@ -178,12 +176,36 @@ fn read_history(
                 channel,
                 kind: EventKind::ReminderSent,
                 reference: None,
-                note: Some("dunwell history".into()),
+                note: None,
                 promised: None,
                 promised_amount: None,
             });
         }
-    }
+    })?;
+    let mut delivered = DeliveredInvoices::default();
+    let mut names: std::collections::HashMap<String, u16> = std::collections::HashMap::new();
+    store.each_delivered_invoice(campaign.as_of, &mut |customer, invoice, stage, day| {
+        let (Some(&i), Ok(day)) = (
+            index.get(customer),
+            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d"),
+        ) else {
+            return;
+        };
+        let r = &data.records[i as usize];
+        let Some(k) =
+            (r.invoices.start..r.invoices.end).find(|&k| *data.invoices[k as usize].id == *invoice)
+        else {
+            return; // an invoice the export no longer has (paid, or written off)
+        };
+        let next = names.len() as u16;
+        let stage = match names.get(stage) {
+            Some(&k) => k,
+            None => *names.entry(stage.to_string()).or_insert(next),
+        };
+        delivered.rows.push((k, stage, day));
+    })?;
+    let recorded = store.events_by(campaign.as_of)?;
+    drop(store);
     // Events recorded into the store (`history events`, bounces, complaints), unless the
     // export has the same one.
     let contacts_added = extra.len();
@@ -219,25 +241,6 @@ fn read_history(
                 promised_amount,
             });
         }
-    }
-    let mut delivered = DeliveredInvoices::default();
-    let mut names: std::collections::HashMap<String, u16> = std::collections::HashMap::new();
-    for (customer, invoice, stage, day) in invoices {
-        let (Some(&i), Ok(day)) = (
-            index.get(customer.as_str()),
-            chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d"),
-        ) else {
-            continue;
-        };
-        let r = &data.records[i as usize];
-        let Some(k) =
-            (r.invoices.start..r.invoices.end).find(|&k| *data.invoices[k as usize].id == *invoice)
-        else {
-            continue; // an invoice the export no longer has (paid, or written off)
-        };
-        let next = names.len() as u16;
-        let stage = *names.entry(stage).or_insert(next);
-        delivered.rows.push((k, stage, day));
     }
     let mut stages: Vec<(String, u16)> = names.into_iter().collect();
     stages.sort_by_key(|(_, k)| *k);

@@ -809,7 +809,14 @@ mod tests {
                 row("14", "72.04", "EUR", None, "WILLIAMS EMILY", "2026-11-26"),
                 // RC (a credit reversed) nets the credit it names; RD (our own debit
                 // coming back) is not a customer paying.
-                row("16", "-100.00", "EUR", Some("RF23C0000007"), "", "2026-11-27"),
+                row(
+                    "16",
+                    "-100.00",
+                    "EUR",
+                    Some("RF23C0000007"),
+                    "",
+                    "2026-11-27"
+                ),
                 // A second statement in USD, without an entry date.
                 row(
                     "26",
