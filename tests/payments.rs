@@ -620,3 +620,60 @@ fn the_report_shows_what_the_campaign_recovered_within_7_14_and_30_days() {
         after
     );
 }
+
+/// A cut-off killed after it recorded what it takes out but before print.pdf was bound
+/// again is completed by the next cut-off, whatever payments that one is given: the
+/// print batch never keeps a letter the record took out.
+#[test]
+fn a_cutoff_cut_short_is_completed_by_the_next_one() {
+    let dir = tempdir();
+    let campaign = small_campaign(dir.path(), true);
+    let out = outbox_of(campaign.to_str().unwrap(), &[]);
+    let letters = claims(out.path(), "letter");
+    let paid = &letters[0];
+    let files = tempdir();
+    let camt = write(
+        files.path(),
+        "camt.xml",
+        &camt053(&[(&paid.amount, &paid.currency, Some(&rf(&paid.customer)), "X")]),
+    );
+    let batch = out.path().join("letters");
+    let (pdf, csv) = (
+        std::fs::read(batch.join("print.pdf")).unwrap(),
+        std::fs::read(batch.join("print.csv")).unwrap(),
+    );
+    let o = out.path().to_str().unwrap();
+    let r = dunwell(["outbox", "cutoff", o, "--payments", camt.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // The crash: the record is written, the old print batch is still there.
+    std::fs::write(batch.join("print.pdf"), &pdf).unwrap();
+    std::fs::write(batch.join("print.csv"), &csv).unwrap();
+    assert!(
+        read_csv(&batch.join("print.csv"))
+            .iter()
+            .any(|r| r["letter_id"] == paid.id)
+    );
+    let nothing = write(
+        files.path(),
+        "nothing.csv",
+        "payment_id,customer_id,invoice_id,date,amount,method,status\n",
+    );
+    let r = dunwell([
+        "outbox",
+        "cutoff",
+        o,
+        "--payments",
+        nothing.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let listed = read_csv(&batch.join("print.csv"));
+    assert_eq!(listed.len(), letters.len() - 1);
+    assert!(!listed.iter().any(|r| r["letter_id"] == paid.id));
+    let text = Command::new("pdftotext")
+        .arg(batch.join("print.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(text.status.success());
+    assert!(!String::from_utf8_lossy(&text.stdout).contains(&paid.name));
+}

@@ -105,23 +105,33 @@ pub fn cutoff(outbox: &Path, payments: &[PathBuf]) -> Result<Cutoff> {
         .copied()
         .filter(|e| !out_letters.contains(e.id.as_str()))
         .collect();
-    let print_pages = if removed.iter().any(|r| r.channel == Channel::Letter) {
+    // The record first: it is the intent. A cut-off killed after it is completed by
+    // the next one (with any payment files), which finds print.csv still listing a
+    // letter the record took out and binds again, and withdraws every page the record
+    // names; killed before it, nothing was changed yet.
+    if !removed.is_empty() {
+        rows.extend(removed.iter().cloned());
+        write_record(outbox, &record, &rows)?;
+    }
+    let listed = print_ids(outbox)?;
+    let print_pages = if listed
+        .iter()
+        .map(String::as_str)
+        .ne(kept.iter().map(|e| e.id.as_str()))
+    {
         rebind(&sealed, &kept)?
     } else {
         print_pages(outbox)?
     };
-    for r in removed.iter().filter(|r| r.channel == Channel::Web) {
-        let e = sealed
-            .entries
-            .iter()
-            .find(|e| e.id == r.id)
-            .expect("a removed page is in the manifest");
+    for r in rows.iter().filter(|r| r.channel == Channel::Web) {
+        let Some(e) = sealed.entries.iter().find(|e| e.id == r.id) else {
+            continue;
+        };
         let page = crate::web::withdrawn(&e.locale, r.reason == "cancelled:paid");
-        replace(&sealed.root.join(&e.path), page.as_bytes())?;
-    }
-    if !removed.is_empty() {
-        rows.extend(removed.iter().cloned());
-        write_record(outbox, &record, &rows)?;
+        let path = sealed.root.join(&e.path);
+        if std::fs::read(&path).ok().as_deref() != Some(page.as_bytes()) {
+            replace(&path, page.as_bytes())?;
+        }
     }
     crate::received::write_unmatched(&outbox.join(crate::received::UNMATCHED), &m.unmatched)?;
     super::folder::sync_dir(outbox)?;
@@ -183,6 +193,21 @@ fn rebind(sealed: &Outbox, kept: &[&Entry]) -> Result<u64> {
     }
     super::folder::sync_dir(&dir)?;
     Ok(pages)
+}
+
+/// The letters print.csv lists, in its order (none when there is no print batch).
+fn print_ids(outbox: &Path) -> Result<Vec<String>> {
+    let path = outbox.join("letters").join("print.csv");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut r = csv::Reader::from_path(&path).map_err(|e| Error::io(&path, e.into()))?;
+    let mut out = Vec::new();
+    for row in r.records() {
+        let row = row.map_err(|e| Error::io(&path, e.into()))?;
+        out.push(crate::escape::read_cell(row.get(0).unwrap_or("")).to_string());
+    }
+    Ok(out)
 }
 
 /// The pages of print.pdf as it is (print.csv's last letter's first page + its pages,
@@ -262,5 +287,9 @@ fn write_record(outbox: &Path, path: &Path, rows: &[Removed]) -> Result<()> {
     }
     w.flush().map_err(|e| Error::io(&tmp, e))?;
     drop(w);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    super::folder::sync_dir(outbox)
 }
