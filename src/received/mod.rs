@@ -414,6 +414,14 @@ impl Matching {
     }
 }
 
+/// A payer's name as two files may spell it: its words folded as [`same_name`] folds
+/// them, sorted (`KOZLOWSKA ZOFIA` and `Zofia Kozłowska` are one name).
+fn name_key(name: &str) -> String {
+    let mut words = name_words(name);
+    words.sort();
+    words.join(" ")
+}
+
 /// Matches payments to claims. Only payments dated after `as_of` count — the export
 /// already has the earlier ones. `claims` may repeat a (customer, currency): the largest
 /// amount is the claim.
@@ -461,10 +469,37 @@ pub fn match_payments(
     }
     let mut found: Vec<(String, String, &Received, How)> = Vec::new();
     let mut unmatched = Vec::new();
+    // The same booking in two files (the day's camt.054 notification and its camt.053
+    // statement, a statement and the portal's export) is one payment: counted once,
+    // the copy listed. Within one file two equal lines are two payments.
+    let mut seen: HashMap<(NaiveDate, Decimal, String, String, String), &str> = HashMap::new();
     for p in payments {
         if p.date <= as_of {
             m.before_export += 1;
             continue;
+        }
+        let file = p.source.rsplit_once(':').map_or(p.source.as_str(), |(f, _)| f);
+        let key = (
+            p.date,
+            p.amount.normalize(),
+            p.currency.map(|c| c.code().to_string()).unwrap_or_default(),
+            p.reference.clone().unwrap_or_default(),
+            name_key(p.name.as_deref().unwrap_or("")),
+        );
+        match seen.get(&key) {
+            Some(first) if first.rsplit_once(':').map_or(*first, |(f, _)| f) != file => {
+                let shown = Path::new(first)
+                    .file_name()
+                    .map_or(first.to_string(), |n| n.to_string_lossy().into_owned());
+                unmatched.push(Unmatched {
+                    payment: p.clone(),
+                    why: format!("the same payment as {shown} (counted once)"),
+                });
+                continue;
+            }
+            _ => {
+                seen.insert(key, &p.source);
+            }
         }
         let fail = |why: String| Unmatched {
             payment: p.clone(),
@@ -876,12 +911,13 @@ mod tests {
         assert_eq!(
             verdicts,
             vec![
-                // Paid twice (the statement and the bank's MT940 of the same day).
+                // Two payments: the statement's of 25 November and the MT940's of the 26th.
                 ("C0000001".into(), Cancel::Paid, "144.08".into()),
-                // 100 in the camt.053, 100 in the MT940 — reversed there (RC).
-                ("C0000007".into(), Cancel::PartPaid, "100.00".into()),
+                // C0000007: the 100 of the statement is the MT940's 100 of the same day
+                // (counted once), and the MT940 reverses it (RC): nothing paid.
                 ("C0000012".into(), Cancel::Paid, "50.00".into()),
-                ("C0000041".into(), Cancel::Paid, "979.44".into()),
+                // The same booking in both files: counted once.
+                ("C0000041".into(), Cancel::Paid, "489.72".into()),
             ]
         );
         let why: Vec<(&str, &str)> = m
@@ -897,12 +933,20 @@ mod tests {
                     "no claim of 29.24 EUR from a customer named like `Giulia Rossi & Figli S.r.l.`"
                 ),
                 (
+                    "statement.mt940:5",
+                    "the same payment as camt053.xml:49 (counted once)"
+                ),
+                (
+                    "statement.mt940:9",
+                    "the same payment as camt053.xml:81 (counted once)"
+                ),
+                (
                     "statement.mt940:26",
                     "paid in USD; customer `C0000150` is claimed in EUR"
                 ),
             ]
         );
-        assert_eq!(m.by_how.get("reference"), Some(&6));
+        assert_eq!(m.by_how.get("reference"), Some(&4));
         assert_eq!(m.by_how.get("amount_and_name"), Some(&2));
     }
 
