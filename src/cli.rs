@@ -60,6 +60,10 @@ pub enum Command {
         /// repeatable): adds what the campaign recovered, by cluster, stage and channel.
         #[arg(long = "payments", value_name = "FILE")]
         payments: Vec<PathBuf>,
+        /// The history store instead of the campaign's: adds the outbox's audit trail
+        /// (approvals, the send, the print batch posted).
+        #[arg(long, value_name = "PATH")]
+        history: Option<String>,
     },
     /// Print one message of an outbox.
     #[command(subcommand)]

@@ -534,6 +534,18 @@ fn an_outbox_that_needs_approval_is_sent_only_after_a_second_person_approved_it(
         ])
     );
 
+    // The report shows the audit trail from the store.
+    let r = dunwell(["report", o]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    let audit = &html[html
+        .find("<section id=\"audit\">")
+        .expect("an audit section")..];
+    assert!(
+        audit.contains("Maria Rossi") && audit.contains("<td>send</td>"),
+        "{audit}"
+    );
+
     // The campaign run again a day later is another outbox: its approval does not carry.
     let later = outbox_of(&campaign, &["--channel", "email", "--as-of", "2026-11-21"]);
     let r = dunwell_env(

@@ -140,7 +140,11 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             })?;
             Ok(Exit::Ok)
         }
-        Command::Report { outbox, payments } => report::report(&outbox, &payments),
+        Command::Report {
+            outbox,
+            payments,
+            history,
+        } => report::report(&outbox, &payments, history.as_deref()),
         Command::Approve {
             outbox,
             by,

@@ -99,6 +99,27 @@ pub fn cutoff(outbox: &std::path::Path, payments: &[std::path::PathBuf]) -> Resu
     }
     summary.cutoff = Some(figures);
     summary.rewrite(outbox)?;
+    // The audit trail (run, approval, send, cut-off) is part of the history.
+    if !c.removed.is_empty()
+        && let Some(loc) = crate::send::history::location_of(outbox, None)?
+    {
+        let sha = crate::send::history::manifest_sha(outbox)?;
+        let letters = c
+            .removed
+            .iter()
+            .filter(|r| r.channel == Channel::Letter)
+            .count();
+        crate::history::History::open(&loc)?.audit(
+            &sha,
+            "cutoff",
+            &crate::send::history::operator(),
+            &format!(
+                "{letters} letter(s) and {} page(s) taken out",
+                c.removed.len() - letters
+            ),
+            &super::history::timestamp(None),
+        )?;
+    }
     crate::report::report(outbox)?;
     let listed = outbox.join(crate::received::UNMATCHED);
     super::send::payments_line(

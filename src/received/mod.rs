@@ -478,7 +478,10 @@ pub fn match_payments(
             m.before_export += 1;
             continue;
         }
-        let file = p.source.rsplit_once(':').map_or(p.source.as_str(), |(f, _)| f);
+        let file = p
+            .source
+            .rsplit_once(':')
+            .map_or(p.source.as_str(), |(f, _)| f);
         let key = (
             p.date,
             p.amount.normalize(),

@@ -609,3 +609,29 @@ pub fn recovery(r: &super::recovery::Recovery) -> String {
     out.push_str("</section>");
     out
 }
+
+/// Who did what to this outbox, from the history store (`report` with a store): its
+/// own dated section, like the recovery.
+pub fn audit(trail: &super::Trail) -> String {
+    let mut out = String::new();
+    section(
+        &mut out,
+        "audit",
+        "Audit trail",
+        "From the history store: approvals, the send, the print batch posted, as recorded.",
+    );
+    // Text columns, left-aligned (the shared table right-aligns figures).
+    out.push_str("<table><thead><tr><th>when</th><th>what</th><th>who</th><th>detail</th></tr></thead><tbody>");
+    for (action, actor, detail, at) in trail {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(at),
+            esc(action),
+            esc(actor),
+            esc(detail)
+        );
+    }
+    out.push_str("</tbody></table></section>");
+    out
+}

@@ -195,7 +195,33 @@ pub fn write_html(outbox: &Path, summary: &RunSummary) -> Result<()> {
         let at = page.rfind("</main>").unwrap_or(page.len());
         page.insert_str(at, &html::recovery(&r));
     }
+    if let Some(trail) = read_audit(outbox)? {
+        let at = page.rfind("</main>").unwrap_or(page.len());
+        page.insert_str(at, &html::audit(&trail));
+    }
     std::fs::write(&path, page).map_err(|e| Error::io(&path, e))
+}
+
+/// The outbox's audit trail as `report` last read it from the history store:
+/// (action, actor, detail, at).
+pub const AUDIT: &str = "audit.json";
+
+pub type Trail = Vec<(String, String, String, String)>;
+
+/// Writes the trail the report shows (`dunwell report` reads it from the store).
+pub fn write_audit(outbox: &Path, trail: &Trail) -> Result<()> {
+    crate::outbox::write_json(&outbox.join(AUDIT), trail)
+}
+
+fn read_audit(outbox: &Path) -> Result<Option<Trail>> {
+    let path = outbox.join(AUDIT);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::Refused(format!("{}: {e}", path.display())))
 }
 
 /// Groups a number's integer digits in threes: 1234567.8 → 1,234,567.8.
