@@ -56,14 +56,14 @@ pub struct DeliveredInvoices {
 }
 
 impl DeliveredInvoices {
-    /// The levels under `rules`' ladder. A stage the ladder no longer has is left out.
+    /// The levels under `rules`' ladder. A stage the ladder no longer has (renamed,
+    /// removed) counts as its bottom rung: the invoice is not escalated on a guess, and
+    /// the day of that reminder still spaces the next one.
     pub fn levels(&self, rules: &crate::plan::Rules) -> crate::plan::Levels {
         let index: Vec<Option<usize>> = self.stages.iter().map(|s| rules.stage_index(s)).collect();
         let mut levels = crate::plan::Levels::default();
         for &(invoice, stage, day) in &self.rows {
-            if let Some(stage) = index[usize::from(stage)] {
-                levels.add(invoice, stage, day);
-            }
+            levels.add(invoice, index[usize::from(stage)].unwrap_or(0), day);
         }
         levels
     }
