@@ -228,7 +228,9 @@ fn recipient_notice(group: &[(String, String)]) -> Notice {
         .and_then(|a| a.split_whitespace().next())
         .unwrap_or("")
         .to_ascii_lowercase();
-    // RFC 3464 requires Action; a notification without one is read by its status.
+    // RFC 3464 requires Action; a notification without one is read by its status —
+    // but only an explicit `Action: failed` marks an address unusable.
+    let stated = !action.is_empty();
     if action.is_empty() {
         action = match status.as_bytes().first() {
             Some(b'5') => "failed",
@@ -238,7 +240,7 @@ fn recipient_notice(group: &[(String, String)]) -> Notice {
         .into();
     }
     let kind = match action.as_str() {
-        "failed" if marks_address(&status) => Kind::Bounce,
+        "failed" if stated && marks_address(&status) => Kind::Bounce,
         "failed" => Kind::Refused,
         "delayed" | "delivered" | "relayed" | "expanded" => Kind::Delayed,
         _ => Kind::Other,

@@ -329,3 +329,21 @@ fn garbage_never_panics() {
         }
     }
 }
+
+/// Only an explicit `Action: failed` marks an address: a report without an Action is
+/// read by its status, but a 5.1.1 there says our mail failed, not that the address is
+/// proven bad.
+#[test]
+fn a_failure_without_an_action_does_not_mark_the_address() {
+    let dsn = String::from_utf8(fixture("postfix-5.1.1-user-unknown.eml")).unwrap();
+    assert!(dsn.contains("Action: failed"), "the fixture changed");
+    let without: String = dsn
+        .lines()
+        .filter(|l| !l.starts_with("Action:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let c = classify(without.as_bytes()).unwrap();
+    assert_eq!(c.notices.len(), 1);
+    assert_eq!(c.notices[0].kind, Kind::Refused);
+    assert_eq!(c.notices[0].status, "5.1.1");
+}

@@ -16,8 +16,21 @@ use std::path::Path;
 /// Reads every event of `path`; all the file's problems at once (`FILE:LINE: column X:
 /// what is wrong (what was expected)`).
 pub fn read(path: &Path) -> Result<Vec<EventRecord>> {
+    // `,` or `;`, told by the header line, as the export's own files (docs/input.md).
+    let head_line = std::fs::read(path)
+        .map_err(|e| Error::io(path, e))?
+        .split(|&b| b == b'\n')
+        .next()
+        .map(|l| l.to_vec())
+        .unwrap_or_default();
+    let delimiter = if head_line.contains(&b';') && !head_line.contains(&b',') {
+        b';'
+    } else {
+        b','
+    };
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
+        .delimiter(delimiter)
         .from_path(path)
         .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
     let shown = path.display();
@@ -82,7 +95,7 @@ pub fn read(path: &Path) -> Result<Vec<EventRecord>> {
         };
         let amount = match cell(promised_amount) {
             "" => String::new(),
-            t => match crate::money::parse_amount(t, None, false) {
+            t => match crate::money::parse_amount(t, None, delimiter == b';') {
                 Ok(a) if a > rust_decimal::Decimal::ZERO => a.normalize().to_string(),
                 Ok(_) => {
                     bad(
@@ -149,6 +162,15 @@ mod tests {
                 format!("{}:2", good.display()).as_str()
             )
         );
+        // The semicolon form with decimal commas, as European exports write it.
+        let semi = dir.path().join("crm-semi.csv");
+        std::fs::write(
+            &semi,
+            "customer_id;date;channel;kind;promised_date;promised_amount\nC1;2026-11-18;call;promise_to_pay;2026-11-27;157,25\n",
+        )
+        .unwrap();
+        let ev = read(&semi).unwrap();
+        assert_eq!(ev[0].promised_amount, "157.25");
         let bad = dir.path().join("bad.csv");
         std::fs::write(
             &bad,

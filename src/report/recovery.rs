@@ -173,12 +173,30 @@ pub fn recover(outbox: &Path, files: &[PathBuf]) -> Result<Recovery> {
             }
         }
     }
+    // What was spent: the run priced every SMS and letter it wrote; only those that
+    // went out cost anything (a cancelled SMS, a letter cut off), so the price is taken
+    // in the share that did (per-country SMS prices averaged over the run's).
+    let share = |sent: usize, channel: &str| -> Decimal {
+        let written = summary.by_channel.get(channel).copied().unwrap_or(0);
+        if written == 0 {
+            Decimal::ZERO
+        } else {
+            Decimal::from(sent as u64) / Decimal::from(written as u64)
+        }
+    };
+    let sms_sent = sealed
+        .entries
+        .iter()
+        .filter(|e| e.channel == Channel::Sms && delivered.contains(&e.id))
+        .count();
     let mut cost: BTreeMap<String, Decimal> = BTreeMap::new();
     if let Some(s) = &summary.figures.sms_cost {
-        *cost.entry(s.currency.clone()).or_default() += s.total;
+        *cost.entry(s.currency.clone()).or_default() +=
+            (s.total * share(sms_sent, "sms")).round_dp(4);
     }
     if let Some(l) = &summary.figures.letter_cost {
-        *cost.entry(l.currency.clone()).or_default() += l.total;
+        *cost.entry(l.currency.clone()).or_default() +=
+            (l.total * share(printed.len(), "letter")).round_dp(4);
     }
     let recovery = Recovery {
         payments_until: payments.iter().map(|p| p.date).max().map(|d| d.to_string()),
