@@ -220,6 +220,16 @@ fn report_intake(p: &Prepared) {
         v.dataset.events.len(),
         p.load_seconds
     ));
+    if p.from_history.store_missing
+        && let Some(loc) = &p.campaign.history
+    {
+        // Right for a first cycle; after a lost or mis-mounted store it means every
+        // invoice starts again at the first level and the caps forget earlier runs.
+        log(&format!(
+            "warning: history {} does not exist: read as empty (every invoice starts at the first reminder level). If earlier runs were recorded, the store is missing or mounted elsewhere.",
+            loc.describe()
+        ));
+    }
     if p.from_history.contacts > 0 {
         log(&format!(
             "history: {} contact(s) delivered by {} read as reminder_sent events",

@@ -114,6 +114,22 @@ fn key_of(outbox_sha256: &str) -> Result<i64> {
         .ok_or_else(|| Error::Refused(format!("`{outbox_sha256}` is not a manifest hash")))
 }
 
+/// An `events` row read back, its columns in [`EventRecord`]'s order (customer, kind,
+/// date, channel, reference, note, promised_date, promised_amount, source).
+fn event_of(mut r: Vec<db::V>) -> EventRecord {
+    EventRecord {
+        customer: r[0].take(),
+        kind: r[1].take(),
+        date: r[2].take(),
+        channel: r[3].take(),
+        reference: r[4].take(),
+        note: r[5].take(),
+        promised_date: r[6].take(),
+        promised_amount: r[7].take(),
+        source: r[8].take(),
+    }
+}
+
 /// A manifest id is `CUSTOMER-CHANNEL`; channel names have no `-`.
 fn split_id(id: &str) -> Option<(&str, &str)> {
     id.rsplit_once('-')
@@ -531,20 +547,7 @@ impl History {
                 &[db::V::T(day)],
             )
             .map_err(|e| self.err(e))?;
-        Ok(rows
-            .into_iter()
-            .map(|mut r| EventRecord {
-                customer: r[0].take(),
-                kind: r[1].take(),
-                date: r[2].take(),
-                channel: r[3].take(),
-                reference: r[4].take(),
-                note: r[5].take(),
-                promised_date: r[6].take(),
-                promised_amount: r[7].take(),
-                source: r[8].take(),
-            })
-            .collect())
+        Ok(rows.into_iter().map(event_of).collect())
     }
 
     /// Records classified notifications: how many were new — or newly matched: a
@@ -848,20 +851,7 @@ impl History {
                 .map(|mut r| (r[0].take(), r[1].take(), r[2].take(), r[3].take()))
                 .collect(),
             contacts: Vec::new(),
-            events: events
-                .into_iter()
-                .map(|mut r| EventRecord {
-                    customer: r[0].take(),
-                    kind: r[1].take(),
-                    date: r[2].take(),
-                    channel: r[3].take(),
-                    reference: r[4].take(),
-                    note: r[5].take(),
-                    promised_date: r[6].take(),
-                    promised_amount: r[7].take(),
-                    source: r[8].take(),
-                })
-                .collect(),
+            events: events.into_iter().map(event_of).collect(),
             returns: returns
                 .into_iter()
                 .map(|mut r| (r[0].take(), r[1].take(), r[2].take(), r[3].take()))

@@ -34,6 +34,32 @@ pub struct Serialized {
 const PAGES_ID: u32 = 2;
 const A4: [f32; 4] = [0.0, 0.0, 595.2756, 841.8898];
 
+/// The letters of a print batch (`DIR/letters/print.csv`, as the binder wrote it or a
+/// cut-off rebound it), in print order; none when the outbox has no print batch. What
+/// `outbox posted`, the cut-off and the recovery report all read.
+pub fn letter_ids(outbox: &Path) -> Result<Vec<String>> {
+    let path = outbox.join("letters").join("print.csv");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let bad = |why: String| Error::Refused(format!("{}: {why}", path.display()));
+    let mut r = csv::Reader::from_path(&path).map_err(|e| bad(e.to_string()))?;
+    let col = r
+        .headers()
+        .map_err(|e| bad(e.to_string()))?
+        .iter()
+        .position(|h| h == "letter_id")
+        .ok_or_else(|| {
+            bad("no `letter_id` column (expected print.csv as dunwell writes it)".into())
+        })?;
+    let mut out = Vec::new();
+    for row in r.records() {
+        let row = row.map_err(|e| bad(e.to_string()))?;
+        out.push(crate::escape::read_cell(row.get(col).unwrap_or("")).to_string());
+    }
+    Ok(out)
+}
+
 /// Keeps what a letter's pages reach (not following `/Parent`).
 pub fn prepare(mut doc: lopdf::Document) -> Prepared {
     let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();

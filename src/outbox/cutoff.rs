@@ -113,7 +113,7 @@ pub fn cutoff(outbox: &Path, payments: &[PathBuf]) -> Result<Cutoff> {
         rows.extend(removed.iter().cloned());
         write_record(outbox, &record, &rows)?;
     }
-    let listed = print_ids(outbox)?;
+    let listed = crate::letter::print::letter_ids(outbox)?;
     let print_pages = if listed
         .iter()
         .map(String::as_str)
@@ -193,21 +193,6 @@ fn rebind(sealed: &Outbox, kept: &[&Entry]) -> Result<u64> {
     }
     super::folder::sync_dir(&dir)?;
     Ok(pages)
-}
-
-/// The letters print.csv lists, in its order (none when there is no print batch).
-fn print_ids(outbox: &Path) -> Result<Vec<String>> {
-    let path = outbox.join("letters").join("print.csv");
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let mut r = csv::Reader::from_path(&path).map_err(|e| Error::io(&path, e.into()))?;
-    let mut out = Vec::new();
-    for row in r.records() {
-        let row = row.map_err(|e| Error::io(&path, e.into()))?;
-        out.push(crate::escape::read_cell(row.get(0).unwrap_or("")).to_string());
-    }
-    Ok(out)
 }
 
 /// The pages of print.pdf as it is (print.csv's last letter's first page + its pages,

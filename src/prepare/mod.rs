@@ -45,6 +45,8 @@ pub struct Prepared {
 pub struct HistoryRead {
     pub contacts: usize,
     pub events: usize,
+    /// The campaign names a SQLite store that does not exist (yet): read as empty.
+    pub store_missing: bool,
 }
 
 /// The history's delivered reminders per invoice, before the plan's ladder gives each
@@ -144,7 +146,11 @@ fn read_history(
     if let Location::Sqlite(p) = loc
         && !p.exists()
     {
-        return Ok((HistoryRead::default(), Some(DeliveredInvoices::default())));
+        let missing = HistoryRead {
+            store_missing: true,
+            ..HistoryRead::default()
+        };
+        return Ok((missing, Some(DeliveredInvoices::default())));
     }
     let mut store = History::open(loc)?;
     let index: std::collections::HashMap<&str, u32> = data
@@ -250,6 +256,7 @@ fn read_history(
         HistoryRead {
             contacts: contacts_added,
             events: added - contacts_added,
+            store_missing: false,
         },
         Some(delivered),
     ))

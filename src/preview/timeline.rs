@@ -16,7 +16,9 @@ th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e3e6eb;vertical-a
 th{font-weight:600;background:#eef1f5}td.num{text-align:right;white-space:nowrap}td:first-child{white-space:nowrap}\
 .k{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#5b6472}\
 .contact .k{color:#1a5fb4}.payment .k{color:#26a269}.event .k{color:#a05a00}.return .k{color:#c01c28}\
-.wrap{overflow-x:auto}";
+.wrap{overflow-x:auto}\
+@media (max-width:600px){table,tbody,tr,td{display:block}thead{display:none}\
+tr{border-bottom:1px solid #e3e6eb;padding:6px 0}td{border:0;padding:2px 8px}td.num{text-align:left}}";
 
 /// The page for one customer; `view` is the customer as the export has them (none when
 /// the export no longer does).
@@ -150,4 +152,38 @@ pub fn page(
     }
     out.push_str("</tbody></table></div></main></body></html>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_export_and_the_crm_wrote_is_escaped() {
+        let t = Timeline {
+            clusters: vec![(
+                "c".into(),
+                "2026-11-20".into(),
+                "unwilling".into(),
+                "r".into(),
+            )],
+            events: vec![crate::history::EventRecord {
+                customer: "C1".into(),
+                kind: "promise_to_pay".into(),
+                date: "2026-11-18".into(),
+                channel: "call".into(),
+                reference: "<img src=x onerror=alert(1)>".into(),
+                source: "crm.csv:2".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let page = page("C1", "<script>alert(1)</script> 🧾", None, &t);
+        assert!(
+            !page.contains("<script>") && !page.contains("<img"),
+            "{page}"
+        );
+        assert!(page.contains("&lt;script&gt;") && page.contains("🧾"));
+        assert!(page.contains("promise_to_pay · call"));
+    }
 }

@@ -214,11 +214,16 @@ pub fn write_audit(outbox: &Path, trail: &Trail) -> Result<()> {
 }
 
 fn read_audit(outbox: &Path) -> Result<Option<Trail>> {
-    let path = outbox.join(AUDIT);
+    read_if_present(&outbox.join(AUDIT))
+}
+
+/// A JSON file a later command added to the outbox (recovery.json, audit.json), if it
+/// is there; a damaged one is refused, naming it.
+fn read_if_present<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     if !path.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| Error::Refused(format!("{}: {e}", path.display())))

@@ -84,7 +84,9 @@ pub fn recover(outbox: &Path, files: &[PathBuf]) -> Result<Recovery> {
         .filter(|(_, s)| s.as_str() == "delivered")
         .map(|(id, _)| id)
         .collect();
-    let printed = printed_letters(outbox)?;
+    let printed: BTreeSet<String> = crate::letter::print::letter_ids(outbox)?
+        .into_iter()
+        .collect();
     let mut contacted: BTreeMap<String, Contacted> = BTreeMap::new();
     for e in &sealed.entries {
         let reached = match e.channel {
@@ -220,35 +222,5 @@ pub fn recover(outbox: &Path, files: &[PathBuf]) -> Result<Recovery> {
 
 /// The recovery recorded in the outbox, if `report --payments` made one.
 pub fn read(outbox: &Path) -> Result<Option<Recovery>> {
-    let path = outbox.join(RECOVERY);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| Error::Refused(format!("{}: {e}", path.display())))
-}
-
-/// The letter ids of the print batch as it stands.
-fn printed_letters(outbox: &Path) -> Result<BTreeSet<String>> {
-    let path = outbox.join("letters").join("print.csv");
-    let mut out = BTreeSet::new();
-    if !path.exists() {
-        return Ok(out);
-    }
-    let mut r = csv::Reader::from_path(&path)
-        .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
-    let bad = |e: csv::Error| Error::Refused(format!("{}: {e}", path.display()));
-    let col = r
-        .headers()
-        .map_err(bad)?
-        .iter()
-        .position(|h| h == "letter_id")
-        .unwrap_or(0);
-    for row in r.records() {
-        let row = row.map_err(bad)?;
-        out.insert(crate::escape::read_cell(row.get(col).unwrap_or("")).to_string());
-    }
-    Ok(out)
+    super::read_if_present(&outbox.join(RECOVERY))
 }

@@ -104,24 +104,10 @@ pub fn posted(outbox: &Path, location: &Location, now: &str) -> Result<(u64, u64
         .get("manifest.jsonl")
         .map(|f| f.sha256.clone())
         .ok_or_else(|| Error::Refused(format!("{}: the seal has no manifest", outbox.display())))?;
-    let path = outbox.join("letters").join("print.csv");
-    if !path.exists() {
+    let ids = crate::letter::print::letter_ids(outbox)?;
+    if ids.is_empty() {
         // No letters in this run: nothing was posted, and a cycle script need not ask.
         return Ok((0, 0));
-    }
-    let mut r = csv::Reader::from_path(&path)
-        .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
-    let bad = |why: String| Error::Refused(format!("{}: {why}", path.display()));
-    let col = r
-        .headers()
-        .map_err(|e| bad(e.to_string()))?
-        .iter()
-        .position(|h| h == "letter_id")
-        .ok_or_else(|| bad("no `letter_id` column".into()))?;
-    let mut ids = Vec::new();
-    for row in r.records() {
-        let row = row.map_err(|e| bad(e.to_string()))?;
-        ids.push(crate::escape::read_cell(row.get(col).unwrap_or("")).to_string());
     }
     record(outbox, location, "import", now)?;
     let mut h = History::open(location)?;
