@@ -9,7 +9,6 @@ use crate::send::{Server, emails, journal, send};
 use crate::util::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// One message's claim, from the manifest.
 #[derive(Clone, Debug)]
@@ -298,20 +297,6 @@ fn a_dry_run_says_what_would_be_cancelled_and_changes_nothing() {
     assert!(!out.path().join("journal.sqlite").exists());
     assert!(!out.path().join("payments-unmatched.csv").exists());
     assert!(server.received().1.is_empty());
-}
-
-fn tool(cmd: &str, args: &[&str]) -> String {
-    let o = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd}: {e} (scripts/test installs it)"));
-    assert!(
-        o.status.success(),
-        "{cmd} {args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
 }
 
 fn pdf_pages(pdf: &Path) -> usize {
@@ -669,11 +654,9 @@ fn a_cutoff_cut_short_is_completed_by_the_next_one() {
     let listed = read_csv(&batch.join("print.csv"));
     assert_eq!(listed.len(), letters.len() - 1);
     assert!(!listed.iter().any(|r| r["letter_id"] == paid.id));
-    let text = Command::new("pdftotext")
-        .arg(batch.join("print.pdf"))
-        .arg("-")
-        .output()
-        .unwrap();
-    assert!(text.status.success());
-    assert!(!String::from_utf8_lossy(&text.stdout).contains(&paid.name));
+    let text = tool(
+        "pdftotext",
+        &[batch.join("print.pdf").to_str().unwrap(), "-"],
+    );
+    assert!(!text.contains(&paid.name));
 }

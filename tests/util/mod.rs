@@ -262,3 +262,19 @@ impl Drop for Serve {
         let _ = self.child.wait();
     }
 }
+
+/// Runs an outside program the tests check with (pdftotext, qpdf, zbarimg …), which must
+/// succeed: its stdout. scripts/test installs every one of them.
+pub fn tool(cmd: &str, args: &[&str]) -> String {
+    let o = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e} (scripts/test installs it)"));
+    assert!(
+        o.status.success(),
+        "{cmd} {args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
