@@ -79,7 +79,14 @@ pub fn check(p: &Prepared, kit: &Kit, broken: &[Diagnostic]) -> Report {
     for d in broken {
         report.add(&mut seen, d.clone());
     }
-    for cell in crate::preview::cells::cells(p, kit, broken, 1) {
+    let missing = kit.missing_accounts(p.plan(&kit.rules));
+    if !missing.is_empty() {
+        report.add(
+            &mut seen,
+            crate::render::missing_accounts_error(campaign, &missing),
+        );
+    }
+    for cell in crate::preview::cells::cells_for_check(p, kit, broken) {
         report.cells += 1;
         let loc = &cell.locale;
         let ext = crate::preview::cells::extension(cell.channel);
@@ -99,9 +106,27 @@ pub fn check(p: &Prepared, kit: &Kit, broken: &[Diagnostic]) -> Report {
             report.add(&mut seen, d);
         }
         for sample in cell.samples {
+            let multi = sample.who == crate::preview::cells::Who::MultiCurrency;
             match sample.result {
                 Err(d) => report.add(&mut seen, hint(d)),
                 Ok(Rendered::Email { text, link, .. }) => {
+                    // Two currencies, two signed links: a template that prints only
+                    // `payment.link` leaves the second debt without a way to pay it.
+                    let base = link.split("?").next().unwrap_or(&link);
+                    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+                    let links: BTreeSet<&str> = text
+                        .split_whitespace()
+                        .filter(|w| w.starts_with(prefix))
+                        .collect();
+                    if multi && links.len() < 2 {
+                        report.add(
+                            &mut seen,
+                            Diagnostic::whole_file(
+                                &file,
+                                "for a customer owing in two currencies the e-mail has one payment link (expected one per currency: loop over `groups` and print each `g.payment.link`, see docs/money.md)",
+                            ),
+                        );
+                    }
                     if !text.contains(&link) {
                         report.add(
                             &mut seen,

@@ -40,6 +40,7 @@ struct Numbers {
     /// Long, medium and short dates.
     dates: [FixedCalendarDateTimeFormatter<Gregorian, YMD>; 3],
     plurals: PluralRules,
+    and: icu_list::ListFormatter,
 }
 
 /// How much of a date to spell out: `4 grudnia 2026` / `4 gru 2026` / `04.12.2026`.
@@ -90,11 +91,18 @@ fn formatter(tag: &str) -> Option<Numbers> {
         date(YMD::short())?,
     ];
     let plurals = PluralRules::try_new_cardinal((&locale).into()).ok()?;
+    let and = icu_list::ListFormatter::try_new_and(
+        (&locale).into(),
+        icu_list::options::ListFormatterOptions::default()
+            .with_length(icu_list::options::ListLength::Wide),
+    )
+    .ok()?;
     Some(Numbers {
         formatter,
         group,
         dates,
         plurals,
+        and,
     })
 }
 
@@ -183,6 +191,16 @@ impl Formats {
         };
         let f = &numbers.dates[length as usize];
         writeable::Writeable::write_to_string(&f.format(&date)).into_owned()
+    }
+
+    /// `a, b and c` as `tag` writes a list (CLDR's `and` pattern); one item is itself.
+    pub fn and_list<'s>(&self, items: impl Iterator<Item = &'s str> + Clone, tag: &str) -> String {
+        let mut it = items.clone();
+        match (it.next(), it.next()) {
+            (Some(one), None) => one.to_string(),
+            _ => writeable::Writeable::write_to_string(&self.pick(tag).1.and.format(items))
+                .into_owned(),
+        }
     }
 
     /// The CLDR plural category of `n` in `tag`: `one`, `few`, `many`, `other`, …

@@ -65,6 +65,14 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     let plan_seconds = t.elapsed().as_secs_f64();
     let scope = Scope { p, args };
     let messages = scope.select(&plan.messages);
+    // Before anything is written: a debt with no account to pay it into stops the run
+    // (never a transfer into another currency's account).
+    let missing = kit.missing_accounts(plan);
+    if !missing.is_empty() {
+        return Err(crate::diag::Error::Config(vec![
+            crate::render::missing_accounts_error(campaign, &missing),
+        ]));
+    }
     if messages
         .iter()
         .any(|m| m.channel == Channel::Letter || m.attach_letter)
@@ -312,6 +320,22 @@ fn write_messages(
                     .collect(),
                 amount: m.amount,
                 currency: m.currency.to_string(),
+                others: m
+                    .others
+                    .iter()
+                    .map(|o| crate::outbox::OtherClaim {
+                        currency: o.currency.to_string(),
+                        amount: o.amount,
+                        invoices: o
+                            .invoices
+                            .iter()
+                            .map(|k| {
+                                let inv = &data.invoices[*k as usize];
+                                (inv.id.to_string(), inv.open_amount())
+                            })
+                            .collect(),
+                    })
+                    .collect(),
             };
             let entry = match w.write(meta, ready)? {
                 Ok(entry) => entry,

@@ -6,15 +6,21 @@
 use crate::diag::Diagnostic;
 use crate::templates::Templates;
 
-/// Renders the page from `template`; `qr` is what the QR code holds (EPC or the link).
+/// Renders the page from `template`; `qrs` are what each currency's QR code holds (EPC
+/// or the link), the main currency first: `qr_svg` is the first, `qr_svgs` all.
 pub fn page(
     templates: &Templates,
     template: &str,
     context: tera::Context,
-    qr: &str,
+    qrs: &[&str],
 ) -> Result<String, Diagnostic> {
     let mut context = context;
-    context.insert("qr_svg", &crate::payment::qr::svg(qr).unwrap_or_default());
+    let svgs: Vec<String> = qrs
+        .iter()
+        .map(|q| crate::payment::qr::svg(q).unwrap_or_default())
+        .collect();
+    context.insert("qr_svg", svgs.first().map_or("", String::as_str));
+    context.insert("qr_svgs", &svgs);
     templates.render(template, &context)
 }
 

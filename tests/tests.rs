@@ -18,6 +18,7 @@ mod history;
 mod letters;
 mod link;
 mod load_properties;
+mod money;
 mod payments;
 mod plan;
 mod readme;

@@ -338,6 +338,10 @@ pub struct Creditor {
     pub iban: Option<String>,
     #[serde(default)]
     pub bic: Option<String>,
+    /// The accounts debts are paid into, one per currency (docs/money.md). `iban`/`bic`
+    /// above are the euro account when no entry here is in euro.
+    #[serde(default)]
+    pub accounts: Vec<crate::payment::account::Account>,
     #[serde(default)]
     pub vat_id: Option<String>,
 }

@@ -361,11 +361,18 @@ pub fn text_box(
 #[derive(Debug, Clone)]
 pub struct Table {
     pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    pub total: Vec<String>,
+    /// One part per currency: its rows and its total (amounts in different currencies
+    /// are never added up).
+    pub parts: Vec<TablePart>,
     /// Share of the width per column; numbers (right-aligned) from `first_number`.
     pub widths: Vec<f32>,
     pub first_number: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct TablePart {
+    pub rows: Vec<Vec<String>>,
+    pub total: Vec<String>,
 }
 
 const BODY: f32 = 10.0;
@@ -612,31 +619,33 @@ pub fn invoice_table(ts: &mut Typesetter, flow: &mut Flow, t: &Table) {
     };
     flow.ensure(header_h + 2.0 * TABLE_LEADING + 8.0);
     draw_header(flow);
-    for (i, row) in t.rows.iter().enumerate() {
-        let cells = cell_lines(ts, row, Style::REGULAR);
-        let h = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * TABLE_LEADING + 4.0;
+    for part in &t.parts {
+        for (i, row) in part.rows.iter().enumerate() {
+            let cells = cell_lines(ts, row, Style::REGULAR);
+            let h = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * TABLE_LEADING + 4.0;
+            if flow.ensure(h) {
+                draw_header(flow);
+            }
+            draw_row(flow, &cells, h, (i % 2 == 1).then_some(0.955));
+        }
+        let cells = cell_lines(ts, &part.total, Style::BOLD);
+        let h = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * TABLE_LEADING + 5.0;
         if flow.ensure(h) {
             draw_header(flow);
         }
-        draw_row(flow, &cells, h, (i % 2 == 1).then_some(0.955));
+        let (l, w, y) = (flow.left, flow.width, flow.y);
+        flow.page().items.push(Item::Rule {
+            x1: l,
+            y1: y,
+            x2: l + w,
+            y2: y,
+            width: 0.8,
+            gray: 0.0,
+            dashed: false,
+        });
+        flow.y -= 1.0;
+        draw_row(flow, &cells, h, None);
     }
-    let cells = cell_lines(ts, &t.total, Style::BOLD);
-    let h = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * TABLE_LEADING + 5.0;
-    if flow.ensure(h) {
-        draw_header(flow);
-    }
-    let (l, w, y) = (flow.left, flow.width, flow.y);
-    flow.page().items.push(Item::Rule {
-        x1: l,
-        y1: y,
-        x2: l + w,
-        y2: y,
-        width: 0.8,
-        gray: 0.0,
-        dashed: false,
-    });
-    flow.y -= 1.0;
-    draw_row(flow, &cells, h, None);
 }
 
 #[cfg(test)]
@@ -747,10 +756,12 @@ mod tests {
         };
         let table = Table {
             header: vec!["Invoice".into(), "Open".into()],
-            rows: (0..80)
-                .map(|i| vec![format!("INV-{i}"), "1.00".into()])
-                .collect(),
-            total: vec!["Total".into(), "80.00".into()],
+            parts: vec![TablePart {
+                rows: (0..80)
+                    .map(|i| vec![format!("INV-{i}"), "1.00".into()])
+                    .collect(),
+                total: vec!["Total".into(), "80.00".into()],
+            }],
             widths: vec![3.0, 1.0],
             first_number: 1,
         };

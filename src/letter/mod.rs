@@ -73,8 +73,8 @@ impl std::fmt::Debug for Letters {
 #[derive(Debug, Clone)]
 pub struct Slip {
     pub beneficiary: String,
-    pub iban: Option<String>,
-    pub bic: Option<String>,
+    /// The account's lines, labelled in the letter's language (IBAN, sort code, …).
+    pub account: Vec<(String, String)>,
     pub amount: String,
     pub pay_by: String,
     pub reference: String,
@@ -97,7 +97,8 @@ pub struct Letter<'a> {
     pub date: String,
     pub date_unix: i64,
     pub table: Table,
-    pub slip: Slip,
+    /// One per currency claimed, the main currency first.
+    pub slips: Vec<Slip>,
     pub title: String,
 }
 
@@ -253,7 +254,9 @@ impl Letters {
         };
         self.first_page(&mut ts, &mut flow.pages[0], l, labels)?;
         layout::markdown(&mut ts, &mut flow, l.markdown, &l.table);
-        self.slip(&mut ts, &mut flow, &l.slip, labels);
+        for slip in &l.slips {
+            self.slip(&mut ts, &mut flow, slip, labels);
+        }
         let n = flow.pages.len();
         for (k, page) in flow.pages.iter_mut().enumerate() {
             self.furniture(&mut ts, page, l, k + 1, n);
@@ -390,7 +393,7 @@ impl Letters {
         let rows = [
             (&labels.date, l.date.as_str()),
             (&labels.customer, l.customer_id),
-            (&labels.reference, l.slip.reference.as_str()),
+            (&labels.reference, l.slips[0].reference.as_str()),
         ];
         let mut y = top(w.top_mm + 5.0);
         for (label, value) in rows {
@@ -439,7 +442,15 @@ impl Letters {
 
     /// The payment slip: after the wording, on a new page if it does not fit.
     fn slip(&self, ts: &mut Typesetter, flow: &mut Flow, s: &Slip, labels: &Labels) {
-        let height = 54.0 * MM;
+        let mut rows: Vec<(&str, &str, bool)> = vec![(&labels.beneficiary, &s.beneficiary, false)];
+        for (label, value) in &s.account {
+            rows.push((label, value, false));
+        }
+        rows.push((&labels.amount, &s.amount, true));
+        rows.push((&labels.pay_by, &s.pay_by, false));
+        rows.push((&labels.reference, &s.reference, true));
+        // A zengin account has more lines than an IBAN: the slip grows, never overflows.
+        let height = (54.0 * MM).max(16.0 * MM + rows.len() as f32 * 5.6 * MM);
         flow.y -= 4.0 * MM;
         flow.ensure(height);
         let y0 = flow.y;
@@ -466,16 +477,6 @@ impl Letters {
             Align::Left,
             0.0,
         );
-        let mut rows: Vec<(&str, &str, bool)> = vec![(&labels.beneficiary, &s.beneficiary, false)];
-        if let Some(iban) = &s.iban {
-            rows.push((&labels.iban, iban, false));
-        }
-        if let Some(bic) = &s.bic {
-            rows.push((&labels.bic, bic, false));
-        }
-        rows.push((&labels.amount, &s.amount, true));
-        rows.push((&labels.pay_by, &s.pay_by, false));
-        rows.push((&labels.reference, &s.reference, true));
         let mut y = y0 - 12.0 * MM;
         for (label, value, strong) in rows {
             text_box(

@@ -78,7 +78,8 @@ pub fn cutoff(outbox: &Path, payments: &[PathBuf]) -> Result<Cutoff> {
         if !matches!(e.channel, Channel::Letter | Channel::Web) || earlier.contains(&e.id) {
             continue;
         }
-        let Some((why, paid, claim)) = m.verdict(&e.customer_id, &e.currency) else {
+        let Some((why, paid, claim)) = e.currencies().find_map(|c| m.verdict(&e.customer_id, c))
+        else {
             continue;
         };
         removed.push(Removed {
@@ -128,9 +129,12 @@ pub fn cutoff(outbox: &Path, payments: &[PathBuf]) -> Result<Cutoff> {
             continue;
         };
         let page = crate::web::withdrawn(&e.locale, r.reason == "cancelled:paid");
-        let path = sealed.root.join(&e.path);
-        if std::fs::read(&path).ok().as_deref() != Some(page.as_bytes()) {
-            replace(&path, page.as_bytes())?;
+        // The page answers every currency's link: each copy is withdrawn.
+        for rel in std::iter::once(&e.path).chain(&e.pages) {
+            let path = sealed.root.join(rel);
+            if std::fs::read(&path).ok().as_deref() != Some(page.as_bytes()) {
+                replace(&path, page.as_bytes())?;
+            }
         }
     }
     crate::received::write_unmatched(&outbox.join(crate::received::UNMATCHED), &m.unmatched)?;

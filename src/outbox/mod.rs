@@ -181,10 +181,42 @@ pub struct Entry {
     pub amount: Option<rust_decimal::Decimal>,
     #[serde(default)]
     pub currency: String,
+    /// What it claims in other currencies, each with its own total; absent when the
+    /// message claims one currency only (and in outboxes written before December 2026).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<OtherClaim>,
+    /// A payment page's copies under the other currencies' tokens (each link opens
+    /// the page), relative to the outbox.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<String>,
     /// The customer's name, for matching a payment that quotes no reference by its
     /// payer's name (`received.rs`). Outboxes written before it was added have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// A message's debts in a currency other than its main one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OtherClaim {
+    pub currency: String,
+    pub amount: rust_decimal::Decimal,
+    pub invoices: Vec<(String, rust_decimal::Decimal)>,
+}
+
+impl Entry {
+    /// Every currency the message claims, its main one first.
+    pub fn currencies(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.currency.as_str())
+            .filter(|c| !c.is_empty())
+            .chain(self.others.iter().map(|o| o.currency.as_str()))
+    }
+
+    /// Every invoice it claims with its open amount, main currency first.
+    pub fn all_invoices(&self) -> impl Iterator<Item = &(String, rust_decimal::Decimal)> {
+        self.invoices
+            .iter()
+            .chain(self.others.iter().flat_map(|o| o.invoices.iter()))
+    }
 }
 
 /// Appends e-mails to `email/part-NNNNN.mbox` files (mboxrd: `From ` separator lines,

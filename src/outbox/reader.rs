@@ -102,12 +102,22 @@ pub fn claims(entries: &[Entry]) -> impl Iterator<Item = crate::received::Claim>
     entries
         .iter()
         .filter(|e| !e.currency.is_empty())
-        .map(|e| crate::received::Claim {
-            customer: e.customer_id.clone(),
-            name: e.name.clone(),
-            currency: e.currency.clone(),
-            amount: e.amount.unwrap_or_default(),
-            invoices: e.invoices.iter().map(|(i, _)| i.clone()).collect(),
+        .flat_map(|e| {
+            let main = crate::received::Claim {
+                customer: e.customer_id.clone(),
+                name: e.name.clone(),
+                currency: e.currency.clone(),
+                amount: e.amount.unwrap_or_default(),
+                invoices: e.invoices.iter().map(|(i, _)| i.clone()).collect(),
+            };
+            let others = e.others.iter().map(|o| crate::received::Claim {
+                customer: e.customer_id.clone(),
+                name: e.name.clone(),
+                currency: o.currency.clone(),
+                amount: o.amount,
+                invoices: o.invoices.iter().map(|(i, _)| i.clone()).collect(),
+            });
+            std::iter::once(main).chain(others)
         })
 }
 
@@ -185,6 +195,8 @@ mod tests {
             invoices: Vec::new(),
             amount: None,
             currency: String::new(),
+            others: Vec::new(),
+            pages: Vec::new(),
             name: None,
         }
     }

@@ -86,6 +86,7 @@ pub struct Meta {
     pub invoices: Vec<(String, rust_decimal::Decimal)>,
     pub amount: rust_decimal::Decimal,
     pub currency: String,
+    pub others: Vec<super::OtherClaim>,
 }
 
 /// An outbox being written. Holds the folder's lock until it is sealed.
@@ -206,6 +207,8 @@ impl Writer {
             invoices: meta.invoices,
             amount: Some(meta.amount),
             currency: meta.currency,
+            others: meta.others,
+            pages: Vec::new(),
             name: Some(meta.name),
         };
         let id = base.id.clone();
@@ -304,22 +307,35 @@ impl Writer {
                     ..base
                 }
             }
-            Rendered::Web { token, html, link } => {
+            Rendered::Web {
+                token,
+                html,
+                link,
+                aliases,
+            } => {
                 // The folder must be the token itself (the link opens it): a token too
                 // long for a folder name fails this page, not the campaign.
-                if folder::file_name(&token) != token.as_str() {
-                    return Ok(Err(format!(
-                        "web/{token}: the token is too long for a folder name"
-                    )));
+                for t in std::iter::once(&token).chain(&aliases) {
+                    if folder::file_name(t) != t.as_str() {
+                        return Ok(Err(format!(
+                            "web/{t}: the token is too long for a folder name"
+                        )));
+                    }
                 }
-                let dir = self.dir.join("web").join(&token);
-                if let Some(why) = put_file(&dir, "index.html", html.as_bytes())? {
-                    return Ok(Err(why));
+                for t in std::iter::once(&token).chain(&aliases) {
+                    let dir = self.dir.join("web").join(t);
+                    if let Some(why) = put_file(&dir, "index.html", html.as_bytes())? {
+                        return Ok(Err(why));
+                    }
                 }
                 Entry {
                     path: format!("web/{token}/index.html"),
                     length: html.len() as u64,
                     link,
+                    pages: aliases
+                        .iter()
+                        .map(|t| format!("web/{t}/index.html"))
+                        .collect(),
                     ..base
                 }
             }

@@ -5,6 +5,7 @@
 //! One module below the channels: the e-mail, the SMS, the letter's slip and the payment
 //! page quote the same link and reference, and none of them owns them.
 
+pub mod account;
 pub mod link;
 pub mod qr;
 pub mod reference;

@@ -529,11 +529,76 @@ pub struct Planned {
     /// An e-mail that carries the letter as a PDF.
     pub attach_letter: bool,
     pub scheduled_at: DateTime<chrono_tz::Tz>,
-    /// What the message asks for: the invoices it covers (dataset positions) and their
-    /// open total, in one currency.
+    /// What the message asks for in its main currency: the invoices it covers (dataset
+    /// positions) and their open total. The main currency is the customer's (the one
+    /// with most open debt) when the message claims anything in it.
     pub invoices: Vec<u32>,
     pub amount: Decimal,
     pub currency: Currency,
+    /// What it asks for in every other currency, by currency code: a message claims
+    /// every open debt, each currency with its own total (amounts are never added or
+    /// compared across currencies).
+    pub others: Vec<Claim>,
+}
+
+/// The debts of a message in one currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub currency: Currency,
+    pub invoices: Vec<u32>,
+    pub amount: Decimal,
+}
+
+impl Planned {
+    /// Every currency's claim, the main one first.
+    pub fn claims(&self) -> impl Iterator<Item = (Currency, &[u32], Decimal)> {
+        std::iter::once((self.currency, self.invoices.as_slice(), self.amount)).chain(
+            self.others
+                .iter()
+                .map(|c| (c.currency, c.invoices.as_slice(), c.amount)),
+        )
+    }
+
+    /// Every invoice claimed, main currency first.
+    pub fn all_invoices(&self) -> impl Iterator<Item = u32> + '_ {
+        self.claims().flat_map(|(_, inv, _)| inv.iter().copied())
+    }
+}
+
+/// Splits what a message covers by currency: the main currency first (or, when it
+/// claims nothing in it, the currency of its oldest invoice), the others by code.
+fn by_currency(covered: &[&(u32, &Invoice)], main: Currency) -> Vec<Claim> {
+    let mut groups: BTreeMap<&str, Claim> = BTreeMap::new();
+    for (k, inv) in covered {
+        let g = groups.entry(inv.currency.code()).or_insert_with(|| Claim {
+            currency: inv.currency,
+            invoices: Vec::new(),
+            amount: Decimal::ZERO,
+        });
+        g.invoices.push(*k);
+        g.amount += inv.open_amount();
+    }
+    let lead = if groups.contains_key(main.code()) {
+        main
+    } else {
+        covered
+            .iter()
+            .min_by_key(|(k, inv)| (inv.due_date, *k))
+            .map_or(main, |(_, inv)| inv.currency)
+    };
+    let mut out: Vec<Claim> = Vec::with_capacity(groups.len());
+    if let Some(g) = groups.remove(lead.code()) {
+        out.push(g);
+    }
+    out.extend(groups.into_values());
+    out
+}
+
+/// Whether a message is worth sending: some currency's total reaches its minimum.
+fn worth(rules: &Rules, groups: &[Claim]) -> bool {
+    groups
+        .iter()
+        .any(|g| g.amount >= rules.min_amount.for_currency(g.currency))
 }
 
 /// The longest grace after a promised date: a promise cannot pause dunning for months.
@@ -661,7 +726,6 @@ pub fn plan_customer(
         .enumerate()
         .filter(|(_, inv)| {
             inv.status == InvoiceStatus::Open
-                && inv.currency == currency
                 && !inv.open_amount().is_zero()
                 && inv.issue_date <= as_of
         })
@@ -696,23 +760,20 @@ pub fn plan_customer(
             };
             // The lowest level worth a message; a level whose invoices are below the
             // minimum does not hold up the ones above it.
-            let minimum = rules.min_amount.for_currency(currency);
-            match candidates.iter().find(|(_, covered)| {
-                covered
-                    .iter()
-                    .map(|(_, inv)| inv.open_amount())
-                    .sum::<Decimal>()
-                    >= minimum
-            }) {
+            match candidates
+                .iter()
+                .find(|(_, covered)| worth(rules, &by_currency(covered, currency)))
+            {
                 Some((stage, covered)) => (*stage, covered.clone()),
                 None => return excluded(ExclusionReason::BelowMinimum),
             }
         }
     };
-    let amount: Decimal = covered.iter().map(|(_, inv)| inv.open_amount()).sum();
-    if amount < rules.min_amount.for_currency(currency) {
+    let mut groups = by_currency(&covered, currency);
+    if !worth(rules, &groups) {
         return excluded(ExclusionReason::BelowMinimum);
     }
+    let main = groups.remove(0);
     let Some(MatrixCell {
         channels,
         template,
@@ -768,9 +829,10 @@ pub fn plan_customer(
                 template: template.clone(),
                 attach_letter: *attach && ch == Channel::Email,
                 scheduled_at,
-                invoices: covered.iter().map(|(k, _)| *k).collect(),
-                amount,
-                currency,
+                invoices: main.invoices.clone(),
+                amount: main.amount,
+                currency: main.currency,
+                others: groups.clone(),
             }),
         }
     }
@@ -1106,6 +1168,39 @@ policy:
             },
             d(as_of),
         )
+    }
+
+    #[test]
+    fn every_currency_is_claimed_each_with_its_own_total_the_main_one_first() {
+        let cur = |inv: Invoice, code: &str| Invoice {
+            currency: Currency::parse(code).unwrap(),
+            ..inv
+        };
+        let invoices = [
+            cur(invoice("2026-10-01", 3, false), "EUR"),
+            cur(invoice("2026-10-15", 900, false), "PLN"),
+            cur(invoice("2026-11-01", 100, false), "PLN"),
+            // Not due yet: not claimed.
+            cur(invoice("2026-12-01", 50, false), "GBP"),
+        ];
+        let (m, x) = run(&customer(), &invoices, &[], Cluster::Forgetful);
+        assert!(x.is_empty(), "{x:?}");
+        // PLN has most open debt: it leads; EUR (below its minimum of 5 on its own) is
+        // still listed — the message is worth sending for its PLN.
+        assert_eq!(
+            (m[0].currency.code(), m[0].amount),
+            ("PLN", Decimal::from(1000))
+        );
+        assert_eq!(m[0].invoices, [1, 2]);
+        assert_eq!(m[0].others.len(), 1);
+        assert_eq!(m[0].others[0].currency.code(), "EUR");
+        assert_eq!(m[0].others[0].amount, Decimal::from(3));
+        assert_eq!(m[0].all_invoices().collect::<Vec<_>>(), [1, 2, 0]);
+        // Amounts in different currencies are never added: EUR 3 alone is below the
+        // euro minimum even beside a large debt in another currency.
+        let (m, x) = run(&customer(), &invoices[..1], &[], Cluster::Forgetful);
+        assert!(m.is_empty());
+        assert_eq!(x[0].reason, ExclusionReason::BelowMinimum);
     }
 
     #[test]

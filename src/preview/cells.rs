@@ -25,6 +25,9 @@ pub enum Who {
     StandIn,
     /// A made-up name and language over a real customer's invoices.
     Persona,
+    /// A real customer's invoices and a copy of them in a second currency (`check`
+    /// renders every cell with debts in two currencies).
+    MultiCurrency,
 }
 
 pub struct Sample {
@@ -123,6 +126,13 @@ pub fn cells(p: &Prepared, kit: &Kit, broken: &[Diagnostic], per_cell: usize) ->
     rerender(p, kit, broken, per_cell, Vec::new(), &|_| true)
 }
 
+/// [`cells`] for `check`: one sample per cell, and a second with debts in two
+/// currencies, so that a template that only works for one is found before a customer
+/// who owes in two gets it.
+pub fn cells_for_check(p: &Prepared, kit: &Kit, broken: &[Diagnostic]) -> Vec<Cell> {
+    render_cells(p, kit, broken, 1, Vec::new(), &|_| true, true)
+}
+
 /// Like [`cells`], but a cell `affected` says no to keeps its samples from `previous`
 /// (the live preview re-renders only what an edit can change).
 pub fn rerender(
@@ -132,6 +142,18 @@ pub fn rerender(
     per_cell: usize,
     previous: Vec<Cell>,
     affected: &dyn Fn(&Cell) -> bool,
+) -> Vec<Cell> {
+    render_cells(p, kit, broken, per_cell, previous, affected, false)
+}
+
+fn render_cells(
+    p: &Prepared,
+    kit: &Kit,
+    broken: &[Diagnostic],
+    per_cell: usize,
+    previous: Vec<Cell>,
+    affected: &dyn Fn(&Cell) -> bool,
+    multi_currency: bool,
 ) -> Vec<Cell> {
     let mut previous: BTreeMap<String, Cell> = previous.into_iter().map(|c| (c.id(), c)).collect();
     let campaign = &p.campaign;
@@ -279,6 +301,14 @@ pub fn rerender(
                         cells[k].samples = old.samples;
                         continue;
                     }
+                    if multi_currency && let Some(first) = base.first() {
+                        jobs.push(Job {
+                            cell: k,
+                            base: first,
+                            who: Who::MultiCurrency,
+                            persona_lang: persona_lang.clone(),
+                        });
+                    }
                     for b in base {
                         jobs.push(Job {
                             cell: k,
@@ -322,6 +352,36 @@ pub fn rerender(
             let view = CustomerView {
                 customer: persona_customer.as_ref().unwrap_or(view.customer),
                 ..view
+            };
+            // The multi-currency persona: the claimed invoices again, in a second
+            // currency the creditor has an account for.
+            let mut doubled: Vec<crate::dataset::Invoice>;
+            let view = if job.who == Who::MultiCurrency {
+                doubled = view.invoices.to_vec();
+                let second = second_currency(&kit.accounts, m.currency);
+                let mut copies = Vec::new();
+                for k in m.all_invoices() {
+                    let mut inv = view.invoices[(k - view.invoice_base) as usize].clone();
+                    inv.id = format!("{}-{}", inv.id, second.code()).into();
+                    inv.currency = second;
+                    copies.push(doubled.len() as u32 + view.invoice_base);
+                    doubled.push(inv);
+                }
+                let amount = copies
+                    .iter()
+                    .map(|&k| doubled[(k - view.invoice_base) as usize].open_amount())
+                    .sum();
+                m.others.push(crate::plan::Claim {
+                    currency: second,
+                    invoices: copies,
+                    amount,
+                });
+                CustomerView {
+                    invoices: &doubled,
+                    ..view
+                }
+            } else {
+                view
             };
             let result = match shadowed(cell, &broken_names, default) {
                 Some(d) => Err(d.clone()),
@@ -386,4 +446,20 @@ fn shadowed<'a>(
         }
     }
     None
+}
+
+/// A currency other than `main` that the creditor can be paid in: one of its accounts',
+/// else euro (or złoty when the main currency is euro).
+fn second_currency(
+    accounts: &BTreeMap<String, crate::payment::account::Account>,
+    main: crate::money::Currency,
+) -> crate::money::Currency {
+    accounts
+        .keys()
+        .filter(|c| c.as_str() != main.code())
+        .find_map(|c| crate::money::Currency::parse(c).ok())
+        .unwrap_or_else(|| {
+            let code = if main.code() == "EUR" { "PLN" } else { "EUR" };
+            crate::money::Currency::parse(code).expect("a currency")
+        })
 }

@@ -190,6 +190,9 @@ fn card(
             Who::Planned => "in the plan",
             Who::StandIn => "stand-in: a real customer shown in this cell",
             Who::Persona => "persona: no customer speaks this language",
+            Who::MultiCurrency => {
+                "persona: a real customer's debts, and the same again in a second currency"
+            }
         };
         let _ = write!(
             out,

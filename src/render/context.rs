@@ -29,9 +29,11 @@ pub struct CustomerCtx<'a> {
     pub extra: BTreeMap<&'a str, &'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct InvoiceCtx<'a> {
     pub id: &'a str,
+    /// ISO 4217: a message may claim debts in several currencies.
+    pub currency: &'static str,
     /// Long dates in the customer's language; `*_iso` are `2026-12-04` for the `date` filter.
     pub issue_date: String,
     pub due_date: String,
@@ -45,9 +47,18 @@ pub struct InvoiceCtx<'a> {
 
 #[derive(Serialize)]
 pub struct Totals {
+    /// Every currency's total, as a list in the customer's language: `€120.00 and
+    /// PLN 300.00` (amounts in different currencies are never added).
     pub amount: String,
+    /// The main currency's total (`amount_plain`, `currency` are the main currency's).
+    pub main: String,
     pub amount_plain: String,
     pub currency: &'static str,
+    /// How many other currencies the message claims.
+    pub more: usize,
+    /// The shortest form, for SMS: the main total and, with more currencies, how many
+    /// more (`€120.00 (+1 other currency)`).
+    pub short: String,
     pub count: usize,
     pub oldest_days_past_due: i64,
     /// The earliest due date among the invoices, formatted.
@@ -61,7 +72,14 @@ pub struct Reasons<'a> {
     pub evidence: BTreeMap<&'static str, String>,
 }
 
-#[derive(Serialize)]
+/// One line of a bank account as its payers read it: `IBAN` `NL91 ABNA 0417 1643 00`.
+#[derive(Clone, Serialize)]
+pub struct AccountLine {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Clone, Serialize)]
 pub struct Payment {
     pub link: String,
     pub short_link: String,
@@ -74,17 +92,33 @@ pub struct Payment {
     /// What the payer quotes on a bank transfer: an ISO 11649 `RF…` reference made from
     /// the customer id, or the id itself when it cannot make one.
     pub reference: String,
+    /// The account this currency is paid into, when the campaign has one: its IBAN and
+    /// BIC, and every line of it as its payers read it (sort code, zengin, …).
     pub iban: Option<String>,
     pub bic: Option<String>,
+    pub account: Vec<AccountLine>,
     /// What the QR code holds: the EPC (SEPA credit transfer) payload for euro debts
-    /// with an IBAN, the payment link otherwise.
+    /// to a SEPA IBAN, the payment link otherwise.
     pub qr: String,
     pub qr_is_epc: bool,
 }
 
+/// A message's debts in one currency: its invoices, its total, its own payment link and
+/// account.
+#[derive(Serialize)]
+pub struct Group<'a> {
+    pub currency: &'static str,
+    pub amount: String,
+    pub amount_plain: String,
+    pub count: usize,
+    pub invoices: Vec<InvoiceCtx<'a>>,
+    pub payment: Payment,
+    pub instalments: Vec<Instalment>,
+}
+
 /// One instalment of the payment plan offered (to `unable` customers by the default
 /// templates): the instalments sum exactly to the debt.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Instalment {
     pub number: usize,
     pub due: String,
@@ -103,8 +137,11 @@ pub struct CampaignCtx<'a> {
 #[derive(Serialize)]
 pub struct Context<'a> {
     pub customer: CustomerCtx<'a>,
+    /// Every invoice claimed, grouped by currency, the main currency first.
     pub invoices: Vec<InvoiceCtx<'a>>,
     pub totals: Totals,
+    /// The claim per currency, the main currency first; one group for most customers.
+    pub groups: Vec<Group<'a>>,
     pub cluster: &'static str,
     pub reasons: Reasons<'a>,
     pub stage: &'a str,
@@ -118,8 +155,8 @@ pub struct Context<'a> {
     pub instalments: Vec<Instalment>,
     /// Whether the cluster calls for a payment-plan offer (`unable`).
     pub plan_offer: bool,
-    /// The customer's locale and the message's currency, read by the `money`, `date`
-    /// and `plural` filters.
+    /// The customer's locale and the message's main currency, read by the `money`,
+    /// `date` and `plural` filters.
     pub locale: &'a str,
     pub currency: &'static str,
 }
@@ -157,57 +194,131 @@ impl Renderer<'_> {
         let c = view.customer;
         let locale = self.locale(view);
         let as_of = self.campaign.as_of;
-        let money = |d| self.formats.money(d, m.currency, locale);
         let date = |d| self.formats.date(d, DateLength::Long, locale);
-        let invoices: Vec<InvoiceCtx> = m
-            .invoices
-            .iter()
-            .map(|&k| {
-                let inv = &view.invoices[(k - view.invoice_base) as usize];
-                InvoiceCtx {
-                    id: &inv.id,
-                    issue_date: date(inv.issue_date),
-                    due_date: date(inv.due_date),
-                    due_iso: inv.due_date.to_string(),
-                    days_past_due: (as_of - inv.due_date).num_days(),
-                    amount: money(inv.amount),
-                    open: money(inv.open_amount()),
-                    open_plain: crate::money::plain(inv.open_amount(), m.currency),
-                }
-            })
-            .collect();
         let rule = &self.segment_rules.rules[a.rule];
-        let claims = Claims::new(
-            &self.campaign.name,
-            c.id(),
-            m.amount,
-            m.currency,
-            self.expires,
-        )
-        .map_err(|msg| {
-            Diagnostic::whole_file(&self.campaign.path, msg).customer(crate::diag::Unmade::Token)
-        })?;
-        let token = self.signer.sign(&claims);
         let pay_by = as_of + chrono::Duration::days(14);
-        let link = crate::payment::link::url(
-            self.base_url,
-            &token,
-            &self.campaign.name,
-            channel,
-            a.cluster.as_str(),
-        );
         let creditor = &self.campaign.creditor;
         let reference = crate::payment::reference::Reference::for_customer(c.id());
-        let epc = match (m.currency.code(), creditor.iban.as_deref()) {
-            ("EUR", Some(iban)) => crate::payment::qr::epc_payload(
-                &creditor.name,
-                iban,
-                creditor.bic.as_deref(),
-                m.amount,
-                &reference,
-            ),
-            _ => None,
-        };
+        let words = self.words.get(locale);
+        let mut groups: Vec<Group> = Vec::new();
+        for (currency, numbers, amount) in m.claims() {
+            let money = |d| self.formats.money(d, currency, locale);
+            let invoices: Vec<InvoiceCtx> = numbers
+                .iter()
+                .map(|&k| {
+                    let inv = &view.invoices[(k - view.invoice_base) as usize];
+                    InvoiceCtx {
+                        id: &inv.id,
+                        currency: currency.code(),
+                        issue_date: date(inv.issue_date),
+                        due_date: date(inv.due_date),
+                        due_iso: inv.due_date.to_string(),
+                        days_past_due: (as_of - inv.due_date).num_days(),
+                        amount: money(inv.amount),
+                        open: money(inv.open_amount()),
+                        open_plain: crate::money::plain(inv.open_amount(), currency),
+                    }
+                })
+                .collect();
+            let claims = Claims::new(&self.campaign.name, c.id(), amount, currency, self.expires)
+                .map_err(|msg| {
+                Diagnostic::whole_file(&self.campaign.path, msg)
+                    .customer(crate::diag::Unmade::Token)
+            })?;
+            let token = self.signer.sign(&claims);
+            let link = crate::payment::link::url(
+                self.base_url,
+                &token,
+                &self.campaign.name,
+                channel,
+                a.cluster.as_str(),
+            );
+            let account = match self.accounts.get(currency.code()) {
+                Some(acc) => Some(acc),
+                None if self.accounts.is_empty() => None,
+                None => {
+                    return Err(Diagnostic::whole_file(
+                        &self.campaign.path,
+                        format!(
+                            "creditor.accounts has no {} account, and this message claims {} (add {{currency: {}, iban: …}}: a debt is never paid into another currency's account)",
+                            currency.code(),
+                            money(amount),
+                            currency.code()
+                        ),
+                    )
+                    .customer(crate::diag::Unmade::Token));
+                }
+            };
+            let epc = match account {
+                Some(acc) if acc.sepa() => crate::payment::qr::epc_payload(
+                    &creditor.name,
+                    &acc.iban_compact().unwrap_or_default(),
+                    acc.bic.as_deref(),
+                    amount,
+                    &reference,
+                ),
+                _ => None,
+            };
+            let instalments = crate::money::split(amount, currency, 3)
+                .into_iter()
+                .enumerate()
+                .map(|(k, part)| {
+                    let due = pay_by
+                        .checked_add_months(chrono::Months::new(k as u32))
+                        .unwrap_or(pay_by);
+                    Instalment {
+                        number: k + 1,
+                        due: date(due),
+                        due_iso: due.to_string(),
+                        amount: money(part),
+                        amount_plain: crate::money::plain(part, currency),
+                    }
+                })
+                .collect();
+            groups.push(Group {
+                currency: currency.code(),
+                amount: money(amount),
+                amount_plain: crate::money::plain(amount, currency),
+                count: invoices.len(),
+                invoices,
+                payment: Payment {
+                    short_link: crate::payment::link::short_url(
+                        self.base_url,
+                        &self.signer.short(&claims),
+                    ),
+                    expires: date(self.expires),
+                    card_link: format!("{}/{token}/card", self.base_url.trim_end_matches('/')),
+                    reference: reference.as_str().to_string(),
+                    iban: account.and_then(|acc| {
+                        acc.iban_compact()
+                            .map(|i| crate::payment::account::fours(&i))
+                    }),
+                    bic: account.and_then(|acc| acc.bic.clone()),
+                    account: account
+                        .map(|acc| {
+                            acc.lines()
+                                .into_iter()
+                                .map(|(label, value)| AccountLine {
+                                    label: words.label(label).to_string(),
+                                    value,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    qr_is_epc: epc.is_some(),
+                    qr: epc.unwrap_or_else(|| link.clone()),
+                    link,
+                    token,
+                },
+                instalments,
+            });
+        }
+        let invoices: Vec<InvoiceCtx> = groups
+            .iter()
+            .flat_map(|g| g.invoices.iter().cloned())
+            .collect();
+        let main = &groups[0];
+        let more = groups.len() - 1;
         let address: Vec<&str> = [
             Field::AddressLine1,
             Field::AddressLine2,
@@ -231,20 +342,37 @@ impl Renderer<'_> {
                 extra: c.extras().collect(),
             },
             totals: Totals {
-                amount: money(m.amount),
-                amount_plain: crate::money::plain(m.amount, m.currency),
-                currency: m.currency.code(),
+                amount: self
+                    .formats
+                    .and_list(groups.iter().map(|g| g.amount.as_str()), locale),
+                main: main.amount.clone(),
+                amount_plain: main.amount_plain.clone(),
+                currency: main.currency,
+                more,
+                short: if more == 0 {
+                    main.amount.clone()
+                } else {
+                    let n = rust_decimal::Decimal::from(more);
+                    format!(
+                        "{} {}",
+                        main.amount,
+                        words.more(self.formats.plural(n, locale), more)
+                    )
+                },
                 count: invoices.len(),
                 oldest_days_past_due: invoices.iter().map(|i| i.days_past_due).max().unwrap_or(0),
                 first_due: m
-                    .invoices
-                    .iter()
-                    .map(|&k| view.invoices[(k - view.invoice_base) as usize].due_date)
+                    .all_invoices()
+                    .map(|k| view.invoices[(k - view.invoice_base) as usize].due_date)
                     .min()
                     .map(date)
                     .unwrap_or_default(),
             },
+            payment: main.payment.clone(),
+            instalments: main.instalments.clone(),
+            currency: main.currency,
             invoices,
+            groups,
             cluster: a.cluster.as_str(),
             reasons: Reasons {
                 rule: &rule.name,
@@ -256,21 +384,6 @@ impl Renderer<'_> {
                     .collect(),
             },
             stage: self.rules.stage_name(m.stage),
-            payment: Payment {
-                short_link: crate::payment::link::short_url(
-                    self.base_url,
-                    &self.signer.short(&claims),
-                ),
-                expires: date(self.expires),
-                card_link: format!("{}/{token}/card", self.base_url.trim_end_matches('/')),
-                reference: reference.as_str().to_string(),
-                iban: creditor.iban.clone(),
-                bic: creditor.bic.clone(),
-                qr_is_epc: epc.is_some(),
-                qr: epc.unwrap_or_else(|| link.clone()),
-                link,
-                token,
-            },
             creditor: &self.campaign.creditor,
             campaign: CampaignCtx {
                 name: &self.campaign.name,
@@ -278,25 +391,8 @@ impl Renderer<'_> {
             },
             pay_by: date(pay_by),
             pay_by_iso: pay_by.to_string(),
-            instalments: crate::money::split(m.amount, m.currency, 3)
-                .into_iter()
-                .enumerate()
-                .map(|(k, amount)| {
-                    let due = pay_by
-                        .checked_add_months(chrono::Months::new(k as u32))
-                        .unwrap_or(pay_by);
-                    Instalment {
-                        number: k + 1,
-                        due: date(due),
-                        due_iso: due.to_string(),
-                        amount: money(amount),
-                        amount_plain: crate::money::plain(amount, m.currency),
-                    }
-                })
-                .collect(),
             plan_offer: a.cluster == crate::segment::Cluster::Unable,
             locale,
-            currency: m.currency.code(),
         })
     }
 }
@@ -316,8 +412,12 @@ pub const FIELDS: &[(&str, &str)] = &[
         "customer.extra.COLUMN",
         "columns of the export dunwell does not know",
     ),
-    ("invoices", "the invoices this message covers, oldest first"),
+    (
+        "invoices",
+        "every invoice this message covers, by currency (the main one first), oldest first",
+    ),
     ("invoices[i].id", "the invoice number"),
+    ("invoices[i].currency", "its ISO 4217 code"),
     ("invoices[i].issue_date", "long date"),
     ("invoices[i].due_date", "long date"),
     ("invoices[i].due_iso", "the due date as YYYY-MM-DD"),
@@ -325,13 +425,25 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("invoices[i].amount", "formatted"),
     ("invoices[i].open", "what is still open, formatted"),
     ("invoices[i].open_plain", "what is still open, as 1234.50"),
-    ("totals.amount", "what the message asks for, formatted"),
+    (
+        "totals.amount",
+        "what the message asks for, formatted: each currency's total, as a list",
+    ),
+    ("totals.main", "the main currency's total, formatted"),
     (
         "totals.amount_plain",
-        "what the message asks for, as 1234.50",
+        "the main currency's total, as 1234.50",
     ),
-    ("totals.currency", "ISO 4217 code"),
-    ("totals.count", "invoices"),
+    ("totals.currency", "the main currency's ISO 4217 code"),
+    (
+        "totals.more",
+        "how many other currencies the message claims",
+    ),
+    (
+        "totals.short",
+        "for SMS: the main total, and how many more currencies",
+    ),
+    ("totals.count", "invoices, in every currency"),
     (
         "totals.oldest_days_past_due",
         "days past due of the oldest invoice",
@@ -357,8 +469,23 @@ pub const FIELDS: &[(&str, &str)] = &[
         "payment.reference",
         "an ISO 11649 RF reference, or the customer id",
     ),
-    ("payment.iban", "the creditor's"),
-    ("payment.bic", "the creditor's"),
+    (
+        "payment.iban",
+        "the account this currency is paid into, in groups of four",
+    ),
+    ("payment.bic", "that account's BIC"),
+    (
+        "payment.account",
+        "that account's lines as its payers read them",
+    ),
+    (
+        "payment.account[i].label",
+        "`IBAN`, `Sort code`, … in the customer's language",
+    ),
+    (
+        "payment.account[i].value",
+        "`NL91 ABNA 0417 1643 00`, `20-00-00`, …",
+    ),
     (
         "payment.qr",
         "what the QR code holds: the EPC payload or the link",
@@ -372,6 +499,7 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("creditor.website", "from the campaign file"),
     ("creditor.iban", "from the campaign file"),
     ("creditor.bic", "from the campaign file"),
+    ("creditor.accounts", "from the campaign file"),
     ("creditor.vat_id", "from the campaign file"),
     ("campaign.name", "the campaign's name"),
     ("campaign.as_of", "the campaign date, formatted"),
@@ -387,6 +515,52 @@ pub const FIELDS: &[(&str, &str)] = &[
         "plan_offer",
         "whether the cluster calls for a payment-plan offer (`unable`)",
     ),
+    (
+        "groups",
+        "the claim per currency, the main one first; each has what the top level has for the main currency",
+    ),
+    ("groups[i].currency", "ISO 4217 code"),
+    ("groups[i].amount", "its total, formatted"),
+    ("groups[i].amount_plain", "as 1234.50"),
+    ("groups[i].count", "its invoices"),
+    ("groups[i].invoices", "as `invoices`"),
+    ("groups[i].invoices[i].id", "as in `invoices`"),
+    ("groups[i].invoices[i].currency", "as in `invoices`"),
+    ("groups[i].invoices[i].issue_date", "as in `invoices`"),
+    ("groups[i].invoices[i].due_date", "as in `invoices`"),
+    ("groups[i].invoices[i].due_iso", "as in `invoices`"),
+    ("groups[i].invoices[i].days_past_due", "as in `invoices`"),
+    ("groups[i].invoices[i].amount", "as in `invoices`"),
+    ("groups[i].invoices[i].open", "as in `invoices`"),
+    ("groups[i].invoices[i].open_plain", "as in `invoices`"),
+    (
+        "groups[i].payment.link",
+        "as `payment.link`, for this currency: its own link (and account below)",
+    ),
+    ("groups[i].payment.short_link", "as in `payment`"),
+    ("groups[i].payment.expires", "as in `payment`"),
+    ("groups[i].payment.token", "as in `payment`"),
+    ("groups[i].payment.card_link", "as in `payment`"),
+    ("groups[i].payment.reference", "as in `payment`"),
+    ("groups[i].payment.iban", "as in `payment`"),
+    ("groups[i].payment.bic", "as in `payment`"),
+    ("groups[i].payment.account", "as in `payment`"),
+    ("groups[i].payment.account[i].label", "as in `payment`"),
+    ("groups[i].payment.account[i].value", "as in `payment`"),
+    ("groups[i].payment.qr", "as in `payment`"),
+    ("groups[i].payment.qr_is_epc", "as in `payment`"),
+    (
+        "groups[i].instalments",
+        "as `instalments`, in this currency",
+    ),
+    ("groups[i].instalments[i].number", "as in `instalments`"),
+    ("groups[i].instalments[i].due", "as in `instalments`"),
+    ("groups[i].instalments[i].due_iso", "as in `instalments`"),
+    ("groups[i].instalments[i].amount", "as in `instalments`"),
+    (
+        "groups[i].instalments[i].amount_plain",
+        "as in `instalments`",
+    ),
     ("locale", "read by the filters"),
     ("currency", "read by the filters"),
     (
@@ -394,6 +568,10 @@ pub const FIELDS: &[(&str, &str)] = &[
         "only in letters: a function, the invoice table",
     ),
     ("qr_svg", "only on payment pages: the QR code as inline SVG"),
+    (
+        "qr_svgs",
+        "only on payment pages: each group's QR code, in the order of `groups`",
+    ),
     (
         "subject",
         "only in email/layout.html: the text template's subject",
@@ -423,7 +601,13 @@ mod tests {
 
     /// Names the channels add to the context (only some templates see them): not fields
     /// of [`Context`].
-    const ADDED: [&str; 4] = ["subject", "paragraphs", "invoice_table", "qr_svg"];
+    const ADDED: [&str; 5] = [
+        "subject",
+        "paragraphs",
+        "invoice_table",
+        "qr_svg",
+        "qr_svgs",
+    ];
 
     /// The paths of a serialised context: a field of an object is `a.b`, a list is named
     /// itself and its objects' fields `a[i].b`.
@@ -461,6 +645,40 @@ mod tests {
     fn the_list_is_the_context() {
         let creditor = crate::campaign::Creditor::default();
         let text = String::new;
+        let invoice = || InvoiceCtx {
+            id: "",
+            currency: "",
+            issue_date: text(),
+            due_date: text(),
+            due_iso: text(),
+            days_past_due: 0,
+            amount: text(),
+            open: text(),
+            open_plain: text(),
+        };
+        let payment = || Payment {
+            link: text(),
+            short_link: text(),
+            expires: text(),
+            token: text(),
+            card_link: text(),
+            reference: text(),
+            iban: None,
+            bic: None,
+            account: vec![AccountLine {
+                label: text(),
+                value: text(),
+            }],
+            qr: text(),
+            qr_is_epc: false,
+        };
+        let instalment = || Instalment {
+            number: 1,
+            due: text(),
+            due_iso: text(),
+            amount: text(),
+            amount_plain: text(),
+        };
         let ctx = Context {
             customer: CustomerCtx {
                 id: "",
@@ -474,6 +692,7 @@ mod tests {
             },
             invoices: vec![InvoiceCtx {
                 id: "",
+                currency: "",
                 issue_date: text(),
                 due_date: text(),
                 due_iso: text(),
@@ -484,8 +703,11 @@ mod tests {
             }],
             totals: Totals {
                 amount: text(),
+                main: text(),
                 amount_plain: text(),
                 currency: "",
+                more: 0,
+                short: text(),
                 count: 0,
                 oldest_days_past_due: 0,
                 first_due: text(),
@@ -497,18 +719,16 @@ mod tests {
                 evidence: BTreeMap::from([("FEATURE", text())]),
             },
             stage: "",
-            payment: Payment {
-                link: text(),
-                short_link: text(),
-                expires: text(),
-                token: text(),
-                card_link: text(),
-                reference: text(),
-                iban: None,
-                bic: None,
-                qr: text(),
-                qr_is_epc: false,
-            },
+            payment: payment(),
+            groups: vec![Group {
+                currency: "",
+                amount: text(),
+                amount_plain: text(),
+                count: 0,
+                invoices: vec![invoice()],
+                payment: payment(),
+                instalments: vec![instalment()],
+            }],
             creditor: &creditor,
             campaign: CampaignCtx {
                 name: "",
@@ -516,13 +736,7 @@ mod tests {
             },
             pay_by: text(),
             pay_by_iso: text(),
-            instalments: vec![Instalment {
-                number: 1,
-                due: text(),
-                due_iso: text(),
-                amount: text(),
-                amount_plain: text(),
-            }],
+            instalments: vec![instalment()],
             plan_offer: false,
             locale: "",
             currency: "",

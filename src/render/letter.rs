@@ -44,7 +44,7 @@ impl Renderer<'_> {
         tctx: &tera::Context,
         locale: &str,
     ) -> Result<(crate::letter::Composed, String), Diagnostic> {
-        use crate::letter::layout::Table;
+        use crate::letter::layout::{Table, TablePart};
         let letters = self.letters.ok_or_else(|| {
             Diagnostic::whole_file(
                 "templates/fonts",
@@ -60,26 +60,43 @@ impl Renderer<'_> {
             .unwrap_or_default();
         let labels = letters.labels(locale);
         let short = |d| self.formats.date(d, DateLength::Short, locale);
-        let money = |d| self.formats.money(d, m.currency, locale);
-        let (mut amount, mut paid, mut open) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-        let rows = m
-            .invoices
-            .iter()
-            .map(|&k| {
-                let inv = &view.invoices[(k - view.invoice_base) as usize];
-                let o = inv.open_amount();
-                amount += inv.amount;
-                paid += inv.amount - o;
-                open += o;
-                vec![
-                    inv.id.to_string(),
-                    short(inv.issue_date),
-                    short(inv.due_date),
-                    (self.campaign.as_of - inv.due_date).num_days().to_string(),
-                    money(inv.amount),
-                    money(inv.amount - o),
-                    money(o),
-                ]
+        let parts = m
+            .claims()
+            .map(|(currency, numbers, _)| {
+                let money = |d| self.formats.money(d, currency, locale);
+                let (mut amount, mut paid, mut open) =
+                    (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+                let rows = numbers
+                    .iter()
+                    .map(|&k| {
+                        let inv = &view.invoices[(k - view.invoice_base) as usize];
+                        let o = inv.open_amount();
+                        amount += inv.amount;
+                        paid += inv.amount - o;
+                        open += o;
+                        vec![
+                            inv.id.to_string(),
+                            short(inv.issue_date),
+                            short(inv.due_date),
+                            (self.campaign.as_of - inv.due_date).num_days().to_string(),
+                            money(inv.amount),
+                            money(inv.amount - o),
+                            money(o),
+                        ]
+                    })
+                    .collect();
+                TablePart {
+                    rows,
+                    total: vec![
+                        labels.total.clone(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        money(amount),
+                        money(paid),
+                        money(open),
+                    ],
+                }
             })
             .collect();
         let table = Table {
@@ -95,20 +112,10 @@ impl Renderer<'_> {
             .iter()
             .map(|s| s.to_string())
             .collect(),
-            rows,
-            total: vec![
-                labels.total.clone(),
-                String::new(),
-                String::new(),
-                String::new(),
-                money(amount),
-                money(paid),
-                money(open),
-            ],
+            parts,
             widths: vec![2.2, 1.4, 1.4, 1.15, 1.75, 1.45, 1.75],
             first_number: 3,
         };
-        let p = &ctx.payment;
         let id = format!("{}-letter", view.customer.id());
         let recipient: Vec<&str> = std::iter::once(ctx.customer.name)
             .chain(ctx.customer.address.iter().copied())
@@ -127,16 +134,24 @@ impl Renderer<'_> {
                 .and_hms_opt(0, 0, 0)
                 .map_or(0, |t| t.and_utc().timestamp()),
             table,
-            slip: crate::letter::Slip {
-                beneficiary: self.campaign.creditor.name.clone(),
-                iban: p.iban.clone(),
-                bic: p.bic.clone(),
-                amount: ctx.totals.amount.clone(),
-                pay_by: ctx.pay_by.clone(),
-                reference: p.reference.clone(),
-                qr: p.qr.clone(),
-                epc: p.qr_is_epc,
-            },
+            slips: ctx
+                .groups
+                .iter()
+                .map(|g| crate::letter::Slip {
+                    beneficiary: self.campaign.creditor.name.clone(),
+                    account: g
+                        .payment
+                        .account
+                        .iter()
+                        .map(|l| (l.label.clone(), l.value.clone()))
+                        .collect(),
+                    amount: g.amount.clone(),
+                    pay_by: ctx.pay_by.clone(),
+                    reference: g.payment.reference.clone(),
+                    qr: g.payment.qr.clone(),
+                    epc: g.payment.qr_is_epc,
+                })
+                .collect(),
             title: subject.clone(),
         };
         let composed = letters.compose(&letter).map_err(|e| {

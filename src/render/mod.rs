@@ -14,17 +14,20 @@ mod email;
 mod letter;
 mod sms;
 mod web;
+pub mod words;
 
 use crate::campaign::Campaign;
 use crate::dataset::{Channel, CustomerView};
 use crate::diag::Diagnostic;
 use crate::format::Formats;
+use crate::payment::account::Account;
 use crate::payment::link::Signer;
 use crate::plan::{Planned, Rules};
 use crate::segment::{Assignment, RuleSet};
 use crate::sms::Sms;
 use crate::templates::Templates;
 use chrono::NaiveDate;
+use std::collections::BTreeMap;
 
 /// A rendered message, with the payment link it carries (the short form for SMS).
 #[derive(Debug, Clone)]
@@ -62,6 +65,8 @@ pub enum Rendered {
         token: String,
         html: String,
         link: String,
+        /// The other currencies' tokens: the same page is published under each.
+        aliases: Vec<String>,
     },
 }
 
@@ -85,6 +90,9 @@ pub struct Kit {
     pub formats: std::sync::Arc<Formats>,
     pub templates: Templates,
     pub letters: Option<crate::letter::Letters>,
+    pub words: words::Words,
+    /// The creditor's accounts by currency code (empty: payment by link only).
+    pub accounts: BTreeMap<String, Account>,
     base_url: String,
     expires: NaiveDate,
 }
@@ -137,6 +145,7 @@ impl Kit {
         let (mut templates, problems) =
             Templates::load_lenient(&campaign.templates, formats.clone())?;
         templates.set_limits(campaign.limits.templates());
+        let c = &campaign.creditor;
         Ok((
             Kit {
                 rules,
@@ -144,6 +153,12 @@ impl Kit {
                 formats,
                 templates,
                 letters: None,
+                words: words::Words::load(&campaign.templates)?,
+                accounts: crate::payment::account::by_currency(
+                    &c.accounts,
+                    c.iban.as_deref(),
+                    c.bic.as_deref(),
+                ),
                 base_url: links.base_url.clone(),
                 expires,
             },
@@ -177,8 +192,48 @@ impl Kit {
             base_url: &self.base_url,
             expires: self.expires,
             letters: self.letters.as_ref(),
+            words: &self.words,
+            accounts: &self.accounts,
         }
     }
+
+    /// Currencies the plan claims that the creditor has no account for, with how many
+    /// customers owe in each — empty when every debt has its account (or the campaign
+    /// names no account at all: payment by link only).
+    pub fn missing_accounts(&self, plan: &crate::plan::Plan) -> Vec<(String, usize)> {
+        if self.accounts.is_empty() {
+            return Vec::new();
+        }
+        let mut missing: BTreeMap<String, std::collections::BTreeSet<u32>> = BTreeMap::new();
+        for m in &plan.messages {
+            for (currency, _, _) in m.claims() {
+                if !self.accounts.contains_key(currency.code()) {
+                    missing
+                        .entry(currency.code().to_string())
+                        .or_default()
+                        .insert(m.customer);
+                }
+            }
+        }
+        missing.into_iter().map(|(c, who)| (c, who.len())).collect()
+    }
+}
+
+/// The campaign's error for currencies without an account: at `creditor:`, naming each
+/// currency, how many customers owe in it and what to add.
+pub fn missing_accounts_error(campaign: &Campaign, missing: &[(String, usize)]) -> Diagnostic {
+    let list: Vec<String> = missing
+        .iter()
+        .map(|(c, n)| format!("{c} ({n} customer{})", if *n == 1 { "" } else { "s" }))
+        .collect();
+    Diagnostic::whole_file(
+        &campaign.path,
+        format!(
+            "creditor.accounts has no account for {}: a debt is never paid into another currency's account (add e.g. {{currency: {}, iban: …, bic: …}} under creditor.accounts; see docs/money.md)",
+            list.join(", "),
+            missing[0].0
+        ),
+    )
 }
 
 /// What rendering needs, built once per run and shared by every thread.
@@ -193,6 +248,8 @@ pub struct Renderer<'a> {
     pub expires: NaiveDate,
     /// Fonts and labels, when the run has letters (or e-mails that carry one).
     pub letters: Option<&'a crate::letter::Letters>,
+    pub words: &'a words::Words,
+    pub accounts: &'a BTreeMap<String, Account>,
 }
 
 impl Renderer<'_> {

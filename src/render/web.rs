@@ -16,11 +16,18 @@ impl Renderer<'_> {
         locale: &str,
     ) -> Result<Rendered, Diagnostic> {
         let name = self.template("web", a, m, locale, "html")?;
-        let html = crate::web::page(self.templates, name, tctx, &ctx.payment.qr)?;
+        let qrs: Vec<&str> = ctx.groups.iter().map(|g| g.payment.qr.as_str()).collect();
+        let html = crate::web::page(self.templates, name, tctx, &qrs)?;
         Ok(Rendered::Web {
             token: ctx.payment.token,
             html,
             link: ctx.payment.link,
+            aliases: ctx
+                .groups
+                .iter()
+                .skip(1)
+                .map(|g| g.payment.token.clone())
+                .collect(),
         })
     }
 }

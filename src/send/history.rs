@@ -138,29 +138,45 @@ pub fn follow(
 ) -> Result<u64> {
     use std::sync::atomic::Ordering;
     let sha = manifest_sha(outbox)?;
-    let mut h = History::open(location)?;
-    // The contacts must be there for their states to land.
-    record(outbox, location, "send", &now())?;
+    let mut store: Option<History> = None;
     let mut since = 0i64;
     let mut moved = 0;
+    let mut last_error = None;
     loop {
         for _ in 0..FOLLOW_TICKS {
             if stop.load(Ordering::Relaxed) {
-                return Ok(moved);
+                return match (moved, last_error) {
+                    (0, Some(e)) => Err(e),
+                    _ => Ok(moved),
+                };
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        let (states, latest) = super::journal::states_since(outbox, since)?;
-        let part: Vec<(String, String)> = states
-            .into_iter()
-            .map(|(id, s)| (id, s.to_string()))
-            .collect();
-        for chunk in part.chunks(PART) {
-            moved += h.record_states(&sha, chunk, &now())?;
+        // A look that fails (the journal not made yet by a send still starting, the
+        // store busy) is tried again at the next tick, not given up for the whole send.
+        let mut look = || -> Result<()> {
+            if store.is_none() {
+                // The contacts must be there for their states to land.
+                record(outbox, location, "send", &now())?;
+                store = Some(History::open(location)?);
+            }
+            let h = store.as_mut().expect("opened");
+            let (states, latest) = super::journal::states_since(outbox, since)?;
+            let part: Vec<(String, String)> = states
+                .into_iter()
+                .map(|(id, s)| (id, s.to_string()))
+                .collect();
+            for chunk in part.chunks(PART) {
+                moved += h.record_states(&sha, chunk, &now())?;
+            }
+            // A second of overlap: a state committed with an earlier stamp while this
+            // read ran is read again (recording a state twice changes nothing).
+            since = latest - 1000;
+            Ok(())
+        };
+        if let Err(e) = look() {
+            last_error = Some(e);
         }
-        // A second of overlap: a state committed with an earlier stamp while this read
-        // ran is read again (recording a state twice changes nothing).
-        since = latest - 1000;
     }
 }
 
@@ -267,8 +283,7 @@ fn contact_of(e: &crate::outbox::Entry) -> Contact {
         token: token_of(&e.link).to_string(),
         scheduled_at: e.scheduled_at.clone(),
         invoices: e
-            .invoices
-            .iter()
+            .all_invoices()
             .map(|(n, a)| (n.clone(), a.to_string()))
             .collect(),
         message_id: e.message_id.clone().unwrap_or_default(),

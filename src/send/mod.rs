@@ -379,7 +379,10 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 let cancels: Vec<(String, State, String)> = entries
                     .iter()
                     .filter_map(|e| {
-                        let (why, paid, claim) = m.verdict(&e.customer_id, &e.currency)?;
+                        // Any currency paid since the export: the message would claim
+                        // what is no longer owed.
+                        let (why, paid, claim) =
+                            e.currencies().find_map(|c| m.verdict(&e.customer_id, c))?;
                         Some((
                             e.id.clone(),
                             State::cancelled(why),

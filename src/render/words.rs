@@ -1,0 +1,108 @@
+//! Words every channel prints that are not a template's own: the names of a bank
+//! account's lines and "+1 other currency", per language, from `templates/words.yaml`
+//! (the shipped file when a templates folder has none).
+
+use crate::diag::{Diagnostic, Error, Result};
+use crate::payment::account::Label;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const SHIPPED: &str = include_str!("../../templates/words.yaml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Language {
+    pub iban: String,
+    pub bic: String,
+    pub sort_code: String,
+    pub account_number: String,
+    pub bank: String,
+    pub branch: String,
+    pub account_type: String,
+    pub holder: String,
+    /// "(+{n} other currencies)" by CLDR plural category; `other` is required.
+    pub more_currencies: BTreeMap<String, String>,
+}
+
+impl Language {
+    pub fn label(&self, l: Label) -> &str {
+        match l {
+            Label::Iban => &self.iban,
+            Label::Bic => &self.bic,
+            Label::SortCode => &self.sort_code,
+            Label::AccountNumber => &self.account_number,
+            Label::Bank => &self.bank,
+            Label::Branch => &self.branch,
+            Label::AccountType => &self.account_type,
+            Label::Holder => &self.holder,
+        }
+    }
+
+    /// `(+2 other currencies)` in the category's form.
+    pub fn more(&self, category: &str, n: usize) -> String {
+        self.more_currencies
+            .get(category)
+            .or_else(|| self.more_currencies.get("other"))
+            .map(|f| f.replace("{n}", &n.to_string()))
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Words {
+    by_locale: BTreeMap<String, Language>,
+}
+
+impl Words {
+    /// `templates/words.yaml` when the folder has one, else the shipped words.
+    pub fn load(templates: &Path) -> Result<Words> {
+        let path = templates.join("words.yaml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SHIPPED.to_string(),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        Self::parse(&text).map_err(|msg| Error::Config(vec![Diagnostic::whole_file(&path, msg)]))
+    }
+
+    fn parse(text: &str) -> std::result::Result<Words, String> {
+        let by_locale: BTreeMap<String, Language> = serde_saphyr::from_str(text)
+            .map_err(|e| format!("{e} (expected locale: {{iban: …, bic: …, …}})"))?;
+        if !by_locale.contains_key("en") {
+            return Err("needs `en`, the last fallback".into());
+        }
+        if let Some((loc, _)) = by_locale
+            .iter()
+            .find(|(_, l)| !l.more_currencies.contains_key("other"))
+        {
+            return Err(format!(
+                "{loc}.more_currencies has no `other` form (expected one per plural category the language uses, `other` always)"
+            ));
+        }
+        Ok(Words { by_locale })
+    }
+
+    /// A locale's words: its own, its language's, else English.
+    pub fn get(&self, locale: &str) -> &Language {
+        let lang = locale.split(['-', '_']).next().unwrap_or(locale);
+        self.by_locale
+            .get(locale)
+            .or_else(|| self.by_locale.get(lang))
+            .unwrap_or(&self.by_locale["en"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_words_parse_and_fall_back() {
+        let w = Words::parse(SHIPPED).unwrap();
+        assert_eq!(w.get("pl").more("few", 3), "(+3 inne waluty)");
+        assert_eq!(w.get("en-GB").label(Label::SortCode), "Sort code");
+        assert_eq!(w.get("xx").label(Label::Holder), "Account holder");
+        assert_eq!(w.get("ja").label(Label::AccountType), "預金種目");
+    }
+}

@@ -1,0 +1,295 @@
+//! Money in several currencies: one message claims every currency a customer owes, each
+//! with its own total, signed link and bank account — read back as a payer would, with
+//! a MIME parser, poppler's `pdftotext`, `zbarimg` and `dunwell link verify`.
+
+use crate::util::*;
+use std::path::Path;
+
+const CAMPAIGN: &str = "tests/fixtures/currencies/campaign.yaml";
+
+fn entry<'a>(m: &'a [serde_json::Value], customer: &str, channel: &str) -> &'a serde_json::Value {
+    m.iter()
+        .find(|e| e["customer_id"] == customer && e["channel"] == channel)
+        .unwrap_or_else(|| panic!("no {channel} for {customer}"))
+}
+
+/// The PDF's text with ICU's no-break spaces as spaces.
+fn pdf_text(pdf: &Path) -> String {
+    tool("pdftotext", &[pdf.to_str().unwrap(), "-"]).replace(['\u{a0}', '\u{202f}'], " ")
+}
+
+/// Every QR code on a page of a PDF, decoded by zbar (its XML output keeps payloads
+/// with line feeds — the EPC's — apart).
+fn qr_codes(pdf: &Path, page: usize, dir: &Path) -> Vec<String> {
+    let prefix = dir.join("page");
+    let n = page.to_string();
+    tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "150",
+            "-png",
+            "-f",
+            &n,
+            "-l",
+            &n,
+            "-singlefile",
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    );
+    // zbarimg exits 4 when a page has no code at all.
+    let o = std::process::Command::new("zbarimg")
+        .args(["--quiet", "--xml", dir.join("page.png").to_str().unwrap()])
+        .output()
+        .expect("zbarimg runs (scripts/test installs it)");
+    assert!(matches!(o.status.code(), Some(0 | 4)), "{o:?}");
+    let xml = String::from_utf8(o.stdout).unwrap();
+    xml.split("<data><![CDATA[")
+        .skip(1)
+        .map(|s| s.split("]]></data>").next().unwrap().to_string())
+        .collect()
+}
+
+/// `dunwell link verify` of the token in a payment link: the claims the portal reads.
+fn verify(link: &str) -> serde_json::Value {
+    let token = link.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let run = dunwell_env(
+        ["link", "verify", token, "--today", "2026-11-25"],
+        &[SECRET],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+#[test]
+fn a_customer_owing_euro_and_zloty_gets_one_message_with_two_groups_links_and_accounts() {
+    let out = outbox_of(CAMPAIGN, &[]);
+    let m = manifest(out.path());
+    // One message per channel, not one per currency.
+    assert_eq!(
+        m.iter().filter(|e| e["customer_id"] == "M-EP").count(),
+        4,
+        "{m:?}"
+    );
+    let mail = entry(&m, "M-EP", "email");
+    // The main currency (most open debt) first, the other with its own total.
+    // (The manifest writes decimals without trailing zeros.)
+    assert_eq!(
+        (mail["currency"].as_str(), mail["amount"].as_str()),
+        (Some("PLN"), Some("1750.5"))
+    );
+    assert_eq!(mail["others"][0]["currency"], "EUR");
+    assert_eq!(mail["others"][0]["amount"], "200");
+    assert_eq!(mail["others"][0]["invoices"][0][0], "EP-E1");
+
+    // The e-mail, parsed back: both totals, both links, each link signed for its own
+    // currency and amount.
+    let mbox = std::fs::read(out.path().join(mail["path"].as_str().unwrap())).unwrap();
+    let off = mail["offset"].as_u64().unwrap() as usize;
+    let len = mail["length"].as_u64().unwrap() as usize;
+    let raw = &mbox[off..off + len];
+    let raw = raw.splitn(2, |&b| b == b'\n').nth(1).unwrap(); // the mbox From line
+    let parsed = mail_parser::MessageParser::default().parse(raw).unwrap();
+    let text = parsed
+        .body_text(0)
+        .unwrap()
+        .replace(['\u{a0}', '\u{202f}'], " ");
+    assert!(text.contains("1 750,50 zł i 200,00 €"), "{text}");
+    let links: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| w.starts_with("https://pay.nordlicht.example/p/"))
+        .collect();
+    assert_eq!(links.len(), 2, "{text}");
+    let claims: Vec<(String, u64)> = links
+        .iter()
+        .map(|l| {
+            let c = verify(l);
+            assert_eq!(c["customer"], "M-EP");
+            (
+                c["currency"].as_str().unwrap().to_string(),
+                c["amount_minor"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(claims, [("PLN".into(), 175050), ("EUR".into(), 20000)]);
+    let html = parsed.body_html(0).unwrap();
+    assert!(
+        html.contains("200,00"),
+        "the HTML part has the euro total too"
+    );
+
+    // The letter: two table parts with their totals, two slips with their accounts.
+    let letter = out.path().join("letters/M-EP-letter.pdf");
+    let t = pdf_text(&letter);
+    for want in [
+        "1 750,50 zł i 200,00 €",
+        "PL61 1090 1014 0000 0712 1981 2874",
+        "NL91 ABNA 0417 1643 00",
+        "WBKPPLPP",
+        "ABNANL2A",
+    ] {
+        assert!(t.contains(want), "{want} missing from the letter:\n{t}");
+    }
+    assert_eq!(t.matches("Dane do przelewu").count(), 2, "{t}");
+    assert_eq!(t.matches("Razem").count(), 2, "{t}");
+    // The EPC code only on the euro slip; the złoty slip's QR opens its own link.
+    let scratch = tempdir();
+    let pages: usize = tool("pdfinfo", &[letter.to_str().unwrap()])
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let codes: Vec<String> = (1..=pages)
+        .flat_map(|p| qr_codes(&letter, p, scratch.path()))
+        .collect();
+    assert_eq!(codes.len(), 2, "{codes:?}");
+    let epc: Vec<&String> = codes.iter().filter(|c| c.starts_with("BCD\n")).collect();
+    assert_eq!(epc.len(), 1, "{codes:?}");
+    let lines: Vec<&str> = epc[0].split('\n').collect();
+    assert_eq!(lines[6], "NL91ABNA0417164300");
+    assert_eq!(lines[7], "EUR200.00");
+    let link = codes.iter().find(|c| !c.starts_with("BCD\n")).unwrap();
+    let c = verify(link);
+    assert_eq!(
+        (c["currency"].as_str(), c["amount_minor"].as_u64()),
+        (Some("PLN"), Some(175050))
+    );
+
+    // The payment page answers both currencies' links, the same page under each token.
+    let web = entry(&m, "M-EP", "web");
+    let main = std::fs::read_to_string(out.path().join(web["path"].as_str().unwrap())).unwrap();
+    let pages = web["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 1);
+    let alias = std::fs::read_to_string(out.path().join(pages[0].as_str().unwrap())).unwrap();
+    assert_eq!(main, alias);
+    assert!(
+        main.contains("NL91 ABNA 0417 1643 00") && main.contains("PL61 1090"),
+        "{main}"
+    );
+    assert_eq!(main.matches("class=\"button\"").count(), 2);
+
+    // The SMS: the main total and how many more currencies, within the cap.
+    let sms = read_jsonl(&out.path().join("sms.jsonl"));
+    let s = sms.iter().find(|s| s["id"] == "M-EP-sms").unwrap();
+    let text = s["text"].as_str().unwrap();
+    assert!(text.contains("1 750,50 zl (+1 inna waluta)"), "{text}");
+    assert!(!text.contains("200,00"), "{text}");
+}
+
+#[test]
+fn each_account_is_written_as_its_payers_write_it() {
+    let out = outbox_of(CAMPAIGN, &[]);
+    let gb = pdf_text(&out.path().join("letters/M-GB-letter.pdf"));
+    for want in [
+        "Sort code",
+        "20-20-15",
+        "Account number",
+        "55555555",
+        "GB33 BUKB 2020 1555 5555 55",
+    ] {
+        assert!(gb.contains(want), "{want} missing:\n{gb}");
+    }
+    let jp = pdf_text(&out.path().join("letters/M-JP-letter.pdf"));
+    for want in [
+        "三菱UFJ銀行（0005）",
+        "東京営業部（001）",
+        "預金種目",
+        "普通",
+        "1234567",
+        "ノルドリヒト",
+    ] {
+        assert!(jp.contains(want), "{want} missing:\n{jp}");
+    }
+    // Neither pound nor yen is a SEPA transfer: their QR codes are the links.
+    assert!(!gb.contains("Scan with your banking app"), "{gb}");
+}
+
+#[test]
+fn a_currency_without_an_account_stops_run_and_fails_check() {
+    let dir = tempdir();
+    let fixture = root().join("tests/fixtures/currencies");
+    for f in ["customers.csv", "invoices.csv"] {
+        std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(fixture.join("campaign.yaml"))
+        .unwrap()
+        .replace("../../../", &format!("{}/", root().display()))
+        .lines()
+        .filter(|l| !l.contains("currency: GBP"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let campaign = dir.path().join("campaign.yaml");
+    std::fs::write(&campaign, text).unwrap();
+    let out = dir.path().join("out");
+    let run = run_campaign(campaign.to_str().unwrap(), &out, &[]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("no account for GBP (1 customer)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.join("manifest.jsonl").exists(), "nothing is written");
+    let check = dunwell_env(["check", campaign.to_str().unwrap()], &[SECRET]);
+    assert_ne!(check.code, 0);
+    assert!(
+        check.stdout.contains("no account for GBP"),
+        "{}",
+        check.stdout
+    );
+}
+
+#[test]
+fn check_renders_every_cell_for_a_customer_owing_in_two_currencies() {
+    let dir = tempdir();
+    let templates = dir.path().join("templates");
+    copy_tree(&root().join("templates"), &templates);
+    // A template from before several currencies: one link, the main currency's.
+    let file = templates.join("email/default/default.en.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let start = text.find("{% for g in groups %}").unwrap();
+    let end = text[start..].find("{% endfor %}").unwrap() + start + "{% endfor %}".len();
+    std::fs::write(
+        &file,
+        format!("{}{{{{ payment.link }}}}{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    let campaign = dir.path().join("campaign.yaml");
+    let yaml = std::fs::read_to_string(root().join(CAMPAIGN))
+        .unwrap()
+        .replace(
+            "segments: ../../../segments/default.yaml",
+            &format!("segments: {}/segments/default.yaml", root().display()),
+        )
+        .replace(
+            "templates: ../../../templates",
+            &format!("templates: {}", templates.display()),
+        )
+        .replace(
+            "customers: customers.csv",
+            &format!(
+                "customers: {}/tests/fixtures/currencies/customers.csv",
+                root().display()
+            ),
+        )
+        .replace(
+            "invoices: invoices.csv",
+            &format!(
+                "invoices: {}/tests/fixtures/currencies/invoices.csv",
+                root().display()
+            ),
+        );
+    std::fs::write(&campaign, yaml).unwrap();
+    let check = dunwell_env(["check", campaign.to_str().unwrap()], &[SECRET]);
+    assert_ne!(check.code, 0, "{}", check.stdout);
+    assert!(
+        check.stdout.contains("default.en.txt") && check.stdout.contains("has one payment link"),
+        "{}",
+        check.stdout
+    );
+    // The shipped templates pass.
+    let ok = dunwell_env(["check", CAMPAIGN], &[SECRET]);
+    assert_eq!(ok.code, 0, "{}", ok.stdout);
+}
