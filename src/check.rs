@@ -118,7 +118,7 @@ pub fn check(p: &Prepared, kit: &Kit, broken: &[Diagnostic]) -> Report {
                         .split_whitespace()
                         .filter(|w| w.starts_with(prefix))
                         .collect();
-                    if multi && links.len() < 2 {
+                    if multi && text.contains(&link) && links.len() < 2 {
                         report.add(
                             &mut seen,
                             Diagnostic::whole_file(

@@ -45,7 +45,7 @@ fn every_problem_of_a_broken_copy_is_reported_at_once() {
         s + "{% if totals.count %}\n"
     });
     edit(&t, "email/unable/default.it.txt", |s| {
-        s.replace("{{ payment.link }}", "(link removed)")
+        s.replace("{{ g.payment.link }}", "(link removed)")
     });
     edit(&t, "sms/chronic_late/default.ro.txt", |s| {
         s.trim().to_string() + &" Vă mulțumim pentru înțelegere și colaborare.".repeat(8) + "\n"

@@ -301,19 +301,20 @@ fn render_cells(
                         cells[k].samples = old.samples;
                         continue;
                     }
+                    for b in &base {
+                        jobs.push(Job {
+                            cell: k,
+                            base: b,
+                            who,
+                            persona_lang: persona_lang.clone(),
+                        });
+                    }
+                    // After the real samples: what check reports first is a real customer.
                     if multi_currency && let Some(first) = base.first() {
                         jobs.push(Job {
                             cell: k,
                             base: first,
                             who: Who::MultiCurrency,
-                            persona_lang: persona_lang.clone(),
-                        });
-                    }
-                    for b in base {
-                        jobs.push(Job {
-                            cell: k,
-                            base: b,
-                            who,
                             persona_lang: persona_lang.clone(),
                         });
                     }
