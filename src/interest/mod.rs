@@ -224,6 +224,8 @@ pub fn compute(
         }
     }
     later.sort();
+    // A payment dated after the campaign date is not known on it.
+    later.retain(|(d, _)| *d <= terms.as_of);
     let open = (opening - later.iter().map(|(_, a)| *a).sum::<Decimal>()).max(Decimal::ZERO);
     let mut outcome = Outcome {
         law: law.code.clone(),
@@ -276,7 +278,7 @@ pub fn compute(
     };
     outcome.compensation = match comp {
         None => Err(no_rule),
-        Some(c) => compensation(laws, c, terms, inv, open)?,
+        Some(c) => compensation(laws, law, c, terms, inv, open)?,
     };
     Ok(outcome)
 }
@@ -394,8 +396,18 @@ fn interest(
         .expect("a day after the campaign date");
     let compound = law.compound == data::Compound::Yearly;
     let fixed_at_start = rule.rate_fixed_at == RateFixedAt::Default;
-    let start_rate = statutory_rate(laws, law, rule, first)?;
     let contractual = inv.contractual_rate.filter(|_| law.contractual.allowed);
+    // An agreed rate without a floor needs no table: a day the tables do not cover yet
+    // is then no reason to stop.
+    let needs_statutory = !matches!(
+        (contractual, law.contractual.floor),
+        (Some(_), Floor::None | Floor::ReferenceAtContract)
+    );
+    let start_rate = if needs_statutory && fixed_at_start {
+        Some(statutory_rate(laws, law, rule, first)?)
+    } else {
+        None
+    };
     let floor_at_contract = match (contractual, law.contractual.floor) {
         (Some(_), Floor::ReferenceAtContract) => {
             let name = law.contractual.floor_table.as_deref().unwrap_or_default();
@@ -441,16 +453,24 @@ fn interest(
             // Paid off: interest on interest stops with the principal (the lower claim).
             break;
         }
-        let (stat, stat_ok) = if fixed_at_start {
-            start_rate
-        } else {
-            statutory_rate(laws, law, rule, a)?
+        let statutory = || match start_rate {
+            Some(r) => Ok(r),
+            None => statutory_rate(laws, law, rule, a),
         };
         let (rate, basis, verified) = match (contractual, law.contractual.floor) {
-            (None, _) => (stat, Basis::Statutory, stat_ok),
+            (None, _) => {
+                let (stat, ok) = statutory()?;
+                (stat, Basis::Statutory, ok)
+            }
             (Some(c), Floor::None) => (c, Basis::Contractual, true),
-            (Some(c), Floor::Statutory) if c >= stat => (c, Basis::Contractual, stat_ok),
-            (Some(_), Floor::Statutory) => (stat, Basis::Statutory, stat_ok),
+            (Some(c), Floor::Statutory) => {
+                let (stat, ok) = statutory()?;
+                if c >= stat {
+                    (c, Basis::Contractual, ok)
+                } else {
+                    (stat, Basis::Statutory, ok)
+                }
+            }
             (Some(c), Floor::ReferenceAtContract) => {
                 let f = floor_at_contract.expect("looked up above");
                 if c >= f.rate {
@@ -518,6 +538,7 @@ fn accrue(balance: Decimal, rate: Decimal, from: NaiveDate, days: i64, dc: DayCo
 
 fn compensation(
     laws: &Laws,
+    law: &Law,
     rule: &CompensationRule,
     terms: &Terms,
     inv: &Invoice<'_>,
@@ -535,12 +556,12 @@ fn compensation(
         }
     }
     let law_currency = Currency::parse(&rule.currency).map_err(|e| DataGap {
-        file: "laws".into(),
+        file: law.file.clone(),
         message: e,
     })?;
     let bounds_currency = match &rule.thresholds_currency {
         Some(c) => Currency::parse(c).map_err(|e| DataGap {
-            file: "laws".into(),
+            file: law.file.clone(),
             message: e,
         })?,
         None => law_currency,
@@ -548,7 +569,7 @@ fn compensation(
     let fx_table = match &rule.convert {
         None => None,
         Some(cv) => Some(laws.table(&cv.table).ok_or_else(|| DataGap {
-            file: "laws".into(),
+            file: law.file.clone(),
             message: format!("unknown rate table `{}`", cv.table),
         })?),
     };

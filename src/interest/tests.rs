@@ -519,3 +519,17 @@ fn a_users_law_folder_is_checked_like_the_shipped_one() {
         d[0]
     );
 }
+
+#[test]
+fn an_agreed_rate_without_a_floor_needs_no_table_and_later_payments_are_unknown() {
+    // Italy takes an agreed 8 % as agreed, so a campaign date past the ECB table is fine:
+    // 1 Dec 2026 - 10 Jan 2027 = 31 + 10 = 41 days, 1000 × 8 % × 41/365 = 8.9863014 → 8.99
+    let mut inv = invoice("2026-11-30", "1000.00", "EUR", DebtorKind::Company);
+    inv.contractual_rate = Some(d("8"));
+    let payments = [(day("2027-02-01"), d("1000"))];
+    inv.payments = &payments;
+    let o = run("IT", &terms(Apply::B2b, "2027-01-10"), &inv);
+    assert_eq!(o.interest.unwrap().amount, d("8.99"));
+    // The payment of 1 February is after the campaign date: still open on it.
+    assert_eq!(o.open, d("1000.00"));
+}
