@@ -304,12 +304,12 @@ fn netherlands_company_and_consumer_with_the_fourteen_day_letter() {
     assert_eq!(o.interest.unwrap().amount, d("78.97"));
     assert_eq!(o.compensation.unwrap().amount, d("40.00"));
 
-    // Consumer: 6 % (1 Jan 2025) then 4 % (1 Jul 2025, marked unverified in the table).
-    // 60 × 91/365 = 14.9589041; 40 × 184/365 = 20.1643836; total 35.1232877 → 35.12
+    // Consumer: 6 % (1 Jan 2025) then 5 % (1 Jul 2025, derived and marked unverified).
+    // 60 × 91/365 = 14.9589041; 50 × 184/365 = 25.2054795; total 40.1643836 → 40.16
     let mut person = invoice("2025-03-31", "1000.00", "EUR", DebtorKind::Person);
     let o = run("NL", &t, &person);
     let i = o.interest.unwrap();
-    assert_eq!(i.amount, d("35.12"));
+    assert_eq!(i.amount, d("40.16"));
     assert!(!i.verified, "the 1 July 2025 consumer rate is not verified");
     // Collection costs only after the 14-day letter of art. 6:96(6) BW.
     assert_eq!(o.compensation, Err(Reason::NeedsLetter { days: 14 }));
@@ -371,7 +371,12 @@ fn china_needs_an_sme_creditor_and_floors_an_agreed_rate_at_the_lpr() {
     let i = run("CN", &t, &inv).interest.unwrap();
     assert_eq!(i.amount, d("246.58"));
     assert_eq!(i.periods[0].basis, Basis::Floor);
-    assert!(!i.verified, "the LPR table is not verified");
+    assert!(i.verified);
+    // A contract of July 2024 meets a floor whose start date is not checked: marked.
+    inv.contract_date = Some(day("2024-08-01"));
+    let i = run("CN", &t, &inv).interest.unwrap();
+    assert_eq!(i.periods[0].rate, d("3.35"));
+    assert!(!i.verified);
 }
 
 #[test]
