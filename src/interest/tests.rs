@@ -238,6 +238,22 @@ fn poland_compensation_tiers_at_the_nbp_rate_of_the_month_before() {
         ]
     );
     assert_eq!(i.amount, d("155.55"));
+    // A person in Poland: art. 481 k.c., reference rate + 5.5 from the day it changes.
+    // 9 Oct - 5 Nov 2025: 23 + 5 = 28 days at 4.50 + 5.5 = 10 %: 100 × 28/365 = 7.6712329
+    // 6 - 10 Nov: 5 days at 4.25 + 5.5 = 9.75 %: 97.5 × 5/365 = 1.3356164
+    // total 9.0068493 → 9.01
+    let person = invoice("2025-10-08", "1000.00", "PLN", DebtorKind::Person);
+    let i = run("PL", &terms(Apply::All, "2025-11-10"), &person)
+        .interest
+        .unwrap();
+    assert_eq!(
+        shape(&i),
+        [
+            (day("2025-10-09"), day("2025-11-05"), 28, d("10.00")),
+            (day("2025-11-06"), day("2025-11-10"), 5, d("9.75")),
+        ]
+    );
+    assert_eq!(i.amount, d("9.01"));
     // A month the table does not hold is an error naming the file and the day to add.
     let dec = invoice("2025-12-10", "5000.00", "PLN", DebtorKind::Company);
     let err = compute(&laws(), "PL", &t, &dec).unwrap_err();
