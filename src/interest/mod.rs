@@ -430,15 +430,18 @@ fn interest(
     let mut principal = opening;
     let mut capitalised = Decimal::ZERO;
     let mut year_interest = Decimal::ZERO;
-    let mut next_anniversary = first.checked_add_months(Months::new(12));
+    // Counted from the first day each time, so that a 29 February start keeps its
+    // anniversaries in step with the breakpoints.
+    let anniversary = |k: u32| first.checked_add_months(Months::new(12 * k));
+    let mut years = 1;
     let mut paid = later.iter().peekable();
     let mut periods: Vec<Period> = Vec::new();
     for w in points.windows(2) {
         let (a, b) = (w[0], w[1]);
-        if compound && Some(a) == next_anniversary {
+        if compound && Some(a) == anniversary(years) {
             capitalised += year_interest;
             year_interest = Decimal::ZERO;
-            next_anniversary = a.checked_add_months(Months::new(12));
+            years += 1;
         }
         // Payments made the day before `a` or earlier lower the balance from `a` on.
         while let Some((d, amt)) = paid.peek() {

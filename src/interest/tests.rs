@@ -365,6 +365,15 @@ fn netherlands_adds_a_year_of_interest_to_the_sum() {
         i.periods.last().unwrap().balance.round_dp(7),
         d("1124.0821918")
     );
+    // Late from 29 February 2024: the year ends on 28 February 2025, and the interest of
+    // that year runs on from 28 February.
+    let leap = invoice("2024-02-28", "1000.00", "EUR", DebtorKind::Company);
+    let i = run("NL", &terms(Apply::B2b, "2025-03-10"), &leap)
+        .interest
+        .unwrap();
+    let last = i.periods.last().unwrap();
+    assert_eq!(last.from, day("2025-02-28"));
+    assert!(last.balance > d("1000.00"));
 }
 
 #[test]
