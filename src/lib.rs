@@ -20,6 +20,7 @@ pub mod format;
 pub mod generate;
 pub mod hash;
 pub mod history;
+pub mod interest;
 pub mod letter;
 pub mod load;
 pub mod money;
