@@ -134,6 +134,9 @@ pub struct Mapping {
     pub decimal: Option<char>,
     /// The preset this mapping started from, for messages.
     pub preset: Option<&'static str>,
+    /// dunwell's columns the export has none of, though it has a header of the same name
+    /// meaning something else (Xero's `Status` is `Awaiting Payment`, not `open`).
+    pub absent: Vec<&'static str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -284,6 +287,7 @@ fn table_spec(
             continue;
         }
         mapping.columns.retain(|c| c.name != name);
+        mapping.absent.retain(|a| *a != name);
         mapping.columns.push(MappedColumn {
             name,
             header: header.0.trim().to_string(),

@@ -19,6 +19,8 @@ pub(super) struct TablePreset {
     filter: &'static [(&'static str, &'static [&'static str])],
     group_by: Option<&'static str>,
     sum: &'static [&'static str],
+    /// dunwell's columns not to read by their own name (see [`Mapping::absent`]).
+    absent: &'static [&'static str],
 }
 
 /// Xero's invoice export (Business › Invoices › Export, the same columns as its import
@@ -46,6 +48,7 @@ const XERO: Preset = Preset {
                 filter: XERO_SALES_INVOICES,
                 group_by: Some("customer_id"),
                 sum: &[],
+                absent: &[],
             },
         ),
         (
@@ -63,6 +66,7 @@ const XERO: Preset = Preset {
                 filter: XERO_SALES_INVOICES,
                 group_by: Some("invoice_id"),
                 sum: &[],
+                absent: &["status"],
             },
         ),
     ],
@@ -88,6 +92,7 @@ const QUICKBOOKS: Preset = Preset {
                 filter: &[],
                 group_by: Some("customer_id"),
                 sum: &[],
+                absent: &[],
             },
         ),
         (
@@ -104,6 +109,7 @@ const QUICKBOOKS: Preset = Preset {
                 filter: &[],
                 group_by: Some("invoice_id"),
                 sum: &["amount"],
+                absent: &[],
             },
         ),
     ],
@@ -152,6 +158,7 @@ impl TablePreset {
                 .collect(),
             group_by: self.group_by,
             sum: self.sum.to_vec(),
+            absent: self.absent.to_vec(),
             ..Mapping::default()
         }
     }

@@ -280,6 +280,9 @@ fn build(grid: Grid, m: &Mapping, table: Table) -> Result<MappedTable> {
     let mut known: Vec<Option<usize>> = vec![None; names.len()];
     for (i, &name) in names.iter().enumerate() {
         let mapped = m.header_of(name);
+        if mapped.is_none() && m.absent.contains(&name) {
+            continue;
+        }
         let header = mapped.map_or(name, |c| c.header.as_str());
         let defaulted = m.defaults.iter().any(|(n, _)| *n == name);
         let required = table.required().contains(&i) && !defaulted;
