@@ -478,6 +478,15 @@ fn cell_text(
                     example(f)
                 )),
             },
+            // A date in another shape is most often a table whose `date_format` was not
+            // given: the message says where to give it.
+            (Kind::Date, None, _) => match crate::values::parse_date(s) {
+                Err(msg) if msg.contains("is not a date") => bad(format!(
+                    "{}, or in the table's `date_format:` in the campaign)",
+                    msg.trim_end_matches(')')
+                )),
+                _ => ok(s.clone()),
+            },
             (Kind::Amount, _, Some(',')) => {
                 if s.contains('.') || s.matches(',').count() > 1 {
                     bad(format!(
@@ -655,7 +664,16 @@ fn merge(
             } else {
                 String::new()
             };
-            let rows_named: Vec<String> = rows.iter().map(|r| r.line.to_string()).collect();
+            // A group of a thousand lines is named by its first few.
+            const NAMED: usize = 10;
+            let mut rows_named: Vec<String> = rows
+                .iter()
+                .take(NAMED)
+                .map(|r| r.line.to_string())
+                .collect();
+            if rows.len() > NAMED {
+                rows_named.push(format!("and {} more", rows.len() - NAMED));
+            }
             notes.push(Note {
                 column: Some(names[c]),
                 severity: Severity::Error,
@@ -785,6 +803,19 @@ mod tests {
             "`2026-03-31` is not a date written as `%d.%m.%Y` (expected a date such as 31.03.2026, as date_format says)"
         );
         assert!(date("30.02.2026").is_err());
+        let iso = Opts {
+            date_format: None,
+            decimal: None,
+            system: DateSystem::Text,
+        };
+        let Err(Bad::Cell(m)) = cell_text(&Value::Text("11/06/2026".into()), Kind::Date, &iso).0
+        else {
+            panic!()
+        };
+        assert_eq!(
+            m,
+            "`11/06/2026` is not a date (expected YYYY-MM-DD, e.g. 2026-03-31, or in the table's `date_format:` in the campaign)"
+        );
         assert_eq!(
             text(Value::Number(46_112.0), Kind::Date)
                 .0
