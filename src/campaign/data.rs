@@ -161,6 +161,7 @@ impl RawData {
         self,
         whole: impl Fn(&str) -> Diagnostic,
         at: &Spans,
+        text: &str,
     ) -> std::result::Result<DataSpec, Vec<Diagnostic>> {
         match self {
             RawData {
@@ -183,7 +184,8 @@ impl RawData {
                 ndjson: None,
             } => {
                 let mut problems = Vec::new();
-                let mut table = |raw: RawTable, t: Table| table_spec(raw, t, at, &mut problems);
+                let mut table =
+                    |raw: RawTable, t: Table| table_spec(raw, t, (at, text), &mut problems);
                 let spec = DataSpec::Tables {
                     customers: table(customers, Table::Customers),
                     invoices: table(invoices, Table::Invoices),
@@ -207,7 +209,7 @@ impl RawData {
 fn table_spec(
     raw: RawTable,
     table: Table,
-    at: &Spans,
+    (at, text): (&Spans, &str),
     problems: &mut Vec<Diagnostic>,
 ) -> TableSpec {
     let raw = match raw {
@@ -276,7 +278,10 @@ fn table_spec(
         }
     }
     for (name, header) in &raw.columns {
-        let Some(name) = column(name, "a column", problems, &["columns", name]) else {
+        let before = problems.len();
+        let found = column(name, "a column", problems, &["columns", name]);
+        under_key(&mut problems[before..], name, text);
+        let Some(name) = found else {
             continue;
         };
         if header.0.trim().is_empty() {
@@ -331,7 +336,10 @@ fn table_spec(
         ));
     }
     for (name, value) in &raw.defaults {
-        if let Some(name) = column(name, "a column", problems, &["defaults", name]) {
+        let before = problems.len();
+        let found = column(name, "a column", problems, &["defaults", name]);
+        under_key(&mut problems[before..], name, text);
+        if let Some(name) = found {
             mapping.defaults.retain(|(n, _)| *n != name);
             mapping.defaults.push((name, value.0.trim().to_string()));
         }
@@ -365,6 +373,22 @@ fn table_spec(
         file: raw.file,
         sheet,
         mapping: Some(mapping),
+    }
+}
+
+/// Moves each of `problems` from a value to its key `key`, when the key is before the
+/// value on its line: in `columns: {invoce_id: "Invoice No"}` the wrong name is the key,
+/// and the caret belongs under it (spans know where values are, not keys).
+fn under_key(problems: &mut [Diagnostic], key: &str, text: &str) {
+    for d in problems {
+        let Some(line) = d.line.checked_sub(1).and_then(|l| text.lines().nth(l)) else {
+            continue;
+        };
+        let before: String = line.chars().take(d.column.saturating_sub(1)).collect();
+        if let Some(at) = before.rfind(key) {
+            d.column = before[..at].chars().count() + 1;
+            d.width = key.chars().count();
+        }
     }
 }
 
@@ -586,7 +610,8 @@ mod tests {
         }
         let top: Top = crate::spans::parse_yaml(path, yaml).unwrap();
         let at = Spans::read(path, yaml);
-        top.data.spec(|m| Diagnostic::whole_file(path, m), &at)
+        top.data
+            .spec(|m| Diagnostic::whole_file(path, m), &at, yaml)
     }
 
     #[test]
@@ -656,9 +681,9 @@ mod tests {
                 .any(|(l, m)| *l == 11 && m.contains("x.csv is not a spreadsheet")),
             "{msgs:?}"
         );
-        // The caret is under the header the unknown name was given (the key is on its line).
+        // The caret is under the unknown name, the key.
         let d = e.iter().find(|d| d.line == 5).unwrap();
-        assert_eq!((d.column, d.width), (26, 12), "{d:?}");
+        assert_eq!((d.column, d.width), (15, 9), "{d:?}");
     }
 
     #[test]

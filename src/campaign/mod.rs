@@ -341,7 +341,7 @@ impl Campaign {
                         format!("data: {msg}"),
                     )
                 };
-                match raw.data.value.clone().spec(whole, &at) {
+                match raw.data.value.clone().spec(whole, &at, &text) {
                     Ok(spec) => spec.resolve(base),
                     Err(d) => {
                         problems.extend(d);
