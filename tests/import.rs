@@ -272,9 +272,15 @@ fn mapping_mistakes_are_campaign_errors() {
         "{}",
         run.stderr
     );
+    // `    columns: {invoce_id: …}`: the caret is under the name, column 15, 9 wide.
+    let caret = run.stderr.lines().find(|l| l.contains('^')).unwrap_or("");
     assert!(
-        run.stderr.contains("^^^^"),
-        "a caret under the value: {}",
+        caret.ends_with(" ^^^^^^^^^")
+            && run
+                .stderr
+                .lines()
+                .any(|l| l.contains("name.yaml:") && l.ends_with(":15")),
+        "a caret under the name: {}",
         run.stderr
     );
 
