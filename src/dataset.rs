@@ -357,6 +357,127 @@ impl Dataset {
     }
 }
 
+/// The columns of each table, as dunwell names them: what a CSV header, an NDJSON key or
+/// a campaign's `columns:` mapping must say. Kept here, below the campaign, so that a
+/// mapping naming an unknown column is a campaign error with a caret.
+pub mod columns {
+    /// Column positions in each table's list of known columns; decoders use these names.
+    macro_rules! columns {
+        ($list:ident, $module:ident { $($c:ident = $name:literal),+ $(,)? }) => {
+            pub const $list: &[&str] = &[$($name),+];
+            #[allow(dead_code)]
+            pub mod $module {
+                columns!(@idx 0usize, $($c),+);
+            }
+        };
+        (@idx $n:expr, $c:ident $(, $rest:ident)*) => {
+            pub const $c: usize = $n;
+            columns!(@idx $n + 1usize $(, $rest)*);
+        };
+        (@idx $n:expr) => {};
+    }
+
+    columns!(CUSTOMER_COLS, cc {
+        ID = "customer_id", NAME = "name", KIND = "kind", EMAIL = "email", PHONE = "phone",
+        ADDRESS1 = "address_line1", ADDRESS2 = "address_line2", POSTAL = "postal_code", CITY = "city",
+        REGION = "region", COUNTRY = "country", LANGUAGE = "language", TIMEZONE = "timezone",
+        CONSENT_EMAIL = "consent_email", CONSENT_SMS = "consent_sms", CONSENT_LETTER = "consent_letter",
+        HOLD = "hold", CREDIT_LIMIT = "credit_limit",
+    });
+    pub const CUSTOMER_REQUIRED: &[usize] = &[cc::ID, cc::NAME];
+
+    columns!(INVOICE_COLS, ic {
+        ID = "invoice_id", CUSTOMER = "customer_id", ISSUE = "issue_date", DUE = "due_date", AMOUNT = "amount",
+        CURRENCY = "currency", PAID = "amount_paid", STATUS = "status", DISPUTED = "disputed",
+    });
+    pub const INVOICE_REQUIRED: &[usize] = &[
+        ic::ID,
+        ic::CUSTOMER,
+        ic::ISSUE,
+        ic::DUE,
+        ic::AMOUNT,
+        ic::CURRENCY,
+    ];
+
+    columns!(PAYMENT_COLS, pc {
+        ID = "payment_id", CUSTOMER = "customer_id", INVOICE = "invoice_id", DATE = "date", AMOUNT = "amount",
+        METHOD = "method", STATUS = "status",
+    });
+    pub const PAYMENT_REQUIRED: &[usize] = &[pc::ID, pc::CUSTOMER, pc::DATE, pc::AMOUNT];
+
+    columns!(EVENT_COLS, ec {
+        CUSTOMER = "customer_id", DATE = "date", CHANNEL = "channel", KIND = "kind", REFERENCE = "reference", NOTE = "note",
+        PROMISED_DATE = "promised_date", PROMISED_AMOUNT = "promised_amount",
+    });
+    pub const EVENT_REQUIRED: &[usize] = &[ec::CUSTOMER, ec::DATE, ec::CHANNEL, ec::KIND];
+
+    /// Which table of an export: each has its own columns and required ones.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Table {
+        Customers,
+        Invoices,
+        Payments,
+        Events,
+    }
+
+    impl Table {
+        pub const ALL: [Table; 4] = [
+            Table::Customers,
+            Table::Invoices,
+            Table::Payments,
+            Table::Events,
+        ];
+
+        /// The table's key under `data:`.
+        pub fn key(self) -> &'static str {
+            match self {
+                Table::Customers => "customers",
+                Table::Invoices => "invoices",
+                Table::Payments => "payments",
+                Table::Events => "events",
+            }
+        }
+
+        pub fn columns(self) -> &'static [&'static str] {
+            match self {
+                Table::Customers => CUSTOMER_COLS,
+                Table::Invoices => INVOICE_COLS,
+                Table::Payments => PAYMENT_COLS,
+                Table::Events => EVENT_COLS,
+            }
+        }
+
+        pub fn required(self) -> &'static [usize] {
+            match self {
+                Table::Customers => CUSTOMER_REQUIRED,
+                Table::Invoices => INVOICE_REQUIRED,
+                Table::Payments => PAYMENT_REQUIRED,
+                Table::Events => EVENT_REQUIRED,
+            }
+        }
+    }
+
+    /// What a column holds, for reading a spreadsheet cell into the text the decoders
+    /// check: a number in an id column lost digits past 15, a number in a date column is
+    /// a serial day.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Kind {
+        Id,
+        Date,
+        Amount,
+        Text,
+    }
+
+    pub fn kind(column: &str) -> Kind {
+        match column {
+            "customer_id" | "invoice_id" | "payment_id" => Kind::Id,
+            "issue_date" | "due_date" | "date" | "promised_date" => Kind::Date,
+            "amount" | "amount_paid" | "credit_limit" | "promised_amount" => Kind::Amount,
+            _ => Kind::Text,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,11 +45,22 @@ impl fmt::Display for Defect {
             Severity::Error => "",
             Severity::Warning => "warning: ",
         };
-        write!(f, "{}:{}: ", escape_control(&self.file), self.line)?;
+        write!(f, "{}: ", escape_control(&location(&self.file, self.line)))?;
         if let Some(col) = self.column {
             write!(f, "column {}: ", escape_control(col))?;
         }
         write!(f, "{level}{}", escape_control(&self.message))
+    }
+}
+
+/// Where a row is: `FILE:LINE` in a text file, `FILE:SHEET!ROW` in a spreadsheet — a
+/// sheet's rows are named as the spreadsheet names them, so a defect's `file` of a sheet
+/// ends in `!` and takes the row number without a colon.
+pub fn location(file: &str, line: u64) -> String {
+    if file.ends_with('!') {
+        format!("{file}{line}")
+    } else {
+        format!("{file}:{line}")
     }
 }
 

@@ -111,7 +111,7 @@ pub fn validate(mut loaded: Loaded) -> Validated {
         loaded
             .unidentified_customers
             .iter()
-            .map(|(f, l)| Box::from(format!("{f}:{l}"))),
+            .map(|(f, l)| Box::from(crate::diag::location(f, *l))),
     );
     intake.rejected_customers = rejected_customers.len();
     intake.accepted_customers = intake.customers - intake.rejected_customers;

@@ -370,11 +370,11 @@ proptest! {
         let (bytes, rows) = write_csv(&customers, &shape);
         let customers_path = write(dir.path(), "customers.csv", &bytes);
         let other = |name: &str, t: &Table| write(dir.path(), name, &write_csv(t, &shape).0);
-        let spec = DataSpec::Csv {
-            customers: customers_path.clone(),
-            invoices: other("invoices.csv", &invoices),
-            payments: payments.as_ref().map(|t| other("payments.csv", t)),
-            events: events.as_ref().map(|t| other("events.csv", t)),
+        let spec = DataSpec::Tables {
+            customers: customers_path.clone().into(),
+            invoices: other("invoices.csv", &invoices).into(),
+            payments: payments.as_ref().map(|t| other("payments.csv", t).into()),
+            events: events.as_ref().map(|t| other("events.csv", t).into()),
         };
         // Every header is sound (every required column, each once): the files load.
         let loaded = dunwell::load::load(&spec);

@@ -15,6 +15,7 @@ mod faults;
 mod formats;
 mod generated;
 mod history;
+mod import;
 mod letters;
 mod link;
 mod load_properties;

@@ -5,7 +5,11 @@
 //! sent with the wrong settings.
 
 pub mod bounds;
+mod data;
 pub mod letters;
+mod presets;
+
+pub use data::{DataSpec, MappedColumn, Mapping, TableSpec, is_spreadsheet};
 
 use crate::diag::{Diagnostic, Error, Result};
 use crate::spans::{Spans, parse_yaml};
@@ -18,7 +22,7 @@ use std::path::{Path, PathBuf};
 struct RawCampaign {
     name: serde_saphyr::Spanned<String>,
     as_of: serde_saphyr::Spanned<String>,
-    data: serde_saphyr::Spanned<RawData>,
+    data: serde_saphyr::Spanned<data::RawData>,
     #[serde(default = "default_segments")]
     segments: String,
     creditor: Creditor,
@@ -218,106 +222,6 @@ fn default_segments() -> String {
     "segments/default.yaml".into()
 }
 
-/// `data:` as written: one struct, so that a misspelt key gets a "did you mean".
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawData {
-    customers: Option<PathBuf>,
-    invoices: Option<PathBuf>,
-    payments: Option<PathBuf>,
-    events: Option<PathBuf>,
-    ndjson: Option<PathBuf>,
-}
-
-impl RawData {
-    fn spec(self) -> std::result::Result<DataSpec, &'static str> {
-        match self {
-            RawData {
-                ndjson: Some(ndjson),
-                customers: None,
-                invoices: None,
-                payments: None,
-                events: None,
-            } => Ok(DataSpec::Ndjson { ndjson }),
-            RawData {
-                ndjson: Some(_), ..
-            } => Err("`ndjson` goes alone (expected either `ndjson:` or the CSV files)"),
-            RawData {
-                customers: Some(customers),
-                invoices: Some(invoices),
-                payments,
-                events,
-                ndjson: None,
-            } => Ok(DataSpec::Csv {
-                customers,
-                invoices,
-                payments,
-                events,
-            }),
-            _ => Err(
-                "`customers` and `invoices` are required (expected `{customers: …, invoices: …, payments: …, events: …}` or `{ndjson: …}`)",
-            ),
-        }
-    }
-}
-
-/// Where the export is; paths are relative to the campaign file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DataSpec {
-    Csv {
-        customers: PathBuf,
-        invoices: PathBuf,
-        payments: Option<PathBuf>,
-        events: Option<PathBuf>,
-    },
-    Ndjson {
-        ndjson: PathBuf,
-    },
-}
-
-impl DataSpec {
-    /// The files of a `--data DIR` folder: `debtors.ndjson`, or the CSV files.
-    pub fn from_dir(dir: &Path) -> Result<DataSpec> {
-        let nd = dir.join("debtors.ndjson");
-        if nd.is_file() {
-            return Ok(DataSpec::Ndjson { ndjson: nd });
-        }
-        let customers = dir.join("customers.csv");
-        let invoices = dir.join("invoices.csv");
-        if !customers.is_file() || !invoices.is_file() {
-            return Err(Error::Input(format!(
-                "--data {}: expected a folder with customers.csv and invoices.csv (and optionally payments.csv, events.csv), or debtors.ndjson",
-                dir.display()
-            )));
-        }
-        let optional = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
-        Ok(DataSpec::Csv {
-            customers,
-            invoices,
-            payments: optional("payments.csv"),
-            events: optional("events.csv"),
-        })
-    }
-
-    fn resolve(self, base: &Path) -> DataSpec {
-        let j = |p: PathBuf| join(base, &p);
-        match self {
-            DataSpec::Csv {
-                customers,
-                invoices,
-                payments,
-                events,
-            } => DataSpec::Csv {
-                customers: j(customers),
-                invoices: j(invoices),
-                payments: payments.map(j),
-                events: events.map(j),
-            },
-            DataSpec::Ndjson { ndjson } => DataSpec::Ndjson { ndjson: j(ndjson) },
-        }
-    }
-}
-
 /// Who is owed the money: shown in every message and on the payment slip.
 #[derive(Clone, Debug, Deserialize, serde::Serialize, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -432,16 +336,24 @@ impl Campaign {
         let data = match &overrides.data {
             Some(dir) => DataSpec::from_dir(dir)?,
             None => {
-                let at = &raw.data.referenced;
-                let spec = raw.data.value.clone().spec().map_err(|msg| {
-                    Error::Config(vec![Diagnostic::error(
+                let whole = |msg: &str| {
+                    let r = &raw.data.referenced;
+                    Diagnostic::error(
                         path,
-                        at.line() as usize,
-                        at.column() as usize,
+                        r.line() as usize,
+                        r.column() as usize,
                         format!("data: {msg}"),
-                    )])
-                })?;
-                spec.resolve(base)
+                    )
+                };
+                match raw.data.value.clone().spec(whole, &at, &text) {
+                    Ok(spec) => spec.resolve(base),
+                    Err(d) => {
+                        problems.extend(d);
+                        DataSpec::Ndjson {
+                            ndjson: PathBuf::new(),
+                        }
+                    }
+                }
             }
         };
         let segments = match &overrides.rules {

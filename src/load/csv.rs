@@ -7,8 +7,8 @@
 //! breaks and every line end an export may use.
 
 use super::decode::*;
-use super::{CustomerIndex, Links, Source, display};
-use crate::dataset::*;
+use super::display;
+use super::mapping::{DateSystem, Grid, GridRow, Value};
 use crate::diag::{Defect, Error, Result, Severity, did_you_mean};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -20,75 +20,11 @@ use std::sync::Arc;
 /// Bytes read per block; each block is decoded by all threads at once.
 const BLOCK: usize = 32 << 20;
 
-/// The CSV files of an export, headers checked.
-pub(super) struct CsvSource {
-    customers: Table,
-    invoices: Table,
-    payments: Option<Table>,
-    events: Option<Table>,
-}
-
-impl CsvSource {
-    /// Opens every file and checks every header before any row is decoded, so a
-    /// missing column in events.csv is reported before a minute spent on customers.
-    pub(super) fn open(
-        customers: &Path,
-        invoices: &Path,
-        payments: Option<&Path>,
-        events: Option<&Path>,
-    ) -> Result<Self> {
-        Ok(CsvSource {
-            customers: Table::open(customers, CUSTOMER_COLS, CUSTOMER_REQUIRED, true)?,
-            invoices: Table::open(invoices, INVOICE_COLS, INVOICE_REQUIRED, false)?,
-            payments: payments
-                .map(|p| Table::open(p, PAYMENT_COLS, PAYMENT_REQUIRED, false))
-                .transpose()?,
-            events: events
-                .map(|p| Table::open(p, EVENT_COLS, EVENT_REQUIRED, false))
-                .transpose()?,
-        })
-    }
-}
-
-impl Source for CsvSource {
-    fn sources(&self) -> Sources {
-        Sources {
-            customers: self.customers.file.clone(),
-            invoices: self.invoices.file.clone(),
-            payments: self.payments.as_ref().map(|t| t.file.clone()),
-            events: self.events.as_ref().map(|t| t.file.clone()),
-        }
-    }
-
-    fn customers(&self) -> Result<Decoded<Customer>> {
-        self.customers.decode(|row, rd| decode_customer(row, rd))
-    }
-
-    fn invoices(&self, customers: &CustomerIndex) -> Result<Decoded<Invoice>> {
-        self.invoices
-            .decode(|row, rd| decode_invoice(row, rd, customers))
-    }
-
-    fn payments(&self, links: &Links) -> Result<Option<Decoded<Payment>>> {
-        self.payments
-            .as_ref()
-            .map(|t| t.decode(|row, rd| decode_payment(row, rd, links)))
-            .transpose()
-    }
-
-    fn events(&self, customers: &CustomerIndex) -> Result<Option<Decoded<Event>>> {
-        self.events
-            .as_ref()
-            .map(|t| t.decode(|row, rd| decode_event(row, rd, customers)))
-            .transpose()
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Tables
 
 /// A CSV file whose header has been read and checked.
-struct Table {
+pub(super) struct Table {
     path: PathBuf,
     file: Arc<str>,
     /// Offset of the first data row.
@@ -106,7 +42,11 @@ struct Table {
 }
 
 impl Table {
-    fn open(
+    pub(super) fn file(&self) -> Arc<str> {
+        self.file.clone()
+    }
+
+    pub(super) fn open(
         path: &Path,
         names: &'static [&'static str],
         required: &[usize],
@@ -222,7 +162,7 @@ impl Table {
 
     /// Decodes every data row with `decode`, block by block, chunks in parallel; the
     /// records and defects come back in file order.
-    fn decode<T: Send>(
+    pub(super) fn decode<T: Send>(
         &self,
         decode: impl Fn(&CsvRow<'_>, &mut RowDefects<'_>) -> Option<T> + Sync,
     ) -> Result<Decoded<T>> {
@@ -663,7 +603,7 @@ fn sniff_delimiter(body: &[u8]) -> u8 {
     if semis > commas { b';' } else { b',' }
 }
 
-struct CsvRow<'a> {
+pub(super) struct CsvRow<'a> {
     rec: &'a ::csv::ByteRecord,
     table: &'a Table,
 }
@@ -700,8 +640,101 @@ impl Row for CsvRow<'_> {
     }
 }
 
+/// A whole CSV file as a [`Grid`] of text cells, for a table read through a mapping
+/// (`load/mapping.rs`): line numbers as the streaming reader counts them.
+pub(super) fn read_grid(path: &Path) -> Result<Grid> {
+    let file = display(path);
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let fatal = |message: String| {
+        Error::Data(vec![Defect {
+            file: file.clone(),
+            line: 1,
+            column: None,
+            customer_id: None,
+            message,
+            severity: Severity::Error,
+        }])
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(fatal(
+            "the file is empty (expected a header line of column names)".into(),
+        ));
+    }
+    let delimiter = sniff_delimiter(body);
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body);
+    let mut rec = ::csv::ByteRecord::new();
+    rdr.read_byte_record(&mut rec)
+        .map_err(|e| fatal(format!("cannot read the header line: {e}")))?;
+    let headers: Vec<String> = rec
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .collect();
+    let mut lines = LineCounter {
+        bytes: body,
+        first_line: 1,
+        counted_to: 0,
+        newlines: 0,
+    };
+    let mut rows = Vec::new();
+    let mut broken = Vec::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = lines.at(e.position().map_or(0, |p| p.byte() as usize));
+                broken.push((
+                    line,
+                    format!("cannot read this row: {e} (expected a well-formed CSV row)"),
+                ));
+                continue;
+            }
+        }
+        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let line = lines.at(rec.position().map_or(0, |p| p.byte() as usize));
+        let cells = rec
+            .iter()
+            .map(|b| match std::str::from_utf8(b) {
+                Ok(t) if t.trim().is_empty() => Value::Empty,
+                Ok(t) => Value::Text(t.trim().to_string()),
+                Err(_) => Value::NotUtf8,
+            })
+            .collect();
+        let problem = (rec.len() != headers.len()).then(|| {
+            format!(
+                "row has {} fields (expected {}, as in the header line)",
+                rec.len(),
+                headers.len()
+            )
+        });
+        rows.push(GridRow {
+            line,
+            cells,
+            problem,
+        });
+    }
+    Ok(Grid {
+        file,
+        header_line: 1,
+        headers,
+        rows,
+        system: DateSystem::Text,
+        comma_decimal: delimiter == b';',
+        unit: "line",
+        broken,
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::Table;
     use super::*;
     use crate::load::testing::*;
 

@@ -16,55 +16,9 @@ use std::sync::Arc;
 /// value of every customer who has one.
 pub(super) const MAX_EXTRA_NAME: usize = 128;
 
-/// Column positions in each table's list of known columns; decoders use these names.
-macro_rules! columns {
-    ($list:ident, $module:ident { $($c:ident = $name:literal),+ $(,)? }) => {
-        pub(super) const $list: &[&str] = &[$($name),+];
-        #[allow(dead_code)]
-        pub(super) mod $module {
-            columns!(@idx 0usize, $($c),+);
-        }
-    };
-    (@idx $n:expr, $c:ident $(, $rest:ident)*) => {
-        pub const $c: usize = $n;
-        columns!(@idx $n + 1usize $(, $rest)*);
-    };
-    (@idx $n:expr) => {};
-}
-
-columns!(CUSTOMER_COLS, cc {
-    ID = "customer_id", NAME = "name", KIND = "kind", EMAIL = "email", PHONE = "phone",
-    ADDRESS1 = "address_line1", ADDRESS2 = "address_line2", POSTAL = "postal_code", CITY = "city",
-    REGION = "region", COUNTRY = "country", LANGUAGE = "language", TIMEZONE = "timezone",
-    CONSENT_EMAIL = "consent_email", CONSENT_SMS = "consent_sms", CONSENT_LETTER = "consent_letter",
-    HOLD = "hold", CREDIT_LIMIT = "credit_limit",
-});
-pub(super) const CUSTOMER_REQUIRED: &[usize] = &[cc::ID, cc::NAME];
-
-columns!(INVOICE_COLS, ic {
-    ID = "invoice_id", CUSTOMER = "customer_id", ISSUE = "issue_date", DUE = "due_date", AMOUNT = "amount",
-    CURRENCY = "currency", PAID = "amount_paid", STATUS = "status", DISPUTED = "disputed",
-});
-pub(super) const INVOICE_REQUIRED: &[usize] = &[
-    ic::ID,
-    ic::CUSTOMER,
-    ic::ISSUE,
-    ic::DUE,
-    ic::AMOUNT,
-    ic::CURRENCY,
-];
-
-columns!(PAYMENT_COLS, pc {
-    ID = "payment_id", CUSTOMER = "customer_id", INVOICE = "invoice_id", DATE = "date", AMOUNT = "amount",
-    METHOD = "method", STATUS = "status",
-});
-pub(super) const PAYMENT_REQUIRED: &[usize] = &[pc::ID, pc::CUSTOMER, pc::DATE, pc::AMOUNT];
-
-columns!(EVENT_COLS, ec {
-    CUSTOMER = "customer_id", DATE = "date", CHANNEL = "channel", KIND = "kind", REFERENCE = "reference", NOTE = "note",
-    PROMISED_DATE = "promised_date", PROMISED_AMOUNT = "promised_amount",
-});
-pub(super) const EVENT_REQUIRED: &[usize] = &[ec::CUSTOMER, ec::DATE, ec::CHANNEL, ec::KIND];
+// The tables' column lists live in `dataset::columns`: the campaign checks a `columns:`
+// mapping against them before anything is read.
+pub(super) use crate::dataset::columns::*;
 
 // ---------------------------------------------------------------------------------------
 // Rows: CSV and NDJSON look the same to the decoders.
@@ -76,6 +30,9 @@ pub(super) enum Bad {
     Utf8,
     /// What is wrong with an NDJSON value (a float as an id, a key twice).
     Json(String),
+    /// What is wrong with a spreadsheet cell or a mapped value (a formula error, a text
+    /// date not in the campaign's `date_format`).
+    Cell(String),
 }
 
 impl Bad {
@@ -84,7 +41,7 @@ impl Bad {
             Bad::Utf8 => {
                 "is not valid UTF-8 (expected UTF-8 text; re-export the file as UTF-8)".into()
             }
-            Bad::Json(msg) => msg.clone(),
+            Bad::Json(msg) | Bad::Cell(msg) => msg.clone(),
         }
     }
 }
@@ -703,22 +660,27 @@ mod tests {
     #[test]
     fn invoice_ids_may_hold_slashes() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DataSpec::Csv {
+        let spec = DataSpec::Tables {
             customers: write(
                 &dir,
                 "customers.csv",
                 "customer_id,name\nC1,Anna\nC/2,Ben\n",
-            ),
+            )
+            .into(),
             invoices: write(
                 &dir,
                 "invoices.csv",
                 "invoice_id,customer_id,issue_date,due_date,amount,currency\nFV/2026/0042,C1,2026-01-01,2026-02-01,10.00,PLN\n",
+            )
+            .into(),
+            payments: Some(
+                write(
+                    &dir,
+                    "payments.csv",
+                    "payment_id,customer_id,invoice_id,date,amount\nWB/2026/7,C1,FV/2026/0042,2026-01-15,5.00\n",
+                )
+                .into(),
             ),
-            payments: Some(write(
-                &dir,
-                "payments.csv",
-                "payment_id,customer_id,invoice_id,date,amount\nWB/2026/7,C1,FV/2026/0042,2026-01-15,5.00\n",
-            )),
             events: None,
         };
         let v = crate::validate::validate(load(&spec).unwrap());

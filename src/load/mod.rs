@@ -7,19 +7,24 @@
 //! quarantines that customer. Only a file that cannot be read as a table at all (empty,
 //! no header, a required column missing) stops the run.
 //!
-//! The two formats differ only in how rows are found: [`csv`] reads tables in parallel
-//! blocks, [`ndjson`] one object per line with its records nested. Both hand rows to the
-//! same decoders ([`decode`]), so a value is held to the same rules whichever file it
-//! came from; this module links the decoded tables (duplicates, owners, invoices).
+//! The formats differ only in how rows are found: [`csv`] reads tables in parallel
+//! blocks, [`ndjson`] one object per line with its records nested, and a table with a
+//! mapping or in a spreadsheet ([`sheet`]) is read whole and mapped ([`mapping`]). All
+//! hand rows to the same decoders ([`decode`]), so a value is held to the same rules
+//! whichever file it came from; this module links the decoded tables (duplicates,
+//! owners, invoices).
 
 mod csv;
 mod decode;
+mod mapping;
 mod ndjson;
+mod sheet;
 
-use self::csv::CsvSource;
 use self::decode::{Aside, Decoded};
+use self::mapping::MappedTable;
 use self::ndjson::NdjsonSource;
-use crate::campaign::DataSpec;
+use crate::campaign::{DataSpec, TableSpec};
+use crate::dataset::columns::Table;
 use crate::dataset::*;
 use crate::diag::{Defect, Result, Severity};
 use crate::money::Currency;
@@ -48,18 +53,122 @@ pub struct Loaded {
 /// Reads the whole dataset a campaign names.
 pub fn load(spec: &DataSpec) -> Result<Loaded> {
     match spec {
-        DataSpec::Csv {
+        DataSpec::Tables {
             customers,
             invoices,
             payments,
             events,
-        } => assemble(&CsvSource::open(
+        } => assemble(&TablesSource::open(
             customers,
             invoices,
-            payments.as_deref(),
-            events.as_deref(),
+            payments.as_ref(),
+            events.as_ref(),
         )?),
         DataSpec::Ndjson { ndjson } => assemble(&NdjsonSource::open(ndjson)?),
+    }
+}
+
+/// The tables of an export: each a plain CSV file (streamed) or a mapped table.
+struct TablesSource {
+    customers: AnyTable,
+    invoices: AnyTable,
+    payments: Option<AnyTable>,
+    events: Option<AnyTable>,
+}
+
+enum AnyTable {
+    Csv(self::csv::Table),
+    Mapped(MappedTable),
+}
+
+impl AnyTable {
+    fn open(spec: &TableSpec, table: Table) -> Result<AnyTable> {
+        if spec.mapping.is_none() && !spec.is_spreadsheet() {
+            let t = self::csv::Table::open(
+                &spec.file,
+                table.columns(),
+                table.required(),
+                table == Table::Customers,
+            )?;
+            Ok(AnyTable::Csv(t))
+        } else {
+            Ok(AnyTable::Mapped(MappedTable::open(spec, table)?))
+        }
+    }
+
+    fn file(&self) -> Arc<str> {
+        match self {
+            AnyTable::Csv(t) => t.file(),
+            AnyTable::Mapped(t) => t.file(),
+        }
+    }
+}
+
+/// Decodes a table of either kind with one decoder (a closure cannot be generic over
+/// the row type, so it is written out for each).
+macro_rules! decode_table {
+    ($table:expr, |$row:ident, $rd:ident| $decode:expr) => {
+        match $table {
+            AnyTable::Csv(t) => t.decode(|$row, $rd| $decode),
+            AnyTable::Mapped(t) => Ok(t.decode(|$row, $rd| $decode)),
+        }
+    };
+}
+
+impl TablesSource {
+    /// Opens every table and checks every header before any row is decoded, so a
+    /// missing column in events.csv is reported before a minute spent on customers.
+    fn open(
+        customers: &TableSpec,
+        invoices: &TableSpec,
+        payments: Option<&TableSpec>,
+        events: Option<&TableSpec>,
+    ) -> Result<Self> {
+        Ok(TablesSource {
+            customers: AnyTable::open(customers, Table::Customers)?,
+            invoices: AnyTable::open(invoices, Table::Invoices)?,
+            payments: payments
+                .map(|p| AnyTable::open(p, Table::Payments))
+                .transpose()?,
+            events: events
+                .map(|p| AnyTable::open(p, Table::Events))
+                .transpose()?,
+        })
+    }
+}
+
+impl Source for TablesSource {
+    fn sources(&self) -> Sources {
+        Sources {
+            customers: self.customers.file(),
+            invoices: self.invoices.file(),
+            payments: self.payments.as_ref().map(AnyTable::file),
+            events: self.events.as_ref().map(AnyTable::file),
+        }
+    }
+
+    fn customers(&self) -> Result<Decoded<Customer>> {
+        decode_table!(&self.customers, |row, rd| decode::decode_customer(row, rd))
+    }
+
+    fn invoices(&self, customers: &CustomerIndex) -> Result<Decoded<Invoice>> {
+        decode_table!(&self.invoices, |row, rd| decode::decode_invoice(
+            row, rd, customers
+        ))
+    }
+
+    fn payments(&self, links: &Links) -> Result<Option<Decoded<Payment>>> {
+        self.payments
+            .as_ref()
+            .map(|t| decode_table!(t, |row, rd| decode::decode_payment(row, rd, links)))
+            .transpose()
+    }
+
+    fn events(&self, customers: &CustomerIndex) -> Result<Option<Decoded<Event>>> {
+        self.events
+            .as_ref()
+            .map(|t| decode_table!(t, |row, rd| decode::decode_event(row, rd, customers)))
+            .transpose()
     }
 }
 
@@ -218,7 +327,8 @@ fn drop_duplicates<T>(
             column: Some(column),
             customer_id: Some(customer),
             message: format!(
-                "duplicate {column} `{id}`, first on line {} (expected each {} once)",
+                "duplicate {column} `{id}`, first on {} {} (expected each {} once)",
+                if file.ends_with('!') { "row" } else { "line" },
                 describe(&items[first]).1,
                 column.trim_end_matches("_id")
             ),
@@ -274,13 +384,14 @@ mod testing {
     /// Loads `customers` (with an empty invoices file) and validates it.
     pub(super) fn load_csv(customers: impl AsRef<[u8]>) -> crate::validate::Validated {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DataSpec::Csv {
-            customers: write(&dir, "customers.csv", customers),
+        let spec = DataSpec::Tables {
+            customers: write(&dir, "customers.csv", customers).into(),
             invoices: write(
                 &dir,
                 "invoices.csv",
                 "invoice_id,customer_id,issue_date,due_date,amount,currency\n",
-            ),
+            )
+            .into(),
             payments: None,
             events: None,
         };

@@ -325,23 +325,7 @@ fn watch_list(campaign: &Path, loaded: Option<&crate::prepare::Lenient>) -> Vec<
         out.push((p.campaign.templates.clone(), true));
         out.push((parent(&p.campaign.segments), false));
         // This week's export: a new file dropped in is a full reload.
-        let data: Vec<&PathBuf> = match &p.campaign.data {
-            crate::campaign::DataSpec::Csv {
-                customers,
-                invoices,
-                payments,
-                events,
-            } => [
-                Some(customers),
-                Some(invoices),
-                payments.as_ref(),
-                events.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
-            crate::campaign::DataSpec::Ndjson { ndjson } => vec![ndjson],
-        };
+        let data = p.campaign.data.files();
         out.extend(data.into_iter().map(|d| (parent(d), false)));
     }
     let mut out: Vec<(PathBuf, bool)> = out.into_iter().map(|(p, r)| (canonical(&p), r)).collect();
