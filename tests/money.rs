@@ -18,6 +18,16 @@ fn pdf_text(pdf: &Path) -> String {
     tool("pdftotext", &[pdf.to_str().unwrap(), "-"]).replace(['\u{a0}', '\u{202f}'], " ")
 }
 
+fn pdf_pages(pdf: &Path) -> usize {
+    tool("pdfinfo", &[pdf.to_str().unwrap()])
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 /// Every QR code on a page of a PDF, decoded by zbar (its XML output keeps payloads
 /// with line feeds — the EPC's — apart).
 fn qr_codes(pdf: &Path, page: usize, dir: &Path) -> Vec<String> {
@@ -53,11 +63,12 @@ fn qr_codes(pdf: &Path, page: usize, dir: &Path) -> Vec<String> {
 
 /// `dunwell link verify` of the token in a payment link: the claims the portal reads.
 fn verify(link: &str) -> serde_json::Value {
+    verify_on(link, "2026-11-25")
+}
+
+fn verify_on(link: &str, today: &str) -> serde_json::Value {
     let token = link.rsplit('/').next().unwrap().split('?').next().unwrap();
-    let run = dunwell_env(
-        ["link", "verify", token, "--today", "2026-11-25"],
-        &[SECRET],
-    );
+    let run = dunwell_env(["link", "verify", token, "--today", today], &[SECRET]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     serde_json::from_str(&run.stdout).unwrap()
 }
@@ -135,13 +146,7 @@ fn a_customer_owing_euro_and_zloty_gets_one_message_with_two_groups_links_and_ac
     assert_eq!(t.matches("Razem").count(), 2, "{t}");
     // The EPC code only on the euro slip; the złoty slip's QR opens its own link.
     let scratch = tempdir();
-    let pages: usize = tool("pdfinfo", &[letter.to_str().unwrap()])
-        .lines()
-        .find_map(|l| l.strip_prefix("Pages:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pages = pdf_pages(&letter);
     let codes: Vec<String> = (1..=pages)
         .flat_map(|p| qr_codes(&letter, p, scratch.path()))
         .collect();
@@ -292,4 +297,83 @@ fn check_renders_every_cell_for_a_customer_owing_in_two_currencies() {
     // The shipped templates pass.
     let ok = dunwell_env(["check", CAMPAIGN], &[SECRET]);
     assert_eq!(ok.code, 0, "{}", ok.stdout);
+}
+
+/// The worked example, through the whole pipeline: EUR 10,000 due 2023-06-20,
+/// German law, a business debtor. § 288(2) BGB: base rate + 9 points; the base rate
+/// was 1.62 % to 30 June 2023 and 3.12 % from 1 July (§ 247 BGB), so
+///   10,000 × 10.62 % × 10/365 (21–30 June)  =  29.0959
+///   10,000 × 12.12 % × 31/365 (1–31 July)   = 102.9370
+///                                           = 132.03 (rounded once, at the end)
+/// plus the EUR 40 of § 288(5) BGB. The consumer owes neither under `apply: b2b`.
+#[test]
+fn statutory_interest_and_compensation_are_lines_of_the_letter_and_stated_in_the_email() {
+    let out = outbox_of("tests/fixtures/interest/campaign.yaml", &[]);
+    let b2b = pdf_text(&out.path().join("letters/I-B2B-letter.pdf"));
+    for want in [
+        "Interest to 7/31/23",
+        "€132.03",
+        "Compensation for", // the row's label wraps in its cell
+        "€40.00",
+        "€10,172.03",
+        "Statutory late-payment interest to July 31, 2023: €132.03.",
+    ] {
+        assert!(b2b.contains(want), "{want} missing:\n{b2b}");
+    }
+    let consumer = pdf_text(&out.path().join("letters/I-CON-letter.pdf"));
+    assert!(
+        !consumer.contains("Interest to") && !consumer.contains("€40.00"),
+        "{consumer}"
+    );
+    // The e-mail says so; its link asks for the invoices only (include_in_links: false).
+    let m = manifest(out.path());
+    let mail = entry(&m, "I-B2B", "email");
+    let mbox = std::fs::read(out.path().join(mail["path"].as_str().unwrap())).unwrap();
+    let off = mail["offset"].as_u64().unwrap() as usize;
+    let raw = &mbox[off..off + mail["length"].as_u64().unwrap() as usize];
+    let raw = raw.splitn(2, |&b| b == b'\n').nth(1).unwrap();
+    let parsed = mail_parser::MessageParser::default().parse(raw).unwrap();
+    let text = parsed.body_text(0).unwrap().to_string();
+    assert!(
+        text.contains("Fixed compensation for recovery costs: €40.00."),
+        "{text}"
+    );
+    let link = mail["link"].as_str().unwrap();
+    assert_eq!(verify_on(link, "2023-08-01")["amount_minor"], 1_000_000);
+}
+
+#[test]
+fn with_include_in_links_the_link_and_the_epc_code_ask_for_the_interest_too() {
+    let dir = tempdir();
+    let fixture = root().join("tests/fixtures/interest");
+    for f in ["customers.csv", "invoices.csv"] {
+        std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(fixture.join("campaign.yaml"))
+        .unwrap()
+        .replace("../../../", &format!("{}/", root().display()))
+        .replace(
+            "interest: {apply: b2b, law: auto}",
+            "interest: {apply: b2b, law: auto, include_in_links: true}",
+        );
+    let campaign = dir.path().join("campaign.yaml");
+    std::fs::write(&campaign, text).unwrap();
+    let out = dir.path().join("out");
+    let run = run_campaign(campaign.to_str().unwrap(), &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m = manifest(&out);
+    let link = entry(&m, "I-B2B", "letter")["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(verify_on(&link, "2023-08-01")["amount_minor"], 1_017_203);
+    let scratch = tempdir();
+    let letter = out.join("letters/I-B2B-letter.pdf");
+    let pages = pdf_pages(&letter);
+    let epc: Vec<String> = (1..=pages)
+        .flat_map(|p| qr_codes(&letter, p, scratch.path()))
+        .filter(|c| c.starts_with("BCD\n"))
+        .collect();
+    assert_eq!(epc.len(), 1, "{epc:?}");
+    assert_eq!(epc[0].split('\n').nth(7), Some("EUR10172.03"));
 }

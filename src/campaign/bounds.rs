@@ -73,6 +73,11 @@ fn creditor(c: &Creditor, at: &Spans, out: &mut Vec<Diagnostic>) {
     {
         out.push(at.error(&["creditor", "bic"], format!("creditor.bic: {msg}")));
     }
+    if let Some(country) = &c.country
+        && let Err(msg) = crate::values::check_country(country)
+    {
+        out.push(at.error(&["creditor", "country"], format!("creditor.country: {msg}")));
+    }
     let mut seen = std::collections::BTreeSet::new();
     for (k, acc) in c.accounts.iter().enumerate() {
         let key = k.to_string();

@@ -53,6 +53,20 @@ struct RawCampaign {
     /// `required`: `send` refuses an outbox nobody approved (`dunwell approve`).
     #[serde(default)]
     approval: Approval,
+    /// Statutory late-payment interest and fixed compensation (docs/money.md); off when
+    /// absent.
+    #[serde(default)]
+    interest: Option<crate::interest::InterestConfig>,
+}
+
+/// `interest:` checked: its settings, the law files it reads and the law it applies.
+#[derive(Clone, Debug)]
+pub struct Interest {
+    pub config: crate::interest::InterestConfig,
+    pub laws: std::sync::Arc<crate::interest::Laws>,
+    /// The law's code (`NL`, `DE`, …): `law:`, else the governing law, else the
+    /// creditor's country.
+    pub law: String,
 }
 
 /// Whether an outbox needs a second person's approval before it is sent.
@@ -248,6 +262,10 @@ pub struct Creditor {
     pub accounts: Vec<crate::payment::account::Account>,
     #[serde(default)]
     pub vat_id: Option<String>,
+    /// The creditor's country (ISO 3166-1 alpha-2): whose law `interest: {law: auto}`
+    /// applies.
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -296,6 +314,8 @@ pub struct Campaign {
     pub limits: Limits,
     pub history: Option<crate::history::Location>,
     pub approval: Approval,
+    /// Statutory interest, when the campaign claims it.
+    pub interest: Option<Interest>,
 }
 
 /// Command-line values that take precedence over the campaign file (SPEC §3).
@@ -470,6 +490,42 @@ impl Campaign {
                 "approval: required needs a history store to record approvals in (add `history: PATH`)",
             ));
         }
+        let interest = match raw.interest {
+            None => None,
+            Some(config) => match config.load_laws(base) {
+                Err(Error::Config(d)) => {
+                    problems.extend(d);
+                    None
+                }
+                Err(e) => return Err(e),
+                Ok(laws) => {
+                    let found = config.check(&laws);
+                    for p in &found {
+                        let mut d = at.error(&["interest", p.key], p.message.clone());
+                        for n in &p.notes {
+                            d = d.note(n.clone());
+                        }
+                        problems.push(d);
+                    }
+                    match config.resolve(&laws, None, raw.creditor.country.as_deref()) {
+                        Ok((law, _)) => Some(Interest {
+                            config,
+                            laws: std::sync::Arc::new(laws),
+                            law,
+                        }),
+                        Err(msg) => {
+                            if found.is_empty() {
+                                problems.push(at.error(
+                                    &["interest", "law"],
+                                    format!("{msg} (or creditor.country: the creditor's ISO country code)"),
+                                ));
+                            }
+                            None
+                        }
+                    }
+                }
+            },
+        };
         let campaign = Campaign {
             path: path.to_path_buf(),
             name: raw.name.value,
@@ -486,6 +542,7 @@ impl Campaign {
             templates: join(base, Path::new(&raw.templates)),
             history,
             approval: raw.approval,
+            interest,
         };
         problems.extend(crate::campaign::bounds::check(&campaign, &at));
         if problems.is_empty() {

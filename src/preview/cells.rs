@@ -310,7 +310,10 @@ fn render_cells(
                         });
                     }
                     // After the real samples: what check reports first is a real customer.
-                    if multi_currency && let Some(first) = base.first() {
+                    if multi_currency
+                        && let Some(first) = base.first()
+                        && second_currency(&kit.accounts, first.currency).is_some()
+                    {
                         jobs.push(Job {
                             cell: k,
                             base: first,
@@ -359,7 +362,8 @@ fn render_cells(
             let mut doubled: Vec<crate::dataset::Invoice>;
             let view = if job.who == Who::MultiCurrency {
                 doubled = view.invoices.to_vec();
-                let second = second_currency(&kit.accounts, m.currency);
+                let second =
+                    second_currency(&kit.accounts, m.currency).expect("checked when queued");
                 let mut copies = Vec::new();
                 for k in m.all_invoices() {
                     let mut inv = view.invoices[(k - view.invoice_base) as usize].clone();
@@ -450,17 +454,19 @@ fn shadowed<'a>(
 }
 
 /// A currency other than `main` that the creditor can be paid in: one of its accounts',
-/// else euro (or złoty when the main currency is euro).
+/// or, with no account at all (payment by link), euro (złoty when the main currency is
+/// euro). `None`: the creditor has an account in one currency only — a debt in another
+/// could not be claimed at all.
 fn second_currency(
     accounts: &BTreeMap<String, crate::payment::account::Account>,
     main: crate::money::Currency,
-) -> crate::money::Currency {
+) -> Option<crate::money::Currency> {
+    if accounts.is_empty() {
+        let code = if main.code() == "EUR" { "PLN" } else { "EUR" };
+        return crate::money::Currency::parse(code).ok();
+    }
     accounts
         .keys()
         .filter(|c| c.as_str() != main.code())
         .find_map(|c| crate::money::Currency::parse(c).ok())
-        .unwrap_or_else(|| {
-            let code = if main.code() == "EUR" { "PLN" } else { "EUR" };
-            crate::money::Currency::parse(code).expect("a currency")
-        })
 }

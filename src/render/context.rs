@@ -12,6 +12,7 @@ use crate::format::DateLength;
 use crate::payment::link::Claims;
 use crate::plan::Planned;
 use crate::segment::Assignment;
+use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -43,6 +44,12 @@ pub struct InvoiceCtx<'a> {
     pub amount: String,
     pub open: String,
     pub open_plain: String,
+    /// Statutory interest to `as_of` and the fixed compensation claimed on it (docs/
+    /// money.md), formatted and as `1234.50`; empty when none is claimed.
+    pub interest: String,
+    pub interest_plain: String,
+    pub compensation: String,
+    pub compensation_plain: String,
 }
 
 #[derive(Serialize)]
@@ -56,6 +63,13 @@ pub struct Totals {
     pub currency: &'static str,
     /// How many other currencies the message claims.
     pub more: usize,
+    /// The interest and compensation claimed, each currency's as a list (empty when
+    /// none), the invoices' open amounts without them, and a sentence saying what is
+    /// claimed in the customer's language (`templates/words.yaml`), empty when nothing is.
+    pub interest: String,
+    pub compensation: String,
+    pub open: String,
+    pub interest_line: String,
     /// The shortest form, for SMS: the main total and, with more currencies, how many
     /// more (`€120.00 (+1 other currency)`).
     pub short: String,
@@ -110,6 +124,20 @@ pub struct Group<'a> {
     pub currency: &'static str,
     pub amount: String,
     pub amount_plain: String,
+    /// Interest and compensation on its invoices (empty when none), and the invoices'
+    /// open amounts without them (`amount` is all it asks for).
+    pub interest: String,
+    pub interest_plain: String,
+    pub compensation: String,
+    pub compensation_plain: String,
+    pub open: String,
+    pub open_plain: String,
+    /// The interest and compensation as numbers, for the letter's table.
+    #[serde(skip)]
+    pub extra: (Decimal, Decimal),
+    /// What its link and QR code ask for, formatted: the slip's amount.
+    #[serde(skip)]
+    pub payable: String,
     pub count: usize,
     pub invoices: Vec<InvoiceCtx<'a>>,
     pub payment: Payment,
@@ -203,11 +231,29 @@ impl Renderer<'_> {
         let mut groups: Vec<Group> = Vec::new();
         for (currency, numbers, amount) in m.claims() {
             let money = |d| self.formats.money(d, currency, locale);
+            let plain = |d| crate::money::plain(d, currency);
+            // Interest and compensation per invoice (both zero unless claimed).
+            let mut extra = (Decimal::ZERO, Decimal::ZERO);
+            let mut owed = Vec::with_capacity(numbers.len());
+            for &k in numbers {
+                let inv = &view.invoices[(k - view.invoice_base) as usize];
+                let (i, comp) = self.interest_on(view, k, inv)?;
+                extra.0 += i;
+                extra.1 += comp;
+                owed.push((i, comp));
+            }
+            let shown = |d: Decimal| if d.is_zero() { String::new() } else { money(d) };
+            let shown_plain = |d: Decimal| if d.is_zero() { String::new() } else { plain(d) };
             let invoices: Vec<InvoiceCtx> = numbers
                 .iter()
-                .map(|&k| {
+                .zip(&owed)
+                .map(|(&k, &(interest, compensation))| {
                     let inv = &view.invoices[(k - view.invoice_base) as usize];
                     InvoiceCtx {
+                        interest: shown(interest),
+                        interest_plain: shown_plain(interest),
+                        compensation: shown(compensation),
+                        compensation_plain: shown_plain(compensation),
                         id: &inv.id,
                         currency: currency.code(),
                         issue_date: date(inv.issue_date),
@@ -220,11 +266,18 @@ impl Renderer<'_> {
                     }
                 })
                 .collect();
-            let claims = Claims::new(&self.campaign.name, c.id(), amount, currency, self.expires)
+            let due = amount + extra.0 + extra.1;
+            // What the link and the QR code ask for: the interest only when the campaign
+            // says so (`interest.include_in_links`).
+            let payable = match &self.campaign.interest {
+                Some(i) if i.config.include_in_links => due,
+                _ => amount,
+            };
+            let claims = Claims::new(&self.campaign.name, c.id(), payable, currency, self.expires)
                 .map_err(|msg| {
-                Diagnostic::whole_file(&self.campaign.path, msg)
-                    .customer(crate::diag::Unmade::Token)
-            })?;
+                    Diagnostic::whole_file(&self.campaign.path, msg)
+                        .customer(crate::diag::Unmade::Token)
+                })?;
             let token = self.signer.sign(&claims);
             let link = crate::payment::link::url(
                 self.base_url,
@@ -254,12 +307,12 @@ impl Renderer<'_> {
                     &creditor.name,
                     &acc.iban_compact().unwrap_or_default(),
                     acc.bic.as_deref(),
-                    amount,
+                    payable,
                     &reference,
                 ),
                 _ => None,
             };
-            let instalments = crate::money::split(amount, currency, 3)
+            let instalments = crate::money::split(due, currency, 3)
                 .into_iter()
                 .enumerate()
                 .map(|(k, part)| {
@@ -277,8 +330,16 @@ impl Renderer<'_> {
                 .collect();
             groups.push(Group {
                 currency: currency.code(),
-                amount: money(amount),
-                amount_plain: crate::money::plain(amount, currency),
+                amount: money(due),
+                amount_plain: plain(due),
+                interest: shown(extra.0),
+                interest_plain: shown_plain(extra.0),
+                compensation: shown(extra.1),
+                compensation_plain: shown_plain(extra.1),
+                open: money(amount),
+                open_plain: plain(amount),
+                extra,
+                payable: money(payable),
                 count: invoices.len(),
                 invoices,
                 payment: Payment {
@@ -318,6 +379,11 @@ impl Renderer<'_> {
             .flat_map(|g| g.invoices.iter().cloned())
             .collect();
         let main = &groups[0];
+        let list = |f: &dyn Fn(&Group) -> String| {
+            let items: Vec<String> = groups.iter().map(f).filter(|s| !s.is_empty()).collect();
+            self.formats
+                .and_list(items.iter().map(String::as_str), locale)
+        };
         let more = groups.len() - 1;
         let address: Vec<&str> = [
             Field::AddressLine1,
@@ -346,6 +412,10 @@ impl Renderer<'_> {
                     .formats
                     .and_list(groups.iter().map(|g| g.amount.as_str()), locale),
                 main: main.amount.clone(),
+                interest: list(&|g: &Group| g.interest.clone()),
+                compensation: list(&|g: &Group| g.compensation.clone()),
+                open: list(&|g: &Group| g.open.clone()),
+                interest_line: self.interest_line(&groups, words, &date(as_of), locale),
                 amount_plain: main.amount_plain.clone(),
                 currency: main.currency,
                 more,
@@ -397,6 +467,104 @@ impl Renderer<'_> {
     }
 }
 
+impl Renderer<'_> {
+    /// Statutory interest and compensation claimed on one invoice, in its currency: both
+    /// zero when the campaign claims none or the law gives none (the reason is the
+    /// engine's). A gap in the law data (a day no rate table covers) stops the message
+    /// with the file and what to add.
+    fn interest_on(
+        &self,
+        view: &CustomerView<'_>,
+        k: u32,
+        inv: &crate::dataset::Invoice,
+    ) -> Result<(Decimal, Decimal), Diagnostic> {
+        use crate::interest as i;
+        let Some(cfg) = &self.campaign.interest else {
+            return Ok((Decimal::ZERO, Decimal::ZERO));
+        };
+        let payments: Vec<(chrono::NaiveDate, Decimal)> = view
+            .payments
+            .iter()
+            .filter(|p| p.invoice == Some(k) && p.status == crate::dataset::PaymentStatus::Ok)
+            .map(|p| (p.date, p.amount))
+            .collect();
+        let debtor = match view.customer.kind {
+            Some(crate::dataset::CustomerKind::Company) => i::DebtorKind::Company,
+            Some(crate::dataset::CustomerKind::Person) => i::DebtorKind::Person,
+            None => i::DebtorKind::Unknown,
+        };
+        let terms = i::Terms {
+            apply: cfg.config.apply,
+            as_of: self.campaign.as_of,
+            from_day: cfg.config.from_day,
+        };
+        let input = i::Invoice {
+            due: inv.due_date,
+            issued: Some(inv.issue_date),
+            amount: inv.amount,
+            amount_paid: inv.amount_paid,
+            currency: inv.currency,
+            debtor,
+            payments: &payments,
+            contractual_rate: None,
+            contract_date: None,
+            demand_letter: None,
+            creditor_is_sme: false,
+            debtor_large_or_public: false,
+        };
+        let out = i::compute(&cfg.laws, &cfg.law, &terms, &input).map_err(|gap| {
+            Diagnostic::whole_file(&self.campaign.path, format!("interest: {gap}"))
+                .customer(crate::diag::Unmade::Token)
+        })?;
+        let interest = out.interest.map(|x| x.amount).unwrap_or_default();
+        // Compensation in another currency than the invoice's (no conversion rule for
+        // it) is not claimed: amounts are never mixed.
+        let comp = match out.compensation {
+            Ok(c) if c.currency == inv.currency => c.amount,
+            _ => Decimal::ZERO,
+        };
+        Ok((interest, comp))
+    }
+
+    /// "Statutory late-payment interest to 20 November 2026: €12.34. Fixed compensation
+    /// for recovery costs: €40.00." in the customer's words — or nothing when nothing is
+    /// claimed.
+    fn interest_line(
+        &self,
+        groups: &[Group],
+        words: &super::words::Language,
+        as_of: &str,
+        locale: &str,
+    ) -> String {
+        let list = |f: &dyn Fn(&Group) -> String| -> String {
+            let items: Vec<String> = groups.iter().map(f).filter(|s| !s.is_empty()).collect();
+            if items.is_empty() {
+                String::new()
+            } else {
+                self.formats
+                    .and_list(items.iter().map(String::as_str), locale)
+            }
+        };
+        let (interest, comp) = (
+            list(&|g| g.interest.clone()),
+            list(&|g| g.compensation.clone()),
+        );
+        let mut out = Vec::new();
+        if !interest.is_empty() {
+            out.push(
+                words
+                    .interest_sentence
+                    .replace("{date}", as_of)
+                    .replace("{amount}", &interest),
+            );
+        }
+        if !comp.is_empty() {
+            out.push(words.compensation_sentence.replace("{amount}", &comp));
+        }
+        out.join(" ")
+    }
+}
+
 /// Every name a template can use, with what it holds. `check` offers these names when a
 /// template misspells one; docs/templates.md must document each, and nothing else (a
 /// test holds the list to the document and to what [`Context`] serialises).
@@ -426,8 +594,21 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("invoices[i].open", "what is still open, formatted"),
     ("invoices[i].open_plain", "what is still open, as 1234.50"),
     (
+        "invoices[i].interest",
+        "statutory interest claimed on it to `as_of`, formatted; empty when none",
+    ),
+    ("invoices[i].interest_plain", "as 1234.50; empty when none"),
+    (
+        "invoices[i].compensation",
+        "the fixed compensation claimed on it, formatted; empty when none",
+    ),
+    (
+        "invoices[i].compensation_plain",
+        "as 1234.50; empty when none",
+    ),
+    (
         "totals.amount",
-        "what the message asks for, formatted: each currency's total, as a list",
+        "what the message asks for, formatted: each currency's total (with interest and compensation when claimed), as a list",
     ),
     ("totals.main", "the main currency's total, formatted"),
     (
@@ -444,6 +625,22 @@ pub const FIELDS: &[(&str, &str)] = &[
         "for SMS: the main total, and how many more currencies",
     ),
     ("totals.count", "invoices, in every currency"),
+    (
+        "totals.interest",
+        "the interest claimed, each currency's, as a list; empty when none",
+    ),
+    (
+        "totals.compensation",
+        "the compensation claimed, as a list; empty when none",
+    ),
+    (
+        "totals.open",
+        "the invoices' open amounts without interest and compensation, as a list",
+    ),
+    (
+        "totals.interest_line",
+        "a sentence stating the interest and compensation claimed; empty when none",
+    ),
     (
         "totals.oldest_days_past_due",
         "days past due of the oldest invoice",
@@ -501,6 +698,7 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("creditor.bic", "from the campaign file"),
     ("creditor.accounts", "from the campaign file"),
     ("creditor.vat_id", "from the campaign file"),
+    ("creditor.country", "from the campaign file"),
     ("campaign.name", "the campaign's name"),
     ("campaign.as_of", "the campaign date, formatted"),
     ("pay_by", "`as_of` + 14 days, formatted"),
@@ -522,6 +720,24 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("groups[i].currency", "ISO 4217 code"),
     ("groups[i].amount", "its total, formatted"),
     ("groups[i].amount_plain", "as 1234.50"),
+    (
+        "groups[i].interest",
+        "its interest, formatted; empty when none",
+    ),
+    ("groups[i].interest_plain", "as 1234.50; empty when none"),
+    (
+        "groups[i].compensation",
+        "its compensation, formatted; empty when none",
+    ),
+    (
+        "groups[i].compensation_plain",
+        "as 1234.50; empty when none",
+    ),
+    (
+        "groups[i].open",
+        "its invoices' open amounts, without interest and compensation",
+    ),
+    ("groups[i].open_plain", "as 1234.50"),
     ("groups[i].count", "its invoices"),
     ("groups[i].invoices", "as `invoices`"),
     ("groups[i].invoices[i].id", "as in `invoices`"),
@@ -533,6 +749,13 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("groups[i].invoices[i].amount", "as in `invoices`"),
     ("groups[i].invoices[i].open", "as in `invoices`"),
     ("groups[i].invoices[i].open_plain", "as in `invoices`"),
+    ("groups[i].invoices[i].interest", "as in `invoices`"),
+    ("groups[i].invoices[i].interest_plain", "as in `invoices`"),
+    ("groups[i].invoices[i].compensation", "as in `invoices`"),
+    (
+        "groups[i].invoices[i].compensation_plain",
+        "as in `invoices`",
+    ),
     (
         "groups[i].payment.link",
         "as `payment.link`, for this currency: its own link (and account below)",
@@ -648,6 +871,10 @@ mod tests {
         let invoice = || InvoiceCtx {
             id: "",
             currency: "",
+            interest: text(),
+            interest_plain: text(),
+            compensation: text(),
+            compensation_plain: text(),
             issue_date: text(),
             due_date: text(),
             due_iso: text(),
@@ -693,6 +920,10 @@ mod tests {
             invoices: vec![InvoiceCtx {
                 id: "",
                 currency: "",
+                interest: text(),
+                interest_plain: text(),
+                compensation: text(),
+                compensation_plain: text(),
                 issue_date: text(),
                 due_date: text(),
                 due_iso: text(),
@@ -708,6 +939,10 @@ mod tests {
                 currency: "",
                 more: 0,
                 short: text(),
+                interest: text(),
+                compensation: text(),
+                open: text(),
+                interest_line: text(),
                 count: 0,
                 oldest_days_past_due: 0,
                 first_due: text(),
@@ -724,6 +959,14 @@ mod tests {
                 currency: "",
                 amount: text(),
                 amount_plain: text(),
+                interest: text(),
+                interest_plain: text(),
+                compensation: text(),
+                compensation_plain: text(),
+                open: text(),
+                open_plain: text(),
+                extra: (Decimal::ZERO, Decimal::ZERO),
+                payable: text(),
                 count: 0,
                 invoices: vec![invoice()],
                 payment: payment(),

@@ -60,13 +60,15 @@ impl Renderer<'_> {
             .unwrap_or_default();
         let labels = letters.labels(locale);
         let short = |d| self.formats.date(d, DateLength::Short, locale);
+        let words = self.words.get(locale);
         let parts = m
             .claims()
-            .map(|(currency, numbers, _)| {
+            .zip(&ctx.groups)
+            .map(|((currency, numbers, _), group)| {
                 let money = |d| self.formats.money(d, currency, locale);
                 let (mut amount, mut paid, mut open) =
                     (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-                let rows = numbers
+                let mut rows: Vec<Vec<String>> = numbers
                     .iter()
                     .map(|&k| {
                         let inv = &view.invoices[(k - view.invoice_base) as usize];
@@ -85,6 +87,28 @@ impl Renderer<'_> {
                         ]
                     })
                     .collect();
+                // Statutory interest and compensation are lines of the table, and in
+                // its total: what the letter claims is what it adds up.
+                let (interest, comp) = group.extra;
+                let row = |label: String, d: Decimal| {
+                    let mut r = vec![label];
+                    r.extend(std::iter::repeat_n(String::new(), 5));
+                    r.push(money(d));
+                    r
+                };
+                if !interest.is_zero() {
+                    rows.push(row(
+                        words
+                            .interest_row
+                            .replace("{date}", &short(self.campaign.as_of)),
+                        interest,
+                    ));
+                    open += interest;
+                }
+                if !comp.is_zero() {
+                    rows.push(row(words.compensation_row.clone(), comp));
+                    open += comp;
+                }
                 TablePart {
                     rows,
                     total: vec![
@@ -145,7 +169,7 @@ impl Renderer<'_> {
                         .iter()
                         .map(|l| (l.label.clone(), l.value.clone()))
                         .collect(),
-                    amount: g.amount.clone(),
+                    amount: g.payable.clone(),
                     pay_by: ctx.pay_by.clone(),
                     reference: g.payment.reference.clone(),
                     qr: g.payment.qr.clone(),

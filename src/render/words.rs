@@ -23,6 +23,30 @@ pub struct Language {
     pub holder: String,
     /// "(+{n} other currencies)" by CLDR plural category; `other` is required.
     pub more_currencies: BTreeMap<String, String>,
+    /// Statutory interest and compensation: the invoice table's rows (`{date}`: the
+    /// campaign date) and the sentences templates print as `totals.interest_line`
+    /// (`{amount}`). English when a words file predates them.
+    #[serde(default = "en_interest_row")]
+    pub interest_row: String,
+    #[serde(default = "en_compensation_row")]
+    pub compensation_row: String,
+    #[serde(default = "en_interest_sentence")]
+    pub interest_sentence: String,
+    #[serde(default = "en_compensation_sentence")]
+    pub compensation_sentence: String,
+}
+
+fn en_interest_row() -> String {
+    "Interest to {date}".into()
+}
+fn en_compensation_row() -> String {
+    "Compensation for recovery costs".into()
+}
+fn en_interest_sentence() -> String {
+    "Statutory late-payment interest to {date}: {amount}.".into()
+}
+fn en_compensation_sentence() -> String {
+    "Fixed compensation for recovery costs: {amount}.".into()
 }
 
 impl Language {
