@@ -230,10 +230,23 @@ pub struct Invoice {
     pub currency: Currency,
     pub status: InvoiceStatus,
     pub disputed: bool,
+    /// The original invoice (a PDF, an e-invoice, a scan): the file the export's
+    /// `document` column names, joined to the invoices file's folder and checked to be
+    /// readable when it was loaded. Boxed: most invoices have none, and a million
+    /// customers' invoices must fit in memory.
+    pub document: Option<Box<std::path::Path>>,
     pub line: u64,
 }
 
 impl Invoice {
+    /// Whether a document is a PDF (by its extension, in any case): a PDF is attached as
+    /// `application/pdf` and bound into print.pdf after the letter; anything else (an
+    /// XML e-invoice, a scan) only rides with the e-mail.
+    pub fn is_pdf(path: &std::path::Path) -> bool {
+        path.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+    }
+
     /// What is still owed on it (zero for paid and cancelled invoices).
     pub fn open_amount(&self) -> Decimal {
         match self.status {
@@ -389,6 +402,7 @@ pub mod columns {
     columns!(INVOICE_COLS, ic {
         ID = "invoice_id", CUSTOMER = "customer_id", ISSUE = "issue_date", DUE = "due_date", AMOUNT = "amount",
         CURRENCY = "currency", PAID = "amount_paid", STATUS = "status", DISPUTED = "disputed",
+        DOCUMENT = "document",
     });
     pub const INVOICE_REQUIRED: &[usize] = &[
         ic::ID,

@@ -383,6 +383,7 @@ mod tests {
             currency: Currency::parse("EUR").unwrap(),
             status,
             disputed: false,
+            document: None,
             line: 2,
         }
     }

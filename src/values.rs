@@ -220,6 +220,69 @@ pub fn check_extra(text: &str) -> Result<(), String> {
     check_printable(text)
 }
 
+/// The longest `document` path, in bytes: Linux's `PATH_MAX` is 4096, and an export's
+/// folders rarely need a tenth of it.
+pub const MAX_DOCUMENT_PATH_BYTES: usize = 1024;
+
+/// An invoice's `document`: a path relative to the folder of the invoices file, with
+/// `/` between folders. Returned in a plain form (no `.`, no empty parts, `..` resolved)
+/// that cannot leave the export folder — an export names files, it must not be able to
+/// make a message carry `/etc/shadow` or `../../.ssh/id_rsa`. Whether the file exists
+/// is for the loader, which knows the folder.
+pub fn check_document_path(text: &str) -> Result<String, String> {
+    const EXPECTED: &str = "expected a path relative to the folder of the invoices file, such as `documents/INV-1.pdf`";
+    if text.len() > MAX_DOCUMENT_PATH_BYTES {
+        return Err(format!(
+            "{} is {} bytes long (expected a path of at most {MAX_DOCUMENT_PATH_BYTES} bytes)",
+            quote(text),
+            text.len()
+        ));
+    }
+    if let Some(c) = text.chars().find(|c| id_forbidden(*c).is_some()) {
+        return Err(format!(
+            "{} contains U+{:04X}, {} ({EXPECTED}, of printable characters)",
+            quote(text),
+            c as u32,
+            id_forbidden(c).unwrap_or("a control character")
+        ));
+    }
+    let bytes = text.as_bytes();
+    let drive = bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':';
+    if text.starts_with(['/', '\\']) || drive {
+        return Err(format!("{} is an absolute path ({EXPECTED})", quote(text)));
+    }
+    // A Windows export writes `docs\INV-1.pdf`; on Linux that is one odd file name. Said
+    // rather than guessed: the column is then fixed once, in the export.
+    if text.contains('\\') {
+        return Err(format!(
+            "{} contains `\\` ({EXPECTED}, with `/` between folders)",
+            quote(text)
+        ));
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(format!(
+                        "{} leads out of the export folder with `..` ({EXPECTED}, inside that folder)",
+                        quote(text)
+                    ));
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() || text.ends_with('/') {
+        return Err(format!(
+            "{} names a folder, not a file ({EXPECTED})",
+            quote(text)
+        ));
+    }
+    Ok(parts.join("/"))
+}
+
 /// A credit limit: an amount, or what a spreadsheet makes of a round one — `5e+05`,
 /// `5E+05` (Excel and R write large numbers so). Only the credit limit is read this way:
 /// it decides neither what is claimed nor who is contacted, while an amount in an
@@ -452,6 +515,50 @@ fn month_name(m: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn document_paths_stay_in_the_export_folder() {
+        for (given, plain) in [
+            ("INV-1.pdf", "INV-1.pdf"),
+            ("documents/INV-1.pdf", "documents/INV-1.pdf"),
+            ("./documents//2026/./INV-1.pdf", "documents/2026/INV-1.pdf"),
+            ("documents/old/../INV-1.pdf", "documents/INV-1.pdf"),
+            ("Rechnungen/Übersicht 1.pdf", "Rechnungen/Übersicht 1.pdf"),
+            ("FV 2026 0042.xml", "FV 2026 0042.xml"),
+        ] {
+            assert_eq!(check_document_path(given).as_deref(), Ok(plain), "{given}");
+        }
+        for (given, why) in [
+            ("/etc/passwd", "is an absolute path"),
+            ("C:/exports/INV-1.pdf", "is an absolute path"),
+            ("\\\\server\\share\\INV-1.pdf", "is an absolute path"),
+            ("../INV-1.pdf", "leads out of the export folder"),
+            (
+                "documents/../../INV-1.pdf",
+                "leads out of the export folder",
+            ),
+            ("documents/../..", "leads out of the export folder"),
+            ("documents\\INV-1.pdf", "with `/` between folders"),
+            ("documents/", "names a folder"),
+            (".", "names a folder"),
+            ("INV-1\u{1b}[2J.pdf", "U+001B, a control character"),
+            (
+                "INV\u{202e}fdp.exe",
+                "U+202E, a bidirectional control character",
+            ),
+            ("INV-1.pdf\n", "U+000A, a control character"),
+        ] {
+            let e = check_document_path(given).unwrap_err();
+            assert!(e.contains(why), "{given:?}: {e}");
+            assert!(e.contains("(expected "), "{given:?}: {e}");
+        }
+        let long = "a/".repeat(600) + "x.pdf";
+        assert!(
+            check_document_path(&long)
+                .unwrap_err()
+                .contains("bytes long")
+        );
+    }
 
     #[test]
     fn addresses_lettre_cannot_send_are_not_sendable() {

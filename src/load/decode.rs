@@ -2,6 +2,7 @@
 //! ([`Row`]), so every value is held to one set of rules whichever format it came in,
 //! and each defect is recorded against the row's customer.
 
+use super::document::DocumentRoot;
 use super::{CustomerIndex, Links};
 use crate::dataset::*;
 use crate::diag::{Defect, Severity};
@@ -433,6 +434,7 @@ pub(super) fn decode_invoice(
     row: &impl Row,
     rd: &mut RowDefects<'_>,
     index: &CustomerIndex,
+    documents: &DocumentRoot,
 ) -> Option<Invoice> {
     let customer = owner(rd, row, ic::CUSTOMER, index);
     let id = id_field(rd, row, ic::ID, IdKind::Record, "the invoice number");
@@ -452,6 +454,9 @@ pub(super) fn decode_invoice(
         .parse(row, ic::STATUS, InvoiceStatus::parse)
         .unwrap_or(InvoiceStatus::Open);
     let disputed = rd.boolean(row, ic::DISPUTED).unwrap_or(false);
+    // An error, not a warning: a message that says "the invoice is attached" and is sent
+    // without it, or a print run one copy short, is worse than no message.
+    let document = rd.parse(row, ic::DOCUMENT, |t| documents.check(t));
     if let (Some(i), Some(d)) = (issue, due)
         && d < i
     {
@@ -483,6 +488,7 @@ pub(super) fn decode_invoice(
             currency,
             status,
             disputed,
+            document,
             line: rd.line,
         }),
         (None, _, _, _, Some(amount), Some(currency)) if status == InvoiceStatus::Open => {

@@ -16,11 +16,13 @@
 
 mod csv;
 mod decode;
+mod document;
 mod mapping;
 mod ndjson;
 mod sheet;
 
 use self::decode::{Aside, Decoded};
+use self::document::DocumentRoot;
 use self::mapping::MappedTable;
 use self::ndjson::NdjsonSource;
 use crate::campaign::{DataSpec, TableSpec};
@@ -72,6 +74,8 @@ pub fn load(spec: &DataSpec) -> Result<Loaded> {
 struct TablesSource {
     customers: AnyTable,
     invoices: AnyTable,
+    /// The invoices file's folder: `document` paths are relative to it.
+    documents: DocumentRoot,
     payments: Option<AnyTable>,
     events: Option<AnyTable>,
 }
@@ -127,6 +131,7 @@ impl TablesSource {
         Ok(TablesSource {
             customers: AnyTable::open(customers, Table::Customers)?,
             invoices: AnyTable::open(invoices, Table::Invoices)?,
+            documents: DocumentRoot::of(&invoices.file),
             payments: payments
                 .map(|p| AnyTable::open(p, Table::Payments))
                 .transpose()?,
@@ -153,7 +158,10 @@ impl Source for TablesSource {
 
     fn invoices(&self, customers: &CustomerIndex) -> Result<Decoded<Invoice>> {
         decode_table!(&self.invoices, |row, rd| decode::decode_invoice(
-            row, rd, customers
+            row,
+            rd,
+            customers,
+            &self.documents
         ))
     }
 

@@ -3,6 +3,7 @@
 //! by the same decoders as CSV rows.
 
 use super::decode::*;
+use super::document::DocumentRoot;
 use super::{CustomerIndex, Links, Source, display};
 use crate::dataset::*;
 use crate::diag::{Defect, Error, Result, Severity};
@@ -182,6 +183,8 @@ pub(super) struct NdjsonSource {
     objects: Vec<(u64, JsonObject, bool)>,
     /// Lines that are not: an error each, and a customer nobody can name.
     unreadable: Vec<(u64, String)>,
+    /// The file's folder: invoices' `document` paths are relative to it.
+    documents: DocumentRoot,
 }
 
 impl NdjsonSource {
@@ -224,6 +227,7 @@ impl NdjsonSource {
             file,
             objects,
             unreadable,
+            documents: DocumentRoot::of(path),
         })
     }
 
@@ -345,7 +349,7 @@ impl Source for NdjsonSource {
 
     fn invoices(&self, customers: &CustomerIndex) -> Result<Decoded<Invoice>> {
         Ok(self.nested("invoices", INVOICE_COLS, |row, rd| {
-            decode_invoice(row, rd, customers)
+            decode_invoice(row, rd, customers, &self.documents)
         }))
     }
 

@@ -1107,6 +1107,7 @@ policy:
             currency: Currency::parse("EUR").unwrap(),
             status: InvoiceStatus::Open,
             disputed,
+            document: None,
             line: 2,
         }
     }
