@@ -133,6 +133,9 @@ pub enum Unmade {
     Token,
     /// The e-mail cannot be built from their data (a date no header can carry).
     Email,
+    /// An invoice's document, checked when the export was read, cannot be read now
+    /// (removed or changed since).
+    Document,
 }
 
 /// A problem in a file a person edits (campaign, rules, templates), pointing at a place.

@@ -1,5 +1,7 @@
 //! RFC 5322 messages: multipart/alternative (plain text + HTML), built with lettre;
-//! multipart/mixed around it when the letter rides along as a PDF.
+//! multipart/mixed around it when files ride along: the letter as a PDF, the original
+//! invoices the message claims. lettre writes each file's name as RFC 2231 asks
+//! (`filename*0*=utf-8''Faktura%C5%BC.pdf` when it is not plain ASCII).
 //!
 //! Byte-stable: the Date is the plan's `scheduled_at`, the Message-ID and the MIME
 //! boundary are derived from the message's content — the same inputs give the same
@@ -17,8 +19,37 @@ pub struct Parts {
     pub subject: String,
     pub text: String,
     pub html: String,
-    /// A PDF attached: (file name, bytes).
-    pub attachment: Option<(String, Vec<u8>)>,
+    /// Files attached, in this order.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file an e-mail carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    /// The name the recipient sees (the file's own name).
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Attachment {
+    /// The MIME type, from the name's extension: what a mail client needs to open the
+    /// file with the right program. The extensions an invoice comes in; anything else
+    /// is offered as plain bytes to save.
+    pub fn content_type(&self) -> &'static str {
+        let ext = self
+            .name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "pdf" => "application/pdf",
+            "png" => "image/png",
+            "jpg" | "jpeg" => "image/jpeg",
+            // RFC 7303; XRechnung, ZUGFeRD's XML, UBL and FatturaPA invoices.
+            "xml" => "application/xml",
+            _ => "application/octet-stream",
+        }
+    }
 }
 
 /// Who sends, who receives.
@@ -73,9 +104,9 @@ pub fn build<Tz: TimeZone>(
         h.update(field.as_bytes());
         h.update([0u8]);
     }
-    if let Some((name, bytes)) = &parts.attachment {
-        h.update(name.as_bytes());
-        h.update(Sha256::digest(bytes));
+    for a in &parts.attachments {
+        h.update(a.name.as_bytes());
+        h.update(Sha256::digest(&a.bytes));
     }
     let digest = h.finalize();
     let hex = crate::hash::hex(&digest);
@@ -114,17 +145,19 @@ pub fn build<Tz: TimeZone>(
                 .header(header::ContentType::TEXT_HTML)
                 .body(parts.html.clone()),
         );
-    let message = match &parts.attachment {
-        None => builder.multipart(body),
-        Some((name, bytes)) => builder.multipart(
-            MultiPart::mixed()
-                .boundary(format!("dunwell-m-{}", &hex[32..56]))
-                .multipart(body)
-                .singlepart(lettre::message::Attachment::new(header_text(name)).body(
-                    bytes.clone(),
-                    header::ContentType::parse("application/pdf").expect("valid"),
-                )),
-        ),
+    let message = if parts.attachments.is_empty() {
+        builder.multipart(body)
+    } else {
+        let mut mixed = MultiPart::mixed()
+            .boundary(format!("dunwell-m-{}", &hex[32..56]))
+            .multipart(body);
+        for a in &parts.attachments {
+            mixed = mixed.singlepart(lettre::message::Attachment::new(header_text(&a.name)).body(
+                a.bytes.clone(),
+                header::ContentType::parse(a.content_type()).expect("a valid MIME type"),
+            ));
+        }
+        builder.multipart(mixed)
     }
     .map_err(|e| e.to_string())?;
     Ok((message.formatted(), message_id))
@@ -149,7 +182,7 @@ mod tests {
             subject: "Zapłata: 1 234,56 zł".into(),
             text: "Dzień dobry".into(),
             html: "<p>Dzień dobry</p>".into(),
-            attachment: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -191,6 +224,66 @@ mod tests {
         // The first moment a Date header can carry.
         let date = chrono::DateTime::parse_from_rfc3339("1970-01-01T00:00:00+00:00").unwrap();
         assert!(build(&env("Anna"), &parts(), &date).is_ok());
+    }
+
+    #[test]
+    fn attachments_keep_their_names_types_and_bytes() {
+        let date = chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00+01:00").unwrap();
+        let mut p = parts();
+        let files = [
+            (
+                "L-1-letter.pdf",
+                "application/pdf",
+                b"%PDF-1.7 letter".to_vec(),
+            ),
+            (
+                "Faktura ż 2026\"01.PDF",
+                "application/pdf",
+                vec![0, 255, 13, 10, 46],
+            ),
+            (
+                "FV-2026-0042.xml",
+                "application/xml",
+                b"<Invoice/>".to_vec(),
+            ),
+            ("scan.JPG", "image/jpeg", vec![0xFF, 0xD8]),
+            ("scan.png", "image/png", vec![0x89, b'P']),
+            ("notes", "application/octet-stream", b"x".to_vec()),
+        ];
+        p.attachments = files
+            .iter()
+            .map(|(name, _, bytes)| Attachment {
+                name: name.to_string(),
+                bytes: bytes.clone(),
+            })
+            .collect();
+        let (bytes, _) = build(&env("Anna"), &p, &date).unwrap();
+        assert_eq!(bytes, build(&env("Anna"), &p, &date).unwrap().0);
+        let text = String::from_utf8_lossy(&bytes);
+        // RFC 2231: a name that is not plain ASCII is percent-encoded in UTF-8.
+        assert!(
+            text.contains("filename*0*=utf-8''Faktura%20%C5%BC%202026%2201.PDF"),
+            "{text}"
+        );
+        assert!(text.contains("filename=\"L-1-letter.pdf\""), "{text}");
+        let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        let found: Vec<_> = parsed.attachments().collect();
+        assert_eq!(found.len(), files.len());
+        for (part, (name, content_type, body)) in found.iter().zip(&files) {
+            use mail_parser::MimeHeaders;
+            assert_eq!(part.attachment_name(), Some(*name));
+            let ct = part.content_type().unwrap();
+            let got = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or(""));
+            assert_eq!(got, *content_type, "{name}");
+            assert_eq!(part.contents(), body.as_slice(), "{name}");
+        }
+        // Another file, another Message-ID.
+        let mut q = p.clone();
+        q.attachments[2].bytes = b"<Invoice>2</Invoice>".to_vec();
+        assert_ne!(
+            build(&env("Anna"), &q, &date).unwrap().1,
+            build(&env("Anna"), &p, &date).unwrap().1
+        );
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The e-mail: the text template (subject, blank line, body), its HTML twin or the
-//! layout around its paragraphs, the letter attached when the cell asks, MIME around all.
+//! layout around its paragraphs, the letter attached when the cell asks, then the
+//! original invoices the message claims (`document` in the export), MIME around all.
 
 use super::context::Context;
-use super::{Rendered, Renderer, letter_file_name};
+use super::{Rendered, Renderer, documents, letter_file_name};
 use crate::dataset::CustomerView;
 use crate::diag::Diagnostic;
-use crate::email::{self, Envelope, Parts};
+use crate::email::{self, Attachment, Envelope, Parts};
 use crate::plan::Planned;
 use crate::segment::Assignment;
 
@@ -59,20 +60,23 @@ impl Renderer<'_> {
             to_name: view.customer.name(),
             to_address: view.customer.email().unwrap_or(""),
         };
-        let attachment = if m.attach_letter {
+        let mut attachments = Vec::new();
+        if m.attach_letter {
             let (composed, _) = self.letter(m, view, a, &ctx, tctx, locale)?;
-            Some((
-                format!("{}.pdf", letter_file_name(view.customer.id())),
-                composed.bytes,
-            ))
-        } else {
-            None
-        };
+            attachments.push(Attachment {
+                name: format!("{}.pdf", letter_file_name(view.customer.id())),
+                bytes: composed.bytes,
+            });
+        }
+        attachments.extend(documents(m, view)?.into_iter().map(|d| Attachment {
+            name: d.name,
+            bytes: d.bytes,
+        }));
         let parts = Parts {
             subject,
             text,
             html,
-            attachment,
+            attachments,
         };
         let (bytes, message_id) = email::build(&env, &parts, &m.scheduled_at)
             .map_err(|e| Diagnostic::whole_file("email", e).customer(crate::diag::Unmade::Email))?;

@@ -306,6 +306,47 @@ impl Renderer<'_> {
     }
 }
 
+/// An original invoice a message carries: its invoice number, its file's name (what
+/// the e-mail calls the attachment) and its bytes.
+pub struct Document {
+    pub invoice: String,
+    pub name: String,
+    pub path: std::path::PathBuf,
+    pub bytes: Vec<u8>,
+}
+
+/// The documents of the invoices `m` claims, every currency's, main currency first, in
+/// the order the message lists them. Read now: the export was checked when it was
+/// loaded, and a file gone since fails this customer's message, not the run.
+fn documents(m: &Planned, view: &CustomerView<'_>) -> Result<Vec<Document>, Diagnostic> {
+    let mut out = Vec::new();
+    for k in m.all_invoices() {
+        let inv = &view.invoices[(k - view.invoice_base) as usize];
+        let Some(path) = inv.document.as_deref() else {
+            continue;
+        };
+        let bytes = std::fs::read(path).map_err(|e| {
+            Diagnostic::whole_file(
+                path,
+                format!(
+                    "the document of invoice {} cannot be read: {e} (expected the file that was there when the export was read)",
+                    crate::values::quote(&inv.id)
+                ),
+            )
+            .customer(crate::diag::Unmade::Document)
+        })?;
+        out.push(Document {
+            invoice: inv.id.to_string(),
+            name: path
+                .file_name()
+                .map_or_else(|| "document".into(), |n| n.to_string_lossy().into_owned()),
+            path: path.to_path_buf(),
+            bytes,
+        });
+    }
+    Ok(out)
+}
+
 /// A customer id as a file name (ids are already checked to hold no separators).
 pub fn letter_file_name(customer_id: &str) -> String {
     format!("{customer_id}-letter")
