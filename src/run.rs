@@ -39,6 +39,8 @@ pub struct RunOptions {
 pub struct Done {
     pub summary: RunSummary,
     pub failures: Vec<String>,
+    /// Warnings about messages that were written: a document that cannot be printed.
+    pub warnings: Vec<String>,
     /// Messages and customers in the whole plan (before `--shard`, `--sample`, …).
     pub planned: (usize, usize),
     pub plan_seconds: f64,
@@ -139,6 +141,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     Ok(Done {
         summary,
         failures: written.messages,
+        warnings: written.notes,
         planned: (plan.messages.len(), plan.planned_customers),
         plan_seconds,
         render_seconds,
@@ -234,6 +237,8 @@ struct Written {
     files: crate::outbox::writer::Finished,
     failed: Vec<(u32, Channel, ExclusionReason)>,
     messages: Vec<String>,
+    /// What was written, but not whole or not as asked: warnings.
+    notes: Vec<String>,
 }
 
 /// Rendered in parallel, in blocks, written in plan order: memory holds one block, and
@@ -252,6 +257,7 @@ fn write_messages(
     let mut w = Writer::create(&args.out, args.eml, letters)?;
     let mut failed = Vec::new();
     let mut said = Vec::new();
+    let mut notes = Vec::new();
     let mut progress = Progress::new("rendered", messages.len() as u64);
     // A rendered letter with its parsed objects is ~100 kB, an e-mail ~5 kB: smaller
     // blocks keep memory flat when a run has letters.
@@ -292,6 +298,14 @@ fn write_messages(
                     ExclusionReason::TooManySegments(m.channel),
                 ));
                 continue;
+            }
+            if let Rendered::Letter { not_printed, .. } = ready.rendered() {
+                for (invoice, file) in not_printed {
+                    summary.documents_not_printed += 1;
+                    notes.push(crate::diag::escape_control(&format!(
+                        "{id}: the document of invoice {invoice}, `{file}`, is not a PDF: it is not in print.pdf (an e-mail still carries it)"
+                    )).into_owned());
+                }
             }
             let a = p.seg.assignments[i].as_ref().expect("planned");
             let meta = Meta {
@@ -360,6 +374,7 @@ fn write_messages(
         files,
         failed,
         messages: said,
+        notes,
     })
 }
 

@@ -29,6 +29,9 @@ pub fn run(args: RunArgs) -> Result<Exit> {
     for line in &done.failures {
         eprintln!("{line}");
     }
+    for line in &done.warnings {
+        eprintln!("warning: {line}");
+    }
     eprintln!(
         "rendered {} messages in {:.2} s",
         done.summary.messages, done.render_seconds

@@ -110,6 +110,26 @@ pub struct Composed {
     pub drawing: Drawing,
 }
 
+impl Composed {
+    /// The letter as posted: its own pages, then the pages of `documents` (the claimed
+    /// invoices as issued). The file is written again from the objects — the letter's
+    /// own bytes untouched, the trailer `/ID` again a hash of the file — so
+    /// `letters/ID.pdf`, print.pdf and a later `outbox cutoff`, which binds print.pdf
+    /// again from the letters' files, all hold the same pages. Returns the pages added.
+    pub fn enclose(&mut self, documents: Vec<lopdf::Document>) -> usize {
+        if documents.is_empty() {
+            return 0;
+        }
+        let added = print::enclose(&mut self.objects, documents);
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        self.objects.save_to(&mut bytes).expect("writing to memory");
+        pdf::stable_id(&mut bytes);
+        self.bytes = bytes;
+        self.pages += added;
+        added
+    }
+}
+
 /// A letter's laid-out pages with the fonts they are set in: what the PDF was written
 /// from, kept so the gallery can draw the pages (`svg`) without reading the PDF back.
 #[derive(Clone)]

@@ -264,7 +264,7 @@ fn ops(page: &Page, ids: &BTreeMap<FaceId, FontId>) -> Vec<Op> {
 
 /// printpdf draws the trailer's `/ID` from a process-wide counter; it is replaced, in
 /// place and at the same length, by a hash of the file.
-fn stable_id(bytes: &mut [u8]) {
+pub(super) fn stable_id(bytes: &mut [u8]) {
     let tail_from = bytes.len().saturating_sub(1024);
     let Some(at) = memchr::memmem::rfind(&bytes[tail_from..], b"/ID[(") else {
         return;

@@ -7,6 +7,9 @@
 //! offsets stay in memory (a few bytes per page). Renumbering runs on the render
 //! threads (`prepare`, `serialize`), on the objects the letter was written from — no
 //! PDF is parsed back; the writer only appends.
+//!
+//! A letter's enclosures — the claimed invoices' own PDFs — join its objects before
+//! that ([`enclose`]), so to the binder they are pages of the letter like any other.
 
 use crate::diag::{Error, Result};
 use lopdf::{Object, ObjectId};
@@ -112,6 +115,115 @@ pub fn prepare(mut doc: lopdf::Document) -> Prepared {
         pages,
         pages_in_letter: n,
     }
+}
+
+/// Attributes a page may take from the page-tree nodes above it (ISO 32000-1, 7.7.3.4).
+const INHERITABLE: [&[u8]; 4] = [b"Resources", b"MediaBox", b"CropBox", b"Rotate"];
+
+/// Appends the pages of `documents` (the invoices a letter claims, as issued) after the
+/// letter's own, in order, and returns how many were added. Each document's objects
+/// that its pages reach are renumbered after the letter's; its pages hang directly
+/// under the letter's page tree, with what they inherited from their own tree copied
+/// into them, so that `prepare` and every PDF reader see them as the letter's pages.
+pub fn enclose(letter: &mut lopdf::Document, documents: Vec<lopdf::Document>) -> usize {
+    let Some(root) = letter
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"Pages").ok())
+        .and_then(|p| p.as_reference().ok())
+    else {
+        return 0;
+    };
+    let mut next = letter.objects.keys().map(|id| id.0).max().unwrap_or(0) + 1;
+    let mut added: Vec<Object> = Vec::new();
+    for mut doc in documents {
+        let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
+        for &page in &pages {
+            inherit(&mut doc, page);
+        }
+        let order = reachable(&doc, &pages);
+        let map: HashMap<ObjectId, u32> = order
+            .iter()
+            .enumerate()
+            .map(|(k, id)| (*id, next + k as u32))
+            .collect();
+        next += order.len() as u32;
+        for id in &order {
+            let Some(mut obj) = doc.objects.remove(id) else {
+                continue;
+            };
+            remap(&mut obj, &map);
+            match &mut obj {
+                Object::Dictionary(d) if pages.contains(id) => {
+                    d.set("Parent", Object::Reference(root));
+                }
+                // A length written as a reference is taken from the bytes themselves.
+                Object::Stream(s) => s.dict.set("Length", s.content.len() as i64),
+                _ => {}
+            }
+            letter.objects.insert((map[id], 0), obj);
+        }
+        added.extend(pages.iter().map(|p| Object::Reference((map[p], 0))));
+    }
+    letter.max_id = letter.max_id.max(next - 1);
+    let n = added.len();
+    if let Ok(tree) = letter.get_dictionary_mut(root) {
+        let count = tree.get(b"Count").and_then(Object::as_i64).unwrap_or(0);
+        if let Ok(Object::Array(kids)) = tree.get_mut(b"Kids") {
+            kids.extend(added);
+        }
+        tree.set("Count", count + n as i64);
+    }
+    n
+}
+
+/// Copies into `page` what it inherits from the nodes above it and does not set itself.
+fn inherit(doc: &mut lopdf::Document, page: ObjectId) {
+    let mut found: Vec<(&[u8], Object)> = Vec::new();
+    let mut node = page;
+    // A tree that loops back on itself ends here rather than hanging the run.
+    for _ in 0..64 {
+        let Ok(d) = doc.get_dictionary(node) else {
+            break;
+        };
+        for key in INHERITABLE {
+            if !found.iter().any(|(k, _)| *k == key)
+                && let Ok(v) = d.get(key)
+            {
+                found.push((key, v.clone()));
+            }
+        }
+        match d.get(b"Parent").and_then(Object::as_reference) {
+            Ok(parent) => node = parent,
+            Err(_) => break,
+        }
+    }
+    if let Ok(d) = doc.get_dictionary_mut(page) {
+        for (key, value) in found {
+            if !d.has(key) {
+                d.set(key.to_vec(), value);
+            }
+        }
+    }
+}
+
+/// The objects `pages` reach (not following `/Parent`), pages first, in a stable order.
+fn reachable(doc: &lopdf::Document, pages: &[ObjectId]) -> Vec<ObjectId> {
+    let mut seen: std::collections::BTreeSet<ObjectId> = std::collections::BTreeSet::new();
+    let mut order: Vec<ObjectId> = Vec::new();
+    let mut stack: Vec<ObjectId> = pages.iter().rev().copied().collect();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if let Ok(obj) = doc.get_object(id) {
+            order.push(id);
+            let mut refs = Vec::new();
+            references(obj, &mut refs);
+            stack.extend(refs.into_iter().rev());
+        }
+    }
+    order
 }
 
 fn references(obj: &Object, out: &mut Vec<ObjectId>) {

@@ -27,6 +27,10 @@ pub struct RunSummary {
     /// Pages of all letters, and of `letters/print.pdf` (with the blank backs).
     pub letter_pages: u64,
     pub print_pages: u64,
+    /// Documents of claimed invoices left out of letters because they are not PDFs
+    /// (an XML e-invoice): they go with the e-mail only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub documents_not_printed: usize,
     pub exclusions_by_reason: BTreeMap<String, usize>,
     /// customers_in = planned + excluded + rejected (whole customers).
     pub customers_in: usize,
@@ -198,6 +202,11 @@ pub struct Figures {
 pub struct LetterCost {
     pub currency: String,
     pub total: Decimal,
+}
+
+/// `true` for 0: counts that are usually nothing are left out of summary.json then.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! payment slip by `letter`, as a message of its own or as the e-mail's attachment.
 
 use super::context::Context;
-use super::{Rendered, Renderer};
+use super::{Rendered, Renderer, documents};
 use crate::dataset::CustomerView;
 use crate::diag::Diagnostic;
 use crate::format::DateLength;
@@ -21,7 +21,30 @@ impl Renderer<'_> {
         tctx: &tera::Context,
         locale: &str,
     ) -> Result<Rendered, Diagnostic> {
-        let (composed, subject) = self.letter(m, view, a, &ctx, tctx, locale)?;
+        let (mut composed, subject) = self.letter(m, view, a, &ctx, tctx, locale)?;
+        // The claimed invoices as issued go in the envelope after the letter. Only a
+        // PDF can be printed as it is; an XML e-invoice is data for the customer's
+        // system, not a page, and rides with the e-mail only (the run says so).
+        let mut enclosures = Vec::new();
+        let mut not_printed = Vec::new();
+        for d in documents(m, view)? {
+            if !crate::dataset::Invoice::is_pdf(&d.path) {
+                not_printed.push((d.invoice, d.name));
+                continue;
+            }
+            let doc = lopdf::Document::load_mem(&d.bytes).map_err(|e| {
+                Diagnostic::whole_file(
+                    &d.path,
+                    format!(
+                        "the document of invoice {} is no longer a PDF dunwell can read: {e} (expected the file that was there when the export was read)",
+                        crate::values::quote(&d.invoice)
+                    ),
+                )
+                .customer(crate::diag::Unmade::Document)
+            })?;
+            enclosures.push(doc);
+        }
+        composed.enclose(enclosures);
         Ok(Rendered::Letter {
             bytes: composed.bytes,
             pages: composed.pages,
@@ -30,6 +53,7 @@ impl Renderer<'_> {
             subject,
             to: ctx.customer.address.join(", "),
             link: ctx.payment.link,
+            not_printed,
         })
     }
 

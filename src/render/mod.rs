@@ -60,6 +60,9 @@ pub enum Rendered {
         /// The address, one line.
         to: String,
         link: String,
+        /// Claimed invoices whose documents are not PDFs, so not in the envelope:
+        /// (invoice number, file name).
+        not_printed: Vec<(String, String)>,
     },
     Web {
         token: String,
