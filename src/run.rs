@@ -39,7 +39,8 @@ pub struct RunOptions {
 pub struct Done {
     pub summary: RunSummary,
     pub failures: Vec<String>,
-    /// Warnings about messages that were written: a document that cannot be printed.
+    /// Warnings about messages that were written: an e-mail over its size, a document
+    /// that cannot be printed.
     pub warnings: Vec<String>,
     /// Messages and customers in the whole plan (before `--shard`, `--sample`, …).
     pub planned: (usize, usize),
@@ -258,6 +259,7 @@ fn write_messages(
     let mut failed = Vec::new();
     let mut said = Vec::new();
     let mut notes = Vec::new();
+    let email_limit = campaign.limits.email_bytes();
     let mut progress = Progress::new("rendered", messages.len() as u64);
     // A rendered letter with its parsed objects is ~100 kB, an e-mail ~5 kB: smaller
     // blocks keep memory flat when a run has letters.
@@ -296,6 +298,19 @@ fn write_messages(
                     m.customer,
                     m.channel,
                     ExclusionReason::TooManySegments(m.channel),
+                ));
+                continue;
+            }
+            // A message the recipient's server would refuse is not written at all, and
+            // never cut down: an e-mail without the invoices it says it carries is worse
+            // than no e-mail (the letter, the SMS and the page still go).
+            if let Rendered::Email { bytes, .. } = ready.rendered()
+                && bytes.len() as u64 > email_limit
+            {
+                failed.push((m.customer, m.channel, ExclusionReason::TooLarge(m.channel)));
+                notes.push(format!(
+                    "{id}: the e-mail is {} bytes with its attachments, more than limits.email_bytes ({email_limit}): not written, listed in exclusions.csv as too_large:email",
+                    bytes.len()
                 ));
                 continue;
             }

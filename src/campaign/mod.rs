@@ -96,7 +96,16 @@ pub struct Limits {
     /// The worst-case evaluation cost of one rule (docs/segmentation.md).
     #[serde(default)]
     pub rule_steps: Option<u64>,
+    /// The largest e-mail written, attachments and MIME encoding included.
+    #[serde(default)]
+    pub email_bytes: Option<u64>,
 }
+
+/// The largest e-mail by default: Postfix, the most common mail server, refuses a
+/// message over 10,240,000 bytes unless told otherwise (`message_size_limit`), and so
+/// do many company gateways; the margin is for the headers added on the way (Received,
+/// DKIM-Signature). Base64 makes attached files a third larger: about 7.3 MB of them.
+pub const DEFAULT_EMAIL_BYTES: u64 = 10_000_000;
 
 /// What one render of one template may cost (campaign `limits:`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,6 +148,11 @@ impl Limits {
             .unwrap_or(crate::segment::DEFAULT_RULE_STEPS)
     }
 
+    /// The largest e-mail, the default filled in.
+    pub fn email_bytes(&self) -> u64 {
+        self.email_bytes.unwrap_or(DEFAULT_EMAIL_BYTES)
+    }
+
     /// Each setting out of its range: (its key under `limits`, what is wrong).
     fn check(&self) -> Vec<(&'static str, String)> {
         let range = |name: &'static str, v: Option<u64>, lo: u64, hi: u64| match v {
@@ -151,6 +165,9 @@ impl Limits {
             range("template_steps", self.template_steps, 100, 1_000_000_000),
             range("message_bytes", self.message_bytes, 1024, 64 << 20),
             range("rule_steps", self.rule_steps, 10, 1_000_000_000),
+            // Below 10 kB not even a reminder without attachments fits; 150 MB is the
+            // most any common mail service takes (Microsoft 365, at its highest setting).
+            range("email_bytes", self.email_bytes, 10_000, 150_000_000),
         ]
         .into_iter()
         .flatten()

@@ -43,6 +43,8 @@ pub enum ExclusionReason {
     RenderFailed(Channel),
     /// An SMS longer than `sms.max_segments`.
     TooManySegments(Channel),
+    /// An e-mail, with its attachments, larger than `limits.email_bytes`.
+    TooLarge(Channel),
 }
 
 impl ExclusionReason {
@@ -61,6 +63,7 @@ impl ExclusionReason {
             Blocked(b, _) => format!("{b}:CHANNEL"),
             RenderFailed(_) => "render_failed:CHANNEL".into(),
             TooManySegments(ch) => format!("too_many_segments:{ch}"),
+            TooLarge(ch) => format!("too_large:{ch}"),
             other => other.to_string(),
         }
     }
@@ -88,6 +91,7 @@ impl ExclusionReason {
         all.push(NoChannelLeft);
         all.extend(Channel::ALL.iter().map(|ch| RenderFailed(*ch)));
         all.push(TooManySegments(Channel::Sms));
+        all.push(TooLarge(Channel::Email));
         all
     }
 
@@ -123,6 +127,7 @@ impl std::fmt::Display for ExclusionReason {
             NoChannelLeft => f.write_str("no_channel_left"),
             RenderFailed(ch) => write!(f, "render_failed:{ch}"),
             TooManySegments(ch) => write!(f, "too_many_segments:{ch}"),
+            TooLarge(ch) => write!(f, "too_large:{ch}"),
         }
     }
 }
@@ -181,6 +186,7 @@ mod tests {
             ),
             (RenderFailed(Channel::Letter), "render_failed:letter"),
             (TooManySegments(Channel::Sms), "too_many_segments:sms"),
+            (TooLarge(Channel::Email), "too_large:email"),
             (NoChannelInMatrix, "no_channel_in_matrix"),
         ] {
             assert_eq!(r.to_string(), word);
