@@ -10,6 +10,7 @@ mod bounces;
 mod campaign;
 mod check;
 mod cycle;
+mod documents;
 mod exit_codes;
 mod faults;
 mod formats;
