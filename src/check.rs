@@ -114,9 +114,13 @@ pub fn check(p: &Prepared, kit: &Kit, broken: &[Diagnostic]) -> Report {
                     // `payment.link` leaves the second debt without a way to pay it.
                     let base = link.split("?").next().unwrap_or(&link);
                     let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+                    // Found anywhere: a Japanese line puts a link right after `：`.
                     let links: BTreeSet<&str> = text
-                        .split_whitespace()
-                        .filter(|w| w.starts_with(prefix))
+                        .match_indices(prefix)
+                        .map(|(k, _)| {
+                            let rest = &text[k..];
+                            &rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())]
+                        })
                         .collect();
                     if multi && text.contains(&link) && links.len() < 2 {
                         report.add(

@@ -34,6 +34,12 @@ pub enum Command {
         after_help = "Exit 1 on any error, 0 with warnings only. Needs no secret: links are signed with a throw-away key.\n\nExamples:\n  dunwell check samples/campaign.yaml\n  dunwell check campaign.yaml --data exports/2026-11-27"
     )]
     Check(CheckArgs),
+    /// Write one customer's statement of account (PDF and XLSX): open items with the
+    /// interest accrued, payments received, ageing, per currency.
+    #[command(
+        after_help = "Payments received after --since (default: 30 days before the campaign date) up to the campaign date are listed. Writes DIR/statement-ID.pdf and DIR/statement-ID.xlsx.\n\nExamples:\n  dunwell statement samples/campaign.yaml --customer C0000042\n  dunwell statement campaign.yaml --customer C0000042 --since 2026-10-20 --out statements/"
+    )]
+    Statement(StatementArgs),
     /// Render a sample of every cell into a static gallery (DIR/index.html).
     #[command(
         after_help = "Opens without a network: e-mails and payment pages in sandboxed frames, letters as their pages, SMS as phone bubbles; filter by cluster, stage, channel and locale. Needs no secret.\n\nExamples:\n  dunwell preview samples/campaign.yaml --open\n  dunwell preview campaign.yaml --per-cell 3 --out /tmp/gallery"
@@ -128,6 +134,21 @@ pub struct SegmentArgs {
     /// Another rule file: print how customers would move between clusters under it.
     #[arg(long, value_name = "OTHER.yaml")]
     pub rules: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatementArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The customer's id.
+    #[arg(long, value_name = "ID")]
+    pub customer: String,
+    /// List the payments received after this day.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = as_of_arg)]
+    pub since: Option<chrono::NaiveDate>,
+    /// Where the PDF and the workbook go.
+    #[arg(long, value_name = "DIR", default_value = "statements")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]

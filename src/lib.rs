@@ -41,6 +41,7 @@ pub mod serve;
 pub mod simulate;
 pub mod sms;
 pub mod spans;
+pub mod statement;
 pub mod templates;
 pub mod validate;
 pub mod values;

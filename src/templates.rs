@@ -49,6 +49,15 @@ pub struct Templates {
 /// no one types by accident, alone in its paragraph.
 pub const TABLE_MARKER: &str = "\u{E000}dunwell:invoice-table\u{E000}";
 
+/// The marker of a letter's `n`th table (0 is the invoice table, [`TABLE_MARKER`]).
+pub fn table_marker(n: usize) -> String {
+    if n == 0 {
+        TABLE_MARKER.to_string()
+    } else {
+        format!("\u{E000}dunwell:table-{n}\u{E000}")
+    }
+}
+
 pub use crate::campaign::TemplateLimits as Limits;
 
 /// The output of one render, refusing to grow past the budget.
@@ -277,6 +286,16 @@ impl Templates {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(String::as_str)
     }
+
+    /// Whether a template of this name loaded.
+    pub fn has(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    /// The templates folder.
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
 }
 
 /// Whether a template failed to load alone only because it refers to other files that
@@ -368,6 +387,13 @@ fn md_engine(formats: &Arc<Formats>) -> tera::Tera {
     tera.autoescape_on(vec![".md"]);
     tera.register_function("invoice_table", |_: Kwargs, _: &State| {
         Value::safe_string(&format!("\n\n{}\n\n", TABLE_MARKER))
+    });
+    // A statement's other tables: payments received and ageing.
+    tera.register_function("payments_table", |_: Kwargs, _: &State| {
+        Value::safe_string(&format!("\n\n{}\n\n", table_marker(1)))
+    });
+    tera.register_function("ageing_table", |_: Kwargs, _: &State| {
+        Value::safe_string(&format!("\n\n{}\n\n", table_marker(2)))
     });
     tera
 }
@@ -590,7 +616,9 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io
                 .join("/");
             // Templates only: not the fonts, label files or READMEs beside them.
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if matches!(ext, "html" | "txt") || (ext == "md" && name.starts_with("letter/")) {
+            if matches!(ext, "html" | "txt")
+                || (ext == "md" && (name.starts_with("letter/") || name.starts_with("statement/")))
+            {
                 out.push((name, path));
             }
         }

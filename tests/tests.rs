@@ -32,4 +32,5 @@ mod segment;
 mod send;
 mod serve;
 mod sms;
+mod statement;
 mod token_properties;

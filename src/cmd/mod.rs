@@ -39,6 +39,7 @@ mod report;
 mod run;
 mod segment;
 mod send;
+mod statement;
 
 use crate::cli::{Cli, Command, DataArgs, HistoryCommand, OutboxCommand};
 use crate::diag::{Error, Result};
@@ -128,6 +129,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Run(args) => run::run(args),
         Command::Send(args) => send::send(args),
         Command::Check(args) => check::check(args),
+        Command::Statement(args) => statement::statement(args),
         Command::Preview(args) => preview::preview(args),
         Command::Serve(args) => {
             set_threads(args.data.threads)?;

@@ -697,3 +697,56 @@ fn scale(rule: &CompensationRule, base: Decimal, cur: Currency) -> (Decimal, Str
 
 #[cfg(test)]
 mod tests;
+
+/// What a campaign claims on one invoice of the dataset, in the invoice's currency:
+/// (interest, compensation), both zero when the law gives none. Compensation in another
+/// currency than the invoice's (no conversion rule for it) is not claimed: amounts are
+/// never mixed. `k` is the invoice's dataset position (payments name it).
+pub fn claimed(
+    config: &InterestConfig,
+    laws: &Laws,
+    law: &str,
+    as_of: NaiveDate,
+    view: &crate::dataset::CustomerView<'_>,
+    k: u32,
+    inv: &crate::dataset::Invoice,
+) -> Result<(Decimal, Decimal), DataGap> {
+    use crate::dataset::{CustomerKind, PaymentStatus};
+    let payments: Vec<(NaiveDate, Decimal)> = view
+        .payments
+        .iter()
+        .filter(|p| p.invoice == Some(k) && p.status == PaymentStatus::Ok)
+        .map(|p| (p.date, p.amount))
+        .collect();
+    let debtor = match view.customer.kind {
+        Some(CustomerKind::Company) => DebtorKind::Company,
+        Some(CustomerKind::Person) => DebtorKind::Person,
+        None => DebtorKind::Unknown,
+    };
+    let terms = Terms {
+        apply: config.apply,
+        as_of,
+        from_day: config.from_day,
+    };
+    let input = Invoice {
+        due: inv.due_date,
+        issued: Some(inv.issue_date),
+        amount: inv.amount,
+        amount_paid: inv.amount_paid,
+        currency: inv.currency,
+        debtor,
+        payments: &payments,
+        contractual_rate: None,
+        contract_date: None,
+        demand_letter: None,
+        creditor_is_sme: false,
+        debtor_large_or_public: false,
+    };
+    let out = compute(laws, law, &terms, &input)?;
+    let interest = out.interest.map(|x| x.amount).unwrap_or_default();
+    let comp = match out.compensation {
+        Ok(c) if c.currency == inv.currency => c.amount,
+        _ => Decimal::ZERO,
+    };
+    Ok((interest, comp))
+}

@@ -395,7 +395,7 @@ impl Block {
         &mut self,
         ts: &mut Typesetter,
         flow: &mut Flow,
-        table: &Table,
+        tables: &[Table],
         heading: Option<HeadingLevel>,
         depth: usize,
     ) {
@@ -404,7 +404,10 @@ impl Block {
             return;
         }
         let whole: String = self.spans.iter().map(|s| s.text.as_str()).collect();
-        if whole.trim() == TABLE_MARKER {
+        if let Some(table) = (0..tables.len())
+            .find(|&n| whole.trim() == crate::templates::table_marker(n))
+            .map(|n| &tables[n])
+        {
             self.spans.clear();
             if !self.first {
                 flow.y -= 4.0;
@@ -461,7 +464,7 @@ impl Block {
 }
 
 /// Lays Markdown out into the flow; the table marker becomes `table`.
-pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
+pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, tables: &[Table]) {
     let mut block = Block {
         first: true,
         ..Block::default()
@@ -483,13 +486,13 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
         match ev {
             Event::Start(Tag::Heading { level, .. }) => heading = Some(level),
             Event::End(TagEnd::Heading(_)) => {
-                block.flush(ts, flow, table, heading, lists.len());
+                block.flush(ts, flow, tables, heading, lists.len());
                 heading = None;
             }
             Event::Start(Tag::Paragraph) => {}
-            Event::End(TagEnd::Paragraph) => block.flush(ts, flow, table, None, lists.len()),
+            Event::End(TagEnd::Paragraph) => block.flush(ts, flow, tables, None, lists.len()),
             Event::Start(Tag::List(first)) => {
-                block.flush(ts, flow, table, None, lists.len());
+                block.flush(ts, flow, tables, None, lists.len());
                 lists.push(first);
             }
             Event::End(TagEnd::List(_)) => {
@@ -508,7 +511,7 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
                     _ => "•".to_string(),
                 });
             }
-            Event::End(TagEnd::Item) => block.flush(ts, flow, table, None, lists.len()),
+            Event::End(TagEnd::Item) => block.flush(ts, flow, tables, None, lists.len()),
             Event::Start(Tag::Strong) => bold += 1,
             Event::End(TagEnd::Strong) => bold = bold.saturating_sub(1),
             Event::Start(Tag::Emphasis) => italic += 1,
@@ -566,7 +569,7 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, table: &Table) {
             _ => {}
         }
     }
-    block.flush(ts, flow, table, None, lists.len());
+    block.flush(ts, flow, tables, None, lists.len());
 }
 
 /// The invoice table: header on every page it spans, zebra rows, a bold total row.

@@ -72,6 +72,8 @@ impl std::fmt::Debug for Letters {
 /// The payment slip's contents, formatted.
 #[derive(Debug, Clone)]
 pub struct Slip {
+    /// Set when the letter has a slip per currency: its title says which.
+    pub currency: Option<String>,
     pub beneficiary: String,
     /// The account's lines, labelled in the letter's language (IBAN, sort code, …).
     pub account: Vec<(String, String)>,
@@ -96,9 +98,12 @@ pub struct Letter<'a> {
     pub customer_id: &'a str,
     pub date: String,
     pub date_unix: i64,
-    pub table: Table,
-    /// One per currency claimed, the main currency first.
+    /// The invoice table, then any others the template places (a statement's).
+    pub tables: Vec<Table>,
+    /// One per currency claimed, the main currency first (none on a statement).
     pub slips: Vec<Slip>,
+    /// The payment reference printed in the information block.
+    pub reference: String,
     pub title: String,
 }
 
@@ -273,7 +278,7 @@ impl Letters {
             bottom: 24.0 * MM,
         };
         self.first_page(&mut ts, &mut flow.pages[0], l, labels)?;
-        layout::markdown(&mut ts, &mut flow, l.markdown, &l.table);
+        layout::markdown(&mut ts, &mut flow, l.markdown, &l.tables);
         for slip in &l.slips {
             self.slip(&mut ts, &mut flow, slip, labels);
         }
@@ -413,7 +418,7 @@ impl Letters {
         let rows = [
             (&labels.date, l.date.as_str()),
             (&labels.customer, l.customer_id),
-            (&labels.reference, l.slips[0].reference.as_str()),
+            (&labels.reference, l.reference.as_str()),
         ];
         let mut y = top(w.top_mm + 5.0);
         for (label, value) in rows {
@@ -488,7 +493,13 @@ impl Letters {
         text_box(
             ts,
             page,
-            &[Span::new(labels.slip.clone(), Style::BOLD)],
+            &[Span::new(
+                match &s.currency {
+                    Some(c) => format!("{} · {c}", labels.slip),
+                    None => labels.slip.clone(),
+                },
+                Style::BOLD,
+            )],
             11.0,
             13.0,
             l,

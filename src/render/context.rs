@@ -135,8 +135,8 @@ pub struct Group<'a> {
     /// The interest and compensation as numbers, for the letter's table.
     #[serde(skip)]
     pub extra: (Decimal, Decimal),
-    /// What its link and QR code ask for, formatted: the slip's amount.
-    #[serde(skip)]
+    /// What its link and QR code ask for, formatted: `amount` without the interest and
+    /// compensation unless `interest.include_in_links` (the slip's amount).
     pub payable: String,
     pub count: usize,
     pub invoices: Vec<InvoiceCtx<'a>>,
@@ -478,52 +478,22 @@ impl Renderer<'_> {
         k: u32,
         inv: &crate::dataset::Invoice,
     ) -> Result<(Decimal, Decimal), Diagnostic> {
-        use crate::interest as i;
         let Some(cfg) = &self.campaign.interest else {
             return Ok((Decimal::ZERO, Decimal::ZERO));
         };
-        let payments: Vec<(chrono::NaiveDate, Decimal)> = view
-            .payments
-            .iter()
-            .filter(|p| p.invoice == Some(k) && p.status == crate::dataset::PaymentStatus::Ok)
-            .map(|p| (p.date, p.amount))
-            .collect();
-        let debtor = match view.customer.kind {
-            Some(crate::dataset::CustomerKind::Company) => i::DebtorKind::Company,
-            Some(crate::dataset::CustomerKind::Person) => i::DebtorKind::Person,
-            None => i::DebtorKind::Unknown,
-        };
-        let terms = i::Terms {
-            apply: cfg.config.apply,
-            as_of: self.campaign.as_of,
-            from_day: cfg.config.from_day,
-        };
-        let input = i::Invoice {
-            due: inv.due_date,
-            issued: Some(inv.issue_date),
-            amount: inv.amount,
-            amount_paid: inv.amount_paid,
-            currency: inv.currency,
-            debtor,
-            payments: &payments,
-            contractual_rate: None,
-            contract_date: None,
-            demand_letter: None,
-            creditor_is_sme: false,
-            debtor_large_or_public: false,
-        };
-        let out = i::compute(&cfg.laws, &cfg.law, &terms, &input).map_err(|gap| {
+        crate::interest::claimed(
+            &cfg.config,
+            &cfg.laws,
+            &cfg.law,
+            self.campaign.as_of,
+            view,
+            k,
+            inv,
+        )
+        .map_err(|gap| {
             Diagnostic::whole_file(&self.campaign.path, format!("interest: {gap}"))
                 .customer(crate::diag::Unmade::Token)
-        })?;
-        let interest = out.interest.map(|x| x.amount).unwrap_or_default();
-        // Compensation in another currency than the invoice's (no conversion rule for
-        // it) is not claimed: amounts are never mixed.
-        let comp = match out.compensation {
-            Ok(c) if c.currency == inv.currency => c.amount,
-            _ => Decimal::ZERO,
-        };
-        Ok((interest, comp))
+        })
     }
 
     /// "Statutory late-payment interest to 20 November 2026: €12.34. Fixed compensation
@@ -561,7 +531,9 @@ impl Renderer<'_> {
         if !comp.is_empty() {
             out.push(words.compensation_sentence.replace("{amount}", &comp));
         }
-        out.join(" ")
+        // Japanese and Chinese sentences follow each other without a space.
+        let lang = locale.split(['-', '_']).next().unwrap_or(locale);
+        out.join(if matches!(lang, "ja" | "zh") { "" } else { " " })
     }
 }
 
@@ -720,6 +692,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("groups[i].currency", "ISO 4217 code"),
     ("groups[i].amount", "its total, formatted"),
     ("groups[i].amount_plain", "as 1234.50"),
+    (
+        "groups[i].payable",
+        "what its link and QR code ask for, formatted (without interest unless include_in_links)",
+    ),
     (
         "groups[i].interest",
         "its interest, formatted; empty when none",

@@ -181,11 +181,13 @@ impl Renderer<'_> {
                 .as_of
                 .and_hms_opt(0, 0, 0)
                 .map_or(0, |t| t.and_utc().timestamp()),
-            table,
+            tables: vec![table],
+            reference: ctx.payment.reference.clone(),
             slips: ctx
                 .groups
                 .iter()
                 .map(|g| crate::letter::Slip {
+                    currency: (ctx.groups.len() > 1).then(|| g.currency.to_string()),
                     beneficiary: self.campaign.creditor.name.clone(),
                     account: g
                         .payment

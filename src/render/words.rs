@@ -34,6 +34,43 @@ pub struct Language {
     pub interest_sentence: String,
     #[serde(default = "en_compensation_sentence")]
     pub compensation_sentence: String,
+    /// A statement of account's words: its name, the payments table's heading and its
+    /// column for the payment's reference, the ageing table's first column and buckets
+    /// (not yet due, 1–30, 31–60, 61–90, over 90 days).
+    #[serde(default = "en_statement")]
+    pub statement: String,
+    #[serde(default = "en_payments_since")]
+    pub payments_since: String,
+    #[serde(default = "en_payment")]
+    pub payment: String,
+    #[serde(default = "en_overdue")]
+    pub overdue: String,
+    #[serde(default = "en_ageing")]
+    pub ageing: Vec<String>,
+}
+
+fn en_statement() -> String {
+    "Statement of account".into()
+}
+fn en_payments_since() -> String {
+    "Payments received since".into()
+}
+fn en_payment() -> String {
+    "Payment".into()
+}
+fn en_overdue() -> String {
+    "Days overdue".into()
+}
+fn en_ageing() -> Vec<String> {
+    [
+        "Not yet due",
+        "1–30 days",
+        "31–60 days",
+        "61–90 days",
+        "Over 90 days",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn en_interest_row() -> String {
@@ -61,6 +98,14 @@ impl Language {
             Label::AccountType => &self.account_type,
             Label::Holder => &self.holder,
         }
+    }
+
+    /// The five ageing buckets' names (English for any the words file leaves out).
+    pub fn ageing_buckets(&self) -> Vec<String> {
+        let en = en_ageing();
+        (0..5)
+            .map(|k| self.ageing.get(k).unwrap_or(&en[k]).clone())
+            .collect()
     }
 
     /// `(+2 other currencies)` in the category's form.

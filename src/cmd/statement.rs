@@ -1,0 +1,71 @@
+//! `dunwell statement`: one customer's statement of account, as PDF and XLSX.
+
+use super::Exit;
+use crate::cli::StatementArgs;
+use crate::diag::{Error, Result};
+
+pub fn statement(args: StatementArgs) -> Result<Exit> {
+    let p = super::prepare(&args.data)?;
+    let campaign = &p.campaign;
+    let data = &p.validated.dataset;
+    let Some(i) = data.customers.iter().position(|c| c.id() == args.customer) else {
+        let why = p
+            .validated
+            .rejected
+            .iter()
+            .find(|r| r.customer_id.as_deref() == Some(args.customer.as_str()))
+            .map(|r| format!(": it was rejected ({}:{}: {})", r.file, r.line, r.message))
+            .unwrap_or_else(|| ": no such customer in the export".to_string());
+        eprintln!("{}{why}", args.customer);
+        return Ok(Exit::Failed);
+    };
+    let formats =
+        crate::format::Formats::new(campaign.locales.supported.iter().map(String::as_str));
+    let formats = std::sync::Arc::new(formats);
+    let templates = crate::templates::Templates::load(&campaign.templates, formats.clone())?;
+    let letters = crate::letter::Letters::load(&campaign.templates, campaign.letters.clone())?;
+    let words = crate::render::words::Words::load(&campaign.templates)?;
+    let view = data.view(i);
+    let tag = view
+        .customer
+        .language()
+        .unwrap_or(&campaign.locales.default);
+    let lang = tag.split(['-', '_']).next().unwrap_or(tag);
+    let locale = if campaign
+        .locales
+        .supported
+        .iter()
+        .any(|s| s == tag || s == lang)
+    {
+        tag
+    } else {
+        &campaign.locales.default
+    };
+    let since = args
+        .since
+        .unwrap_or(campaign.as_of - chrono::Duration::days(30));
+    let maker = crate::statement::Maker {
+        campaign,
+        letters: &letters,
+        templates: &templates,
+        formats: &formats,
+        words: &words,
+    };
+    let s = maker
+        .make(&view, locale, since)
+        .map_err(|d| Error::Config(vec![d]))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    let name = crate::outbox::folder::file_name(&args.customer);
+    for (ext, bytes) in [("pdf", &s.pdf), ("xlsx", &s.xlsx)] {
+        let path = args.out.join(format!("statement-{name}.{ext}"));
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        out!("{}", path.display());
+    }
+    let balances: Vec<String> = s
+        .balances
+        .iter()
+        .map(|(c, d)| format!("{} {}", crate::money::plain(*d, *c), c.code()))
+        .collect();
+    eprintln!("{}: balance {}", args.customer, balances.join(", "));
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,174 @@
+//! `dunwell statement`: a statement of account read back as a payer's accountant would —
+//! the PDF with poppler's `pdftotext`, the workbook with an independent reader (Python's
+//! openpyxl) — and held to the export's figures.
+
+use crate::util::*;
+use std::path::Path;
+
+const CAMPAIGN: &str = "tests/fixtures/statement/campaign.yaml";
+
+fn statement(customer: &str, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "statement",
+        CAMPAIGN,
+        "--customer",
+        customer,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    dunwell(&args)
+}
+
+/// Every row of the workbook's first sheet, as openpyxl reads it: numbers as numbers,
+/// dates as `YYYY-MM-DD`, empty cells as null.
+fn sheet(xlsx: &Path) -> Vec<Vec<serde_json::Value>> {
+    let script = r#"
+import json, sys, datetime, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb.worksheets[0]
+def cell(v):
+    if isinstance(v, datetime.datetime): return v.date().isoformat()
+    return v
+print(json.dumps([[cell(c) for c in row] for row in ws.iter_rows(values_only=True)]))
+"#;
+    let out = tool("python3", &["-c", script, xlsx.to_str().unwrap()]);
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The rows of one currency's block: from the row naming the currency to the next
+/// currency's (or the end).
+fn block<'a>(rows: &'a [Vec<serde_json::Value>], code: &str) -> &'a [Vec<serde_json::Value>] {
+    let start = rows
+        .iter()
+        .position(|r| r[0] == code)
+        .unwrap_or_else(|| panic!("no {code} block"));
+    let end = rows[start + 1..]
+        .iter()
+        .position(|r| matches!(r[0].as_str(), Some("EUR" | "PLN")))
+        .map_or(rows.len(), |k| start + 1 + k);
+    &rows[start..end]
+}
+
+/// Cents of a workbook number (amounts are written from their decimal spelling).
+fn cents(v: &serde_json::Value) -> i64 {
+    (v.as_f64().unwrap() * 100.0).round() as i64
+}
+
+#[test]
+fn a_statement_lists_open_items_with_interest_payments_in_the_period_and_ageing() {
+    let dir = tempdir();
+    let run = statement("S-1", dir.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let pdf = dir.path().join("statement-S-1.pdf");
+    let xlsx = dir.path().join("statement-S-1.xlsx");
+    assert!(run.stdout.contains("statement-S-1.pdf") && run.stdout.contains("statement-S-1.xlsx"));
+    tool("qpdf", &["--check", pdf.to_str().unwrap()]);
+    let text = tool("pdftotext", &[pdf.to_str().unwrap(), "-"]).replace('\u{a0}', " ");
+    for want in [
+        "Statement of account",
+        "Dear Sir or Madam",
+        "S1-A",
+        "S1-B",
+        "S1-C",
+        "Compensation for",
+        "€80.00",
+        "Not yet due",
+        "P-2",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    // A paid invoice is no open item; a payment before the period is not listed.
+    assert!(!text.contains("S1-D") && !text.contains("P-1"), "{text}");
+
+    // The workbook, read by openpyxl, adds up to the export.
+    let rows = sheet(&xlsx);
+    let eur = block(&rows, "EUR");
+    let items: Vec<&Vec<serde_json::Value>> = eur
+        .iter()
+        .filter(|r| r[0].as_str().is_some_and(|s| s.starts_with("S1-")))
+        .collect();
+    assert_eq!(items.len(), 2, "{eur:?}");
+    // Open amounts: 1000 − 500 paid, and 500.
+    assert_eq!(items.iter().map(|r| cents(&r[6])).sum::<i64>(), 100_000);
+    assert_eq!(
+        items[0][2], "2023-05-01",
+        "dates are date cells, oldest first"
+    );
+    let interest = eur
+        .iter()
+        .find(|r| r[0].as_str().is_some_and(|s| s.starts_with("Interest to")))
+        .map(|r| cents(&r[6]))
+        .expect("an interest row");
+    let comp = eur
+        .iter()
+        .find(|r| r[0] == "Compensation for recovery costs")
+        .map(|r| cents(&r[6]))
+        .expect("a compensation row");
+    assert_eq!(comp, 8_000, "EUR 40 per late invoice, § 288(5) BGB");
+    assert!(interest > 0);
+    let total = eur.iter().find(|r| r[0] == "Total").unwrap();
+    assert_eq!(cents(&total[6]), 100_000 + interest + comp);
+    // The PDF says the same balance.
+    let balance = format!("€{:.2}", (100_000 + interest + comp) as f64 / 100.0);
+    let balance = balance.replacen("€1", "€1,", 1);
+    assert!(text.contains(&balance), "{balance} missing:\n{text}");
+    // Ageing: the buckets add up to the balance.
+    let ageing: i64 = eur
+        .iter()
+        .skip_while(|r| r[0] != "Days overdue")
+        .skip(1)
+        .take(5)
+        .map(|r| cents(&r[1]))
+        .sum();
+    assert_eq!(ageing, 100_000 + interest + comp);
+    // The payment inside the period, in its invoice's currency.
+    assert!(
+        eur.iter().any(|r| r[1] == "P-2" && cents(&r[3]) == 40_000),
+        "{eur:?}"
+    );
+    // Złoty: not due yet — no interest, all in the first bucket.
+    let pln = block(&rows, "PLN");
+    let total = pln.iter().find(|r| r[0] == "Total").unwrap();
+    assert_eq!(cents(&total[6]), 200_000);
+    assert!(
+        pln.iter()
+            .any(|r| r[0] == "Not yet due" && cents(&r[1]) == 200_000)
+    );
+}
+
+#[test]
+fn statements_are_byte_identical_run_to_run_and_follow_the_language() {
+    let (a, b) = (tempdir(), tempdir());
+    for d in [&a, &b] {
+        let run = statement("S-2", d.path(), &["--since", "2023-01-01"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    for f in ["statement-S-2.pdf", "statement-S-2.xlsx"] {
+        assert_eq!(
+            std::fs::read(a.path().join(f)).unwrap(),
+            std::fs::read(b.path().join(f)).unwrap(),
+            "{f} differs between two runs"
+        );
+    }
+    let text = tool(
+        "pdftotext",
+        &[a.path().join("statement-S-2.pdf").to_str().unwrap(), "-"],
+    );
+    assert!(
+        text.contains("Wyciąg z konta") && text.contains("Szanowni Państwo"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_customer_is_refused_by_name() {
+    let dir = tempdir();
+    let run = statement("NOBODY", dir.path(), &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("NOBODY: no such customer"),
+        "{}",
+        run.stderr
+    );
+}
