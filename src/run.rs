@@ -78,7 +78,7 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
     }
     if messages
         .iter()
-        .any(|m| m.channel == Channel::Letter || m.attach_letter)
+        .any(|m| m.channel == Channel::Letter || m.attach_letter || m.attach_statement)
     {
         kit.load_letters(campaign)?;
     }

@@ -13,12 +13,16 @@ use crate::diag::Diagnostic;
 use crate::format::{DateLength, Formats};
 use crate::letter::Letters;
 use crate::letter::layout::{Table, TablePart};
+use crate::letter::words::Words;
 use crate::money::Currency;
-use crate::render::words::Words;
 use crate::templates::Templates;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
+
+/// The period of payments listed when none is given: the 30 days before the campaign
+/// date (`dunwell statement` without `--since`, and statements attached to e-mails).
+pub const PERIOD_DAYS: i64 = 30;
 
 /// Days-past-due buckets of the ageing table: not yet due, then up to each bound.
 const BUCKETS: [i64; 4] = [0, 30, 60, 90];

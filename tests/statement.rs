@@ -3,6 +3,7 @@
 //! openpyxl) — and held to the export's figures.
 
 use crate::util::*;
+use mail_parser::MimeHeaders;
 use std::path::Path;
 
 const CAMPAIGN: &str = "tests/fixtures/statement/campaign.yaml";
@@ -171,4 +172,48 @@ fn an_unknown_customer_is_refused_by_name() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn an_email_can_carry_the_statement_the_same_bytes_the_command_writes() {
+    let out = outbox_of("tests/fixtures/statement/run.yaml", &[]);
+    let m = manifest(out.path());
+    let mail = m
+        .iter()
+        .find(|e| e["customer_id"] == "S-1" && e["channel"] == "email")
+        .expect("an e-mail to S-1");
+    let mbox = std::fs::read(out.path().join(mail["path"].as_str().unwrap())).unwrap();
+    let off = mail["offset"].as_u64().unwrap() as usize;
+    let raw = &mbox[off..off + mail["length"].as_u64().unwrap() as usize];
+    let raw = raw.splitn(2, |&b| b == b'\n').nth(1).unwrap();
+    let parsed = mail_parser::MessageParser::default().parse(raw).unwrap();
+    let attached: Vec<(String, Vec<u8>)> = parsed
+        .attachments()
+        .map(|a| {
+            (
+                a.attachment_name().unwrap_or("").to_string(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = attached.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["statement-S-1.pdf", "statement-S-1.xlsx"]);
+    // What `dunwell statement` writes for the same campaign date and period.
+    let dir = tempdir();
+    let run = dunwell([
+        "statement",
+        "tests/fixtures/statement/run.yaml",
+        "--customer",
+        "S-1",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (name, bytes) in &attached {
+        assert_eq!(
+            &std::fs::read(dir.path().join(name)).unwrap(),
+            bytes,
+            "{name} differs from the command's"
+        );
+    }
 }

@@ -24,7 +24,7 @@ pub fn statement(args: StatementArgs) -> Result<Exit> {
     let formats = std::sync::Arc::new(formats);
     let templates = crate::templates::Templates::load(&campaign.templates, formats.clone())?;
     let letters = crate::letter::Letters::load(&campaign.templates, campaign.letters.clone())?;
-    let words = crate::render::words::Words::load(&campaign.templates)?;
+    let words = crate::letter::words::Words::load(&campaign.templates)?;
     let view = data.view(i);
     let tag = view
         .customer
@@ -43,7 +43,7 @@ pub fn statement(args: StatementArgs) -> Result<Exit> {
     };
     let since = args
         .since
-        .unwrap_or(campaign.as_of - chrono::Duration::days(30));
+        .unwrap_or(campaign.as_of - chrono::Duration::days(crate::statement::PERIOD_DAYS));
     let maker = crate::statement::Maker {
         campaign,
         letters: &letters,

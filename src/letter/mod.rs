@@ -13,6 +13,7 @@ pub mod layout;
 pub mod pdf;
 pub mod print;
 pub mod svg;
+pub mod words;
 
 use crate::diag::{Diagnostic, Error, Result};
 use fonts::{FontBook, Style};

@@ -29,6 +29,9 @@ pub enum Cell {
         /// The e-mail carries the letter as a PDF attachment.
         #[serde(default)]
         attach_letter: bool,
+        /// The e-mail carries the customer's statement of account (PDF and XLSX).
+        #[serde(default)]
+        attach_statement: bool,
     },
 }
 
@@ -44,6 +47,16 @@ impl Cell {
             Cell::Channels(_) => None,
             Cell::Full { template, .. } => template.as_deref(),
         }
+    }
+
+    pub fn attach_statement(&self) -> bool {
+        matches!(
+            self,
+            Cell::Full {
+                attach_statement: true,
+                ..
+            }
+        )
     }
 
     pub fn attach_letter(&self) -> bool {

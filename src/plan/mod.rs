@@ -50,6 +50,8 @@ pub struct MatrixCell {
     pub template: Option<String>,
     /// The letter goes with the e-mail as a PDF attachment.
     pub attach_letter: bool,
+    /// So does the customer's statement of account (PDF and XLSX).
+    pub attach_statement: bool,
 }
 
 const PLANNED_CHANNELS: [Channel; 4] =
@@ -116,6 +118,14 @@ impl Rules {
                         )),
                     }
                 }
+                if cell.attach_statement() && !seen.contains(&Channel::Email) {
+                    problems.push(at.error(
+                        &[&here[..], &["attach_statement"]].concat(),
+                        format!(
+                            "matrix.{cluster_name}.{stage}: `attach_statement` without `email` in its channels: the statement would be attached to nothing (expected `email` among the channels)"
+                        ),
+                    ));
+                }
                 if cell.attach_letter() && !seen.contains(&Channel::Email) {
                     problems.push(at.error(
                         &[&here[..], &["attach_letter"]].concat(),
@@ -152,6 +162,7 @@ impl Rules {
                             channels,
                             template: cell.template().map(str::to_string),
                             attach_letter: cell.attach_letter(),
+                            attach_statement: cell.attach_statement(),
                         },
                     );
                 }
@@ -368,7 +379,7 @@ impl Rules {
     pub fn uses_letters(&self) -> bool {
         self.matrix
             .values()
-            .any(|c| c.attach_letter || c.channels.contains(&Channel::Letter))
+            .any(|c| c.attach_letter || c.attach_statement || c.channels.contains(&Channel::Letter))
     }
 
     /// The highest stage an invoice may have reached at its age, with history: the last
@@ -528,6 +539,8 @@ pub struct Planned {
     pub template: Option<String>,
     /// An e-mail that carries the letter as a PDF.
     pub attach_letter: bool,
+    /// An e-mail that carries the statement of account.
+    pub attach_statement: bool,
     pub scheduled_at: DateTime<chrono_tz::Tz>,
     /// What the message asks for in its main currency: the invoices it covers (dataset
     /// positions) and their open total. The main currency is the customer's (the one
@@ -778,6 +791,7 @@ pub fn plan_customer(
         channels,
         template,
         attach_letter: attach,
+        attach_statement,
     }) = rules
         .matrix
         .get(&(a.cluster, stage))
@@ -828,6 +842,7 @@ pub fn plan_customer(
                 stage,
                 template: template.clone(),
                 attach_letter: *attach && ch == Channel::Email,
+                attach_statement: *attach_statement && ch == Channel::Email,
                 scheduled_at,
                 invoices: main.invoices.clone(),
                 amount: main.amount,

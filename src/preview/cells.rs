@@ -348,6 +348,7 @@ fn render_cells(
             m.channel = cell.channel;
             m.template = matrix_cell.template.clone();
             m.attach_letter = matrix_cell.attach_letter && cell.channel == Channel::Email;
+            m.attach_statement = matrix_cell.attach_statement && cell.channel == Channel::Email;
             let view = data.view(i);
             let persona_customer = job
                 .persona_lang

@@ -68,6 +68,35 @@ impl Renderer<'_> {
                 bytes: composed.bytes,
             });
         }
+        if m.attach_statement {
+            let letters = self.letters.ok_or_else(|| {
+                Diagnostic::whole_file(
+                    "templates/fonts",
+                    "statements need the fonts in templates/fonts/",
+                )
+            })?;
+            let maker = crate::statement::Maker {
+                campaign: self.campaign,
+                letters,
+                templates: self.templates,
+                formats: self.formats,
+                words: self.words,
+            };
+            // The period `dunwell statement` takes without --since: the same bytes.
+            let since = self.campaign.as_of - chrono::Duration::days(crate::statement::PERIOD_DAYS);
+            let s = maker
+                .make(view, locale, since)
+                .map_err(|d| d.customer(crate::diag::Unmade::Email))?;
+            let name = view.customer.id();
+            attachments.push(Attachment {
+                name: format!("statement-{name}.pdf"),
+                bytes: s.pdf,
+            });
+            attachments.push(Attachment {
+                name: format!("statement-{name}.xlsx"),
+                bytes: s.xlsx,
+            });
+        }
         attachments.extend(documents(m, view)?.into_iter().map(|d| Attachment {
             name: d.name,
             bytes: d.bytes,

@@ -14,7 +14,7 @@ mod email;
 mod letter;
 mod sms;
 mod web;
-pub mod words;
+pub use crate::letter::words;
 
 use crate::campaign::Campaign;
 use crate::dataset::{Channel, CustomerView};
