@@ -129,6 +129,13 @@ fn a_customer_owing_euro_and_zloty_gets_one_message_with_two_groups_links_and_ac
         html.contains("200,00"),
         "the HTML part has the euro total too"
     );
+    // A button per currency, each saying what its own link asks for.
+    let html = html.replace(['\u{a0}', '\u{202f}'], " ");
+    assert_eq!(html.matches("class=\"button\"").count(), 2, "{html}");
+    assert!(
+        html.contains("Zapłać 1 750,50 zł</a>") && html.contains("Zapłać 200,00 €</a>"),
+        "{html}"
+    );
 
     // The letter: two table parts with their totals, two slips with their accounts.
     let letter = out.path().join("letters/M-EP-letter.pdf");
