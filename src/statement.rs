@@ -8,7 +8,7 @@
 //! come from `templates/letter/labels.yaml` and `templates/words.yaml`.
 
 use crate::campaign::Campaign;
-use crate::dataset::{CustomerView, Field, InvoiceStatus, PaymentStatus};
+use crate::dataset::{CustomerView, InvoiceStatus, PaymentStatus};
 use crate::diag::Diagnostic;
 use crate::format::{DateLength, Formats};
 use crate::letter::Letters;
@@ -272,23 +272,7 @@ impl Maker<'_> {
             });
         }
         let tables = vec![
-            Table {
-                header: [
-                    &labels.invoice,
-                    &labels.issued,
-                    &labels.due,
-                    &labels.days,
-                    &labels.amount,
-                    &labels.paid,
-                    &labels.open,
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-                parts: items,
-                widths: vec![2.2, 1.4, 1.4, 1.15, 1.75, 1.45, 1.75],
-                first_number: 3,
-            },
+            crate::letter::invoice_table(labels, items),
             Table {
                 header: vec![
                     labels.date.clone(),
@@ -340,22 +324,8 @@ impl Maker<'_> {
         );
         let name = self.template(locale)?;
         let markdown = self.templates.render(&name, &ctx)?;
-        let title = markdown
-            .lines()
-            .find_map(|l| l.trim().strip_prefix('#'))
-            .map(|h| h.trim_start_matches('#').trim().replace('\\', ""))
-            .unwrap_or_default();
-        let address: Vec<&str> = [
-            Field::AddressLine1,
-            Field::AddressLine2,
-            Field::PostalCode,
-            Field::City,
-            Field::Region,
-            Field::Country,
-        ]
-        .iter()
-        .filter_map(|f| c.get(*f))
-        .collect();
+        let title = crate::letter::title_of(&markdown);
+        let address = crate::letter::address_lines(c);
         let id = format!("{}-statement", c.id());
         let letter = crate::letter::Letter {
             id: &id,

@@ -300,6 +300,20 @@ fn default_locale() -> String {
     "en".into()
 }
 
+impl Locales {
+    /// The locale a customer is written to in: their language tag if templates exist
+    /// for it or its language, else the campaign's default.
+    pub fn pick<'a>(&'a self, tag: Option<&'a str>) -> &'a str {
+        let tag = tag.unwrap_or(&self.default);
+        let lang = tag.split(['-', '_']).next().unwrap_or(tag);
+        if self.supported.iter().any(|s| s == tag || s == lang) {
+            tag
+        } else {
+            &self.default
+        }
+    }
+}
+
 impl Default for Locales {
     fn default() -> Self {
         Locales {

@@ -26,21 +26,7 @@ pub fn statement(args: StatementArgs) -> Result<Exit> {
     let letters = crate::letter::Letters::load(&campaign.templates, campaign.letters.clone())?;
     let words = crate::letter::words::Words::load(&campaign.templates)?;
     let view = data.view(i);
-    let tag = view
-        .customer
-        .language()
-        .unwrap_or(&campaign.locales.default);
-    let lang = tag.split(['-', '_']).next().unwrap_or(tag);
-    let locale = if campaign
-        .locales
-        .supported
-        .iter()
-        .any(|s| s == tag || s == lang)
-    {
-        tag
-    } else {
-        &campaign.locales.default
-    };
+    let locale = campaign.locales.pick(view.customer.language());
     let since = args
         .since
         .unwrap_or(campaign.as_of - chrono::Duration::days(crate::statement::PERIOD_DAYS));

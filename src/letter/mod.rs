@@ -70,6 +70,54 @@ impl std::fmt::Debug for Letters {
     }
 }
 
+/// A customer's address lines as a letter prints them (the window), in field order.
+pub fn address_lines(c: &crate::dataset::Customer) -> Vec<&str> {
+    use crate::dataset::Field;
+    [
+        Field::AddressLine1,
+        Field::AddressLine2,
+        Field::PostalCode,
+        Field::City,
+        Field::Region,
+        Field::Country,
+    ]
+    .iter()
+    .filter_map(|f| c.get(*f))
+    .collect()
+}
+
+/// A letter's title: its first Markdown heading, unescaped (the PDF's title, the
+/// manifest's subject).
+pub fn title_of(markdown: &str) -> String {
+    markdown
+        .lines()
+        .find_map(|l| l.trim().strip_prefix('#'))
+        .map(|h| h.trim_start_matches('#').trim().replace('\\', ""))
+        .unwrap_or_default()
+}
+
+/// The invoice table of letters and statements: its header in the letter's words and its
+/// column widths, with these parts (one per currency).
+pub fn invoice_table(labels: &Labels, parts: Vec<layout::TablePart>) -> Table {
+    Table {
+        header: [
+            &labels.invoice,
+            &labels.issued,
+            &labels.due,
+            &labels.days,
+            &labels.amount,
+            &labels.paid,
+            &labels.open,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        parts,
+        widths: vec![2.2, 1.4, 1.4, 1.15, 1.75, 1.45, 1.75],
+        first_number: 3,
+    }
+}
+
 /// The payment slip's contents, formatted.
 #[derive(Debug, Clone)]
 pub struct Slip {

@@ -5,7 +5,7 @@
 //! it when a template misspells one.
 
 use super::Renderer;
-use crate::dataset::{CustomerView, Field};
+use crate::dataset::CustomerView;
 use crate::diag::Diagnostic;
 use crate::features::feature;
 use crate::format::DateLength;
@@ -193,22 +193,7 @@ impl Renderer<'_> {
     /// The locale a customer is written to in: theirs if templates exist for it, else
     /// the campaign's default.
     pub(super) fn locale<'v>(&'v self, view: &CustomerView<'v>) -> &'v str {
-        let tag = view
-            .customer
-            .language()
-            .unwrap_or(&self.campaign.locales.default);
-        let lang = tag.split(['-', '_']).next().unwrap_or(tag);
-        if self
-            .campaign
-            .locales
-            .supported
-            .iter()
-            .any(|s| s == tag || s == lang)
-        {
-            tag
-        } else {
-            &self.campaign.locales.default
-        }
+        self.campaign.locales.pick(view.customer.language())
     }
 
     pub fn context<'v>(
@@ -385,17 +370,7 @@ impl Renderer<'_> {
                 .and_list(items.iter().map(String::as_str), locale)
         };
         let more = groups.len() - 1;
-        let address: Vec<&str> = [
-            Field::AddressLine1,
-            Field::AddressLine2,
-            Field::PostalCode,
-            Field::City,
-            Field::Region,
-            Field::Country,
-        ]
-        .iter()
-        .filter_map(|f| c.get(*f))
-        .collect();
+        let address = crate::letter::address_lines(c);
         Ok(Context {
             customer: CustomerCtx {
                 id: c.id(),

@@ -68,7 +68,7 @@ impl Renderer<'_> {
         tctx: &tera::Context,
         locale: &str,
     ) -> Result<(crate::letter::Composed, String), Diagnostic> {
-        use crate::letter::layout::{Table, TablePart};
+        use crate::letter::layout::TablePart;
         let letters = self.letters.ok_or_else(|| {
             Diagnostic::whole_file(
                 "templates/fonts",
@@ -77,11 +77,7 @@ impl Renderer<'_> {
         })?;
         let name = self.template("letter", a, m, locale, "md")?;
         let markdown = self.templates.render(name, tctx)?;
-        let subject = markdown
-            .lines()
-            .find_map(|l| l.trim().strip_prefix('#'))
-            .map(|h| h.trim_start_matches('#').trim().replace('\\', ""))
-            .unwrap_or_default();
+        let subject = crate::letter::title_of(&markdown);
         let labels = letters.labels(locale);
         let short = |d| self.formats.date(d, DateLength::Short, locale);
         let words = self.words.get(locale);
@@ -147,23 +143,7 @@ impl Renderer<'_> {
                 }
             })
             .collect();
-        let table = Table {
-            header: [
-                &labels.invoice,
-                &labels.issued,
-                &labels.due,
-                &labels.days,
-                &labels.amount,
-                &labels.paid,
-                &labels.open,
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            parts,
-            widths: vec![2.2, 1.4, 1.4, 1.15, 1.75, 1.45, 1.75],
-            first_number: 3,
-        };
+        let table = crate::letter::invoice_table(labels, parts);
         let id = format!("{}-letter", view.customer.id());
         let recipient: Vec<&str> = std::iter::once(ctx.customer.name)
             .chain(ctx.customer.address.iter().copied())
