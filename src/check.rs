@@ -86,6 +86,9 @@ pub fn check(p: &Prepared, kit: &Kit, broken: &[Diagnostic]) -> Report {
             crate::render::missing_accounts_error(campaign, &missing),
         );
     }
+    if let Some(d) = crate::render::unknown_laws_error(campaign, &p.validated.dataset) {
+        report.add(&mut seen, d);
+    }
     for cell in crate::preview::cells::cells_for_check(p, kit, broken) {
         report.cells += 1;
         let loc = &cell.locale;

@@ -37,7 +37,7 @@ pub enum Command {
     /// Write one customer's statement of account (PDF and XLSX): open items with the
     /// interest accrued, payments received, ageing, per currency.
     #[command(
-        after_help = "Payments received after --since (default: 30 days before the campaign date) up to the campaign date are listed. Writes DIR/statement-ID.pdf and DIR/statement-ID.xlsx.\n\nExamples:\n  dunwell statement samples/campaign.yaml --customer C0000042\n  dunwell statement campaign.yaml --customer C0000042 --since 2026-10-20 --out statements/"
+        after_help = "Payments received after --since up to the campaign date are listed (default: since the last statement the history store knows was delivered, else the 30 days before the campaign date). Writes DIR/statement-ID.pdf and DIR/statement-ID.xlsx.\n\nExamples:\n  dunwell statement samples/campaign.yaml --customer C0000042\n  dunwell statement campaign.yaml --customer C0000042 --since 2026-10-20 --out statements/"
     )]
     Statement(StatementArgs),
     /// Render a sample of every cell into a static gallery (DIR/index.html).

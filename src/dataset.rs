@@ -61,6 +61,17 @@ pub(crate) use vocabulary;
 vocabulary!(CustomerKind { Person = "person", Company = "company" });
 
 vocabulary!(
+    /// A company debtor's size, where a law turns on it (China's regulation on paying
+    /// small and medium-sized enterprises: large enterprises and public bodies owe
+    /// interest to an SME creditor).
+    CustomerSize {
+        Sme = "sme",
+        Large = "large",
+        Public = "public",
+    }
+);
+
+vocabulary!(
     /// Why a customer must not be dunned at all right now.
     Hold {
         Dispute = "dispute",
@@ -132,6 +143,10 @@ pub struct Customer {
     /// End offset of each field in `text` (empty field = absent).
     ends: Box<[u32]>,
     pub kind: Option<CustomerKind>,
+    pub size: Option<CustomerSize>,
+    /// The campaign date of the last statement of account the history store knows
+    /// delivered to the customer: a new one lists the payments since.
+    pub last_statement: Option<NaiveDate>,
     pub timezone: Option<chrono_tz::Tz>,
     pub consent_email: Option<bool>,
     pub consent_sms: Option<bool>,
@@ -235,7 +250,27 @@ pub struct Invoice {
     /// readable when it was loaded. Boxed: most invoices have none, and a million
     /// customers' invoices must fit in memory.
     pub document: Option<Box<std::path::Path>>,
+    /// What the contract says about late payment, when the export has it. Boxed for
+    /// the same reason as `document`.
+    pub terms: Option<Box<Terms>>,
+    /// The first day the history store knows a reminder about it was delivered (none
+    /// without a store): a demand letter's term runs from it.
+    pub reminded: Option<NaiveDate>,
     pub line: u64,
+}
+
+/// An invoice's own late-payment terms: the export's `governing_law`, `interest_rate`
+/// and `contract_date` columns (docs/money.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Terms {
+    /// The contract's governing law, upper case (`DE`, `EU`): under `interest: {law:
+    /// auto}` it displaces the creditor's country.
+    pub governing_law: Option<Box<str>>,
+    /// An agreed late-payment rate, percent a year, where the law lets it displace
+    /// the statutory one.
+    pub interest_rate: Option<Decimal>,
+    /// When the contract was made (China's floor is the LPR of that day).
+    pub contract_date: Option<NaiveDate>,
 }
 
 impl Invoice {
@@ -395,14 +430,15 @@ pub mod columns {
         ADDRESS1 = "address_line1", ADDRESS2 = "address_line2", POSTAL = "postal_code", CITY = "city",
         REGION = "region", COUNTRY = "country", LANGUAGE = "language", TIMEZONE = "timezone",
         CONSENT_EMAIL = "consent_email", CONSENT_SMS = "consent_sms", CONSENT_LETTER = "consent_letter",
-        HOLD = "hold", CREDIT_LIMIT = "credit_limit",
+        HOLD = "hold", CREDIT_LIMIT = "credit_limit", SIZE = "size",
     });
     pub const CUSTOMER_REQUIRED: &[usize] = &[cc::ID, cc::NAME];
 
     columns!(INVOICE_COLS, ic {
         ID = "invoice_id", CUSTOMER = "customer_id", ISSUE = "issue_date", DUE = "due_date", AMOUNT = "amount",
         CURRENCY = "currency", PAID = "amount_paid", STATUS = "status", DISPUTED = "disputed",
-        DOCUMENT = "document",
+        DOCUMENT = "document", GOVERNING_LAW = "governing_law", INTEREST_RATE = "interest_rate",
+        CONTRACT_DATE = "contract_date",
     });
     pub const INVOICE_REQUIRED: &[usize] = &[
         ic::ID,
@@ -485,8 +521,10 @@ pub mod columns {
     pub fn kind(column: &str) -> Kind {
         match column {
             "customer_id" | "invoice_id" | "payment_id" => Kind::Id,
-            "issue_date" | "due_date" | "date" | "promised_date" => Kind::Date,
-            "amount" | "amount_paid" | "credit_limit" | "promised_amount" => Kind::Amount,
+            "issue_date" | "due_date" | "date" | "promised_date" | "contract_date" => Kind::Date,
+            "amount" | "amount_paid" | "credit_limit" | "promised_amount" | "interest_rate" => {
+                Kind::Amount
+            }
             _ => Kind::Text,
         }
     }

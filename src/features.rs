@@ -384,6 +384,8 @@ mod tests {
             status,
             disputed: false,
             document: None,
+            terms: None,
+            reminded: None,
             line: 2,
         }
     }

@@ -76,6 +76,9 @@ pub fn run(p: &Prepared, args: &RunOptions) -> Result<Done> {
             crate::render::missing_accounts_error(campaign, &missing),
         ]));
     }
+    if let Some(d) = crate::render::unknown_laws_error(campaign, &p.validated.dataset) {
+        return Err(crate::diag::Error::Config(vec![d]));
+    }
     if messages
         .iter()
         .any(|m| m.channel == Channel::Letter || m.attach_letter || m.attach_statement)
@@ -334,11 +337,13 @@ fn write_messages(
                     .unwrap_or(&campaign.locales.default)
                     .to_string(),
                 scheduled_at: m.scheduled_at,
-                template: m
-                    .template
-                    .as_deref()
-                    .unwrap_or(rules.stage_name(m.stage))
-                    .to_string(),
+                template: if m.statement {
+                    crate::plan::STATEMENT
+                } else {
+                    m.template.as_deref().unwrap_or(rules.stage_name(m.stage))
+                }
+                .to_string(),
+                statement: m.statement || m.attach_statement,
                 invoices: m
                     .invoices
                     .iter()

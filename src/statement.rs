@@ -20,9 +20,20 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-/// The period of payments listed when none is given: the 30 days before the campaign
-/// date (`dunwell statement` without `--since`, and statements attached to e-mails).
+/// The period of payments listed when the history knows no earlier statement: the 30
+/// days before the campaign date.
 pub const PERIOD_DAYS: i64 = 30;
+
+/// The day after which a statement lists payments: the campaign date of the last
+/// statement the history store knows delivered to the customer, else [`PERIOD_DAYS`]
+/// before the campaign date. `dunwell statement`, statements attached to e-mails and
+/// posted ones agree on it, so the same customer gets the same bytes from each.
+pub fn since(view: &CustomerView<'_>, as_of: NaiveDate) -> NaiveDate {
+    view.customer
+        .last_statement
+        .filter(|d| *d < as_of)
+        .unwrap_or(as_of - chrono::Duration::days(PERIOD_DAYS))
+}
 
 /// Days-past-due buckets of the ageing table: not yet due, then up to each bound.
 const BUCKETS: [i64; 4] = [0, 30, 60, 90];
@@ -76,7 +87,10 @@ impl Account {
 
 /// A statement, made.
 pub struct Statement {
-    pub pdf: Vec<u8>,
+    /// The PDF, as a letter: its bytes, and its objects for binding into print.pdf.
+    pub letter: crate::letter::Composed,
+    /// Its title (the template's first heading), a posted statement's subject.
+    pub title: String,
     pub xlsx: Vec<u8>,
     /// The balance per currency, for the caller to say.
     pub balances: Vec<(Currency, Decimal)>,
@@ -101,12 +115,13 @@ impl Maker<'_> {
         since: NaiveDate,
     ) -> Result<Statement, Diagnostic> {
         let accounts = self.accounts(view, since)?;
-        let pdf = self.pdf(view, locale, since, &accounts)?;
+        let (letter, title) = self.pdf(view, locale, since, &accounts)?;
         let xlsx = self.xlsx(view, locale, since, &accounts).map_err(|e| {
             Diagnostic::whole_file(&self.campaign.path, format!("the statement workbook: {e}"))
         })?;
         Ok(Statement {
-            pdf,
+            letter,
+            title,
             xlsx,
             balances: accounts.iter().map(|(c, a)| (*c, a.balance())).collect(),
         })
@@ -126,12 +141,11 @@ impl Maker<'_> {
             }
             let k = view.invoice_base + n as u32;
             let (interest, compensation) = match &self.campaign.interest {
-                Some(i) => {
-                    crate::interest::claimed(&i.config, &i.laws, &i.law, as_of, view, k, inv)
-                        .map_err(|gap| {
-                            Diagnostic::whole_file(&self.campaign.path, format!("interest: {gap}"))
-                        })?
-                }
+                Some(i) => i
+                    .claimed(as_of, view, k, inv, i.demand_letter(inv))
+                    .map_err(|gap| {
+                        Diagnostic::whole_file(&self.campaign.path, format!("interest: {gap}"))
+                    })?,
                 None => (Decimal::ZERO, Decimal::ZERO),
             };
             out.entry(inv.currency).or_default().items.push(Item {
@@ -180,7 +194,7 @@ impl Maker<'_> {
         locale: &str,
         since: NaiveDate,
         accounts: &BTreeMap<Currency, Account>,
-    ) -> Result<Vec<u8>, Diagnostic> {
+    ) -> Result<(crate::letter::Composed, String), Diagnostic> {
         let as_of = self.campaign.as_of;
         let labels = self.letters.labels(locale);
         let words = self.words.get(locale);
@@ -343,12 +357,12 @@ impl Maker<'_> {
             reference: crate::payment::reference::Reference::for_customer(c.id())
                 .as_str()
                 .to_string(),
-            title,
+            title: title.clone(),
         };
         let composed = self.letters.compose(&letter).map_err(|e| {
             Diagnostic::whole_file(self.templates.root().join(&name), e.to_string())
         })?;
-        Ok(composed.bytes)
+        Ok((composed, title))
     }
 
     /// The statement template for a locale: its own, its language's, the campaign's

@@ -283,6 +283,47 @@ pub fn check_document_path(text: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
+/// A `governing_law` cell: a law file's code — an ISO 3166-1 country (`DE`) or `EU` —
+/// in any case; held upper case. Whether a law file exists for it is the campaign's
+/// question (`interest.laws`), asked before anything is rendered.
+pub fn check_law_code(text: &str) -> Result<Box<str>, String> {
+    let t = text.trim();
+    if t.len() == 2 && t.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Ok(t.to_ascii_uppercase().into_boxed_str());
+    }
+    Err(format!(
+        "{} is not a law's code (expected a two-letter country code such as DE, or EU)",
+        quote(text)
+    ))
+}
+
+/// An `interest_rate` cell: an agreed rate in percent a year (`8.5`, or `8,5` with a
+/// comma decimal separator), 0 or from 1 to 100. A spreadsheet's percentage cell holds
+/// a fraction (0.085 for 8.5 %): a rate between 0 and 1 is refused rather than read as
+/// a hundredth of what the contract says.
+pub fn check_rate(text: &str, comma_decimal: bool) -> Result<Decimal, String> {
+    let t = text.trim().trim_end_matches('%').trim_end();
+    let t = if comma_decimal {
+        std::borrow::Cow::Owned(t.replace(',', "."))
+    } else {
+        std::borrow::Cow::Borrowed(t)
+    };
+    match t.parse::<Decimal>() {
+        Ok(v) if v > Decimal::ZERO && v < Decimal::ONE => Err(format!(
+            "{v} looks like a fraction (a spreadsheet percentage cell?) (expected percent a year, such as {} for {v})",
+            (v * Decimal::ONE_HUNDRED).normalize()
+        )),
+        Ok(v) if v >= Decimal::ZERO && v <= Decimal::ONE_HUNDRED => Ok(v.normalize()),
+        Ok(v) => Err(format!(
+            "{v} % a year is out of range (expected an agreed rate from 0 to 100, percent a year)"
+        )),
+        Err(_) => Err(format!(
+            "{} is not a rate (expected percent a year, such as 8.5)",
+            quote(text)
+        )),
+    }
+}
+
 /// A credit limit: an amount, or what a spreadsheet makes of a round one — `5e+05`,
 /// `5E+05` (Excel and R write large numbers so). Only the credit limit is read this way:
 /// it decides neither what is claimed nor who is contacted, while an amount in an

@@ -384,3 +384,179 @@ fn with_include_in_links_the_link_and_the_epc_code_ask_for_the_interest_too() {
     assert_eq!(epc.len(), 1, "{epc:?}");
     assert_eq!(epc[0].split('\n').nth(7), Some("EUR10172.03"));
 }
+
+/// The interest fixture copied into a folder of its own, `campaign` and each CSV file
+/// changed by the functions given: the campaign's path and the folder.
+fn interest_variant(
+    campaign: &dyn Fn(String) -> String,
+    customers: &dyn Fn(String) -> String,
+    invoices: &dyn Fn(String) -> String,
+) -> (String, tempfile::TempDir) {
+    let dir = tempdir();
+    let fixture = root().join("tests/fixtures/interest");
+    let read = |f: &str| std::fs::read_to_string(fixture.join(f)).unwrap();
+    std::fs::write(
+        dir.path().join("customers.csv"),
+        customers(read("customers.csv")),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("invoices.csv"),
+        invoices(read("invoices.csv")),
+    )
+    .unwrap();
+    let text = read("campaign.yaml").replace("../../../", &format!("{}/", root().display()));
+    let path = dir.path().join("campaign.yaml");
+    std::fs::write(&path, campaign(text)).unwrap();
+    (path.display().to_string(), dir)
+}
+
+/// Adds a column to a CSV file: `values` per data row, in order.
+fn with_column(csv: String, name: &str, values: &[&str]) -> String {
+    let mut lines = csv.lines();
+    let mut out = format!("{},{name}\n", lines.next().unwrap());
+    for (line, v) in lines.zip(values) {
+        out.push_str(&format!("{line},{v}\n"));
+    }
+    out
+}
+
+fn same(s: String) -> String {
+    s
+}
+
+#[test]
+fn an_invoices_governing_law_displaces_the_creditors_and_an_unknown_one_stops_the_run() {
+    // The German creditor's invoice B-1 says its contract is under Dutch law (art.
+    // 6:119a BW, act/365): 10,000.00 from 21 June 2023. H1 2023 runs at the ECB rate
+    // before 1 January 2023 (2.50) + 8 = 10.50 %, H2 at the rate before 1 July (4.00,
+    // from 21 June) + 8 = 12.00 %:
+    //   10,000 × 10.50 % × 10/365 = 28.7671   (21–30 June)
+    //   10,000 × 12.00 % × 31/365 = 101.9178  (1–31 July)
+    //   = 130.6849 → €130.68; plus the Dutch EUR 40.
+    // Under German law (the creditor's) it was €132.03.
+    let (campaign, dir) = interest_variant(&same, &same, &|c| {
+        with_column(c, "governing_law", &["nl", ""])
+    });
+    let out = dir.path().join("out");
+    let run = run_campaign(&campaign, &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let b2b = pdf_text(&out.join("letters/I-B2B-letter.pdf"));
+    assert!(b2b.contains("€130.68"), "{b2b}");
+    assert!(!b2b.contains("€132.03"), "{b2b}");
+    assert!(b2b.contains("€40.00"), "{b2b}");
+
+    // A law dunwell has no file for: nothing is written, the invoice is named.
+    let (campaign, dir) = interest_variant(&same, &same, &|c| {
+        with_column(c, "governing_law", &["XK", ""])
+    });
+    let out = dir.path().join("out");
+    let run = run_campaign(&campaign, &out, &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("invoices.csv:2: column governing_law: no law file for `XK`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.join("manifest.jsonl").exists());
+    let check = dunwell_env(["check", campaign.as_str()], &[SECRET]);
+    assert_ne!(check.code, 0, "{}", check.stdout);
+    assert!(
+        format!("{}{}", check.stdout, check.stderr).contains("governing_law"),
+        "{}{}",
+        check.stdout,
+        check.stderr
+    );
+    // A cell that is no law's code at all is the row's defect, as any bad cell.
+    let (campaign, dir) = interest_variant(&same, &same, &|c| {
+        with_column(c, "governing_law", &["Germany", ""])
+    });
+    let out = dir.path().join("out");
+    let run = run_campaign(&campaign, &out, &[]);
+    let rejects = std::fs::read_to_string(out.join("rejected.csv")).unwrap_or_default();
+    assert!(
+        rejects.contains("governing_law") && rejects.contains("two-letter"),
+        "{}\n{rejects}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_agreed_rate_displaces_the_statutory_one_only_upwards_under_german_law() {
+    // § 288(3) BGB: a higher agreed rate is claimed, a lower one is not (the floor is
+    // the statutory rate). 20 % a year on 10,000.00 for 41 days (21 June – 31 July,
+    // act/365): 10,000 × 20 % × 41/365 = 224.6575 → €224.66.
+    let (campaign, dir) = interest_variant(&same, &same, &|c| {
+        with_column(c, "interest_rate", &["20", ""])
+    });
+    let out = dir.path().join("out");
+    let run = run_campaign(&campaign, &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let b2b = pdf_text(&out.join("letters/I-B2B-letter.pdf"));
+    assert!(b2b.contains("€224.66"), "{b2b}");
+    // 2 % agreed: the statutory €132.03 stands.
+    let (campaign, dir) = interest_variant(&same, &same, &|c| {
+        with_column(c, "interest_rate", &["2", ""])
+    });
+    let out = dir.path().join("out");
+    let run = run_campaign(&campaign, &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let b2b = pdf_text(&out.join("letters/I-B2B-letter.pdf"));
+    assert!(b2b.contains("€132.03"), "{b2b}");
+    // A spreadsheet's percentage cell (0.085 for 8.5 %) is refused, not read as 0.085 %.
+    let (campaign, dir) = interest_variant(&same, &same, &|c| {
+        with_column(c, "interest_rate", &["0.085", ""])
+    });
+    let out = dir.path().join("out");
+    run_campaign(&campaign, &out, &[]);
+    let rejects = std::fs::read_to_string(out.join("rejected.csv")).unwrap_or_default();
+    assert!(
+        rejects.contains("interest_rate") && rejects.contains("looks like a fraction"),
+        "{rejects}"
+    );
+}
+
+#[test]
+fn chinas_interest_needs_an_sme_creditor_and_a_large_or_public_debtor() {
+    // 保障中小企业款项支付条例 art. 17: 0.05 % a day with no agreed rate, owed by large
+    // enterprises and public bodies to SMEs. 10,000.00 × 0.05 % × 41 days = €205.00.
+    let cn = |sme: bool| {
+        move |c: String| {
+            let c = c.replace(
+                "interest: {apply: b2b, law: auto}",
+                "interest: {apply: b2b, law: CN}",
+            );
+            if sme {
+                c.replace("  country: DE\n", "  country: DE\n  sme: true\n")
+            } else {
+                c
+            }
+        }
+    };
+    let sized = |c: String| with_column(c, "size", &["large", ""]);
+    let (campaign, dir) = interest_variant(&cn(true), &sized, &same);
+    let out = dir.path().join("out");
+    let run = run_campaign(&campaign, &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let b2b = pdf_text(&out.join("letters/I-B2B-letter.pdf"));
+    assert!(b2b.contains("€205.00"), "{b2b}");
+    // Not an SME creditor, or a debtor not known to be large: nothing claimed.
+    for (campaign_fn, customers_fn) in [
+        (
+            &cn(false) as &dyn Fn(String) -> String,
+            &sized as &dyn Fn(String) -> String,
+        ),
+        (&cn(true), &same),
+    ] {
+        let (campaign, dir) = interest_variant(campaign_fn, customers_fn, &same);
+        let out = dir.path().join("out");
+        let run = run_campaign(&campaign, &out, &[]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let b2b = pdf_text(&out.join("letters/I-B2B-letter.pdf"));
+        assert!(
+            !b2b.contains("€205.00") && !b2b.contains("Interest to"),
+            "{b2b}"
+        );
+    }
+}

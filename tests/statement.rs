@@ -217,3 +217,143 @@ fn an_email_can_carry_the_statement_the_same_bytes_the_command_writes() {
         );
     }
 }
+
+/// The statement fixture's sending campaign in a folder of its own, with `cell` as both
+/// of its rungs' matrix cell, sending on its campaign date, and a history store: the
+/// campaign's path and the folder.
+fn posting(cell: &str) -> (String, tempfile::TempDir) {
+    let dir = tempdir();
+    let fixture = root().join("tests/fixtures/statement");
+    for f in ["customers.csv", "invoices.csv", "payments.csv"] {
+        std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(fixture.join("run.yaml"))
+        .unwrap()
+        .replace("../../../", &format!("{}/", root().display()))
+        .replace(
+            "reminder: {channels: [email], attach_statement: true}",
+            &format!("reminder: {cell}\n    final_notice: {cell}"),
+        )
+        // A second rung: with a history, an invoice is never reminded twice at one.
+        .replace(
+            "  - {name: reminder, from: 1}\n",
+            "  - {name: reminder, from: 1, to: 29}\n  - {name: final_notice, from: 30}\n",
+        )
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("send_from:"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    let path = dir.path().join("campaign.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "{text}\nhistory: {}\n",
+            dir.path().join("history.sqlite").display()
+        ),
+    )
+    .unwrap();
+    (path.display().to_string(), dir)
+}
+
+#[test]
+fn a_posted_statement_lists_the_payments_since_the_last_one_delivered() {
+    let (campaign, dir) = posting("[statement]");
+    // First run, 31 July 2023: no statement before, so the 30 days before (P-2 of 10 July,
+    // not P-1 of 20 May).
+    let first = dir.path().join("first");
+    let run = run_campaign(&campaign, &first, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m = manifest(&first);
+    let letter = m
+        .iter()
+        .find(|e| e["customer_id"] == "S-1")
+        .expect("a statement to S-1");
+    assert_eq!(letter["channel"], "letter");
+    assert_eq!(letter["template"], "statement");
+    assert_eq!(letter["statement"], true);
+    let pdf = first.join(letter["path"].as_str().unwrap());
+    let text = tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    assert!(text.contains("Statement of account"), "{text}");
+    assert!(text.contains("P-2") && !text.contains("P-1"), "{text}");
+    // In print.pdf too: it is posted like any letter.
+    let print = tool(
+        "pdftotext",
+        &[first.join("letters/print.pdf").to_str().unwrap(), "-"],
+    );
+    assert!(print.contains("Statement of account"), "{print}");
+    // The print batch goes out: the history knows the statement delivered.
+    let r = dunwell([
+        "outbox",
+        "posted",
+        first.to_str().unwrap(),
+        "--now",
+        "2023-07-31T16:00:00Z",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // A payment of 10 August; the next run on 15 September lists it: it came after the
+    // last statement (31 July), though more than 30 days before the campaign date.
+    let payments = dir.path().join("payments.csv");
+    let mut p = std::fs::read_to_string(&payments).unwrap();
+    p.push_str("P-4,S-1,S1-B,2023-08-10,100.00,transfer,ok\n");
+    std::fs::write(&payments, p).unwrap();
+    let second = dir.path().join("second");
+    let run = run_campaign(&campaign, &second, &["--as-of", "2023-09-15"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m = manifest(&second);
+    let letter = m.iter().find(|e| e["customer_id"] == "S-1").unwrap();
+    let pdf = second.join(letter["path"].as_str().unwrap());
+    let text = tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    assert!(text.contains("P-4") && !text.contains("P-2"), "{text}");
+    // `dunwell statement` reads the same history: the same bytes.
+    let out = dir.path().join("cmd");
+    let r = dunwell([
+        "statement",
+        campaign.as_str(),
+        "--customer",
+        "S-1",
+        "--as-of",
+        "2023-09-15",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(out.join("statement-S-1.pdf")).unwrap(),
+        std::fs::read(&pdf).unwrap()
+    );
+}
+
+#[test]
+fn a_letter_can_enclose_the_statement_and_a_cell_cannot_post_both() {
+    let (campaign, dir) = posting("{channels: [letter], attach_statement: true}");
+    let out = dir.path().join("out");
+    let run = run_campaign(&campaign, &out, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m = manifest(&out);
+    let letter = m.iter().find(|e| e["customer_id"] == "S-1").unwrap();
+    assert_eq!(letter["statement"], true);
+    let text = tool(
+        "pdftotext",
+        &[
+            out.join(letter["path"].as_str().unwrap()).to_str().unwrap(),
+            "-",
+        ],
+    );
+    // The reminder first, then the statement's pages.
+    let statement = text.find("Statement of account").expect(&text);
+    assert!(
+        statement > 0 && text[..statement].contains("S1-A"),
+        "{text}"
+    );
+
+    let (campaign, dir) = posting("[letter, statement]");
+    let run = run_campaign(&campaign, &dir.path().join("out"), &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`letter` and `statement` are both posted letters"),
+        "{}",
+        run.stderr
+    );
+}

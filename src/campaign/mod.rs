@@ -65,8 +65,96 @@ pub struct Interest {
     pub config: crate::interest::InterestConfig,
     pub laws: std::sync::Arc<crate::interest::Laws>,
     /// The law's code (`NL`, `DE`, …): `law:`, else the governing law, else the
-    /// creditor's country.
+    /// creditor's country. An invoice's `governing_law` displaces it under `law: auto`.
     pub law: String,
+    /// `creditor.sme`: a law may give interest only to small and medium-sized creditors.
+    pub creditor_sme: bool,
+}
+
+impl Interest {
+    /// The law an invoice is claimed under: its own `governing_law` under `law: auto`,
+    /// else the campaign's. An unknown code is refused before rendering
+    /// ([`Interest::unknown_laws`]), so here it is an error only for a caller that
+    /// skipped that check.
+    pub fn law_of(&self, inv: &crate::dataset::Invoice) -> std::result::Result<&str, String> {
+        let column = inv.terms.as_ref().and_then(|t| t.governing_law.as_deref());
+        match column {
+            Some(code) if self.config.law.eq_ignore_ascii_case("auto") => self
+                .laws
+                .law(code)
+                .map(|l| l.code.as_str())
+                .ok_or_else(|| format!("no law file for governing_law `{code}`")),
+            _ => Ok(&self.law),
+        }
+    }
+
+    /// Interest and compensation claimed on one invoice (`k` its dataset position), in
+    /// its currency. `demand_letter`: when a letter that starts a law's waiting term
+    /// (the Netherlands' 14-day letter) reached the debtor, if one did.
+    pub fn claimed(
+        &self,
+        as_of: chrono::NaiveDate,
+        view: &crate::dataset::CustomerView<'_>,
+        k: u32,
+        inv: &crate::dataset::Invoice,
+        demand_letter: Option<chrono::NaiveDate>,
+    ) -> std::result::Result<(rust_decimal::Decimal, rust_decimal::Decimal), String> {
+        let law = self.law_of(inv)?;
+        let ask = crate::interest::Ask {
+            config: &self.config,
+            laws: &self.laws,
+            law,
+            as_of,
+            creditor_sme: self.creditor_sme,
+            demand_letter,
+        };
+        crate::interest::claimed(&ask, view, k, inv).map_err(|gap| gap.to_string())
+    }
+
+    /// When the demand letter a law's waiting term runs from reached the debtor: the
+    /// first reminder about the invoice the history knows delivered, when the campaign
+    /// says its reminders are such letters (`interest.demand_letters`). Two days are
+    /// added for the post (a letter's delivery is recorded on the day it was posted),
+    /// and an e-mail is treated alike: the term may start later than the law allows,
+    /// never earlier.
+    pub fn demand_letter(&self, inv: &crate::dataset::Invoice) -> Option<chrono::NaiveDate> {
+        if !self.config.demand_letters {
+            return None;
+        }
+        inv.reminded.map(|d| d + chrono::Duration::days(2))
+    }
+
+    /// The invoices whose `governing_law` names a law no file describes, as `FILE:LINE`
+    /// lines (at most `limit`) and how many there are: under `law: auto` each would be
+    /// claimed under a law dunwell does not have, so the run stops before writing.
+    pub fn unknown_laws(
+        &self,
+        data: &crate::dataset::Dataset,
+        file: &str,
+        limit: usize,
+    ) -> (Vec<String>, usize) {
+        let mut lines = Vec::new();
+        let mut count = 0;
+        if !self.config.law.eq_ignore_ascii_case("auto") {
+            return (lines, 0);
+        }
+        for inv in &data.invoices {
+            if let Some(code) = inv.terms.as_ref().and_then(|t| t.governing_law.as_deref())
+                && self.laws.law(code).is_none()
+            {
+                count += 1;
+                if lines.len() < limit {
+                    lines.push(format!(
+                        "{file}:{}: column governing_law: no law file for `{code}` (expected one of {}; add laws/{}.yaml under interest.laws — docs/money.md)",
+                        inv.line,
+                        self.laws.codes().collect::<Vec<_>>().join(", "),
+                        code.to_ascii_lowercase()
+                    ));
+                }
+            }
+        }
+        (lines, count)
+    }
 }
 
 /// Whether an outbox needs a second person's approval before it is sent.
@@ -283,6 +371,10 @@ pub struct Creditor {
     /// applies.
     #[serde(default)]
     pub country: Option<String>,
+    /// Whether the creditor is a small or medium-sized enterprise (China's regulation
+    /// gives late-payment interest to SMEs only).
+    #[serde(default)]
+    pub sme: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -543,6 +635,7 @@ impl Campaign {
                             config,
                             laws: std::sync::Arc::new(laws),
                             law,
+                            creditor_sme: raw.creditor.sme,
                         }),
                         Err(msg) => {
                             if found.is_empty() {

@@ -29,7 +29,7 @@ pub fn statement(args: StatementArgs) -> Result<Exit> {
     let locale = campaign.locales.pick(view.customer.language());
     let since = args
         .since
-        .unwrap_or(campaign.as_of - chrono::Duration::days(crate::statement::PERIOD_DAYS));
+        .unwrap_or_else(|| crate::statement::since(&view, campaign.as_of));
     let maker = crate::statement::Maker {
         campaign,
         letters: &letters,
@@ -42,7 +42,7 @@ pub fn statement(args: StatementArgs) -> Result<Exit> {
         .map_err(|d| Error::Config(vec![d]))?;
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
     let name = crate::outbox::folder::file_name(&args.customer);
-    for (ext, bytes) in [("pdf", &s.pdf), ("xlsx", &s.xlsx)] {
+    for (ext, bytes) in [("pdf", &s.letter.bytes), ("xlsx", &s.xlsx)] {
         let path = args.out.join(format!("statement-{name}.{ext}"));
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
         out!("{}", path.display());

@@ -17,7 +17,7 @@ pub mod events;
 
 /// The migrations, in order. A released migration is never edited: a change is a new
 /// file (refinery refuses a database whose applied migrations differ from these).
-const MIGRATIONS: [(&str, &str); 2] = [
+const MIGRATIONS: [(&str, &str); 3] = [
     (
         "V1__contacts",
         include_str!("../../migrations/history/V1__contacts.sql"),
@@ -25,6 +25,10 @@ const MIGRATIONS: [(&str, &str); 2] = [
     (
         "V2__returns_events_audit",
         include_str!("../../migrations/history/V2__returns_events_audit.sql"),
+    ),
+    (
+        "V3__statements",
+        include_str!("../../migrations/history/V3__statements.sql"),
     ),
 ];
 
@@ -174,6 +178,8 @@ pub struct Contact {
     pub invoices: Vec<(String, String)>,
     /// The e-mail's Message-ID (without angle brackets), or empty.
     pub message_id: String,
+    /// It was, enclosed or carried the statement of account.
+    pub statement: bool,
 }
 
 /// An event as events.csv has it (plus a promised amount), or derived from a return:
@@ -431,6 +437,7 @@ impl History {
                 V::from(now),
                 V::T(message_key(&x.message_id)),
                 V::T(link_key(&x.token)),
+                V::I(i64::from(x.statement)),
             ]);
         }
         let n = self
@@ -446,8 +453,8 @@ impl History {
                     invoices,
                 ),
                 (
-                    "INSERT INTO messages (run, customer, channel, state, state_at, message_id, link)
-                     VALUES ($1, $2, $3, 'written', $4, $5, $6) ON CONFLICT DO NOTHING",
+                    "INSERT INTO messages (run, customer, channel, state, state_at, message_id, link, statement)
+                     VALUES ($1, $2, $3, 'written', $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                     messages,
                 ),
             ])
@@ -796,6 +803,31 @@ impl History {
             .map_err(|e| Error::Unavailable(format!("history {name}: {e}")))
     }
 
+    /// The campaign date of each customer's last statement of account known delivered
+    /// as the history stood at `as_of` (by runs of earlier dates, delivered by then):
+    /// (customer, day), a row at a time.
+    pub fn each_last_statement(
+        &mut self,
+        as_of: chrono::NaiveDate,
+        f: &mut dyn FnMut(&str, &str),
+    ) -> Result<()> {
+        let day = as_of.format("%Y-%m-%d").to_string();
+        let name = self.name.clone();
+        self.db
+            .each(
+                "SELECT m.customer, MAX(r.as_of) FROM messages m JOIN runs r ON r.run = m.run
+                 WHERE m.statement = 1 AND m.state = 'delivered' AND r.as_of < $1
+                 AND substr(m.state_at, 1, 10) <= $1
+                 GROUP BY m.customer ORDER BY 1",
+                &[db::V::T(day)],
+                &mut |r| {
+                    f(r[0].text(), r[1].text());
+                    Ok(())
+                },
+            )
+            .map_err(|e| Error::Unavailable(format!("history {name}: {e}")))
+    }
+
     /// A customer's clusters and contacts over every recorded run, oldest first.
     pub fn timeline(&mut self, customer: &str) -> Result<Timeline> {
         use db::V;
@@ -911,6 +943,7 @@ mod tests {
             scheduled_at: "2026-11-23T09:00:00+01:00".into(),
             invoices: vec![("INV-1".into(), "157.25".into())],
             message_id: "0123abcd@example.com".into(),
+            statement: false,
         }
     }
 

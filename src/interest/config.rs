@@ -41,6 +41,11 @@ pub struct InterestConfig {
     /// Whether payment links (and their signed amount) include interest and compensation.
     #[serde(default)]
     pub include_in_links: bool,
+    /// The campaign's reminders are demand letters in the sense a law asks for before
+    /// costs may be claimed (the Netherlands, art. 6:96(6) BW: 14 days to pay, the costs
+    /// named): the first one the history knows delivered starts the term.
+    #[serde(default)]
+    pub demand_letters: bool,
 }
 
 impl Default for InterestConfig {
@@ -52,6 +57,7 @@ impl Default for InterestConfig {
             laws: None,
             governing_law: None,
             include_in_links: false,
+            demand_letters: false,
         }
     }
 }

@@ -698,20 +698,30 @@ fn scale(rule: &CompensationRule, base: Decimal, cur: Currency) -> (Decimal, Str
 #[cfg(test)]
 mod tests;
 
+/// What a campaign asks of the engine for its invoices.
+#[derive(Clone, Copy, Debug)]
+pub struct Ask<'a> {
+    pub config: &'a InterestConfig,
+    pub laws: &'a Laws,
+    /// The invoice's law's code.
+    pub law: &'a str,
+    pub as_of: NaiveDate,
+    pub creditor_sme: bool,
+    /// When a demand letter about this invoice reached the debtor (from the history).
+    pub demand_letter: Option<NaiveDate>,
+}
+
 /// What a campaign claims on one invoice of the dataset, in the invoice's currency:
 /// (interest, compensation), both zero when the law gives none. Compensation in another
 /// currency than the invoice's (no conversion rule for it) is not claimed: amounts are
 /// never mixed. `k` is the invoice's dataset position (payments name it).
 pub fn claimed(
-    config: &InterestConfig,
-    laws: &Laws,
-    law: &str,
-    as_of: NaiveDate,
+    ask: &Ask<'_>,
     view: &crate::dataset::CustomerView<'_>,
     k: u32,
     inv: &crate::dataset::Invoice,
 ) -> Result<(Decimal, Decimal), DataGap> {
-    use crate::dataset::{CustomerKind, PaymentStatus};
+    use crate::dataset::{CustomerKind, CustomerSize, PaymentStatus};
     let payments: Vec<(NaiveDate, Decimal)> = view
         .payments
         .iter()
@@ -724,10 +734,11 @@ pub fn claimed(
         None => DebtorKind::Unknown,
     };
     let terms = Terms {
-        apply: config.apply,
-        as_of,
-        from_day: config.from_day,
+        apply: ask.config.apply,
+        as_of: ask.as_of,
+        from_day: ask.config.from_day,
     };
+    let own = inv.terms.as_deref();
     let input = Invoice {
         due: inv.due_date,
         issued: Some(inv.issue_date),
@@ -736,13 +747,16 @@ pub fn claimed(
         currency: inv.currency,
         debtor,
         payments: &payments,
-        contractual_rate: None,
-        contract_date: None,
-        demand_letter: None,
-        creditor_is_sme: false,
-        debtor_large_or_public: false,
+        contractual_rate: own.and_then(|t| t.interest_rate),
+        contract_date: own.and_then(|t| t.contract_date),
+        demand_letter: ask.demand_letter,
+        creditor_is_sme: ask.creditor_sme,
+        debtor_large_or_public: matches!(
+            view.customer.size,
+            Some(CustomerSize::Large | CustomerSize::Public)
+        ),
     };
-    let out = compute(laws, law, &terms, &input)?;
+    let out = compute(ask.laws, ask.law, &terms, &input)?;
     let interest = out.interest.map(|x| x.amount).unwrap_or_default();
     let comp = match out.compensation {
         Ok(c) if c.currency == inv.currency => c.amount,

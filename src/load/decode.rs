@@ -368,6 +368,7 @@ pub(super) fn decode_customer(row: &impl Row, rd: &mut RowDefects<'_>) -> Option
             .filter_map(|(k, v)| Some((&**k, &**v.as_ref().ok()?))),
     );
     c.kind = rd.parse(row, cc::KIND, CustomerKind::parse);
+    c.size = rd.parse(row, cc::SIZE, CustomerSize::parse);
     c.timezone = rd.parse(row, cc::TIMEZONE, check_timezone);
     c.consent_email = rd.boolean(row, cc::CONSENT_EMAIL);
     c.consent_sms = rd.boolean(row, cc::CONSENT_SMS);
@@ -457,6 +458,12 @@ pub(super) fn decode_invoice(
     // An error, not a warning: a message that says "the invoice is attached" and is sent
     // without it, or a print run one copy short, is worse than no message.
     let document = rd.parse(row, ic::DOCUMENT, |t| documents.check(t));
+    let terms = Terms {
+        governing_law: rd.parse(row, ic::GOVERNING_LAW, check_law_code),
+        interest_rate: rd.parse(row, ic::INTEREST_RATE, |t| check_rate(t, comma)),
+        contract_date: rd.date(row, ic::CONTRACT_DATE, false),
+    };
+    let terms = (terms != Terms::default()).then(|| Box::new(terms));
     if let (Some(i), Some(d)) = (issue, due)
         && d < i
     {
@@ -489,6 +496,8 @@ pub(super) fn decode_invoice(
             status,
             disputed,
             document,
+            terms,
+            reminded: None,
             line: rd.line,
         }),
         (None, _, _, _, Some(amount), Some(currency)) if status == InvoiceStatus::Open => {

@@ -193,6 +193,10 @@ pub struct Entry {
     /// payer's name (`received.rs`). Outboxes written before it was added have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The message is, encloses or carries the customer's statement of account: the
+    /// history records it, and the next statement lists payments since its date.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub statement: bool,
 }
 
 /// A message's debts in a currency other than its main one.

@@ -198,6 +198,7 @@ mod tests {
             others: Vec::new(),
             pages: Vec::new(),
             name: None,
+            statement: false,
         }
     }
 

@@ -87,6 +87,8 @@ pub struct Meta {
     pub amount: rust_decimal::Decimal,
     pub currency: String,
     pub others: Vec<super::OtherClaim>,
+    /// Whether it is, encloses or carries the statement of account.
+    pub statement: bool,
 }
 
 /// An outbox being written. Holds the folder's lock until it is sealed.
@@ -210,6 +212,7 @@ impl Writer {
             others: meta.others,
             pages: Vec::new(),
             name: Some(meta.name),
+            statement: meta.statement,
         };
         let id = base.id.clone();
         let entry = match rendered {

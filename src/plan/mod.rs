@@ -50,12 +50,19 @@ pub struct MatrixCell {
     pub template: Option<String>,
     /// The letter goes with the e-mail as a PDF attachment.
     pub attach_letter: bool,
-    /// So does the customer's statement of account (PDF and XLSX).
+    /// So does the customer's statement of account (PDF and XLSX); with a letter, the
+    /// statement is enclosed after it.
     pub attach_statement: bool,
+    /// `statement` among the channels: the customer's statement of account is posted
+    /// as the letter (the letter channel, with the statement's pages in its place).
+    pub statement: bool,
 }
 
 const PLANNED_CHANNELS: [Channel; 4] =
     [Channel::Email, Channel::Sms, Channel::Letter, Channel::Web];
+
+/// The matrix's word for a posted statement of account: a letter channel message.
+pub const STATEMENT: &str = "statement";
 
 impl Rules {
     /// Checks names, ranges and times; every problem is reported, at the campaign file.
@@ -99,30 +106,55 @@ impl Rules {
                             .chain(["channels", k.as_str()])
                             .collect(),
                     };
-                    match Channel::parse(ch) {
+                    // `statement` is a letter whose pages are the statement of account.
+                    let parsed = if ch == STATEMENT {
+                        Ok(Channel::Letter)
+                    } else {
+                        Channel::parse(ch)
+                    };
+                    match parsed {
                         Ok(c) if PLANNED_CHANNELS.contains(&c) => {
                             if seen.contains(&c) {
                                 // Two messages with one id: which one would be sent?
                                 problems.push(at.error(
                                     &place,
-                                    format!(
-                                        "matrix.{cluster_name}.{stage}: channel `{ch}` is listed twice (expected each channel once: one message per channel)"
-                                    ),
+                                    if c == Channel::Letter && cell.channels().iter().any(|x| x == STATEMENT) && cell.channels().iter().any(|x| x == "letter") {
+                                        format!(
+                                            "matrix.{cluster_name}.{stage}: `letter` and `statement` are both posted letters (expected one of them; to enclose the statement with the reminder letter, write `channels: [letter], attach_statement: true`)"
+                                        )
+                                    } else {
+                                        format!(
+                                            "matrix.{cluster_name}.{stage}: channel `{ch}` is listed twice (expected each channel once: one message per channel)"
+                                        )
+                                    },
                                 ));
                             }
                             seen.push(c);
                         }
-                        _ => problems.push(at.error(
-                            &place,
-                            unknown("channel", ch, PLANNED_CHANNELS.iter().map(|c| c.as_str())),
-                        )),
+                        _ => problems.push(
+                            at.error(
+                                &place,
+                                unknown(
+                                    "channel",
+                                    ch,
+                                    PLANNED_CHANNELS
+                                        .iter()
+                                        .map(|c| c.as_str())
+                                        .chain([STATEMENT]),
+                                ),
+                            ),
+                        ),
                     }
                 }
-                if cell.attach_statement() && !seen.contains(&Channel::Email) {
+                let posts_statement = cell.channels().iter().any(|x| x == STATEMENT);
+                if cell.attach_statement()
+                    && !seen.contains(&Channel::Email)
+                    && (!seen.contains(&Channel::Letter) || posts_statement)
+                {
                     problems.push(at.error(
                         &[&here[..], &["attach_statement"]].concat(),
                         format!(
-                            "matrix.{cluster_name}.{stage}: `attach_statement` without `email` in its channels: the statement would be attached to nothing (expected `email` among the channels)"
+                            "matrix.{cluster_name}.{stage}: `attach_statement` without `email` or `letter` in its channels: the statement would be attached to nothing (expected `email` or `letter` among the channels)"
                         ),
                     ));
                 }
@@ -154,7 +186,13 @@ impl Rules {
                     let channels = cell
                         .channels()
                         .iter()
-                        .filter_map(|c| Channel::parse(c).ok())
+                        .filter_map(|c| {
+                            if c == STATEMENT {
+                                Some(Channel::Letter)
+                            } else {
+                                Channel::parse(c).ok()
+                            }
+                        })
                         .collect();
                     matrix.insert(
                         (*cluster, i),
@@ -163,6 +201,7 @@ impl Rules {
                             template: cell.template().map(str::to_string),
                             attach_letter: cell.attach_letter(),
                             attach_statement: cell.attach_statement(),
+                            statement: cell.channels().iter().any(|c| c == STATEMENT),
                         },
                     );
                 }
@@ -539,8 +578,10 @@ pub struct Planned {
     pub template: Option<String>,
     /// An e-mail that carries the letter as a PDF.
     pub attach_letter: bool,
-    /// An e-mail that carries the statement of account.
+    /// An e-mail that carries the statement of account, or a letter that encloses it.
     pub attach_statement: bool,
+    /// A letter that is the statement of account, posted.
+    pub statement: bool,
     pub scheduled_at: DateTime<chrono_tz::Tz>,
     /// What the message asks for in its main currency: the invoices it covers (dataset
     /// positions) and their open total. The main currency is the customer's (the one
@@ -792,6 +833,7 @@ pub fn plan_customer(
         template,
         attach_letter: attach,
         attach_statement,
+        statement,
     }) = rules
         .matrix
         .get(&(a.cluster, stage))
@@ -842,7 +884,9 @@ pub fn plan_customer(
                 stage,
                 template: template.clone(),
                 attach_letter: *attach && ch == Channel::Email,
-                attach_statement: *attach_statement && ch == Channel::Email,
+                attach_statement: *attach_statement
+                    && (ch == Channel::Email || (ch == Channel::Letter && !*statement)),
+                statement: *statement && ch == Channel::Letter,
                 scheduled_at,
                 invoices: main.invoices.clone(),
                 amount: main.amount,
@@ -1123,6 +1167,8 @@ policy:
             status: InvoiceStatus::Open,
             disputed,
             document: None,
+            terms: None,
+            reminded: None,
             line: 2,
         }
     }

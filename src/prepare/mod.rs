@@ -209,6 +209,17 @@ fn read_history(
             None => *names.entry(stage.to_string()).or_insert(next),
         };
         delivered.rows.push((k, stage, day));
+        let inv = &mut data.invoices[k as usize];
+        inv.reminded = Some(inv.reminded.map_or(day, |d| d.min(day)));
+    })?;
+    let mut statements = Vec::new();
+    store.each_last_statement(campaign.as_of, &mut |customer, day| {
+        if let (Some(&i), Ok(day)) = (
+            index.get(customer),
+            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d"),
+        ) {
+            statements.push((i, day));
+        }
     })?;
     let recorded = store.events_by(campaign.as_of)?;
     drop(store);
@@ -251,6 +262,9 @@ fn read_history(
     let mut stages: Vec<(String, u16)> = names.into_iter().collect();
     stages.sort_by_key(|(_, k)| *k);
     delivered.stages = stages.into_iter().map(|(s, _)| s).collect();
+    for (i, day) in statements {
+        data.customers[i as usize].last_statement = Some(day);
+    }
     let added = data.add_events(extra);
     Ok((
         HistoryRead {

@@ -348,7 +348,10 @@ fn render_cells(
             m.channel = cell.channel;
             m.template = matrix_cell.template.clone();
             m.attach_letter = matrix_cell.attach_letter && cell.channel == Channel::Email;
-            m.attach_statement = matrix_cell.attach_statement && cell.channel == Channel::Email;
+            m.statement = matrix_cell.statement && cell.channel == Channel::Letter;
+            m.attach_statement = matrix_cell.attach_statement
+                && (cell.channel == Channel::Email
+                    || (cell.channel == Channel::Letter && !matrix_cell.statement));
             let view = data.view(i);
             let persona_customer = job
                 .persona_lang

@@ -456,19 +456,11 @@ impl Renderer<'_> {
         let Some(cfg) = &self.campaign.interest else {
             return Ok((Decimal::ZERO, Decimal::ZERO));
         };
-        crate::interest::claimed(
-            &cfg.config,
-            &cfg.laws,
-            &cfg.law,
-            self.campaign.as_of,
-            view,
-            k,
-            inv,
-        )
-        .map_err(|gap| {
-            Diagnostic::whole_file(&self.campaign.path, format!("interest: {gap}"))
-                .customer(crate::diag::Unmade::Token)
-        })
+        cfg.claimed(self.campaign.as_of, view, k, inv, cfg.demand_letter(inv))
+            .map_err(|gap| {
+                Diagnostic::whole_file(&self.campaign.path, format!("interest: {gap}"))
+                    .customer(crate::diag::Unmade::Token)
+            })
     }
 
     /// "Statutory late-payment interest to 20 November 2026: €12.34. Fixed compensation

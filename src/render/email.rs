@@ -69,28 +69,13 @@ impl Renderer<'_> {
             });
         }
         if m.attach_statement {
-            let letters = self.letters.ok_or_else(|| {
-                Diagnostic::whole_file(
-                    "templates/fonts",
-                    "statements need the fonts in templates/fonts/",
-                )
-            })?;
-            let maker = crate::statement::Maker {
-                campaign: self.campaign,
-                letters,
-                templates: self.templates,
-                formats: self.formats,
-                words: self.words,
-            };
-            // The period `dunwell statement` takes without --since: the same bytes.
-            let since = self.campaign.as_of - chrono::Duration::days(crate::statement::PERIOD_DAYS);
-            let s = maker
-                .make(view, locale, since)
+            let s = self
+                .statement(view, locale)
                 .map_err(|d| d.customer(crate::diag::Unmade::Email))?;
             let name = view.customer.id();
             attachments.push(Attachment {
                 name: format!("statement-{name}.pdf"),
-                bytes: s.pdf,
+                bytes: s.letter.bytes,
             });
             attachments.push(Attachment {
                 name: format!("statement-{name}.xlsx"),

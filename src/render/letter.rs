@@ -21,11 +21,19 @@ impl Renderer<'_> {
         tctx: &tera::Context,
         locale: &str,
     ) -> Result<Rendered, Diagnostic> {
-        let (mut composed, subject) = self.letter(m, view, a, &ctx, tctx, locale)?;
+        let (mut composed, subject) = if m.statement {
+            let s = self.statement(view, locale)?;
+            (s.letter, s.title)
+        } else {
+            self.letter(m, view, a, &ctx, tctx, locale)?
+        };
+        let mut enclosures = Vec::new();
+        if m.attach_statement {
+            enclosures.push(self.statement(view, locale)?.letter.objects);
+        }
         // The claimed invoices as issued go in the envelope after the letter. Only a
         // PDF can be printed as it is; an XML e-invoice is data for the customer's
         // system, not a page, and rides with the e-mail only (the run says so).
-        let mut enclosures = Vec::new();
         let mut not_printed = Vec::new();
         for d in documents(m, view)? {
             if !crate::dataset::Invoice::is_pdf(&d.path) {
@@ -55,6 +63,34 @@ impl Renderer<'_> {
             link: ctx.payment.link,
             not_printed,
         })
+    }
+
+    /// The customer's statement of account as of the campaign date, since the last one
+    /// delivered (`statement::since`): posted alone, enclosed with a letter, or
+    /// attached to an e-mail — the same bytes as `dunwell statement` writes.
+    pub(super) fn statement(
+        &self,
+        view: &CustomerView<'_>,
+        locale: &str,
+    ) -> Result<crate::statement::Statement, Diagnostic> {
+        let letters = self.letters.ok_or_else(|| {
+            Diagnostic::whole_file(
+                "templates/fonts",
+                "statements need the fonts in templates/fonts/",
+            )
+        })?;
+        let maker = crate::statement::Maker {
+            campaign: self.campaign,
+            letters,
+            templates: self.templates,
+            formats: self.formats,
+            words: self.words,
+        };
+        maker.make(
+            view,
+            locale,
+            crate::statement::since(view, self.campaign.as_of),
+        )
     }
 
     /// The letter: its Markdown body rendered, laid out with the invoice table and the

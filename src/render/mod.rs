@@ -239,6 +239,33 @@ pub fn missing_accounts_error(campaign: &Campaign, missing: &[(String, usize)]) 
     )
 }
 
+/// The campaign's error for invoices whose `governing_law` has no law file (under
+/// `interest: {law: auto}`), each named `FILE:LINE`; `None` when there are none.
+pub fn unknown_laws_error(
+    campaign: &Campaign,
+    data: &crate::dataset::Dataset,
+) -> Option<Diagnostic> {
+    let interest = campaign.interest.as_ref()?;
+    let (lines, count) = interest.unknown_laws(data, &data.sources.invoices, 10);
+    if count == 0 {
+        return None;
+    }
+    let mut d = Diagnostic::whole_file(
+        &campaign.path,
+        format!(
+            "interest: {count} invoice{} name a governing law dunwell has no law file for; none of their interest could be claimed under the law the contract chose",
+            if count == 1 { "" } else { "s" }
+        ),
+    );
+    for l in lines {
+        d = d.note(l);
+    }
+    if count > 10 {
+        d = d.note(format!("… and {} more", count - 10));
+    }
+    Some(d)
+}
+
 /// What rendering needs, built once per run and shared by every thread.
 pub struct Renderer<'a> {
     pub campaign: &'a Campaign,

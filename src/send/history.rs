@@ -287,6 +287,7 @@ fn contact_of(e: &crate::outbox::Entry) -> Contact {
             .map(|(n, a)| (n.clone(), a.to_string()))
             .collect(),
         message_id: e.message_id.clone().unwrap_or_default(),
+        statement: e.statement,
     }
 }
 
