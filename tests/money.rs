@@ -560,3 +560,60 @@ fn chinas_interest_needs_an_sme_creditor_and_a_large_or_public_debtor() {
         );
     }
 }
+
+#[test]
+fn dutch_consumer_collection_costs_wait_for_fourteen_days_after_the_first_reminder() {
+    // Art. 6:96(6) BW: costs from a consumer only 14 days after a letter giving those 14
+    // days reached them. The WIK scale on 10,000.00: 15 % of 2,500 + 10 % of 2,500 + 5 %
+    // of 5,000 = 375 + 250 + 250 = €875.00.
+    let nl = |letters: bool| {
+        move |c: String| {
+            let c = c
+                .replace(
+                    "interest: {apply: b2b, law: auto}",
+                    &format!("interest: {{apply: all, law: NL, demand_letters: {letters}}}"),
+                )
+                .replace(
+                    "  - {name: reminder, from: 1}\n",
+                    "  - {name: reminder, from: 1, to: 29}\n  - {name: final_notice, from: 30}\n",
+                )
+                .replace(
+                    "    reminder: [email, letter]\n",
+                    "    reminder: [letter]\n    final_notice: [letter]\n",
+                )
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("send_from:"))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>();
+            format!("{c}history: history.sqlite\n")
+        }
+    };
+    for letters in [true, false] {
+        let (campaign, dir) = interest_variant(&nl(letters), &same, &same);
+        let first = dir.path().join("first");
+        let run = run_campaign(&campaign, &first, &[]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let consumer = pdf_text(&first.join("letters/I-CON-letter.pdf"));
+        assert!(!consumer.contains("€875.00"), "{consumer}");
+        let r = dunwell([
+            "outbox",
+            "posted",
+            first.to_str().unwrap(),
+            "--now",
+            "2023-07-31T16:00:00Z",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        // Posted 31 July, taken as received 2 August: claimable from 17 August.
+        for (as_of, owed) in [("2023-08-14", false), ("2023-08-31", letters)] {
+            let out = dir.path().join(as_of);
+            let run = run_campaign(&campaign, &out, &["--as-of", as_of]);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            let consumer = pdf_text(&out.join("letters/I-CON-letter.pdf"));
+            assert_eq!(
+                consumer.contains("€875.00"),
+                owed,
+                "demand_letters: {letters}, {as_of}:\n{consumer}"
+            );
+        }
+    }
+}
