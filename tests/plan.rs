@@ -72,6 +72,7 @@ fn every_customer_ends_in_exactly_one_place_and_messages_respect_windows() {
         "nothing_open",
         "all_disputed",
         "no_stage",
+        "pre_due_too_late",
         "below_minimum",
         "no_channel_in_matrix",
         "no_channel_left",
@@ -88,9 +89,19 @@ fn every_customer_ends_in_exactly_one_place_and_messages_respect_windows() {
             e.reason
         );
     }
-    // Pre-due reminders go to the chronic late only (prevention).
+    // Pre-due reminders go to the chronic late only (prevention), and each reaches its
+    // customer before every invoice it mentions falls due.
     for m in &p.messages {
         if rules.stage_name(m.stage) == "pre_due" {
+            for k in m.all_invoices() {
+                let due = data.invoices[k as usize].due_date;
+                assert!(
+                    m.scheduled_at.date_naive() < due,
+                    "pre_due to {} at {} for an invoice due {due}",
+                    data.customers[m.customer as usize].id(),
+                    m.scheduled_at
+                );
+            }
             assert_eq!(
                 seg.assignments[m.customer as usize]
                     .as_ref()
@@ -105,6 +116,13 @@ fn every_customer_ends_in_exactly_one_place_and_messages_respect_windows() {
         p.messages
             .iter()
             .any(|m| rules.stage_name(m.stage) == "pre_due")
+    );
+    // The sample has customers whose invoice falls due before the contact window opens
+    // (a weekend, a time zone): they wait, with the reason.
+    assert!(
+        p.exclusions
+            .iter()
+            .any(|e| e.reason.to_string() == "pre_due_too_late")
     );
 }
 

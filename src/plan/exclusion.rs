@@ -29,6 +29,9 @@ pub enum ExclusionReason {
     AllDisputed,
     /// Days past due fall in no stage.
     NoStage,
+    /// A reminder before the due date (`pre_due`) could go out only on the due date or
+    /// later: the customer waits for the first level.
+    PreDueTooLate,
     /// With a history store: no invoice is due its next reminder level before this day
     /// (it had its level fewer than `level_interval_days` ago, or is not old enough for
     /// the next rung of the ladder).
@@ -81,6 +84,7 @@ impl ExclusionReason {
             NothingOpen,
             AllDisputed,
             NoStage,
+            PreDueTooLate,
             NextLevelFrom(chrono::NaiveDate::from_ymd_opt(2026, 12, 9).expect("a date")),
             BelowMinimum,
             NoChannelInMatrix,
@@ -120,6 +124,7 @@ impl std::fmt::Display for ExclusionReason {
             NothingOpen => f.write_str("nothing_open"),
             AllDisputed => f.write_str("all_disputed"),
             NoStage => f.write_str("no_stage"),
+            PreDueTooLate => f.write_str("pre_due_too_late"),
             NextLevelFrom(d) => write!(f, "next_level_from:{}", d.format("%Y-%m-%d")),
             BelowMinimum => f.write_str("below_minimum"),
             NoChannelInMatrix => f.write_str("no_channel_in_matrix"),

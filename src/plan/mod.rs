@@ -843,6 +843,16 @@ pub fn plan_customer(
     };
     let tz = c.timezone.unwrap_or(rules.default_tz);
     let scheduled_at = rules.schedule(tz);
+    // A reminder "before it falls due" that arrives on the due day or later is wrong: the
+    // customer waits for the first level instead (a weekend or a late send_from push the
+    // contact window past the due date).
+    if rules.is_prevention(stage)
+        && covered
+            .iter()
+            .any(|(_, inv)| scheduled_at.date_naive() >= inv.due_date)
+    {
+        return excluded(ExclusionReason::PreDueTooLate);
+    }
     let mut messages = Vec::new();
     let mut exclusions = Vec::new();
     if levels.is_some() {
@@ -1393,7 +1403,7 @@ policy:
 
     #[test]
     fn prevention_is_sent_once_and_is_not_a_level() {
-        let soon = invoice("2026-11-23", 100, false);
+        let soon = invoice("2026-11-25", 100, false);
         let (m, _) = with_levels(std::slice::from_ref(&soon), &[], "2026-11-20");
         assert_eq!(m[0].stage, 0, "pre_due");
         let (m, x) = with_levels(
@@ -1451,12 +1461,36 @@ policy:
 
     #[test]
     fn pre_due_only_where_the_matrix_says() {
-        let invs = [invoice("2026-11-23", 100, false)];
+        let invs = [invoice("2026-11-25", 100, false)];
         let (m, _) = run(&customer(), &invs, &[], Cluster::ChronicLate);
         assert_eq!((m.len(), rules().stage_name(m[0].stage)), (2, "pre_due"));
         let (m, x) = run(&customer(), &invs, &[], Cluster::Forgetful);
         assert!(m.is_empty());
         assert_eq!(x[0].reason.code(), "no_channel_in_matrix");
+    }
+
+    #[test]
+    fn a_pre_due_reminder_never_arrives_on_or_after_the_due_date() {
+        // The campaign's Friday (20 Nov) sends from Saturday 07:30 UTC: the contact window
+        // opens on Monday 23 November, 09:00 local. Due that Monday: the "it falls due
+        // soon" e-mail would arrive on the day, so the customer waits for the reminder.
+        let (m, x) = run(
+            &customer(),
+            &[invoice("2026-11-23", 100, false)],
+            &[],
+            Cluster::ChronicLate,
+        );
+        assert!(m.is_empty(), "{m:?}");
+        assert_eq!(x[0].reason.code(), "pre_due_too_late");
+        // Due on Tuesday: Monday is before it.
+        let (m, _) = run(
+            &customer(),
+            &[invoice("2026-11-24", 100, false)],
+            &[],
+            Cluster::ChronicLate,
+        );
+        assert_eq!(rules().stage_name(m[0].stage), "pre_due");
+        assert!(m[0].scheduled_at.date_naive() < d("2026-11-24"));
     }
 
     #[test]
