@@ -289,7 +289,11 @@ fn an_outbox_sent_elsewhere_is_imported_with_its_journal_states() {
     // The schema came from refinery's migrations (its own table records them).
     assert_eq!(
         sql(&store, "select version, name from refinery_schema_history"),
-        serde_json::json!([[1, "contacts"], [2, "returns_events_audit"]])
+        serde_json::json!([
+            [1, "contacts"],
+            [2, "returns_events_audit"],
+            [3, "statements"]
+        ])
     );
 }
 

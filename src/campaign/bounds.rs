@@ -63,6 +63,14 @@ fn creditor(c: &Creditor, at: &Spans, out: &mut Vec<Diagnostic>) {
             ),
         ));
     }
+    if let Some(short) = &c.short_name
+        && let Err(msg) = check_short_name(short)
+    {
+        out.push(at.error(
+            &["creditor", "short_name"],
+            format!("creditor.short_name: {msg}"),
+        ));
+    }
     if let Some(iban) = &c.iban
         && let Err(msg) = check_iban(iban)
     {
@@ -125,6 +133,35 @@ fn creditor(c: &Creditor, at: &Spans, out: &mut Vec<Diagnostic>) {
 /// The creditor's website, printed in messages and letters: an `http(s)://` address
 /// with a host, without `user:password@` (a `javascript:` link or a credential would
 /// reach every customer).
+/// The name SMS carry: what an alphanumeric sender ID can be — 1 to 11 of A–Z, a–z,
+/// 0–9, space, `.`, `-`, `&` (the set carriers pass on; a longer or other one is
+/// replaced by a number, or refused).
+pub fn check_short_name(text: &str) -> Result<(), String> {
+    let n = text.chars().count();
+    if text.trim().is_empty() {
+        return Err(
+            "is empty (expected the creditor's short name, at most 11 characters, e.g. Nordlicht)"
+                .into(),
+        );
+    }
+    if n > 11 {
+        return Err(format!(
+            "`{text}` is {n} characters long (expected at most 11: it doubles as an alphanumeric SMS sender ID)"
+        ));
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '-' | '&')))
+    {
+        return Err(format!(
+            "`{}` contains `{}` (expected letters A-Z, digits, spaces, `.`, `-` or `&`: what an alphanumeric SMS sender ID may hold)",
+            crate::diag::escape_control(text),
+            crate::diag::escape_control(&c.to_string())
+        ));
+    }
+    Ok(())
+}
+
 pub fn check_website(text: &str) -> Result<(), String> {
     let shown = crate::diag::escape_control(&crate::redact::url(text)).into_owned();
     let expected = "expected a web address such as https://www.example.com";
@@ -192,6 +229,20 @@ fn sms(s: &SmsConfig, at: &Spans, out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_short_name_is_what_an_sms_sender_id_can_hold() {
+        assert!(super::check_short_name("Nordlicht").is_ok());
+        assert!(super::check_short_name("A&B Energy").is_ok());
+        let long = super::check_short_name("Nordlicht Utilities").unwrap_err();
+        assert!(
+            long.contains("19 characters") && long.contains("at most 11"),
+            "{long}"
+        );
+        let odd = super::check_short_name("Żabka").unwrap_err();
+        assert!(odd.contains("`Ż`"), "{odd}");
+        assert!(super::check_short_name("  ").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -346,6 +346,10 @@ fn default_segments() -> String {
 #[serde(deny_unknown_fields)]
 pub struct Creditor {
     pub name: String,
+    /// The name SMS use, short enough for an alphanumeric sender ID (11 characters);
+    /// the name when not given (filled in when the campaign is read).
+    #[serde(default)]
+    pub short_name: Option<String>,
     #[serde(default)]
     pub address: Vec<String>,
     #[serde(default)]
@@ -670,6 +674,9 @@ impl Campaign {
         };
         problems.extend(crate::campaign::bounds::check(&campaign, &at));
         if problems.is_empty() {
+            let mut campaign = campaign;
+            let name = campaign.creditor.name.clone();
+            campaign.creditor.short_name.get_or_insert(name);
             Ok(campaign)
         } else {
             Err(Error::Config(problems))

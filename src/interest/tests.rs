@@ -397,11 +397,11 @@ fn china_needs_an_sme_creditor_and_floors_an_agreed_rate_at_the_lpr() {
     assert_eq!(i.amount, d("246.58"));
     assert_eq!(i.periods[0].basis, Basis::Floor);
     assert!(i.verified);
-    // A contract of July 2024 meets a floor whose start date is not checked: marked.
+    // A contract of August 2024 meets the LPR of 22 July 2024 (3.35 %, now checked).
     inv.contract_date = Some(day("2024-08-01"));
     let i = run("CN", &t, &inv).interest.unwrap();
     assert_eq!(i.periods[0].rate, d("3.35"));
-    assert!(!i.verified);
+    assert!(i.verified);
 }
 
 #[test]

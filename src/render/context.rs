@@ -628,6 +628,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ),
     ("payment.qr_is_epc", "whether it is the EPC payload"),
     ("creditor.name", "from the campaign file"),
+    (
+        "creditor.short_name",
+        "from the campaign file (at most 11 characters, for SMS); the name when not given",
+    ),
     ("creditor.address", "from the campaign file"),
     ("creditor.email", "from the campaign file"),
     ("creditor.reply_to", "from the campaign file"),
@@ -638,6 +642,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("creditor.accounts", "from the campaign file"),
     ("creditor.vat_id", "from the campaign file"),
     ("creditor.country", "from the campaign file"),
+    (
+        "creditor.sme",
+        "from the campaign file: true for a small or medium-sized creditor",
+    ),
     ("campaign.name", "the campaign's name"),
     ("campaign.as_of", "the campaign date, formatted"),
     ("pay_by", "`as_of` + 14 days, formatted"),
