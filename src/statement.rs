@@ -103,6 +103,7 @@ pub struct Maker<'a> {
     pub templates: &'a Templates,
     pub formats: &'a Formats,
     pub words: &'a Words,
+    pub addresses: &'a crate::letter::address::Addresses,
 }
 
 impl Maker<'_> {
@@ -339,14 +340,17 @@ impl Maker<'_> {
         let name = self.template(locale)?;
         let markdown = self.templates.render(&name, &ctx)?;
         let title = crate::letter::title_of(&markdown);
-        let address = crate::letter::address_lines(c);
+        let recipient = self
+            .addresses
+            .recipient(c, self.campaign.creditor.country.as_deref());
         let id = format!("{}-statement", c.id());
         let letter = crate::letter::Letter {
             id: &id,
             locale,
             markdown: &markdown,
             creditor: &self.campaign.creditor,
-            recipient: std::iter::once(c.name()).chain(address).collect(),
+            recipient: recipient.lines,
+            recipient_name: recipient.name_line,
             customer_id: c.id(),
             date: long(as_of),
             date_unix: as_of

@@ -25,6 +25,7 @@ pub fn statement(args: StatementArgs) -> Result<Exit> {
     let templates = crate::templates::Templates::load(&campaign.templates, formats.clone())?;
     let letters = crate::letter::Letters::load(&campaign.templates, campaign.letters.clone())?;
     let words = crate::letter::words::Words::load(&campaign.templates)?;
+    let addresses = crate::letter::address::Addresses::load(&campaign.templates)?;
     let view = data.view(i);
     let locale = campaign.locales.pick(view.customer.language());
     let since = args
@@ -36,6 +37,7 @@ pub fn statement(args: StatementArgs) -> Result<Exit> {
         templates: &templates,
         formats: &formats,
         words: &words,
+        addresses: &addresses,
     };
     let s = maker
         .make(&view, locale, since)

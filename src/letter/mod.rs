@@ -8,6 +8,7 @@
 //! writes the file, `svg` draws the same pages for the gallery, `print` binds all letters for the print shop; the slip's QR code and
 //! reference come from `payment`.
 
+pub mod address;
 pub mod fonts;
 pub mod layout;
 pub mod pdf;
@@ -70,22 +71,6 @@ impl std::fmt::Debug for Letters {
     }
 }
 
-/// A customer's address lines as a letter prints them (the window), in field order.
-pub fn address_lines(c: &crate::dataset::Customer) -> Vec<&str> {
-    use crate::dataset::Field;
-    [
-        Field::AddressLine1,
-        Field::AddressLine2,
-        Field::PostalCode,
-        Field::City,
-        Field::Region,
-        Field::Country,
-    ]
-    .iter()
-    .filter_map(|f| c.get(*f))
-    .collect()
-}
-
 /// A letter's title: its first Markdown heading, unescaped (the PDF's title, the
 /// manifest's subject).
 pub fn title_of(markdown: &str) -> String {
@@ -142,8 +127,10 @@ pub struct Letter<'a> {
     pub locale: &'a str,
     pub markdown: &'a str,
     pub creditor: &'a crate::campaign::Creditor,
-    /// Name first, then the address lines.
-    pub recipient: Vec<&'a str>,
+    /// The name and address lines in the destination's order ([`address::Recipient`]).
+    pub recipient: Vec<String>,
+    /// Which of them is the name (set in bold).
+    pub recipient_name: usize,
     pub customer_id: &'a str,
     pub date: String,
     pub date_unix: i64,
@@ -437,15 +424,19 @@ impl Letters {
             gray: 0.4,
             dashed: false,
         });
-        let (size, leading, lines) =
-            fit_address(ts, &l.recipient, width, (w.height_mm - RETURN_ZONE_MM) * MM).map_err(
-                |(needed, fits)| Unfit::AddressTooLong {
-                    needed,
-                    fits,
-                    height_mm: w.height_mm,
-                    width_mm: w.width_mm,
-                },
-            )?;
+        let (size, leading, lines) = fit_address(
+            ts,
+            &l.recipient,
+            l.recipient_name,
+            width,
+            (w.height_mm - RETURN_ZONE_MM) * MM,
+        )
+        .map_err(|(needed, fits)| Unfit::AddressTooLong {
+            needed,
+            fits,
+            height_mm: w.height_mm,
+            width_mm: w.width_mm,
+        })?;
         let mut y = top(w.top_mm + RETURN_ZONE_MM);
         for ln in &lines {
             let baseline = y - size * 0.93;
@@ -684,7 +675,7 @@ impl Letters {
         if k > 1 {
             let head = format!(
                 "{} · {} · {}",
-                l.recipient.first().copied().unwrap_or(""),
+                l.recipient.get(l.recipient_name).map_or("", String::as_str),
                 l.customer_id,
                 l.date
             );
@@ -704,13 +695,14 @@ impl Letters {
     }
 }
 
-/// The recipient (name in bold, then the address lines) wrapped to the window's text
+/// The recipient (the name, line `name`, in bold; the address lines) wrapped to the window's text
 /// `width`, at the largest of [`ADDRESS_SIZES`] at which every line fits in `height`
 /// (points): (size, leading, lines). Otherwise the lines needed at the smallest size and
 /// the lines the window holds — never a line dropped or printed below the window.
 fn fit_address(
     ts: &mut Typesetter,
-    recipient: &[&str],
+    recipient: &[impl AsRef<str>],
+    name: usize,
     width: f32,
     height: f32,
 ) -> std::result::Result<(f32, f32, Vec<layout::Line>), (usize, usize)> {
@@ -718,8 +710,12 @@ fn fit_address(
     for (size, leading) in ADDRESS_SIZES {
         let mut lines = Vec::new();
         for (k, line) in recipient.iter().enumerate() {
-            let style = if k == 0 { Style::BOLD } else { Style::REGULAR };
-            lines.extend(ts.wrap(&[Span::new(*line, style)], size, width));
+            let style = if k == name {
+                Style::BOLD
+            } else {
+                Style::REGULAR
+            };
+            lines.extend(ts.wrap(&[Span::new(line.as_ref(), style)], size, width));
         }
         // A small tolerance: 45 mm less 17.7 mm is 6.7 lines of 11.5 pt, not 6.69.
         let fits = ((height + 0.01) / leading).floor().max(0.0) as usize;
@@ -763,11 +759,11 @@ mod tests {
         let mut ts = Typesetter::new(&b, "en");
         let (width, height) = area(&Window::default());
         // Six lines: 10 pt, as before.
-        let (size, _, lines) = fit_address(&mut ts, &SEVEN[..6], width, height).unwrap();
+        let (size, _, lines) = fit_address(&mut ts, &SEVEN[..6], 0, width, height).unwrap();
         assert_eq!((size, lines.len()), (10.0, 6));
         // Seven (name, two street lines, postcode, town, region, country) used to lose
         // the country below the window; now every line is set, at 9 pt.
-        let (size, leading, lines) = fit_address(&mut ts, &SEVEN, width, height).unwrap();
+        let (size, leading, lines) = fit_address(&mut ts, &SEVEN, 0, width, height).unwrap();
         assert_eq!((size, lines.len()), (9.0, 7));
         assert!(lines.len() as f32 * leading <= height);
     }
@@ -782,14 +778,14 @@ mod tests {
         };
         let (width, height) = area(&w);
         assert_eq!(
-            fit_address(&mut ts, &SEVEN, width, height).unwrap_err(),
+            fit_address(&mut ts, &SEVEN, 0, width, height).unwrap_err(),
             (7, 3)
         );
         // Long lines wrap; when the wrapped lines do not fit, the letter is refused too.
         let long = "Unit 4, The Old Granary Business Centre, Long Meadow Industrial Estate";
         let (width, height) = area(&Window::default());
         let many = [SEVEN[0], long, long, long, long, long, SEVEN[6]];
-        let (needed, fits) = fit_address(&mut ts, &many, width, height).unwrap_err();
+        let (needed, fits) = fit_address(&mut ts, &many, 0, width, height).unwrap_err();
         assert!(needed > fits && fits == 8, "{needed} {fits}");
     }
 

@@ -23,8 +23,8 @@ pub struct CustomerCtx<'a> {
     pub kind: &'a str,
     pub email: &'a str,
     pub phone: &'a str,
-    /// Address lines, ready to print.
-    pub address: Vec<&'a str>,
+    /// Address lines as the destination's post wants them, without the name.
+    pub address: Vec<String>,
     pub language: &'a str,
     /// Columns of the export dunwell does not know.
     pub extra: BTreeMap<&'a str, &'a str>,
@@ -370,7 +370,12 @@ impl Renderer<'_> {
                 .and_list(items.iter().map(String::as_str), locale)
         };
         let more = groups.len() - 1;
-        let address = crate::letter::address_lines(c);
+        let address: Vec<String> = self
+            .addresses
+            .recipient(c, self.campaign.creditor.country.as_deref())
+            .address()
+            .map(str::to_string)
+            .collect();
         Ok(Context {
             customer: CustomerCtx {
                 id: c.id(),
@@ -864,7 +869,7 @@ mod tests {
                 kind: "",
                 email: "",
                 phone: "",
-                address: vec![""],
+                address: vec![String::new()],
                 language: "",
                 extra: BTreeMap::from([("COLUMN", "")]),
             },

@@ -85,6 +85,7 @@ impl Renderer<'_> {
             templates: self.templates,
             formats: self.formats,
             words: self.words,
+            addresses: self.addresses,
         };
         maker.make(
             view,
@@ -181,15 +182,16 @@ impl Renderer<'_> {
             .collect();
         let table = crate::letter::invoice_table(labels, parts);
         let id = format!("{}-letter", view.customer.id());
-        let recipient: Vec<&str> = std::iter::once(ctx.customer.name)
-            .chain(ctx.customer.address.iter().copied())
-            .collect();
+        let recipient = self
+            .addresses
+            .recipient(view.customer, self.campaign.creditor.country.as_deref());
         let letter = crate::letter::Letter {
             id: &id,
             locale,
             markdown: &markdown,
             creditor: &self.campaign.creditor,
-            recipient,
+            recipient: recipient.lines,
+            recipient_name: recipient.name_line,
             customer_id: view.customer.id(),
             date: ctx.campaign.as_of.clone(),
             date_unix: self

@@ -94,6 +94,8 @@ pub struct Kit {
     pub templates: Templates,
     pub letters: Option<crate::letter::Letters>,
     pub words: words::Words,
+    /// How each destination country sets an address.
+    pub addresses: crate::letter::address::Addresses,
     /// The creditor's accounts by currency code (empty: payment by link only).
     pub accounts: BTreeMap<String, Account>,
     base_url: String,
@@ -157,6 +159,7 @@ impl Kit {
                 templates,
                 letters: None,
                 words: words::Words::load(&campaign.templates)?,
+                addresses: crate::letter::address::Addresses::load(&campaign.templates)?,
                 accounts: crate::payment::account::by_currency(
                     &c.accounts,
                     c.iban.as_deref(),
@@ -196,6 +199,7 @@ impl Kit {
             expires: self.expires,
             letters: self.letters.as_ref(),
             words: &self.words,
+            addresses: &self.addresses,
             accounts: &self.accounts,
         }
     }
@@ -279,6 +283,7 @@ pub struct Renderer<'a> {
     /// Fonts and labels, when the run has letters (or e-mails that carry one).
     pub letters: Option<&'a crate::letter::Letters>,
     pub words: &'a words::Words,
+    pub addresses: &'a crate::letter::address::Addresses,
     pub accounts: &'a BTreeMap<String, Account>,
 }
 
