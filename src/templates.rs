@@ -599,6 +599,25 @@ fn inline_css(
             after.insert(name.clone(), css);
         }
     }
+    // A parent's markup is rendered as part of its children, never by its own name: when
+    // a parent must be inlined after rendering, so must every template that extends it
+    // (from its own source — inlining the same rules twice is not idempotent).
+    let mut moved = true;
+    while moved {
+        moved = false;
+        for (name, text) in &mut out {
+            if after.contains_key(name.as_str()) {
+                continue;
+            }
+            if let Some(p) = by_name.get(name.as_str()).and_then(|s| parent(s))
+                && after.contains_key(p)
+            {
+                *text = by_name[name.as_str()].to_string();
+                after.insert(name.clone(), css_of(name));
+                moved = true;
+            }
+        }
+    }
     Ok((out, after))
 }
 
@@ -766,6 +785,42 @@ mod tests {
             table.contains(r#"<td style="color: red;">Zoë</td>"#),
             "{table}"
         );
+    }
+
+    #[test]
+    fn a_child_of_a_layout_that_cannot_be_inlined_once_is_inlined_after_rendering() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            &[
+                (
+                    "email/base.html",
+                    "<html><head><style>p, td { color: red }</style></head><body><table>{% for n in names %}<tr><td>{{ n }}</td></tr>{% endfor %}</table>{% block body %}{% endblock body %}</body></html>",
+                ),
+                (
+                    "email/a.html",
+                    "{% extends \"email/base.html\" %}{% block body %}<p>{{ name }}</p>{% endblock body %}",
+                ),
+            ],
+        );
+        let t = Templates::load(dir.path(), Arc::new(Formats::new(["en"]))).unwrap();
+        assert!(t.inline_after.contains_key("email/base.html"));
+        assert!(t.inline_after.contains_key("email/a.html"));
+        let mut ctx = tera::Context::new();
+        ctx.insert("name", "Zoë");
+        ctx.insert("names", &["Ada"]);
+        let a = t.render("email/a.html", &ctx).unwrap();
+        assert!(a.contains(r#"<td style="color: red;">Ada</td>"#), "{a}");
+        assert!(a.contains(r#"<p style="color: red;">Zoë</p>"#), "{a}");
+    }
+
+    /// The shipped layout keeps every Tera tag where an HTML parser leaves it, so that
+    /// its CSS is inlined once, when the templates load, not into each of 100,000 e-mails.
+    #[test]
+    fn the_shipped_email_layout_is_inlined_once() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let t = Templates::load(&root, Arc::new(Formats::new(["en"]))).unwrap();
+        assert!(t.inline_after.is_empty(), "{:?}", t.inline_after.keys());
     }
 
     #[test]

@@ -14,8 +14,13 @@ fn quiet() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn chromium_test(args: &[&str]) -> serde_json::Value {
+    node("gallery.js", args)
+}
+
+/// Runs a script of tests/js (each drives Chromium and prints one JSON line last).
+fn node(script: &str, args: &[&str]) -> serde_json::Value {
     let out = Command::new("node")
-        .arg("gallery.js")
+        .arg(script)
         .args(args)
         .current_dir(root().join("tests/js"))
         .output()
@@ -24,7 +29,7 @@ fn chromium_test(args: &[&str]) -> serde_json::Value {
     let line = stdout.lines().last().unwrap_or("");
     let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| {
         panic!(
-            "gallery.js printed no result:\n{stdout}\n{}",
+            "{script} printed no result:\n{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         )
     });
@@ -324,4 +329,155 @@ fn in_chromium_serve_shows_a_template_edit_within_two_seconds() {
         v["error_text"].as_str().unwrap().contains("default.pl.txt"),
         "{v}"
     );
+}
+
+/// Issue 16: every e-mail fits a phone (390 px) and a small tablet (800 px) without
+/// scrolling sideways, shows its buttons, and prints no tracking address as text (the
+/// plain-text part keeps it). The HTML part of every cell of the sample's gallery —
+/// every cluster, stage and language the templates have — and of a customer who owes
+/// in two currencies, as a reminder and as a payment-plan offer.
+#[test]
+fn in_chromium_every_email_fits_390_and_800_px_and_prints_no_tracking_address() {
+    let _quiet = quiet();
+    let dir = tempdir();
+    let html = dir.path().join("html");
+    std::fs::create_dir_all(&html).unwrap();
+    let mut emls: Vec<(String, std::path::PathBuf)> = Vec::new();
+    let gallery = dir.path().join("gallery");
+    let r = preview("samples/campaign.yaml", &gallery, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for e in std::fs::read_dir(gallery.join("m")).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".eml") {
+            emls.push((stem.to_string(), path));
+        }
+    }
+    let gallery_emails = emls.len();
+    for cluster in ["default", "unable"] {
+        let campaign = two_currencies(dir.path(), cluster);
+        let out = dir.path().join(format!("out-{cluster}"));
+        let r = run_campaign(campaign.to_str().unwrap(), &out, &["--eml"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        for e in std::fs::read_dir(out.join("email")).unwrap() {
+            let path = e.unwrap().path();
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            emls.push((format!("currencies-{cluster}.{stem}"), path));
+        }
+    }
+    // Each e-mail's HTML part as a page of its own, and its payment links (from the
+    // plain-text part, which prints them).
+    let mut links: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (stem, path) in &emls {
+        let bytes = std::fs::read(path).unwrap();
+        let m = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        let file = format!("{stem}.html");
+        std::fs::write(html.join(&file), m.body_html(0).unwrap().as_bytes()).unwrap();
+        let text = m.body_text(0).unwrap();
+        // After a space or, in Japanese and Chinese, straight after a `：`.
+        let mine: Vec<String> = text
+            .split("https://")
+            .skip(1)
+            .map(|rest| format!("https://{}", rest.split_whitespace().next().unwrap_or("")))
+            .filter(|l| l.contains("/p/") && l.contains("utm_"))
+            .collect();
+        assert!(!mine.is_empty(), "{file}: no payment link in the text part");
+        links.insert(file, mine);
+    }
+    assert!(
+        gallery_emails >= 140,
+        "{gallery_emails} e-mails in the gallery"
+    );
+    let two = links
+        .keys()
+        .filter(|f| f.starts_with("currencies-") && f.contains("M-EP"))
+        .count();
+    assert_eq!(
+        two, 2,
+        "the two-currency customer's reminder and plan offer"
+    );
+
+    let v = node("emails.js", &[html.to_str().unwrap(), "390", "800"]);
+    assert_eq!(v["files"].as_u64(), Some(emls.len() as u64), "{v}");
+    assert_eq!(v["requests"].as_array().unwrap().len(), 0, "{v}");
+    let mut wrong = Vec::new();
+    for (width, rows) in v["widths"].as_object().unwrap() {
+        for row in rows.as_array().unwrap() {
+            let file = row["file"].as_str().unwrap();
+            let (scroll, inner) = (row["scroll_width"].as_u64(), row["inner_width"].as_u64());
+            if scroll > inner {
+                wrong.push(format!(
+                    "{file}: {} px wide in a {} px window (at {width} px)",
+                    scroll.unwrap(),
+                    inner.unwrap()
+                ));
+            }
+            let seen: Vec<&str> = row["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap())
+                .collect();
+            for link in &links[file] {
+                if !seen.iter().any(|s| s.starts_with(link.as_str())) {
+                    wrong.push(format!("{file}: no visible link to {link} (at {width} px)"));
+                }
+            }
+        }
+    }
+    for (file, urls) in v["text_urls"].as_object().unwrap() {
+        for url in urls.as_array().unwrap() {
+            let url = url.as_str().unwrap();
+            if url.contains("utm_") || url.contains("/p/") {
+                wrong.push(format!("{file}: prints the payment link {url} as text"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} problems:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// tests/fixtures/currencies (a customer owing złoty and euro, one pounds, one yen) as a
+/// campaign file in `dir`; with `unable`, rules that make everyone `unable`, so that their
+/// e-mails offer the payment plan.
+fn two_currencies(dir: &Path, cluster: &str) -> std::path::PathBuf {
+    let fixture = root().join("tests/fixtures/currencies");
+    let abs = |p: &str| fixture.join(p).display().to_string();
+    let mut text = std::fs::read_to_string(fixture.join("campaign.yaml"))
+        .unwrap()
+        .replace(
+            "customers: customers.csv",
+            &format!("customers: {}", abs("customers.csv")),
+        )
+        .replace(
+            "invoices: invoices.csv",
+            &format!("invoices: {}", abs("invoices.csv")),
+        )
+        .replace(
+            "../../../segments/default.yaml",
+            &abs("../../../segments/default.yaml"),
+        )
+        .replace("../../../templates", &abs("../../../templates"));
+    if cluster == "unable" {
+        let rules = dir.join("everyone-unable.yaml");
+        std::fs::write(
+            &rules,
+            "rules:\n  - name: everyone\n    cluster: unable\n    because: a test of the payment-plan e-mail\n",
+        )
+        .unwrap();
+        text = text
+            .replace(
+                &abs("../../../segments/default.yaml"),
+                &rules.display().to_string(),
+            )
+            .replace("matrix:\n  default:", "matrix:\n  unable:");
+    }
+    assert!(text.contains(&format!("matrix:\n  {cluster}:")), "{text}");
+    let path = dir.join(format!("currencies-{cluster}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path
 }

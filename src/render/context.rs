@@ -759,6 +759,10 @@ pub const FIELDS: &[(&str, &str)] = &[
         "paragraphs",
         "only in email/layout.html: the text template's paragraphs",
     ),
+    (
+        "blocks",
+        "only in email/layout.html: the paragraphs with their kind (text, invoices, links, list, steps) and list items",
+    ),
 ];
 
 /// The top-level names of [`FIELDS`], in its order: what a template's variable starts with.
@@ -780,9 +784,10 @@ mod tests {
 
     /// Names the channels add to the context (only some templates see them): not fields
     /// of [`Context`].
-    const ADDED: [&str; 5] = [
+    const ADDED: [&str; 6] = [
         "subject",
         "paragraphs",
+        "blocks",
         "invoice_table",
         "qr_svg",
         "qr_svgs",
