@@ -39,7 +39,7 @@ fn every_problem_of_a_broken_copy_is_reported_at_once() {
     let dir = sample_copy();
     let t = dir.path().join("templates");
     edit(&t, "email/forgetful/default.en.txt", |s| {
-        s.replace("{{ customer.name }}", "{{ custmer.name }}")
+        s.replacen("{{ customer.name }}", "{{ custmer.name }}", 1)
     });
     edit(&t, "sms/unwilling/default.pl.txt", |s| {
         s + "{% if totals.count %}\n"
@@ -69,7 +69,7 @@ fn every_problem_of_a_broken_copy_is_reported_at_once() {
     );
     // The unknown variable: file, line, column, caret, the known names, a suggestion.
     assert!(
-        out.contains("templates/email/forgetful/default.en.txt:3:10"),
+        out.contains("templates/email/forgetful/default.en.txt:3:111"),
         "{out}"
     );
     assert!(out.contains("did you mean `customer`?"), "{out}");

@@ -34,3 +34,4 @@ mod serve;
 mod sms;
 mod statement;
 mod token_properties;
+mod wording;

@@ -482,7 +482,7 @@ pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, tables: &[Table]
         italic: italic > 0,
     };
 
-    for ev in Parser::new_ext(md, Options::empty()) {
+    for ev in cjk_friendly(md) {
         match ev {
             Event::Start(Tag::Heading { level, .. }) => heading = Some(level),
             Event::End(TagEnd::Heading(_)) => {
@@ -651,8 +651,119 @@ pub fn invoice_table(ts: &mut Typesetter, flow: &mut Flow, t: &Table) {
     }
 }
 
+/// Is `c` a Chinese, Japanese or Korean character or CJK punctuation (。、「」（）…)?
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x11FF | 0x2E80..=0x2FFF | 0x3000..=0x30FF | 0x3100..=0x31FF
+        | 0x3200..=0x4DBF | 0x4E00..=0x9FFF | 0xA960..=0xA97F | 0xAC00..=0xD7FF
+        | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
+}
+
+/// The Markdown's events, with `**strong**` next to CJK text read as the author meant.
+///
+/// CommonMark does not close `**本状は最終のご通知です。**` when a letter follows it:
+/// the run after `。` (punctuation) is not right-flanking unless a space or punctuation
+/// comes next, and Japanese and Chinese put no space there — so the asterisks were
+/// printed. (The CJK-friendly amendment to the spec fixes this; pulldown-cmark has it
+/// only unreleased.) Here a `**` left as text is paired with the next in its block when
+/// one of them touches CJK text. Only asterisks the template wrote are paired: text
+/// whose source differs from it (`\*` from an escaped customer name) is left alone.
+fn cjk_friendly(md: &str) -> Vec<Event<'_>> {
+    use pulldown_cmark::CowStr;
+    let mut out: Vec<Event<'_>> = Vec::new();
+    // Where in `out` each unpaired `**` of the current block is, and whether it touches
+    // CJK text.
+    let mut open: Vec<(usize, bool)> = Vec::new();
+    // Text the template wrote, as it is in the source: the parser hands an unmatched
+    // run out a `*` at a time, so consecutive pieces are joined first.
+    let mut plain = String::new();
+    let flush = |plain: &mut String, out: &mut Vec<Event<'_>>, open: &mut Vec<(usize, bool)>| {
+        let mut rest = plain.as_str();
+        while let Some(at) = rest.find("**") {
+            if at > 0 {
+                out.push(Event::Text(CowStr::from(rest[..at].to_string())));
+            }
+            let before = rest[..at].chars().next_back().or_else(|| {
+                out.iter().rev().find_map(|e| match e {
+                    Event::Text(p) => p.chars().next_back(),
+                    _ => None,
+                })
+            });
+            let after = rest[at + 2..].chars().next();
+            let touches = before.is_some_and(is_cjk) || after.is_some_and(is_cjk);
+            open.push((out.len(), touches));
+            out.push(Event::Text(CowStr::from("**")));
+            rest = &rest[at + 2..];
+        }
+        if !rest.is_empty() {
+            out.push(Event::Text(CowStr::from(rest.to_string())));
+        }
+        plain.clear();
+    };
+    for (ev, range) in Parser::new_ext(md, Options::empty()).into_offset_iter() {
+        match ev {
+            Event::Text(t) if md.get(range) == Some(&*t) => plain.push_str(&t),
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::TableCell,
+            ) => {
+                flush(&mut plain, &mut out, &mut open);
+                for pair in std::mem::take(&mut open).chunks(2) {
+                    if let [(a, ta), (b, tb)] = pair
+                        && (*ta || *tb)
+                    {
+                        out[*a] = Event::Start(Tag::Strong);
+                        out[*b] = Event::End(TagEnd::Strong);
+                    }
+                }
+                out.push(ev);
+            }
+            other => {
+                flush(&mut plain, &mut out, &mut open);
+                out.push(other);
+            }
+        }
+    }
+    flush(&mut plain, &mut out, &mut open);
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn strong_next_to_cjk_text_is_strong_and_escaped_asterisks_stay() {
+        let strong = |md: &str| -> Vec<String> {
+            let mut bold = false;
+            let mut runs = Vec::new();
+            for ev in cjk_friendly(md) {
+                match ev {
+                    Event::Start(Tag::Strong) => bold = true,
+                    Event::End(TagEnd::Strong) => bold = false,
+                    Event::Text(t) if bold => runs.push(format!("B:{t}")),
+                    Event::Text(t) => runs.push(t.to_string()),
+                    _ => {}
+                }
+            }
+            runs
+        };
+        let ja = strong("**本状をもって最終のご通知といたします。**2026年12月4日までに");
+        assert_eq!(
+            ja.concat(),
+            "B:本状をもって最終のご通知といたします。2026年12月4日までに"
+        );
+        assert!(!ja.concat().contains("**"), "{ja:?}");
+        let zh = strong("请注意：**这是最后通知。**请于12月4日前付款。");
+        assert!(zh.contains(&"B:这是最后通知。".to_string()), "{zh:?}");
+        // CommonMark's own cases are untouched.
+        assert_eq!(strong("a **b** c").concat(), "a B:b c");
+        // A customer's name with asterisks, escaped by the template engine, stays text.
+        assert_eq!(
+            strong(r"Acme \*\*Wholesale\*\* Ltd").concat(),
+            "Acme **Wholesale** Ltd"
+        );
+        // An unpaired run stays as it is.
+        assert_eq!(strong("ご請求**です").concat(), "ご請求**です");
+    }
+
     use super::*;
     use std::path::Path;
 

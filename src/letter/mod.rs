@@ -98,7 +98,7 @@ pub fn invoice_table(labels: &Labels, parts: Vec<layout::TablePart>) -> Table {
         .map(|s| s.to_string())
         .collect(),
         parts,
-        widths: vec![2.2, 1.4, 1.4, 1.15, 1.75, 1.45, 1.75],
+        widths: vec![2.05, 1.4, 1.4, 1.3, 1.75, 1.45, 1.75],
         first_number: 3,
     }
 }

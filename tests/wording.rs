@@ -1,0 +1,92 @@
+//! Properties of the shipped wording that a reader notices at once: each stage says
+//! something new (its subject differs from the previous stage's, per cluster and
+//! language), and no Markdown markup is left in a printed letter. Checked over the
+//! sample campaign's gallery, one message per cluster × stage × language.
+
+use crate::util::*;
+use std::collections::BTreeMap;
+
+/// The words of a subject: the amounts, dates and punctuation taken out, so that two
+/// customers' subjects at one stage compare equal.
+fn words(subject: &str) -> String {
+    subject
+        .chars()
+        .filter(|c| c.is_alphabetic() || c.is_whitespace())
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+#[test]
+fn each_stage_has_a_subject_of_its_own_and_no_letter_prints_markdown() {
+    let dir = tempdir();
+    let r = dunwell_env(
+        ["preview", SAMPLE, "--out", dir.path().to_str().unwrap()],
+        &[SECRET],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ladder = [
+        "pre_due",
+        "reminder",
+        "second_reminder",
+        "final_notice",
+        "pre_legal",
+    ];
+    // (cluster, locale) → stage → subject words
+    let mut subjects: BTreeMap<(String, String), BTreeMap<usize, (String, String)>> =
+        BTreeMap::new();
+    let mut letters = 0;
+    for f in std::fs::read_dir(dir.path().join("m")).unwrap() {
+        let path = f.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let parts: Vec<&str> = name.split('.').collect();
+        // CLUSTER.STAGE.CHANNEL.LOCALE.N.EXT
+        let [cluster, stage, channel, locale, "0", ext] = parts[..] else {
+            continue;
+        };
+        match (channel, ext) {
+            ("email", "eml") => {
+                let raw = std::fs::read(&path).unwrap();
+                let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+                let subject = parsed.subject().unwrap_or("").to_string();
+                let k = ladder.iter().position(|s| *s == stage).unwrap();
+                subjects
+                    .entry((cluster.to_string(), locale.to_string()))
+                    .or_default()
+                    .insert(k, (words(&subject), subject));
+            }
+            ("letter", "pdf") => {
+                letters += 1;
+                let text = tool("pdftotext", &[path.to_str().unwrap(), "-"]);
+                assert!(
+                    !text.contains("**") && !text.contains("__"),
+                    "{name}: Markdown markup printed:\n{text}"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(letters > 30, "{letters} letters");
+    let mut same = Vec::new();
+    let mut compared = 0;
+    for ((cluster, locale), stages) in &subjects {
+        let ordered: Vec<&(String, String)> = stages.values().collect();
+        for pair in ordered.windows(2) {
+            compared += 1;
+            if pair[0].0 == pair[1].0 {
+                same.push(format!(
+                    "{cluster}/{locale}: {:?} then {:?}",
+                    pair[0].1, pair[1].1
+                ));
+            }
+        }
+    }
+    assert!(compared > 80, "{compared} pairs of stages");
+    assert!(
+        same.is_empty(),
+        "a stage repeats the previous subject:\n{}",
+        same.join("\n")
+    );
+}
