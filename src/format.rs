@@ -32,6 +32,25 @@ use std::str::FromStr;
 /// line of its number.
 const NBSP: char = '\u{00A0}';
 
+/// Per language, the countries whose CLDR formats differ from the language's own: a
+/// customer there gets dates and numbers as written there (`4 December 2026` in the UK,
+/// `4 décembre 2026` but `1 234,56` vs `1’234.56` in Switzerland).
+const REGIONS: &[(&str, &[&str])] = &[
+    (
+        "en",
+        &[
+            "GB", "IE", "AU", "NZ", "CA", "ZA", "IN", "SG", "MT", "HK", "PH", "NG", "KE",
+        ],
+    ),
+    ("fr", &["BE", "CH", "CA", "LU"]),
+    ("de", &["AT", "CH", "LI", "LU"]),
+    ("it", &["CH"]),
+    ("es", &["MX", "AR", "CO", "CL", "PE", "US"]),
+    ("pt", &["BR", "PT"]),
+    ("nl", &["BE"]),
+    ("zh", &["TW", "HK", "SG", "MO"]),
+];
+
 /// A locale's formatters and its grouping separator.
 struct Numbers {
     formatter: DecimalFormatter,
@@ -113,6 +132,21 @@ impl Formats {
         for tag in tags {
             if let Some(f) = formatter(tag) {
                 by_language.insert(tag.to_ascii_lowercase(), f);
+            }
+            // The regions whose dates and numbers differ from the language's default
+            // (`en` is American): a customer's locale is their language and country
+            // (`Locales::pick_for`), keyed here as it is written, so that the lookup a
+            // dozen times per message finds it without lower-casing.
+            let lang = tag.split(['-', '_']).next().unwrap_or(tag);
+            for (l, regions) in REGIONS {
+                if lang.eq_ignore_ascii_case(l) {
+                    for r in *regions {
+                        let regional = format!("{l}-{r}");
+                        if let Some(f) = formatter(&regional) {
+                            by_language.insert(regional, f);
+                        }
+                    }
+                }
             }
         }
         Formats {
@@ -293,6 +327,13 @@ mod tests {
         assert_eq!(long("ja"), "2026年12月4日");
         assert_eq!(long("zh"), "2026年12月4日");
         assert_eq!(f.date(d, DateLength::Short, "pl"), "04.12.2026");
+        // English by country: British and Irish day-month, American month-day.
+        assert_eq!(long("en-GB"), "4 December 2026");
+        assert_eq!(f.date(d, DateLength::Short, "en-GB"), "04/12/2026");
+        assert_eq!(long("en-IE"), "4 December 2026");
+        assert_eq!(long("en-US"), "December 4, 2026");
+        // A region without data of its own reads as its language.
+        assert_eq!(long("pl-PL"), "4 grudnia 2026");
     }
 
     #[test]
@@ -314,7 +355,13 @@ mod tests {
 
     #[test]
     fn unknown_locales_fall_back() {
+        // A region without formats of its own reads as its language; Switzerland has
+        // its own (1’234.50).
         assert_eq!(
+            money("1234.5", "EUR", "it-VA"),
+            money("1234.5", "EUR", "it")
+        );
+        assert_ne!(
             money("1234.5", "EUR", "it-CH"),
             money("1234.5", "EUR", "it")
         );

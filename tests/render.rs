@@ -260,3 +260,105 @@ fn the_sample_speaks_seven_languages_in_every_cluster() {
         assert_eq!(s(t, "encoding"), want, "{locale}: {t}");
     }
 }
+
+/// `December 4, 2026` or `12/4/26`: how an American writes a date, found in `text`.
+fn us_date(text: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let text = text.replace(['\u{a0}', '\u{202f}'], " ");
+    for m in MONTHS {
+        for (at, _) in text.match_indices(m) {
+            let rest = &text[at + m.len()..];
+            let digits: String = rest
+                .strip_prefix(' ')
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            if (1..=2).contains(&digits.len()) && rest[1 + digits.len()..].starts_with(',') {
+                return Some(format!("{m} {digits},"));
+            }
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .iter()
+        .find(|w| {
+            let parts: Vec<&str> = w
+                .trim_matches(|c: char| !c.is_ascii_digit())
+                .split('/')
+                .collect();
+            parts.len() == 3
+                && parts[2].len() == 2
+                && parts[0].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
+                && parts[1].len() <= 2
+        })
+        .map(|w| w.to_string())
+}
+
+#[test]
+fn british_customers_read_british_dates_in_every_channel() {
+    let out = outbox_of(SAMPLE, &[]);
+    let countries: BTreeMap<String, String> = read_csv(&root().join("samples/data/customers.csv"))
+        .into_iter()
+        .map(|r| (r["customer_id"].clone(), r["country"].clone()))
+        .collect();
+    let british = |id: &str| countries.get(id).is_some_and(|c| c == "GB");
+    let mut checked = 0;
+    let mut british_dates = 0;
+    for (id, e) in parse_emails(out.path()) {
+        let customer = id.trim_end_matches("-email");
+        if !british(customer) {
+            continue;
+        }
+        checked += 1;
+        for part in ["subject", "text", "html"] {
+            let text = s(&e, part);
+            assert_eq!(us_date(text), None, "{id} {part}:\n{text}");
+        }
+        if s(&e, "text").contains(" December 2026") {
+            british_dates += 1;
+        }
+    }
+    for (id, t) in sms(out.path()) {
+        if british(id.trim_end_matches("-sms")) {
+            checked += 1;
+            assert_eq!(us_date(s(&t, "text")), None, "{id}: {t}");
+        }
+    }
+    for f in std::fs::read_dir(out.path().join("letters")).unwrap() {
+        let path = f.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if let Some(customer) = name.strip_suffix("-letter.pdf")
+            && british(customer)
+        {
+            checked += 1;
+            let text = tool("pdftotext", &[path.to_str().unwrap(), "-"]);
+            assert_eq!(us_date(&text), None, "{name}:\n{text}");
+        }
+    }
+    assert!(checked > 40, "{checked} British messages");
+    assert!(
+        british_dates > 10,
+        "{british_dates} e-mails with `4 December 2026`"
+    );
+    // The check can fail: an American date is found.
+    assert_eq!(
+        us_date("pay by December 4, 2026"),
+        Some("December 4,".into())
+    );
+    assert_eq!(us_date("due 12/4/26."), Some("12/4/26.".into()));
+    assert_eq!(us_date("pay by 4 December 2026, please"), None);
+}

@@ -408,6 +408,24 @@ impl Locales {
             &self.default
         }
     }
+
+    /// [`Locales::pick`] with the customer's country as the region when their language
+    /// tag has none: English to a British customer is `en-GB` — 4 December 2026,
+    /// 04/12/2026 — not the American default of plain `en`. Templates and words are
+    /// still found by the language; dates, numbers and lists follow the region.
+    pub fn pick_for<'a>(
+        &'a self,
+        tag: Option<&'a str>,
+        country: Option<&str>,
+    ) -> std::borrow::Cow<'a, str> {
+        let picked = self.pick(tag);
+        match country {
+            Some(c) if !picked.contains(['-', '_']) && c.len() == 2 => {
+                std::borrow::Cow::Owned(format!("{picked}-{}", c.to_ascii_uppercase()))
+            }
+            _ => std::borrow::Cow::Borrowed(picked),
+        }
+    }
 }
 
 impl Default for Locales {
@@ -712,6 +730,19 @@ pub use crate::values::{parse_date, plausible_year};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customers_locale_takes_their_country_as_its_region() {
+        let l = Locales {
+            default: "en".into(),
+            supported: vec!["en".into(), "pl".into(), "zh-Hant".into()],
+        };
+        assert_eq!(l.pick_for(Some("en"), Some("GB")), "en-GB");
+        assert_eq!(l.pick_for(None, Some("IE")), "en-IE");
+        assert_eq!(l.pick_for(Some("de"), Some("DE")), "en-DE"); // no German: English
+        assert_eq!(l.pick_for(Some("zh-Hant"), Some("TW")), "zh-Hant");
+        assert_eq!(l.pick_for(Some("pl"), None), "pl");
+    }
 
     #[test]
     fn impossible_dates_say_why() {

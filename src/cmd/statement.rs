@@ -27,7 +27,11 @@ pub fn statement(args: StatementArgs) -> Result<Exit> {
     let words = crate::letter::words::Words::load(&campaign.templates)?;
     let addresses = crate::letter::address::Addresses::load(&campaign.templates)?;
     let view = data.view(i);
-    let locale = campaign.locales.pick(view.customer.language());
+    let locale = campaign.locales.pick_for(
+        view.customer.language(),
+        view.customer.get(crate::dataset::Field::Country),
+    );
+    let locale: &str = &locale;
     let since = args
         .since
         .unwrap_or_else(|| crate::statement::since(&view, campaign.as_of));

@@ -183,17 +183,20 @@ pub struct Context<'a> {
     pub instalments: Vec<Instalment>,
     /// Whether the cluster calls for a payment-plan offer (`unable`).
     pub plan_offer: bool,
-    /// The customer's locale and the message's main currency, read by the `money`,
-    /// `date` and `plural` filters.
-    pub locale: &'a str,
+    /// The customer's locale (with their country as its region: `en-GB`) and the
+    /// message's main currency, read by the `money`, `date` and `plural` filters.
+    pub locale: std::borrow::Cow<'a, str>,
     pub currency: &'static str,
 }
 
 impl Renderer<'_> {
     /// The locale a customer is written to in: theirs if templates exist for it, else
     /// the campaign's default.
-    pub(super) fn locale<'v>(&'v self, view: &CustomerView<'v>) -> &'v str {
-        self.campaign.locales.pick(view.customer.language())
+    pub(super) fn locale<'v>(&'v self, view: &CustomerView<'v>) -> std::borrow::Cow<'v, str> {
+        self.campaign.locales.pick_for(
+            view.customer.language(),
+            view.customer.get(crate::dataset::Field::Country),
+        )
     }
 
     pub fn context<'v>(
@@ -205,7 +208,8 @@ impl Renderer<'_> {
         channel: &str,
     ) -> Result<Context<'v>, Diagnostic> {
         let c = view.customer;
-        let locale = self.locale(view);
+        let locale_tag = self.locale(view);
+        let locale: &str = &locale_tag;
         let as_of = self.campaign.as_of;
         let date = |d| self.formats.date(d, DateLength::Long, locale);
         let rule = &self.segment_rules.rules[a.rule];
@@ -384,7 +388,7 @@ impl Renderer<'_> {
                 email: c.email().unwrap_or(""),
                 phone: c.phone().unwrap_or(""),
                 address,
-                language: locale,
+                language: self.campaign.locales.pick(c.language()),
                 extra: c.extras().collect(),
             },
             totals: Totals {
@@ -442,7 +446,7 @@ impl Renderer<'_> {
             pay_by: date(pay_by),
             pay_by_iso: pay_by.to_string(),
             plan_offer: a.cluster == crate::segment::Cluster::Unable,
-            locale,
+            locale: locale_tag.clone(),
         })
     }
 }
@@ -942,7 +946,7 @@ mod tests {
             pay_by_iso: text(),
             instalments: vec![instalment()],
             plan_offer: false,
-            locale: "",
+            locale: "".into(),
             currency: "",
         };
         let mut found = BTreeSet::new();
