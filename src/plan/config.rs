@@ -161,6 +161,10 @@ pub struct Policy {
     /// With a history store: the fewest days between two reminders about one invoice.
     #[serde(default = "level_interval")]
     pub level_interval_days: i64,
+    /// Days of the campaign's own on which nobody in a country is contacted, besides the
+    /// public holidays of laws/holidays.yaml: `{NL: [2026-12-24, 2026-12-31]}`.
+    #[serde(default)]
+    pub holidays: BTreeMap<String, Vec<chrono::NaiveDate>>,
 }
 
 fn level_interval() -> i64 {

@@ -39,6 +39,9 @@ pub struct Rules {
     default_tz: chrono_tz::Tz,
     promise_grace_days: i64,
     level_interval_days: i64,
+    /// Per country, the days nobody there is contacted: public holidays and the
+    /// campaign's own.
+    holidays: BTreeMap<String, std::collections::BTreeSet<NaiveDate>>,
 }
 
 /// A cell of the matrix as planned: the campaign file's [`Cell`] with its channels parsed.
@@ -369,6 +372,7 @@ impl Rules {
             default_tz,
             promise_grace_days: policy.promise_grace_days,
             level_interval_days: policy.level_interval_days,
+            holidays: holidays(&policy.holidays),
         })
     }
 
@@ -440,12 +444,16 @@ impl Rules {
     }
 
     /// The first moment at or after `send_from` inside the contact window, in `tz`.
-    pub fn schedule(&self, tz: chrono_tz::Tz) -> DateTime<chrono_tz::Tz> {
+    pub fn schedule(&self, tz: chrono_tz::Tz, country: Option<&str>) -> DateTime<chrono_tz::Tz> {
         let local = self.send_from.with_timezone(&tz);
         let mut day = local.date_naive();
         let mut earliest = local.time();
+        let off = country.and_then(|c| self.holidays.get(c));
         for _ in 0..SCHEDULE_DAYS {
-            if self.days.contains(&day.weekday()) && earliest < self.to {
+            if self.days.contains(&day.weekday())
+                && earliest < self.to
+                && !off.is_some_and(|h| h.contains(&day))
+            {
                 let t = earliest.max(self.from);
                 // Truncate to whole seconds: outputs are byte-stable.
                 let t = t.with_nanosecond(0).unwrap_or(t);
@@ -456,8 +464,46 @@ impl Rules {
             day = day.succ_opt().unwrap_or(day);
             earliest = NaiveTime::MIN;
         }
+        // Fifteen days of holidays and closed weekdays: the first allowed weekday.
+        let mut day = local.date_naive();
+        for _ in 0..SCHEDULE_DAYS {
+            if self.days.contains(&day.weekday()) {
+                let t = self.from.with_nanosecond(0).unwrap_or(self.from);
+                if let Some(at) = tz.from_local_datetime(&day.and_time(t)).earliest() {
+                    return at;
+                }
+            }
+            day = day.succ_opt().unwrap_or(day);
+        }
         unreachable!("a week always holds an allowed day; Rules::new checks days is not empty")
     }
+}
+
+/// The shipped public holidays (laws/holidays.yaml) with the campaign's own days added.
+fn holidays(
+    extra: &BTreeMap<String, Vec<NaiveDate>>,
+) -> BTreeMap<String, std::collections::BTreeSet<NaiveDate>> {
+    #[derive(serde::Deserialize)]
+    struct Day {
+        date: NaiveDate,
+    }
+    static SHIPPED: std::sync::OnceLock<BTreeMap<String, std::collections::BTreeSet<NaiveDate>>> =
+        std::sync::OnceLock::new();
+    let shipped = SHIPPED.get_or_init(|| {
+        let raw: BTreeMap<String, Vec<Day>> =
+            serde_saphyr::from_str(include_str!("../../laws/holidays.yaml"))
+                .expect("laws/holidays.yaml parses (a test reads it)");
+        raw.into_iter()
+            .map(|(c, days)| (c, days.into_iter().map(|d| d.date).collect()))
+            .collect()
+    });
+    let mut all = shipped.clone();
+    for (country, days) in extra {
+        all.entry(country.to_ascii_uppercase())
+            .or_default()
+            .extend(days.iter().copied());
+    }
+    all
 }
 
 /// Days past due a stage may start or end at: from a year before the due date to a
@@ -842,7 +888,7 @@ pub fn plan_customer(
         return excluded(ExclusionReason::NoChannelInMatrix);
     };
     let tz = c.timezone.unwrap_or(rules.default_tz);
-    let scheduled_at = rules.schedule(tz);
+    let scheduled_at = rules.schedule(tz, c.get(crate::dataset::Field::Country));
     // A reminder "before it falls due" that arrives on the due day or later is wrong: the
     // customer waits for the first level instead (a weekend or a late send_from push the
     // contact window past the due date).
@@ -1396,7 +1442,7 @@ policy:
             .unwrap()
             .starting_on(d("2026-09-06"));
         // Chile's clocks go from 00:00 to 01:00 on 6 September 2026.
-        let at = r.schedule(chrono_tz::America::Santiago);
+        let at = r.schedule(chrono_tz::America::Santiago, None);
         assert_eq!(at.date_naive(), d("2026-09-07"), "{at}"); // a Sunday: Monday 09:00
         assert_eq!(at.format("%H:%M").to_string(), "09:00");
     }
@@ -1467,6 +1513,38 @@ policy:
         let (m, x) = run(&customer(), &invs, &[], Cluster::Forgetful);
         assert!(m.is_empty());
         assert_eq!(x[0].reason.code(), "no_channel_in_matrix");
+    }
+
+    #[test]
+    fn public_holidays_are_skipped_like_weekends_in_the_customers_country() {
+        let r = rules();
+        // Monday 23 November 2026 is Labour Thanksgiving Day in Japan: Tuesday instead.
+        assert_eq!(
+            r.schedule(chrono_tz::Asia::Tokyo, Some("JP")).to_rfc3339(),
+            "2026-11-24T09:00:00+09:00"
+        );
+        assert_eq!(
+            r.schedule(chrono_tz::Europe::Warsaw, Some("PL"))
+                .to_rfc3339(),
+            "2026-11-23T09:00:00+01:00"
+        );
+        // Romania's National Day (Tuesday 1 December) and a campaign's own day off.
+        let mut cfg = config();
+        cfg.policy.send_from = Some("2026-12-01T06:00:00Z".into());
+        cfg.policy
+            .holidays
+            .insert("ro".into(), vec![d("2026-12-02")]);
+        let r = Rules::new(&cfg, Path::new("c.yaml")).unwrap();
+        assert_eq!(
+            r.schedule(chrono_tz::Europe::Bucharest, Some("RO"))
+                .to_rfc3339(),
+            "2026-12-03T09:00:00+02:00"
+        );
+        assert_eq!(
+            r.schedule(chrono_tz::Europe::Bucharest, Some("PL"))
+                .to_rfc3339(),
+            "2026-12-01T09:00:00+02:00"
+        );
     }
 
     #[test]
@@ -1699,28 +1777,29 @@ policy:
         let r = rules();
         // Saturday 2026-11-21 07:30 UTC → Monday 09:00 local.
         assert_eq!(
-            r.schedule(chrono_tz::Europe::Warsaw).to_rfc3339(),
+            r.schedule(chrono_tz::Europe::Warsaw, None).to_rfc3339(),
             "2026-11-23T09:00:00+01:00"
         );
         assert_eq!(
-            r.schedule(chrono_tz::Asia::Tokyo).to_rfc3339(),
+            r.schedule(chrono_tz::Asia::Tokyo, None).to_rfc3339(),
             "2026-11-23T09:00:00+09:00"
         );
         let mut cfg = config();
         cfg.policy.send_from = Some("2026-11-23T10:15:00Z".into()); // a Monday
         let r = Rules::new(&cfg, Path::new("c.yaml")).unwrap();
         assert_eq!(
-            r.schedule(chrono_tz::Europe::Warsaw).to_rfc3339(),
+            r.schedule(chrono_tz::Europe::Warsaw, None).to_rfc3339(),
             "2026-11-23T11:15:00+01:00",
             "inside the window: now"
         );
         assert_eq!(
-            r.schedule(chrono_tz::Asia::Tokyo).to_rfc3339(),
+            r.schedule(chrono_tz::Asia::Tokyo, None).to_rfc3339(),
             "2026-11-24T09:00:00+09:00",
             "19:15 in Tokyo: next morning"
         );
         assert_eq!(
-            r.schedule(chrono_tz::America::Los_Angeles).to_rfc3339(),
+            r.schedule(chrono_tz::America::Los_Angeles, None)
+                .to_rfc3339(),
             "2026-11-23T09:00:00-08:00"
         );
     }
@@ -1738,7 +1817,7 @@ policy:
             chrono_tz::Etc::GMTPlus12,
             chrono_tz::Europe::Warsaw,
         ] {
-            let at = r.schedule(tz);
+            let at = r.schedule(tz, None);
             assert!(at.to_utc().year() <= 2099, "{tz}: {at}");
             assert!(at.year() <= 2099, "{tz}: {at}");
         }
