@@ -362,6 +362,9 @@ impl Maker<'_> {
                 .as_str()
                 .to_string(),
             title: title.clone(),
+            keep: vec![long(as_of), long(since)],
+            closing: &words.closing,
+            enclosed: false,
         };
         let composed = self.letters.compose(&letter).map_err(|e| {
             Diagnostic::whole_file(self.templates.root().join(&name), e.to_string())

@@ -337,8 +337,10 @@ fn sixty_invoices_make_a_multi_page_letter_with_the_header_repeated_and_the_righ
         }
         ids.extend(rows);
     }
+    // The export lists them out of order (M-000, M-007, M-014, …); the table lists
+    // the oldest due first, which is M-000 (due 2026-08-01) to M-059 (2026-09-29).
     let expected: Vec<String> = (0..60).map(|k| format!("M-{k:03}")).collect();
-    assert_eq!(ids, expected, "every invoice once, in order");
+    assert_eq!(ids, expected, "every invoice once, oldest due first");
     // 60 × 10.01 + (0 + … + 59) = 2,370.60: the total row, the slip and the wording.
     let all = text(&pdf, None);
     assert!(all.matches("€2,370.60").count() >= 3, "{all}");
@@ -490,4 +492,329 @@ fn a_character_no_font_has_excludes_that_letter_and_the_campaign_goes_on() {
         && e["reason"] == "render_failed:letter"));
     assert!(!letter(out.path(), "L-EN").exists());
     assert!(letter(out.path(), "L-JA").exists() && letter(out.path(), "L-MANY").exists());
+}
+
+/// Each language's payment slip heading (`templates/letter/labels.yaml`).
+fn slip_heading(locale: &str) -> &'static str {
+    match locale.split('-').next().unwrap() {
+        "it" => "Dati per il pagamento",
+        "pl" => "Dane do przelewu",
+        "ro" => "Date pentru plată",
+        "lv" => "Maksājuma rekvizīti",
+        "ja" => "お振込のご案内",
+        "zh" => "付款信息",
+        _ => "Payment slip",
+    }
+}
+
+/// The letters of an outbox with their manifest entries.
+fn letters_of(out: &Path) -> Vec<(PathBuf, serde_json::Value)> {
+    manifest(out)
+        .into_iter()
+        .filter(|e| e["channel"] == "letter")
+        .map(|e| (out.join(e["path"].as_str().unwrap()), e))
+        .collect()
+}
+
+/// The slip is on the letter's last page, and the letter's own last lines are on that
+/// page with it: above the slip's heading at least the closing and the signature, not
+/// only the running head.
+fn assert_slip_not_alone(pdf: &Path, locale: &str) {
+    let n = pages(pdf);
+    let heading = slip_heading(locale);
+    let on: Vec<usize> = (1..=n)
+        .filter(|&k| text(pdf, Some(k)).contains(heading))
+        .collect();
+    assert_eq!(on, [n], "{}: the slip on the last page", pdf.display());
+    let page = tool(
+        "pdftotext",
+        &[
+            "-layout",
+            "-f",
+            &n.to_string(),
+            "-l",
+            &n.to_string(),
+            pdf.to_str().unwrap(),
+            "-",
+        ],
+    );
+    let lines: Vec<&str> = page.lines().filter(|l| !l.trim().is_empty()).collect();
+    let at = lines.iter().position(|l| l.contains(heading)).unwrap();
+    // From page 2 on, the first line is the running head (name · number · date).
+    let above = if n > 1 { at.saturating_sub(1) } else { at };
+    assert!(
+        above >= 2,
+        "{}: the slip stands alone on page {n}:\n{page}",
+        pdf.display()
+    );
+}
+
+#[test]
+fn the_payment_slip_never_stands_alone_on_a_page() {
+    // The fixture's Japanese and Polish letters, and the 60-invoice one, used to put
+    // the slip on a page of its own (2 / 2, 3 / 3) below the running head.
+    let out = outbox_of("tests/fixtures/letters/campaign.yaml", &[]);
+    for (pdf, e) in letters_of(out.path()) {
+        assert_slip_not_alone(&pdf, e["locale"].as_str().unwrap());
+    }
+    // The Japanese and Polish slips now fit on page 1, compact; the letter is one page.
+    for id in ["L-JA", "L-PL", "L-EN", "L-ZH"] {
+        assert_eq!(pages(&letter(out.path(), id)), 1, "{id}");
+    }
+    // Every letter of the sample campaign (59 of its 86 had their slip alone on page 2).
+    let out = sample_outbox("letter", &[]);
+    let letters = letters_of(out.path());
+    assert!(letters.len() > 50, "{}", letters.len());
+    let mut two = 0;
+    for (pdf, e) in &letters {
+        assert_slip_not_alone(pdf, e["locale"].as_str().unwrap());
+        two += usize::from(pages(pdf) == 2);
+    }
+    assert!(
+        two < letters.len() / 2,
+        "{two} of {} letters have 2 pages",
+        letters.len()
+    );
+}
+
+/// Whether `phrase` is split over two consecutive lines of `lines` (trimmed): a line
+/// ends with its start and the next begins with the rest — at a space, or between any
+/// two characters in Japanese and Chinese, which break without spaces.
+fn split_in(lines: &[&str], phrase: &str) -> Option<String> {
+    let chars: Vec<(usize, char)> = phrase.char_indices().collect();
+    for pair in lines.windows(2) {
+        let (a, b) = (pair[0].trim_end(), pair[1].trim_start());
+        for &(i, c) in &chars[1..] {
+            let (head, tail) = (&phrase[..i], &phrase[i..]);
+            let (head, tail) = if c == ' ' {
+                (head, &tail[1..])
+            } else if head.ends_with(' ')
+                || c > '\u{2E80}'
+                || head.chars().last().unwrap() > '\u{2E80}'
+            {
+                (head.trim_end(), tail)
+            } else {
+                continue;
+            };
+            if !head.is_empty() && !tail.is_empty() && a.ends_with(head) && b.starts_with(tail) {
+                return Some(format!("{a}\n{b}"));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_date_amount_or_phone_number_is_broken_across_lines() {
+    use dunwell::format::{DateLength, Formats};
+    let out = sample_outbox("letter", &[]);
+    let letters = letters_of(out.path());
+    let locales: Vec<String> = letters
+        .iter()
+        .map(|(_, e)| e["locale"].as_str().unwrap().to_string())
+        .collect();
+    let formats = Formats::new(locales.iter().map(String::as_str));
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    // The campaign date, the pay-by date (14 days on) and the plan's instalments.
+    let dates = ["2026-11-20", "2026-12-04", "2027-01-04", "2027-02-04"].map(day);
+    let mut checked = 0;
+    for (pdf, e) in &letters {
+        let locale = e["locale"].as_str().unwrap();
+        let currency = dunwell::money::Currency::parse(e["currency"].as_str().unwrap()).unwrap();
+        let amount = |s: &str| formats.money(s.parse().unwrap(), currency, locale);
+        let mut phrases = vec!["+31 20 555 0100".to_string()];
+        phrases.extend(
+            dates
+                .iter()
+                .map(|d| formats.date(*d, DateLength::Long, locale)),
+        );
+        phrases.push(amount(e["amount"].as_str().unwrap()));
+        for inv in e["invoices"].as_array().unwrap() {
+            phrases.push(amount(inv[1].as_str().unwrap()));
+        }
+        let t = tool("pdftotext", &["-layout", pdf.to_str().unwrap(), "-"])
+            .replace(['\u{a0}', '\u{202f}'], " ");
+        let lines: Vec<&str> = t.lines().filter(|l| !l.trim().is_empty()).collect();
+        for p in &phrases {
+            let p = p.replace(['\u{a0}', '\u{202f}'], " ");
+            if let Some(at) = split_in(&lines, &p) {
+                panic!("{}: {p:?} is broken across lines:\n{at}", pdf.display());
+            }
+            checked += usize::from(t.contains(&p));
+        }
+    }
+    // The phrases are there to be split: each letter prints its dates and amounts.
+    assert!(checked > letters.len() * 3, "{checked} phrases found");
+    // The check finds what it looks for.
+    assert!(split_in(&["pay by December 4,", "2026 at"], "December 4, 2026").is_some());
+    assert!(split_in(&["までに2026年12", "月4日"], "2026年12月4日").is_some());
+    assert!(split_in(&["by December 4, 2026", "at"], "December 4, 2026").is_none());
+}
+
+#[test]
+fn the_return_address_is_one_line_or_the_campaign_stops() {
+    let out = outbox_of("tests/fixtures/letters/campaign.yaml", &[]);
+    for id in ["L-EN", "L-JA", "L-ZH", "L-MANY"] {
+        let window = window_text(&letter(out.path(), id));
+        let first = window.lines().find(|l| !l.trim().is_empty()).unwrap();
+        // The full name and address need 84 mm at 6 pt, the window 75: the short name
+        // stands in for the name, on one line.
+        assert_eq!(
+            first.trim(),
+            "Nordlicht · Keizersgracht 123 · 1015 CJ Amsterdam · Netherlands",
+            "{id}:\n{window}"
+        );
+    }
+    // Without a short name it cannot be one line: the campaign stops before any letter
+    // is made, saying what to change.
+    let dir = tempdir();
+    let src = root().join("tests/fixtures/letters");
+    for f in ["campaign.yaml", "customers.csv", "invoices.csv"] {
+        let text = std::fs::read_to_string(src.join(f))
+            .unwrap()
+            .replace("../../../", &format!("{}/", root().display()));
+        let text: String = text
+            .lines()
+            .filter(|l| !l.contains("short_name:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(dir.path().join(f), text).unwrap();
+    }
+    let campaign = dir.path().join("campaign.yaml");
+    let out = tempdir();
+    let r = run_campaign(campaign.to_str().unwrap(), out.path(), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("does not fit on one line of the envelope window")
+            && r.stderr.contains("creditor.short_name"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.path().join("letters").exists());
+    let r = dunwell(["check", campaign.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("does not fit on one line"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn ibans_are_printed_in_groups_of_four() {
+    let out = outbox_of("tests/fixtures/letters/campaign.yaml", &[]);
+    let t = text(&letter(out.path(), "L-EN"), None);
+    // The footer's bank line and the slip.
+    assert!(t.contains("IBAN NL91 ABNA 0417 1643 00 ·"), "{t}");
+    assert!(!t.contains("NL91ABNA"), "{t}");
+    let t = text(&letter(out.path(), "L-PL"), None);
+    assert!(t.contains("PL61 1090 1014 0000 0712 1981 2874"), "{t}");
+}
+
+/// Words of a page with their boxes, from `pdftotext -bbox`: (text, xMin, yMin, xMax).
+fn words(pdf: &Path, page: usize) -> Vec<(String, f32, f32, f32)> {
+    let html = tool(
+        "pdftotext",
+        &[
+            "-bbox",
+            "-f",
+            &page.to_string(),
+            "-l",
+            &page.to_string(),
+            pdf.to_str().unwrap(),
+            "-",
+        ],
+    );
+    let attr = |tag: &str, name: &str| -> f32 {
+        let at = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        tag[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    html.split("<word ")
+        .skip(1)
+        .map(|w| {
+            let (tag, rest) = w.split_once('>').unwrap();
+            let text = rest.split("</word>").next().unwrap().to_string();
+            (
+                text,
+                attr(tag, "xMin"),
+                attr(tag, "yMin"),
+                attr(tag, "xMax"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn japanese_letters_close_with_keigu_at_the_right_and_chinese_with_cizhi_jingli() {
+    let pt = |mm: f32| mm * 72.0 / 25.4;
+    let (left, right) = (pt(25.0), pt(190.0));
+    let out = sample_outbox("letter", &["--segment", "unable"]);
+    let fixture = outbox_of("tests/fixtures/letters/campaign.yaml", &[]);
+    let mut letters = letters_of(out.path());
+    letters.extend(letters_of(fixture.path()));
+    let (mut ja, mut zh) = (0, 0);
+    for (pdf, e) in &letters {
+        let n = pages(pdf);
+        let find = |word: &str| {
+            (1..=n).find_map(|k| {
+                words(pdf, k)
+                    .into_iter()
+                    .find(|w| w.0 == word)
+                    .map(|w| (k, w))
+            })
+        };
+        let t = text(pdf, None);
+        match e["locale"].as_str().unwrap() {
+            "ja" => {
+                // 拝啓 opens the letter, 敬具 closes it flush right on its own line.
+                let (open, close) = (t.find("拝啓").unwrap(), t.find("敬具").unwrap());
+                assert!(open < close, "{}", pdf.display());
+                let (_, w) = find("敬具").unwrap();
+                assert!(
+                    (w.3 - right).abs() < 1.0,
+                    "{}: 敬具 ends at {} pt, the margin is at {right}",
+                    pdf.display(),
+                    w.3
+                );
+                ja += 1;
+            }
+            "zh" => {
+                // 此致 two characters in, 敬礼 on the next line flush left, the name at
+                // the right.
+                let (k, cizhi) = find("此致").unwrap();
+                let (k2, jingli) = find("敬礼").unwrap();
+                assert_eq!(k, k2);
+                assert!(
+                    (cizhi.1 - (left + 20.0)).abs() < 1.0,
+                    "{}: 此致 at {}",
+                    pdf.display(),
+                    cizhi.1
+                );
+                assert!(
+                    (jingli.1 - left).abs() < 1.0,
+                    "{}: 敬礼 at {}",
+                    pdf.display(),
+                    jingli.1
+                );
+                assert!(jingli.2 > cizhi.2, "敬礼 below 此致");
+                // The signature: the next line below 敬礼.
+                let below = words(pdf, k)
+                    .into_iter()
+                    .filter(|w| w.2 > jingli.2 + 1.0)
+                    .min_by(|a, b| a.2.total_cmp(&b.2).then(b.3.total_cmp(&a.3)))
+                    .unwrap();
+                assert_eq!(below.0, "B.V.", "{}", pdf.display());
+                assert!(
+                    (below.3 - right).abs() < 1.0,
+                    "{}: the signature ends at {}",
+                    pdf.display(),
+                    below.3
+                );
+                zh += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(ja >= 2 && zh >= 2, "{ja} Japanese, {zh} Chinese letters");
 }

@@ -24,6 +24,7 @@ pub fn statement(args: StatementArgs) -> Result<Exit> {
     let formats = std::sync::Arc::new(formats);
     let templates = crate::templates::Templates::load(&campaign.templates, formats.clone())?;
     let letters = crate::letter::Letters::load(&campaign.templates, campaign.letters.clone())?;
+    letters.check_creditor(campaign)?;
     let words = crate::letter::words::Words::load(&campaign.templates)?;
     let addresses = crate::letter::address::Addresses::load(&campaign.templates)?;
     let view = data.view(i);

@@ -4,9 +4,13 @@
 //! Coordinates are PDF points from the bottom-left corner. Break opportunities come
 //! from the Unicode line breaking algorithm (UAX #14, `unicode-linebreak`): between
 //! words in Latin text, between characters in Japanese and Chinese, never before a
-//! closing bracket or `、。` and never after an opening one.
+//! closing bracket or `、。` and never after an opening one — and never inside a phrase
+//! the letter keeps together (a date, an amount, a phone number) nor after a number
+//! (`12 days`). Each block's top is marked, so that a letter can be laid out again with
+//! its last blocks carried over to the page its payment slip goes on.
 
 use super::fonts::{Chain, FaceId, FontBook, Style, is_invisible};
+use super::words::{Closing, Side};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 pub const MM: f32 = 72.0 / 25.4;
@@ -89,6 +93,9 @@ pub struct Typesetter<'b> {
     chains: [Chain; 4],
     /// Characters no font could draw; the letter is refused if any.
     pub missing: Vec<char>,
+    /// Phrases set as one unit, never broken across lines: the letter's dates, amounts,
+    /// phone number and account numbers ([`Typesetter::keep_together`]).
+    keep: Vec<String>,
 }
 
 struct Cell {
@@ -111,7 +118,35 @@ impl<'b> Typesetter<'b> {
                 book.chain(locale, style(true, true)),
             ],
             missing: Vec::new(),
+            keep: Vec::new(),
         }
+    }
+
+    /// No line break inside any of these phrases wherever they occur: `4 December 2026`,
+    /// `2026. gada 4. decembris`, `2026年12月4日`, `+31 20 555 0100`, `NL91 ABNA 0417
+    /// 1643 00`. (Amounts formatted by ICU hold no-break spaces already, which the
+    /// breaking algorithm never breaks at; dates and phone numbers hold ordinary ones.)
+    /// The text is not changed: pdftotext and a reader copying it see ordinary spaces.
+    pub fn keep_together(&mut self, phrases: impl IntoIterator<Item = impl AsRef<str>>) {
+        for p in phrases {
+            let p = p.as_ref().trim();
+            if p.chars().nth(1).is_some() && !self.keep.iter().any(|k| k == p) {
+                self.keep.push(p.to_string());
+            }
+        }
+    }
+
+    /// Where a line may not end in `text`: the byte ranges of the phrases kept together
+    /// that occur in it (a break strictly inside one is not taken).
+    fn kept(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for k in &self.keep {
+            out.extend(
+                text.match_indices(k.as_str())
+                    .map(|(s, m)| (s, s + m.len())),
+            );
+        }
+        out
     }
 
     fn chain(&self, s: Style) -> &Chain {
@@ -167,14 +202,27 @@ impl<'b> Typesetter<'b> {
         if cells.is_empty() {
             return Vec::new();
         }
-        // Break opportunities as cell indices: a line may end before cell k.
+        // Break opportunities as cell indices: a line may end before cell k. Those inside
+        // a unit kept together (a date, a number and its unit) are set aside: taken only
+        // when the unit alone is wider than the line, before cutting between characters.
+        let kept = self.kept(&text);
         let mut breaks: Vec<(usize, bool)> = Vec::new();
+        let mut tied: Vec<usize> = Vec::new();
         let mut k = 0;
         for (byte, opp) in unicode_linebreak::linebreaks(&text) {
             while k < cells.len() && cells[k].at < byte {
                 k += 1;
             }
-            breaks.push((k, opp == unicode_linebreak::BreakOpportunity::Mandatory));
+            let mandatory = opp == unicode_linebreak::BreakOpportunity::Mandatory;
+            let before = &text[..byte];
+            if !mandatory
+                && ((before.ends_with(' ') && ends_in_number(before.trim_end_matches(' ')))
+                    || kept.iter().any(|&(s, e)| s < byte && byte < e))
+            {
+                tied.push(k);
+                continue;
+            }
+            breaks.push((k, mandatory));
         }
         // Widths of any run of cells in O(1): prefix sums of the advances, and for each
         // position where the text before it stops being trailing whitespace. Layout stays
@@ -210,8 +258,19 @@ impl<'b> Typesetter<'b> {
                     }
                     _ => {}
                 }
-                // A segment wider than the line on its own (a long link): cut by characters.
+                // A segment wider than the line on its own (a long link, a unit kept
+                // together that cannot be): at the last tied break that fits, else cut by
+                // characters.
                 while visible(start, end) > width {
+                    if let Some(&t) = tied
+                        .iter()
+                        .rev()
+                        .find(|&&t| t > start && t < end && visible(start, t) <= width)
+                    {
+                        lines.push(self.line(&cells, start, t));
+                        start = t;
+                        continue;
+                    }
                     let mut cut = start + 1;
                     let mut acc = cells[start].adv;
                     while cut < end && acc + cells[cut].adv <= width {
@@ -271,6 +330,18 @@ impl<'b> Typesetter<'b> {
     }
 }
 
+/// Whether the last word of `before` is a number (`12`, `+31`, `1,234.50`, `1–30`,
+/// `(0)20`): a line does not end after it when a space follows. Not `4,` or `2026.`:
+/// punctuation after a number ends the unit.
+fn ends_in_number(before: &str) -> bool {
+    let word = before.rsplit(char::is_whitespace).next().unwrap_or("");
+    let word = word.trim_start_matches(['(', '[', '"', '\'', '‘', '“', '„', '«', '+', '-', '−']);
+    word.ends_with(|c: char| c.is_ascii_digit())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_digit() || ".,:/'’()–-".contains(c))
+}
+
 /// Pages being filled top to bottom.
 pub struct Flow {
     pub pages: Vec<Page>,
@@ -281,9 +352,29 @@ pub struct Flow {
     /// Where text starts on pages after the first.
     pub top_next: f32,
     pub bottom: f32,
+    /// Where the text may go on to the next page besides where it must: (page, y) at the
+    /// top of each block and table row, in order.
+    pub marks: Vec<(usize, f32)>,
+    /// Ends these pages (index) at these heights instead of `bottom`: a pass that
+    /// carries a letter's last blocks over to the page its payment slip goes on.
+    pub stops: Vec<(usize, f32)>,
 }
 
 impl Flow {
+    /// An empty first page with text from `y` down.
+    pub fn new(y: f32, left: f32, width: f32, top_next: f32, bottom: f32) -> Flow {
+        Flow {
+            pages: vec![Page::default()],
+            y,
+            left,
+            width,
+            top_next,
+            bottom,
+            marks: Vec::new(),
+            stops: Vec::new(),
+        }
+    }
+
     pub fn page(&mut self) -> &mut Page {
         self.pages.last_mut().expect("a page")
     }
@@ -293,9 +384,23 @@ impl Flow {
         self.y = PAGE_H - self.top_next;
     }
 
+    /// Notes that the text may go on to the next page here.
+    pub fn mark(&mut self) {
+        self.marks.push((self.pages.len() - 1, self.y));
+    }
+
+    /// The lowest a line may reach on the current page.
+    pub fn floor(&self) -> f32 {
+        let page = self.pages.len() - 1;
+        self.stops
+            .iter()
+            .find(|s| s.0 == page)
+            .map_or(self.bottom, |s| s.1)
+    }
+
     /// Starts a new page unless `h` more points fit on this one.
     pub fn ensure(&mut self, h: f32) -> bool {
-        if self.y - h < self.bottom {
+        if self.y - h < self.floor() {
             self.new_page();
             true
         } else {
@@ -388,6 +493,10 @@ struct Block {
     marker: Option<String>,
     /// Nothing set yet: no space before this block.
     first: bool,
+    /// The language's closing lines, and whether one has been set (what follows is the
+    /// signature).
+    closing: Closing,
+    closed: bool,
 }
 
 impl Block {
@@ -403,6 +512,7 @@ impl Block {
             self.spans.clear();
             return;
         }
+        flow.mark();
         let whole: String = self.spans.iter().map(|s| s.text.as_str()).collect();
         if let Some(table) = (0..tables.len())
             .find(|&n| whole.trim() == crate::templates::table_marker(n))
@@ -440,6 +550,7 @@ impl Block {
             leading.min(lines.len() as f32 * leading)
         };
         flow.ensure(keep);
+        let mut closed_now = false;
         for (k, line) in lines.iter().enumerate() {
             flow.ensure(leading);
             if k == 0
@@ -452,10 +563,34 @@ impl Block {
                     flow.put_line(ml, x, y, size, 0.0);
                 }
             }
-            let (x, y) = (flow.left + indent, flow.y);
+            // A closing line (`敬具`, `此致`) where the language's letters have it; the
+            // paragraphs after it (the signature) on the side the language signs.
+            let text: String = line.pieces.iter().map(|p| p.0.as_str()).collect();
+            let rule = if heading.is_none() && depth == 0 {
+                self.closing.rule(&text)
+            } else {
+                None
+            };
+            let (side, chars) = match rule {
+                Some(r) => (r.align, r.indent),
+                None if self.closed && heading.is_none() && depth == 0 => {
+                    (self.closing.signature, 0.0)
+                }
+                None => (Side::Left, 0.0),
+            };
+            let room = flow.width - indent;
+            let dx = match side {
+                Side::Left => chars * size,
+                Side::Right => room - line.width,
+            };
+            let (x, y) = (flow.left + indent + dx.clamp(0.0, room.max(0.0)), flow.y);
             flow.put_line(line, x, y, size, 0.0);
             flow.y -= leading;
+            if rule.is_some() {
+                closed_now = true;
+            }
         }
+        self.closed |= closed_now;
         flow.y -= if depth > 0 { 2.5 } else { after };
         self.spans.clear();
         self.marker = None;
@@ -463,10 +598,18 @@ impl Block {
     }
 }
 
-/// Lays Markdown out into the flow; the table marker becomes `table`.
-pub fn markdown(ts: &mut Typesetter, flow: &mut Flow, md: &str, tables: &[Table]) {
+/// Lays Markdown out into the flow; the table marker becomes `table`, the language's
+/// closing lines are set as its letters set them.
+pub fn markdown(
+    ts: &mut Typesetter,
+    flow: &mut Flow,
+    md: &str,
+    tables: &[Table],
+    closing: &Closing,
+) {
     let mut block = Block {
         first: true,
+        closing: closing.clone(),
         ..Block::default()
     };
     let mut bold = 0u32;
@@ -626,6 +769,9 @@ pub fn invoice_table(ts: &mut Typesetter, flow: &mut Flow, t: &Table) {
         for (i, row) in part.rows.iter().enumerate() {
             let cells = cell_lines(ts, row, Style::REGULAR);
             let h = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * TABLE_LEADING + 4.0;
+            if i > 0 {
+                flow.mark();
+            }
             if flow.ensure(h) {
                 draw_header(flow);
             }
@@ -848,6 +994,159 @@ mod tests {
         assert!(!lines.is_empty());
     }
 
+    /// Whether `phrase`, wherever it occurs, is on one line.
+    fn on_one_line(lines: &[Line], phrase: &str, joiner: &str) -> bool {
+        let set = texts(lines);
+        let whole = set.join(joiner);
+        whole.matches(phrase).count()
+            == set.iter().map(|l| l.matches(phrase).count()).sum::<usize>()
+    }
+
+    #[test]
+    fn dates_amounts_phone_numbers_and_a_number_with_its_unit_stay_on_one_line() {
+        let b = book();
+        let mut ts = Typesetter::new(&b, "en");
+        ts.keep_together(["December 4, 2026", "+31 20 555 0100"]);
+        // ICU's amounts hold a no-break space (pl) or a narrow one; both are set as
+        // spaces and never broken at.
+        let text = "Please pay 1\u{a0}447,32\u{a0}zł by December 4, 2026 within 12 days, \
+                    or 12\u{202f}000 ¥, or call us on +31 20 555 0100 for 3 instalments.";
+        let units = [
+            "1\u{a0}447,32\u{a0}zł",
+            "December 4, 2026",
+            "12 days",
+            "12\u{202f}000 ¥",
+            "+31 20 555 0100",
+            "3 instalments",
+        ];
+        let mut broke = 0;
+        for width in (60..400).step_by(3) {
+            let lines = ts.wrap(&[Span::new(text, Style::REGULAR)], 10.0, width as f32);
+            broke += lines.len();
+            assert_eq!(texts(&lines).join(" "), text, "{width}: nothing lost");
+            for u in units {
+                // (A unit wider than the line cannot be kept on one.)
+                if ts.width(&[Span::new(u, Style::REGULAR)], 10.0) <= width as f32 {
+                    assert!(
+                        on_one_line(&lines, u, " "),
+                        "{width}: {u:?} split in {:?}",
+                        texts(&lines)
+                    );
+                }
+            }
+        }
+        assert!(broke > 300, "the widths do break the text");
+        // `4,` and `2026.` end a unit: a line may end after them.
+        let lines = ts.wrap(&[Span::new("in 2026. Then", Style::REGULAR)], 10.0, 40.0);
+        assert_eq!(texts(&lines), ["in 2026.", "Then"]);
+    }
+
+    #[test]
+    fn a_unit_wider_than_the_line_breaks_at_its_spaces_not_inside_a_word() {
+        let b = book();
+        let mut ts = Typesetter::new(&b, "en");
+        let phrase = "2026. gada 4. decembris";
+        ts.keep_together([phrase]);
+        let lines = ts.wrap(&[Span::new(phrase, Style::REGULAR)], 10.0, 60.0);
+        assert!(lines.len() > 1);
+        for l in texts(&lines) {
+            assert!(
+                phrase.split(' ').any(|w| l.starts_with(w)),
+                "{l:?} starts mid-word"
+            );
+        }
+        // Japanese: no break inside a date, which has no spaces to break at anyway.
+        let mut ts = Typesetter::new(&b, "ja");
+        ts.keep_together(["2026年12月4日"]);
+        let text = "お手数ですが、2026年12月4日までに、下記の振込先へのお振込をお願いいたします。";
+        for width in (100..200).step_by(2) {
+            let lines = ts.wrap(&[Span::new(text, Style::REGULAR)], 10.0, width as f32);
+            assert!(
+                on_one_line(&lines, "2026年12月4日", ""),
+                "{width}: {:?}",
+                texts(&lines)
+            );
+            assert_eq!(texts(&lines).concat(), text);
+        }
+    }
+
+    #[test]
+    fn closings_are_set_as_the_language_sets_them() {
+        use crate::letter::words::{ClosingLine, Side};
+        let b = book();
+        let flow = |md: &str, locale: &str, closing: &Closing| {
+            let mut ts = Typesetter::new(&b, locale);
+            let mut flow = Flow::new(
+                PAGE_H - 100.0 * MM,
+                25.0 * MM,
+                165.0 * MM,
+                25.0 * MM,
+                30.0 * MM,
+            );
+            markdown(&mut ts, &mut flow, md, &[], closing);
+            // Each glyph run: (text, x, where it ends).
+            let mut out: Vec<(String, f32, f32)> = Vec::new();
+            for item in &flow.pages[0].items {
+                if let Item::Text(g) = item {
+                    let w = ts.width(&[Span::new(g.text.as_str(), Style::REGULAR)], g.size);
+                    out.push((g.text.clone(), g.x, g.x + w));
+                }
+            }
+            out
+        };
+        let (left, right) = (25.0 * MM, 190.0 * MM);
+        let ja = Closing {
+            lines: vec![ClosingLine {
+                text: "敬具".into(),
+                align: Side::Right,
+                indent: 0.0,
+            }],
+            signature: Side::Left,
+        };
+        let set = flow("拝啓　本文です。\n\n敬具\n\nNordlicht", "ja", &ja);
+        let find = |set: &[(String, f32, f32)], t: &str| {
+            set.iter()
+                .find(|(s, ..)| s == t)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {t} in {set:?}"))
+        };
+        assert!((find(&set, "敬具").2 - right).abs() < 0.5, "{set:?}");
+        assert!((find(&set, "Nordlicht").1 - left).abs() < 0.01);
+        let zh = Closing {
+            lines: vec![
+                ClosingLine {
+                    text: "此致".into(),
+                    align: Side::Left,
+                    indent: 2.0,
+                },
+                ClosingLine {
+                    text: "敬礼".into(),
+                    align: Side::Left,
+                    indent: 0.0,
+                },
+            ],
+            signature: Side::Right,
+        };
+        let set = flow(
+            "如您已付款，请忽略本函。\n\n此致\\\n敬礼\n\nNordlicht",
+            "zh",
+            &zh,
+        );
+        assert!(
+            (find(&set, "此致").1 - (left + 20.0)).abs() < 0.01,
+            "two characters in: {set:?}"
+        );
+        assert!((find(&set, "敬礼").1 - left).abs() < 0.01);
+        assert!((find(&set, "Nordlicht").2 - right).abs() < 0.5);
+        assert!((find(&set, "如您已付款，请忽略本函。").1 - left).abs() < 0.01);
+        // Without rules (every other language) nothing moves, even the same words.
+        let set = flow("此致\\\n敬礼\n\nNordlicht", "zh", &Closing::default());
+        assert!(
+            set.iter().all(|(_, x, _)| (x - left).abs() < 0.01),
+            "{set:?}"
+        );
+    }
+
     #[test]
     fn missing_glyphs_are_reported_not_boxed() {
         let b = book();
@@ -860,14 +1159,13 @@ mod tests {
     fn table_repeats_its_header_on_each_page() {
         let b = book();
         let mut ts = Typesetter::new(&b, "en");
-        let mut flow = Flow {
-            pages: vec![Page::default()],
-            y: PAGE_H - 100.0 * MM,
-            left: 25.0 * MM,
-            width: 165.0 * MM,
-            top_next: 25.0 * MM,
-            bottom: 30.0 * MM,
-        };
+        let mut flow = Flow::new(
+            PAGE_H - 100.0 * MM,
+            25.0 * MM,
+            165.0 * MM,
+            25.0 * MM,
+            30.0 * MM,
+        );
         let table = Table {
             header: vec!["Invoice".into(), "Open".into()],
             parts: vec![TablePart {

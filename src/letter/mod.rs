@@ -4,6 +4,10 @@
 //! invoice table, a payment slip with a QR code, page numbers — and written as a PDF
 //! with its fonts embedded and subset.
 //!
+//! The slip never stands alone on a page: it goes below the text, compact if need be,
+//! or the letter's last blocks go over to a new page with it; its cut line is drawn
+//! only where the back of the sheet is blank.
+//!
 //! `fonts` picks a face per character, `layout` breaks lines and fills pages, `pdf`
 //! writes the file, `svg` draws the same pages for the gallery, `print` binds all letters for the print shop; the slip's QR code and
 //! reference come from `payment`.
@@ -141,6 +145,14 @@ pub struct Letter<'a> {
     /// The payment reference printed in the information block.
     pub reference: String,
     pub title: String,
+    /// Phrases never broken across lines: the dates, amounts and account numbers the
+    /// letter prints ([`Typesetter::keep_together`]).
+    pub keep: Vec<String>,
+    /// How the language sets the closing (`templates/words.yaml`).
+    pub closing: &'a words::Closing,
+    /// Something follows the letter's last page in the envelope (an enclosed invoice or
+    /// statement), printed on its back: a slip there cannot be cut off.
+    pub enclosed: bool,
 }
 
 pub struct Composed {
@@ -209,6 +221,52 @@ impl std::fmt::Debug for Composed {
 }
 
 const FOOTER_SIZE: f32 = 7.0;
+/// The return line's sizes, tried largest first (DIN 5008 asks for a small type, 6 pt the
+/// least that is still read).
+const RETURN_SIZES: [f32; 3] = [7.0, 6.5, 6.0];
+/// Blocks carried over with the slip when it does not fit below the text: the last
+/// paragraph, the closing and the signature.
+const CARRY_BLOCKS: usize = 3;
+/// The least space between the text and a slip, mm.
+const SLIP_GAP_MM: f32 = 6.0;
+
+/// The return address line, as it fits the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnLine {
+    pub text: String,
+    pub size: f32,
+}
+
+/// What the creditor prints that must not break across lines: the phone number and the
+/// IBANs in groups of four.
+fn creditor_units(c: &crate::campaign::Creditor) -> Vec<String> {
+    let mut out: Vec<String> = c.phone.iter().cloned().collect();
+    out.extend(
+        c.iban
+            .iter()
+            .chain(c.accounts.iter().filter_map(|a| a.iban.as_ref()))
+            .map(|i| grouped(i)),
+    );
+    out
+}
+
+/// Whether slips of these heights (full, compact) fit below the text on its last page:
+/// `Some(false)` in full, `Some(true)` compact, `None` not at all. No slips always fit.
+fn slips_fit(flow: &Flow, heights: &[(f32, f32)]) -> Option<bool> {
+    let room = flow.y - SLIP_GAP_MM * MM - flow.floor();
+    [false, true].into_iter().find(|&compact| {
+        heights
+            .iter()
+            .map(|h| if compact { h.1 } else { h.0 })
+            .sum::<f32>()
+            <= room
+    })
+}
+
+/// An IBAN as printed: in groups of four, however the campaign wrote it.
+fn grouped(iban: &str) -> String {
+    crate::payment::account::fours(&iban.split_whitespace().collect::<String>())
+}
 
 /// Why a letter cannot be composed: a fact about one customer's data (an emoji in a
 /// name, an address too long for the window), not about the template, so `run`
@@ -225,13 +283,19 @@ pub enum Unfit {
         height_mm: f32,
         width_mm: f32,
     },
+    /// The creditor's return address does not fit on one line of the window (the same
+    /// for every letter: `run` and `check` stop on it before any letter is made).
+    ReturnLine(String),
 }
 
 impl Unfit {
-    pub fn unmade(&self) -> crate::diag::Unmade {
+    /// Why this customer's letter is not made; None when the problem is the creditor's
+    /// (every letter would fail alike).
+    pub fn unmade(&self) -> Option<crate::diag::Unmade> {
         match self {
-            Unfit::MissingGlyph(_) => crate::diag::Unmade::MissingGlyph,
-            Unfit::AddressTooLong { .. } => crate::diag::Unmade::AddressTooLong,
+            Unfit::MissingGlyph(_) => Some(crate::diag::Unmade::MissingGlyph),
+            Unfit::AddressTooLong { .. } => Some(crate::diag::Unmade::AddressTooLong),
+            Unfit::ReturnLine(_) => None,
         }
     }
 }
@@ -260,6 +324,7 @@ impl std::fmt::Display for Unfit {
                 "the recipient's address needs {needed} lines even at 8 pt, and the envelope window holds {fits} (letters.window.height_mm {} less the {RETURN_ZONE_MM} mm return-address zone, width_mm {}): the letter is not printed rather than posted with part of its address hidden (expected a taller or wider window, or shorter address lines)",
                 height_mm, width_mm
             ),
+            Unfit::ReturnLine(why) => f.write_str(why),
         }
     }
 }
@@ -289,6 +354,19 @@ impl Letters {
         })
     }
 
+    /// Stops the campaign (exit 1, before any letter is made) when the creditor's return
+    /// address cannot be set on one line of its window.
+    pub fn check_creditor(&self, campaign: &crate::campaign::Campaign) -> Result<()> {
+        self.return_line(&campaign.creditor)
+            .map(drop)
+            .map_err(|why| {
+                Error::Config(vec![Diagnostic::whole_file(
+                    &campaign.path,
+                    format!("creditor: {why}"),
+                )])
+            })
+    }
+
     /// The labels for a locale: its own, its language's, else English.
     pub fn labels(&self, locale: &str) -> &Labels {
         let lang = locale.split(['-', '_']).next().unwrap_or(locale);
@@ -300,23 +378,76 @@ impl Letters {
 
     /// Lays out and writes one letter. Fails, naming the characters, if a character has
     /// no glyph in any font: a letter never prints an empty box.
+    ///
+    /// The payment slips go at the foot of the last page with text: in full when they
+    /// fit there, else compact; when not even that fits, the letter is laid out again
+    /// with its last blocks carried over to a new page, so that the slip never stands
+    /// alone on a page of its own.
     pub fn compose(&self, l: &Letter) -> std::result::Result<Composed, Unfit> {
+        let ret = self.return_line(l.creditor).map_err(Unfit::ReturnLine)?;
         let mut ts = Typesetter::new(&self.book, l.locale);
+        ts.keep_together(&l.keep);
+        ts.keep_together(creditor_units(l.creditor));
         let labels = self.labels(l.locale);
-        let cfg = &self.config;
-        let top = |mm: f32| PAGE_H - mm * MM;
-        let mut flow = Flow {
-            pages: vec![Page::default()],
-            y: top(cfg.body_top_mm),
-            left: 25.0 * MM,
-            width: 165.0 * MM,
-            top_next: 22.0 * MM,
-            bottom: 24.0 * MM,
+        // Each slip's height in full and compact.
+        let heights: Vec<(f32, f32)> = l
+            .slips
+            .iter()
+            .map(|s| {
+                (
+                    self.slip_height(&mut ts, s, labels, false),
+                    self.slip_height(&mut ts, s, labels, true),
+                )
+            })
+            .collect();
+        let mut stops = Vec::new();
+        let (mut flow, fit) = loop {
+            let flow = self.body(&mut ts, l, labels, &ret, &stops)?;
+            let fit = slips_fit(&flow, &heights);
+            if l.slips.is_empty() || stops.len() == 3 {
+                break (flow, fit);
+            }
+            match self.carry_point(&flow, fit.is_none()) {
+                Some(stop) if !stops.contains(&stop) => stops.push(stop),
+                _ => break (flow, fit),
+            }
         };
-        self.first_page(&mut ts, &mut flow.pages[0], l, labels)?;
-        layout::markdown(&mut ts, &mut flow, l.markdown, &l.tables);
-        for slip in &l.slips {
-            self.slip(&mut ts, &mut flow, slip, labels);
+        match fit {
+            Some(compact) => {
+                // The slip can be cut off where the back of its sheet is blank: on the
+                // letter's last page printed on the front of a sheet (print.pdf prints
+                // duplex, each letter from a front page) with nothing enclosed after
+                // it. Then it goes to the foot of the page, above the footer, so that
+                // only the slip is below the line; otherwise right below the text.
+                let last = flow.pages.len();
+                let cut = last % 2 == 1 && !l.enclosed;
+                let mut top = if cut {
+                    flow.bottom
+                        + heights
+                            .iter()
+                            .map(|h| if compact { h.1 } else { h.0 })
+                            .sum::<f32>()
+                } else {
+                    flow.y - SLIP_GAP_MM * MM
+                };
+                let (x, w) = (flow.left, flow.width);
+                for slip in &l.slips {
+                    let page = flow.page();
+                    top -= self.slip(&mut ts, page, slip, labels, (x, w, top), compact, cut, true);
+                }
+            }
+            None => {
+                // More slips than a page holds (many currencies), or a last page that
+                // is one block: one after another, each on a new page if need be.
+                flow.y -= SLIP_GAP_MM * MM;
+                for (slip, h) in l.slips.iter().zip(&heights) {
+                    flow.ensure(h.0);
+                    let (x, w, top) = (flow.left, flow.width, flow.y);
+                    let page = flow.page();
+                    flow.y -=
+                        self.slip(&mut ts, page, slip, labels, (x, w, top), false, false, true);
+                }
+            }
         }
         let n = flow.pages.len();
         for (k, page) in flow.pages.iter_mut().enumerate() {
@@ -346,6 +477,109 @@ impl Letters {
         })
     }
 
+    /// The first page's furniture and the wording with its tables, pages ending early at
+    /// `stops` (page, height).
+    fn body(
+        &self,
+        ts: &mut Typesetter,
+        l: &Letter,
+        labels: &Labels,
+        ret: &ReturnLine,
+        stops: &[(usize, f32)],
+    ) -> std::result::Result<Flow, Unfit> {
+        let mut flow = Flow::new(
+            PAGE_H - self.config.body_top_mm * MM,
+            25.0 * MM,
+            165.0 * MM,
+            22.0 * MM,
+            24.0 * MM,
+        );
+        flow.stops = stops.to_vec();
+        self.first_page(ts, &mut flow.pages[0], l, labels, ret)?;
+        layout::markdown(ts, &mut flow, l.markdown, &l.tables, l.closing);
+        Ok(flow)
+    }
+
+    /// Where to end a page early so that the slip's page holds the letter's last
+    /// [`CARRY_BLOCKS`] blocks (the last paragraph, the closing, the signature) with it:
+    /// when the slips do not fit below the text (`must`), before the last page's last
+    /// blocks, which go over to a new page; when they do but that page, not the first,
+    /// holds fewer blocks (a signature alone), on the page before. None when nothing
+    /// needs to move, or nothing can: a page is never left empty.
+    fn carry_point(&self, flow: &Flow, must: bool) -> Option<(usize, f32)> {
+        let last = flow.pages.len() - 1;
+        let top = |page: usize| {
+            if page == 0 {
+                PAGE_H - self.config.body_top_mm * MM
+            } else {
+                PAGE_H - flow.top_next
+            }
+        };
+        let marks: Vec<(usize, f32)> = flow
+            .marks
+            .iter()
+            .filter(|&&(p, y)| y < top(p) - 1.0)
+            .copied()
+            .collect();
+        if must {
+            let at = marks.len().saturating_sub(CARRY_BLOCKS);
+            marks.get(at).copied()
+        } else {
+            let at = marks.len().checked_sub(CARRY_BLOCKS)?;
+            marks.get(at).copied().filter(|&(p, _)| p < last)
+        }
+    }
+
+    /// The return address on the window's return line: the creditor's name and address
+    /// lines, one line at the largest of [`RETURN_SIZES`] it fits at; with
+    /// `creditor.short_name` for the name if only that fits. A return address that
+    /// wraps is read by no sorting machine and was half hidden by the window.
+    pub fn return_line(
+        &self,
+        c: &crate::campaign::Creditor,
+    ) -> std::result::Result<ReturnLine, String> {
+        let mut ts = Typesetter::new(&self.book, "en");
+        let w = &self.config.window;
+        let width = (w.width_mm - 2.0 * WINDOW_PADDING_MM) * MM;
+        let line = |name: &str| {
+            std::iter::once(name)
+                .chain(c.address.iter().map(String::as_str))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        let full = line(&c.name);
+        let mut forms = vec![full.clone()];
+        if let Some(short) = c
+            .short_name
+            .as_deref()
+            .filter(|s| s.trim() != c.name.trim())
+        {
+            forms.push(line(short));
+        }
+        for text in &forms {
+            for size in RETURN_SIZES {
+                if ts.width(&[Span::new(text.as_str(), Style::REGULAR)], size) <= width {
+                    return Ok(ReturnLine {
+                        text: text.clone(),
+                        size,
+                    });
+                }
+            }
+        }
+        let smallest = RETURN_SIZES[RETURN_SIZES.len() - 1];
+        let needed = ts.width(
+            &[Span::new(forms.last().unwrap().as_str(), Style::REGULAR)],
+            smallest,
+        );
+        Err(format!(
+            "the return address `{full}` does not fit on one line of the envelope window even at {smallest} pt ({:.0} mm needed, {:.0} mm there): expected shorter creditor.address lines, a creditor.short_name, or a wider letters.window",
+            needed / MM,
+            width / MM
+        ))
+    }
+
     /// Letterhead, return address and recipient in the window, the information block.
     /// Fails when the recipient's address does not fit the window even at 8 pt: a letter
     /// with part of its address hidden by the envelope would not arrive.
@@ -355,6 +589,7 @@ impl Letters {
         page: &mut Page,
         l: &Letter,
         labels: &Labels,
+        ret: &ReturnLine,
     ) -> std::result::Result<(), Unfit> {
         let top = |mm: f32| PAGE_H - mm * MM;
         let c = l.creditor;
@@ -398,23 +633,26 @@ impl Letters {
         let w = &self.config.window;
         let x = (w.left_mm + WINDOW_PADDING_MM) * MM;
         let width = (w.width_mm - 2.0 * WINDOW_PADDING_MM) * MM;
-        let ret = std::iter::once(c.name.as_str())
-            .chain(c.address.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join(" · ");
-        let h = text_box(
-            ts,
-            page,
-            &[Span::new(ret, Style::REGULAR)],
-            6.5,
-            7.5,
-            x,
-            top(w.top_mm + 9.0),
-            width,
-            Align::Left,
-            0.25,
-        );
-        let under = top(w.top_mm + 9.0) - h - 0.5;
+        // One line, its size chosen by `return_line`: set it without breaking.
+        let baseline = top(w.top_mm + 9.0) - ret.size * 0.93;
+        for ln in ts.wrap(
+            &[Span::new(ret.text.as_str(), Style::REGULAR)],
+            ret.size,
+            f32::MAX,
+        ) {
+            for (text, face, fb, dx) in &ln.pieces {
+                page.items.push(Item::Text(layout::Glyphs {
+                    face: *face,
+                    fake_bold: *fb,
+                    size: ret.size,
+                    x: x + dx,
+                    y: baseline,
+                    text: text.clone(),
+                    gray: 0.25,
+                }));
+            }
+        }
+        let under = top(w.top_mm + 9.0) - ret.size * 1.15 - 0.5;
         page.items.push(Item::Rule {
             x1: x,
             y1: under,
@@ -505,84 +743,181 @@ impl Letters {
         Ok(())
     }
 
-    /// The payment slip: after the wording, on a new page if it does not fit.
-    fn slip(&self, ts: &mut Typesetter, flow: &mut Flow, s: &Slip, labels: &Labels) {
-        let mut rows: Vec<(&str, &str, bool)> = vec![(&labels.beneficiary, &s.beneficiary, false)];
-        for (label, value) in &s.account {
-            rows.push((label, value, false));
-        }
-        rows.push((&labels.amount, &s.amount, true));
-        rows.push((&labels.pay_by, &s.pay_by, false));
-        rows.push((&labels.reference, &s.reference, true));
-        // A zengin account has more lines than an IBAN: the slip grows, never overflows.
-        let height = (54.0 * MM).max(16.0 * MM + rows.len() as f32 * 5.6 * MM);
-        flow.y -= 4.0 * MM;
-        flow.ensure(height);
-        let y0 = flow.y;
-        let (l, w) = (flow.left, flow.width);
-        let page = flow.page();
-        page.items.push(Item::Rule {
-            x1: l - 5.0 * MM,
-            y1: y0,
-            x2: l + w + 5.0 * MM,
-            y2: y0,
-            width: 0.5,
-            gray: 0.45,
-            dashed: true,
+    /// The height a slip takes (what [`Letters::slip`] returns), measured by setting it
+    /// on a page that is thrown away (without its QR code, which has a fixed size).
+    fn slip_height(&self, ts: &mut Typesetter, s: &Slip, labels: &Labels, compact: bool) -> f32 {
+        let mut scratch = Page::default();
+        let at = (25.0 * MM, 165.0 * MM, PAGE_H);
+        self.slip(ts, &mut scratch, s, labels, at, compact, false, false)
+    }
+
+    /// A payment slip from `top` down, `x` and `w` the text's margins; returns its
+    /// height. In full: one row per line at 10 pt and a 34 mm QR code. Compact (to fit
+    /// below a letter's text on its page): the account in one column, the amount, date
+    /// and reference in a second, a 25 mm QR code. Above it a dashed line to cut along
+    /// when `cut`, else a plain rule. `qr`: draw the code's modules (not to measure).
+    #[allow(clippy::too_many_arguments)]
+    fn slip(
+        &self,
+        ts: &mut Typesetter,
+        page: &mut Page,
+        s: &Slip,
+        labels: &Labels,
+        (x, w, top): (f32, f32, f32),
+        compact: bool,
+        cut: bool,
+        qr: bool,
+    ) -> f32 {
+        page.items.push(if cut {
+            Item::Rule {
+                x1: x - 5.0 * MM,
+                y1: top,
+                x2: x + w + 5.0 * MM,
+                y2: top,
+                width: 0.5,
+                gray: 0.45,
+                dashed: true,
+            }
+        } else {
+            Item::Rule {
+                x1: x,
+                y1: top,
+                x2: x + w,
+                y2: top,
+                width: 0.4,
+                gray: 0.6,
+                dashed: false,
+            }
         });
-        text_box(
-            ts,
-            page,
-            &[Span::new(
-                match &s.currency {
-                    Some(c) => format!("{} · {c}", labels.slip),
-                    None => labels.slip.clone(),
-                },
-                Style::BOLD,
-            )],
-            11.0,
-            13.0,
-            l,
-            y0 - 5.0 * MM,
-            110.0 * MM,
-            Align::Left,
-            0.0,
-        );
-        let mut y = y0 - 12.0 * MM;
-        for (label, value, strong) in rows {
-            text_box(
+        let title = match &s.currency {
+            Some(c) => format!("{} · {c}", labels.slip),
+            None => labels.slip.clone(),
+        };
+        let account = std::iter::once((labels.beneficiary.as_str(), s.beneficiary.as_str(), false))
+            .chain(
+                s.account
+                    .iter()
+                    .map(|(l, v)| (l.as_str(), v.as_str(), false)),
+            );
+        let due = [
+            (labels.amount.as_str(), s.amount.as_str(), true),
+            (labels.pay_by.as_str(), s.pay_by.as_str(), false),
+            (labels.reference.as_str(), s.reference.as_str(), true),
+        ];
+        let style = |strong: bool| if strong { Style::BOLD } else { Style::REGULAR };
+        // (label size, value size, label width, value offset, value width, step) of a row.
+        let row = |ts: &mut Typesetter,
+                   page: &mut Page,
+                   y: f32,
+                   (label, value, strong): (&str, &str, bool),
+                   (ls, vs, lw, vx, vw): (f32, f32, f32, f32, f32)| {
+            let hl = text_box(
                 ts,
                 page,
                 &[Span::new(label, Style::REGULAR)],
-                8.5,
-                11.0,
-                l,
+                ls,
+                ls * 1.3,
+                x,
                 y,
-                32.0 * MM,
+                lw,
                 Align::Left,
                 0.35,
             );
-            let style = if strong { Style::BOLD } else { Style::REGULAR };
-            let h = text_box(
+            let hv = text_box(
                 ts,
                 page,
-                &[Span::new(value, style)],
-                10.0,
-                12.0,
-                l + 34.0 * MM,
+                &[Span::new(value, style(strong))],
+                vs,
+                vs * 1.2,
+                x + vx,
                 y,
-                80.0 * MM,
+                vw,
                 Align::Left,
                 0.0,
             );
-            y -= h.max(12.0) + 1.2 * MM;
-        }
-        // The QR with its quiet zone (4 modules) on white, 34 mm square.
-        if let Some((n, dark)) = crate::payment::qr::matrix(&s.qr) {
-            let size = 34.0 * MM;
-            let module = size / (n as f32 + 8.0);
-            let qx = l + w - size;
-            let qy = y0 - 4.0 * MM;
+            hl.max(hv)
+        };
+        let (bottom, qr_size, qr_top, caption) = if compact {
+            text_box(
+                ts,
+                page,
+                &[Span::new(title, Style::BOLD)],
+                9.5,
+                11.0,
+                x,
+                top - 3.0 * MM,
+                110.0 * MM,
+                Align::Left,
+                0.0,
+            );
+            let mut y = top - 8.5 * MM;
+            for r in account {
+                y -= row(ts, page, y, r, (7.0, 8.5, 22.0 * MM, 23.0 * MM, 63.0 * MM)).max(10.2)
+                    + 0.6 * MM;
+            }
+            // The amount, the date and the reference: label over value, beside the account.
+            let bx = x + 88.0 * MM;
+            let mut by = top - 8.5 * MM;
+            for (label, value, strong) in due {
+                let hl = text_box(
+                    ts,
+                    page,
+                    &[Span::new(label, Style::REGULAR)],
+                    7.0,
+                    8.5,
+                    bx,
+                    by,
+                    47.0 * MM,
+                    Align::Left,
+                    0.35,
+                );
+                let size = if strong { 10.0 } else { 9.0 };
+                let hv = text_box(
+                    ts,
+                    page,
+                    &[Span::new(value, style(strong))],
+                    size,
+                    size * 1.2,
+                    bx,
+                    by - hl,
+                    47.0 * MM,
+                    Align::Left,
+                    0.0,
+                );
+                by -= hl + hv + 1.0 * MM;
+            }
+            (y.min(by), 25.0 * MM, top - 3.0 * MM, (6.5, 7.5))
+        } else {
+            text_box(
+                ts,
+                page,
+                &[Span::new(title, Style::BOLD)],
+                11.0,
+                13.0,
+                x,
+                top - 5.0 * MM,
+                110.0 * MM,
+                Align::Left,
+                0.0,
+            );
+            let mut y = top - 12.0 * MM;
+            for r in account.chain(due) {
+                y -= row(ts, page, y, r, (8.5, 10.0, 32.0 * MM, 34.0 * MM, 80.0 * MM)).max(12.0)
+                    + 1.2 * MM;
+            }
+            (y, 34.0 * MM, top - 4.0 * MM, (7.5, 9.0))
+        };
+        // The QR with its quiet zone (4 modules) on white.
+        let mut qr_bottom = top;
+        // Measured, a slip is taken to have its code (it always has: a link or EPC).
+        let code = if qr {
+            crate::payment::qr::matrix(&s.qr)
+        } else {
+            Some((0, Vec::new()))
+        };
+        if let Some((n, dark)) = code {
+            let module = qr_size / (n as f32 + 8.0);
+            let qx = x + w - qr_size;
             for r in 0..n {
                 let mut c = 0;
                 while c < n {
@@ -593,7 +928,7 @@ impl Letters {
                         }
                         page.items.push(Item::Rect {
                             x: qx + (4 + start) as f32 * module,
-                            y: qy - (4 + r + 1) as f32 * module,
+                            y: qr_top - (4 + r + 1) as f32 * module,
                             w: (c - start) as f32 * module,
                             h: module,
                             gray: 0.0,
@@ -603,25 +938,26 @@ impl Letters {
                     }
                 }
             }
-            let caption = if s.epc {
+            let text = if s.epc {
                 &labels.scan_bank
             } else {
                 &labels.scan_link
             };
-            text_box(
+            let h = text_box(
                 ts,
                 page,
-                &[Span::new(caption.clone(), Style::REGULAR)],
-                7.5,
-                9.0,
+                &[Span::new(text.clone(), Style::REGULAR)],
+                caption.0,
+                caption.1,
                 qx,
-                qy - size,
-                size,
+                qr_top - qr_size,
+                qr_size,
                 Align::Center,
                 0.3,
             );
+            qr_bottom = qr_top - qr_size - h;
         }
-        flow.y = y0 - height;
+        top - bottom.min(qr_bottom) + if compact { 2.0 } else { 3.0 } * MM
     }
 
     /// On every page: the creditor's bank line and the page number; a running head
@@ -630,7 +966,7 @@ impl Letters {
         let c = l.creditor;
         let mut parts: Vec<String> = vec![c.name.clone()];
         if let Some(iban) = &c.iban {
-            parts.push(format!("IBAN {iban}"));
+            parts.push(format!("IBAN {}", grouped(iban)));
         }
         if let Some(bic) = &c.bic {
             parts.push(format!("BIC {bic}"));
@@ -787,6 +1123,180 @@ mod tests {
         let many = [SEVEN[0], long, long, long, long, long, SEVEN[6]];
         let (needed, fits) = fit_address(&mut ts, &many, 0, width, height).unwrap_err();
         assert!(needed > fits && fits == 8, "{needed} {fits}");
+    }
+
+    fn letters() -> Letters {
+        Letters::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+            LetterConfig::default(),
+        )
+        .unwrap()
+    }
+
+    fn creditor(name: &str, short: Option<&str>) -> crate::campaign::Creditor {
+        crate::campaign::Creditor {
+            name: name.into(),
+            short_name: short.map(String::from),
+            address: vec![
+                "Keizersgracht 123".into(),
+                "1015 CJ Amsterdam".into(),
+                "Netherlands".into(),
+            ],
+            iban: Some("NL91ABNA0417164300".into()),
+            phone: Some("+31 20 555 0100".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_return_address_is_one_line_or_the_campaign_is_refused() {
+        let l = letters();
+        let (width, _) = area(&Window::default());
+        let mut ts = Typesetter::new(&l.book, "en");
+        // Short enough: the full name, at the largest size it fits.
+        let short = crate::campaign::Creditor {
+            address: vec![
+                "Friedrichstraße 100".into(),
+                "10117 Berlin".into(),
+                "Germany".into(),
+            ],
+            ..creditor("Nordlicht Energie GmbH", None)
+        };
+        let r = l.return_line(&short).unwrap();
+        assert_eq!(
+            r.text,
+            "Nordlicht Energie GmbH · Friedrichstraße 100 · 10117 Berlin · Germany"
+        );
+        assert!(ts.width(&[Span::new(r.text.as_str(), Style::REGULAR)], r.size) <= width);
+        // The sample's full name and address need 84 mm at 6 pt; the window has 75: the
+        // short name stands in for the name.
+        let r = l
+            .return_line(&creditor(
+                "Nordlicht Utilities Europe B.V.",
+                Some("Nordlicht"),
+            ))
+            .unwrap();
+        assert_eq!(
+            r.text,
+            "Nordlicht · Keizersgracht 123 · 1015 CJ Amsterdam · Netherlands"
+        );
+        assert!(r.size >= 6.0);
+        assert!(ts.width(&[Span::new(r.text.as_str(), Style::REGULAR)], r.size) <= width);
+        // Without one it cannot be one line, and says so (run and check stop on it).
+        let why = l
+            .return_line(&creditor("Nordlicht Utilities Europe B.V.", None))
+            .unwrap_err();
+        assert!(
+            why.contains("does not fit on one line") && why.contains("creditor.short_name"),
+            "{why}"
+        );
+    }
+
+    /// A letter of `paragraphs` paragraphs with one slip.
+    fn compose(l: &Letters, paragraphs: usize, enclosed: bool) -> Composed {
+        let c = creditor("Nordlicht Utilities Europe B.V.", Some("Nordlicht"));
+        let md: String = std::iter::once("# Payment reminder\n\nDear Margaret,\n\n".to_string())
+            .chain((1..=paragraphs).map(|k| {
+                format!("Paragraph {k}: according to our records the invoice below is still open; please pay it by December 4, 2026.\n\n")
+            }))
+            .chain(["Kind regards,\n\nNordlicht Utilities Europe B.V.\n".to_string()])
+            .collect();
+        let closing = words::Closing::default();
+        let letter = Letter {
+            id: "T-1-letter",
+            locale: "en",
+            markdown: &md,
+            creditor: &c,
+            recipient: vec![
+                "Margaret O'Brien".into(),
+                "14 Harbour Street".into(),
+                "Dublin".into(),
+            ],
+            recipient_name: 0,
+            customer_id: "T-1",
+            date: "November 20, 2026".into(),
+            date_unix: 0,
+            tables: Vec::new(),
+            slips: vec![Slip {
+                currency: None,
+                beneficiary: c.name.clone(),
+                account: vec![
+                    ("IBAN".into(), "NL91 ABNA 0417 1643 00".into()),
+                    ("BIC".into(), "ABNANL2A".into()),
+                ],
+                amount: "€123.45".into(),
+                pay_by: "December 4, 2026".into(),
+                reference: "RF18T1".into(),
+                qr: "https://pay.example/p/T-1".into(),
+                epc: false,
+            }],
+            reference: "RF18T1".into(),
+            title: "Payment reminder".into(),
+            keep: vec!["December 4, 2026".into()],
+            closing: &closing,
+            enclosed,
+        };
+        l.compose(&letter).unwrap()
+    }
+
+    fn texts_of(page: &Page) -> Vec<&str> {
+        page.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text(g) => Some(g.text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_slip_never_stands_alone_and_has_a_cut_line_only_where_it_can_be_cut() {
+        let l = letters();
+        let mut pages_seen = std::collections::BTreeSet::new();
+        let mut sizes = std::collections::BTreeSet::new();
+        for paragraphs in 0..=40 {
+            for enclosed in [false, true] {
+                let c = compose(&l, paragraphs, enclosed);
+                let pages = &c.drawing.pages;
+                pages_seen.insert(pages.len());
+                let with_slip: Vec<usize> = (0..pages.len())
+                    .filter(|&k| texts_of(&pages[k]).contains(&"Payment slip"))
+                    .collect();
+                assert_eq!(
+                    with_slip,
+                    [pages.len() - 1],
+                    "{paragraphs}: the slip on the last page"
+                );
+                let last = &pages[pages.len() - 1];
+                // Never alone: the letter's own words are on its page too.
+                assert!(
+                    texts_of(last).contains(&"Kind regards,"),
+                    "{paragraphs}: the slip's page has no text of the letter: {:?}",
+                    texts_of(last)
+                );
+                let dashed = last
+                    .items
+                    .iter()
+                    .any(|i| matches!(i, Item::Rule { dashed: true, .. }));
+                assert_eq!(
+                    dashed,
+                    pages.len() % 2 == 1 && !enclosed,
+                    "{paragraphs} paragraphs, {} pages, enclosed {enclosed}: a cut line where the back of the sheet is blank",
+                    pages.len()
+                );
+                // The title's size tells the compact slip from the full one.
+                let title = last.items.iter().find_map(|i| match i {
+                    Item::Text(g) if g.text == "Payment slip" => Some(g.size),
+                    _ => None,
+                });
+                sizes.insert((title.unwrap() * 10.0) as u32);
+            }
+        }
+        assert_eq!(sizes.len(), 2, "full and compact slips: {sizes:?}");
+        assert!(
+            pages_seen.contains(&1) && pages_seen.contains(&2) && pages_seen.contains(&3),
+            "{pages_seen:?}"
+        );
     }
 
     #[test]

@@ -47,6 +47,51 @@ pub struct Language {
     pub overdue: String,
     #[serde(default = "en_ageing")]
     pub ageing: Vec<String>,
+    /// How the language's letters set their closing: the template writes the words
+    /// (`敬具`, `此致` and `敬礼`), the layout puts them where the language's letters have
+    /// them. None: every paragraph flush left.
+    #[serde(default)]
+    pub closing: Closing,
+}
+
+/// Lines of a letter laid out by the language's custom rather than flush left: a line of
+/// a paragraph that is exactly `text` (after the template's Markdown is read) is set
+/// `align`ed, `indent` characters in; the paragraphs after the first such line (the
+/// signature) are set `signature`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Closing {
+    #[serde(default)]
+    pub lines: Vec<ClosingLine>,
+    #[serde(default)]
+    pub signature: Side,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosingLine {
+    pub text: String,
+    #[serde(default)]
+    pub align: Side,
+    /// In characters of the body text (an em: a Japanese or Chinese character's width).
+    #[serde(default)]
+    pub indent: f32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    #[default]
+    Left,
+    Right,
+}
+
+impl Closing {
+    /// The rule for a set line, if it is a closing line.
+    pub fn rule(&self, line: &str) -> Option<&ClosingLine> {
+        let line = line.trim();
+        self.lines.iter().find(|r| r.text.trim() == line)
+    }
 }
 
 fn en_statement() -> String {

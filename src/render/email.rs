@@ -64,7 +64,7 @@ impl Renderer<'_> {
         };
         let mut attachments = Vec::new();
         if m.attach_letter {
-            let (composed, _) = self.letter(m, view, a, &ctx, tctx, locale)?;
+            let (composed, _) = self.letter(m, view, a, &ctx, tctx, locale, false)?;
             attachments.push(Attachment {
                 name: format!("{}.pdf", letter_file_name(view.customer.id())),
                 bytes: composed.bytes,

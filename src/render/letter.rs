@@ -21,21 +21,26 @@ impl Renderer<'_> {
         tctx: &tera::Context,
         locale: &str,
     ) -> Result<Rendered, Diagnostic> {
+        // The claimed invoices as issued go in the envelope after the letter. Only a
+        // PDF can be printed as it is; an XML e-invoice is data for the customer's
+        // system, not a page, and rides with the e-mail only (the run says so).
+        let documents = documents(m, view)?;
+        let enclosed = m.attach_statement
+            || documents
+                .iter()
+                .any(|d| crate::dataset::Invoice::is_pdf(&d.path));
         let (mut composed, subject) = if m.statement {
             let s = self.statement(view, locale)?;
             (s.letter, s.title)
         } else {
-            self.letter(m, view, a, &ctx, tctx, locale)?
+            self.letter(m, view, a, &ctx, tctx, locale, enclosed)?
         };
         let mut enclosures = Vec::new();
         if m.attach_statement {
             enclosures.push(self.statement(view, locale)?.letter.objects);
         }
-        // The claimed invoices as issued go in the envelope after the letter. Only a
-        // PDF can be printed as it is; an XML e-invoice is data for the customer's
-        // system, not a page, and rides with the e-mail only (the run says so).
         let mut not_printed = Vec::new();
-        for d in documents(m, view)? {
+        for d in documents {
             if !crate::dataset::Invoice::is_pdf(&d.path) {
                 not_printed.push((d.invoice, d.name));
                 continue;
@@ -96,6 +101,8 @@ impl Renderer<'_> {
 
     /// The letter: its Markdown body rendered, laid out with the invoice table and the
     /// payment slip, written as a PDF. Returns it with its subject (the first heading).
+    /// `enclosed`: pages follow it in the envelope (its slip cannot be cut off then).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn letter(
         &self,
         m: &Planned,
@@ -104,6 +111,7 @@ impl Renderer<'_> {
         ctx: &Context<'_>,
         tctx: &tera::Context,
         locale: &str,
+        enclosed: bool,
     ) -> Result<(crate::letter::Composed, String), Diagnostic> {
         use crate::letter::layout::TablePart;
         let letters = self.letters.ok_or_else(|| {
@@ -125,9 +133,10 @@ impl Renderer<'_> {
                 let money = |d| self.formats.money(d, currency, locale);
                 let (mut amount, mut paid, mut open) =
                     (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-                let mut rows: Vec<Vec<String>> = numbers
-                    .iter()
-                    .map(|&k| {
+                // Oldest first: the order the debt grew in, the order of the enclosures.
+                let mut rows: Vec<Vec<String>> = super::oldest_first(view, numbers)
+                    .into_iter()
+                    .map(|k| {
                         let inv = &view.invoices[(k - view.invoice_base) as usize];
                         let o = inv.open_amount();
                         amount += inv.amount;
@@ -221,11 +230,63 @@ impl Renderer<'_> {
                 })
                 .collect(),
             title: subject.clone(),
+            keep: units(ctx),
+            closing: &words.closing,
+            enclosed,
         };
-        let composed = letters.compose(&letter).map_err(|e| {
-            Diagnostic::whole_file(self.templates_root().join(name), e.to_string())
-                .customer(e.unmade())
+        let composed = letters.compose(&letter).map_err(|e| match e.unmade() {
+            Some(why) => Diagnostic::whole_file(self.templates_root().join(name), e.to_string())
+                .customer(why),
+            // The creditor's, not this customer's: `load_letters` stops the run first.
+            None => Diagnostic::whole_file(&self.campaign.path, e.to_string()),
         })?;
         Ok((composed, subject))
     }
+}
+
+/// What the letter prints that must stay on one line: every date and amount of the
+/// context (ICU's amounts hold no-break spaces already; dates and account numbers hold
+/// ordinary ones), the creditor's phone number. Lists of amounts in several currencies
+/// are not one unit: each amount in them is.
+fn units(ctx: &Context<'_>) -> Vec<String> {
+    let mut out: Vec<String> = vec![
+        ctx.pay_by.clone(),
+        ctx.campaign.as_of.clone(),
+        ctx.payment.expires.clone(),
+        ctx.totals.main.clone(),
+        ctx.totals.first_due.clone(),
+    ];
+    out.extend(ctx.creditor.phone.clone());
+    let instalments = |out: &mut Vec<String>, list: &[super::context::Instalment]| {
+        for p in list {
+            out.extend([p.due.clone(), p.amount.clone()]);
+        }
+    };
+    instalments(&mut out, &ctx.instalments);
+    for g in &ctx.groups {
+        out.extend([
+            g.amount.clone(),
+            g.open.clone(),
+            g.interest.clone(),
+            g.compensation.clone(),
+            g.payable.clone(),
+            g.payment.expires.clone(),
+        ]);
+        out.extend(g.payment.account.iter().map(|l| l.value.clone()));
+        instalments(&mut out, &g.instalments);
+        for i in &g.invoices {
+            out.extend([
+                i.issue_date.clone(),
+                i.due_date.clone(),
+                i.amount.clone(),
+                i.open.clone(),
+                i.interest.clone(),
+                i.compensation.clone(),
+            ]);
+        }
+    }
+    out.retain(|s| !s.trim().is_empty());
+    out.sort();
+    out.dedup();
+    out
 }

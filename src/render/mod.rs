@@ -175,10 +175,10 @@ impl Kit {
     /// Loads the letter fonts and labels (only runs with letters pay for them).
     pub fn load_letters(&mut self, campaign: &Campaign) -> crate::diag::Result<()> {
         if self.letters.is_none() {
-            self.letters = Some(crate::letter::Letters::load(
-                &campaign.templates,
-                campaign.letters.clone(),
-            )?);
+            let letters =
+                crate::letter::Letters::load(&campaign.templates, campaign.letters.clone())?;
+            letters.check_creditor(campaign)?;
+            self.letters = Some(letters);
         }
         Ok(())
     }
@@ -355,7 +355,10 @@ pub struct Document {
 /// loaded, and a file gone since fails this customer's message, not the run.
 fn documents(m: &Planned, view: &CustomerView<'_>) -> Result<Vec<Document>, Diagnostic> {
     let mut out = Vec::new();
-    for k in m.all_invoices() {
+    let ordered = m
+        .claims()
+        .flat_map(|(_, numbers, _)| oldest_first(view, numbers));
+    for k in ordered {
         let inv = &view.invoices[(k - view.invoice_base) as usize];
         let Some(path) = inv.document.as_deref() else {
             continue;
@@ -380,6 +383,17 @@ fn documents(m: &Planned, view: &CustomerView<'_>) -> Result<Vec<Document>, Diag
         });
     }
     Ok(out)
+}
+
+/// A currency's invoices in the order the letter's table lists them: oldest due date
+/// first, then the older invoice, then the export's order.
+fn oldest_first(view: &CustomerView<'_>, numbers: &[u32]) -> Vec<u32> {
+    let mut out = numbers.to_vec();
+    out.sort_by_key(|&k| {
+        let inv = &view.invoices[(k - view.invoice_base) as usize];
+        (inv.due_date, inv.issue_date, k)
+    });
+    out
 }
 
 /// A customer id as a file name (ids are already checked to hold no separators).
