@@ -123,6 +123,38 @@ fn a_broken_rule_file_and_a_broken_template_are_reported_in_one_run() {
     );
 }
 
+/// Issue 16: a letter whose envelope window would lack part of the address is an error
+/// of the address formats that dropped it (here a campaign's own table without Poland's
+/// street line), found before anything is printed.
+#[test]
+fn a_letter_that_would_lose_an_address_line_is_an_error() {
+    let dir = sample_copy();
+    edit(
+        &dir.path().join("templates"),
+        "letter/addresses.yaml",
+        |s| {
+            let line = s
+                .lines()
+                .find(|l| l.starts_with("PL:"))
+                .unwrap()
+                .to_string();
+            s.replace(&line, "PL: {name: \"POLAND\", fmt: \"%N%n%O%n%Z %C\"}")
+        },
+    );
+    let r = dunwell([
+        "check",
+        dir.path().join("samples/campaign.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let out = &r.stdout;
+    assert!(
+        out.contains("error: Lost an address line: the envelope window does not show the first address line `ul. "),
+        "{out}"
+    );
+    assert!(out.contains("templates/letter/addresses.yaml"), "{out}");
+    assert!(!out.contains("`Via "), "only the Polish letters: {out}");
+}
+
 #[test]
 fn a_supported_language_nobody_speaks_is_checked_with_a_persona() {
     let dir = sample_copy();
