@@ -65,7 +65,7 @@ impl State {
             State::CancelledPartPaid => "Cancelled: paid in part",
             State::Deferred => "Deferred (retrying)",
             State::Delivered => "Delivered",
-            State::Pending => "Not sent yet",
+            State::Pending => "Pending",
             State::Rejected => "Rejected",
             State::Sending => "Sending",
             State::Unknown => "Fate unknown",
