@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/import/: one export in the shapes dunwell reads through a
-mapping (tests/import.rs), from the first customers of samples/data.
+mapping (tests/import.rs), from the first customers of samples/data (of distinct names).
 
 - customers.csv, payments.csv, events.csv: dunwell's own columns, shared by every shape;
 - invoices-export.csv: the invoices as an ERP writes them: its own headers, `;`, decimal
@@ -73,7 +73,12 @@ def serial_1904(d):
 
 
 cust_header, customers = read("customers.csv")
-customers = customers[:N]
+# The first N customers of distinct names: Xero and QuickBooks know a customer by name.
+named = []
+for c in customers:
+    if len(named) < N and all(o["name"] != c["name"] for o in named):
+        named.append(c)
+customers = named
 ids = {c["customer_id"] for c in customers}
 inv_header, invoices = read("invoices.csv")
 invoices = [i for i in invoices if i["customer_id"] in ids]

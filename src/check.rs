@@ -110,6 +110,13 @@ pub fn check(p: &Prepared, kit: &Kit, broken: &[Diagnostic]) -> Report {
         }
         for sample in cell.samples {
             let multi = sample.who == crate::preview::cells::Who::MultiCurrency;
+            // A letter made with part of the address missing from its window: the
+            // address formats are to blame (the campaign's own, if it has them).
+            for problem in &sample.problems {
+                let table = campaign.templates.join("letter/addresses.yaml");
+                let blame = if table.is_file() { &table } else { &file };
+                report.add(&mut seen, Diagnostic::whole_file(blame, problem.clone()));
+            }
             match sample.result {
                 Err(d) => report.add(&mut seen, hint(d)),
                 Ok(Rendered::Email { text, link, .. }) => {

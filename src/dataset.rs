@@ -113,6 +113,68 @@ vocabulary!(EventKind {
     OptedOut = "opted_out",
 });
 
+/// A word of a vocabulary the program has no label for (a stage the campaign names, a
+/// code from a newer version) as people read it: `third_call` → `Third call`.
+pub fn humanize(word: &str) -> String {
+    let spaced = word.replace(['_', ':'], " ");
+    let mut chars = spaced.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// How the report and the gallery name things for the credit team (in English: the
+/// report is theirs); files and the terminal keep the words.
+impl Channel {
+    /// `E-mail`, `SMS`, `Letter`, `Call`, `Payment page`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Email => "E-mail",
+            Channel::Sms => "SMS",
+            Channel::Letter => "Letter",
+            Channel::Call => "Call",
+            Channel::Web => "Payment page",
+        }
+    }
+
+    /// The label inside a sentence: `no SMS consent`, `no e-mail consent`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Channel::Email => "e-mail",
+            Channel::Sms => "SMS",
+            Channel::Letter => "letter",
+            Channel::Call => "call",
+            Channel::Web => "payment page",
+        }
+    }
+
+    /// What a customer is reached at on this channel.
+    pub fn contact(self) -> &'static str {
+        match self {
+            Channel::Email => "e-mail address",
+            Channel::Sms => "mobile number",
+            Channel::Call => "phone number",
+            Channel::Letter => "postal address",
+            Channel::Web => "payment page",
+        }
+    }
+}
+
+impl Hold {
+    /// The hold as the credit team reads it: `bankruptcy`, `do not contact`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Hold::Dispute => "dispute",
+            Hold::Hardship => "hardship",
+            Hold::Bankruptcy => "bankruptcy",
+            Hold::Deceased => "deceased",
+            Hold::Legal => "legal proceedings",
+            Hold::DoNotContact => "do not contact",
+        }
+    }
+}
+
 pub type Text = Option<Box<str>>;
 
 /// The text fields of a customer, in storage order.

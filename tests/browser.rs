@@ -6,3 +6,4 @@
 mod util;
 
 mod preview;
+mod report_page;

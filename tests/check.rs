@@ -38,8 +38,10 @@ fn the_sample_campaign_checks_clean() {
 fn every_problem_of_a_broken_copy_is_reported_at_once() {
     let dir = sample_copy();
     let t = dir.path().join("templates");
+    // Both greetings (a person's in the final stages, everyone else's): which one a
+    // check renders depends on who the sample's customers are.
     edit(&t, "email/forgetful/default.en.txt", |s| {
-        s.replacen("{{ customer.name }}", "{{ custmer.name }}", 1)
+        s.replace("{{ customer.name }}", "{{ custmer.name }}")
     });
     edit(&t, "sms/unwilling/default.pl.txt", |s| {
         s + "{% if totals.count %}\n"
@@ -69,7 +71,7 @@ fn every_problem_of_a_broken_copy_is_reported_at_once() {
     );
     // The unknown variable: file, line, column, caret, the known names, a suggestion.
     assert!(
-        out.contains("templates/email/forgetful/default.en.txt:3:111"),
+        out.contains("templates/email/forgetful/default.en.txt:3:146"),
         "{out}"
     );
     assert!(out.contains("did you mean `customer`?"), "{out}");
@@ -119,6 +121,38 @@ fn a_broken_rule_file_and_a_broken_template_are_reported_in_one_run() {
         out.contains("templates/sms/unwilling/default.pl.txt:"),
         "{out}"
     );
+}
+
+/// Issue 16: a letter whose envelope window would lack part of the address is an error
+/// of the address formats that dropped it (here a campaign's own table without Poland's
+/// street line), found before anything is printed.
+#[test]
+fn a_letter_that_would_lose_an_address_line_is_an_error() {
+    let dir = sample_copy();
+    edit(
+        &dir.path().join("templates"),
+        "letter/addresses.yaml",
+        |s| {
+            let line = s
+                .lines()
+                .find(|l| l.starts_with("PL:"))
+                .unwrap()
+                .to_string();
+            s.replace(&line, "PL: {name: \"POLAND\", fmt: \"%N%n%O%n%Z %C\"}")
+        },
+    );
+    let r = dunwell([
+        "check",
+        dir.path().join("samples/campaign.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let out = &r.stdout;
+    assert!(
+        out.contains("error: Lost an address line: the envelope window does not show the first address line `ul. "),
+        "{out}"
+    );
+    assert!(out.contains("templates/letter/addresses.yaml"), "{out}");
+    assert!(!out.contains("`Via "), "only the Polish letters: {out}");
 }
 
 #[test]

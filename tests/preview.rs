@@ -75,9 +75,27 @@ fn the_gallery_has_every_cell_with_its_files_and_no_outside_reference() {
     assert!(index.contains("in the plan"));
     assert!(index.matches("class=\"sample\"").count() > cells);
     assert!(index.contains("rule <code>financial_distress</code>"));
-    // Iframes are sandboxed with nothing allowed (no scripts, no same origin).
+    // Iframes are sandboxed with nothing allowed (no scripts, no same origin) — but the
+    // one out of sight that measures each e-mail at a phone's width: it runs only the
+    // measuring script of the gallery's copies, by hash, and fetches nothing.
     assert!(index.contains("<iframe class=\"email\" sandbox=\"\" loading=\"lazy\""));
-    assert!(!index.contains("allow-scripts"));
+    assert_eq!(index.matches("allow-scripts").count(), 1);
+    assert!(index.contains("<iframe id=\"fit\" class=\"fit\" sandbox=\"allow-scripts\""));
+    let mut fits = 0;
+    for part in index.split(" data-fit=\"").skip(1) {
+        let target = &part[..part.find('"').unwrap()];
+        let copy = std::fs::read_to_string(dir.path().join(target)).unwrap();
+        let head = &copy[..copy.find("</head>").unwrap()];
+        assert!(
+            head.contains("<head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'sha256-"),
+            "{target}: {head}"
+        );
+        assert!(!copy.contains("unsafe-eval") && copy.matches("<script>").count() == 1);
+        fits += 1;
+    }
+    assert!(fits > 100, "{fits} e-mails measured");
+    // The sample's letters show their whole address in the window.
+    assert!(!index.contains("Lost an address line"));
     // SMS show their encoding and segments; letters their pages as SVG.
     assert!(index.contains("GSM-7</b> · <b>1 segment</b>"));
     let svg = std::fs::read_dir(dir.path().join("m"))
@@ -284,6 +302,139 @@ fn in_chromium_the_gallery_loads_cleanly_filters_and_shows_every_email() {
     assert!(v["letter_pages_decoded"].as_u64().unwrap() > 40, "{v}");
     assert_eq!(v["console_errors"].as_array().unwrap().len(), 0);
     assert_eq!(v["remote_requests"].as_array().unwrap().len(), 0);
+    // Every e-mail measured at 390 px, none wider.
+    assert_eq!(v["measured"], v["email_iframes"], "{v}");
+    assert_eq!(
+        v["too_wide"].as_array().unwrap().len(),
+        0,
+        "{:#}",
+        v["too_wide"]
+    );
+}
+
+/// Cell ids (`cluster.stage.channel.locale`) of the gallery's cards, with their
+/// `data-problem`.
+fn cards(index: &str) -> Vec<(String, bool)> {
+    index
+        .split("<article ")
+        .skip(1)
+        .map(|a| {
+            let attr = |name: &str| {
+                let at = a.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+                a[at..at + a[at..].find('"').unwrap()].to_string()
+            };
+            (attr("id"), attr("data-problem") == "1")
+        })
+        .collect()
+}
+
+/// Issue 16: a letter whose envelope window lacks part of the customer's address is a
+/// problem of its cell ("problems only" shows it), saying what is missing. Here a
+/// campaign's own address formats leave Poland's street line out.
+#[test]
+fn a_letter_that_lost_an_address_line_is_a_problem_of_its_cell() {
+    let _quiet = quiet();
+    let dir = sample_copy();
+    let table = dir.path().join("templates/letter/addresses.yaml");
+    let text = std::fs::read_to_string(&table).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("PL:"))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &table,
+        text.replace(&line, "PL: {name: \"POLAND\", fmt: \"%N%n%O%n%Z %C\"}"),
+    )
+    .unwrap();
+    let out = tempdir();
+    let r = preview(
+        dir.path().join("samples/campaign.yaml").to_str().unwrap(),
+        out.path(),
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let index = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    let cards = cards(&index);
+    let polish_letters: Vec<&(String, bool)> = cards
+        .iter()
+        .filter(|(id, _)| id.ends_with(".letter.pl"))
+        .collect();
+    assert!(polish_letters.len() >= 5, "{polish_letters:?}");
+    for (id, problem) in &cards {
+        assert_eq!(
+            *problem,
+            id.ends_with(".letter.pl"),
+            "{id}: problem {problem}"
+        );
+    }
+    assert!(
+        index.contains(
+            "Lost an address line: the envelope window does not show the first address line `ul. "
+        ),
+        "{}",
+        &index[index.find("class=\"problem\"").unwrap_or(0)..][..400.min(index.len())]
+    );
+}
+
+/// Issue 16: an e-mail wider than a phone is a problem of its cell once the gallery has
+/// measured it in the browser: flagged, counted in the header, shown by "problems only".
+/// Here the Latvian e-mails carry a block 640 px wide; no other e-mail is flagged.
+#[test]
+fn in_chromium_an_email_wider_than_a_phone_is_a_problem_of_its_cell() {
+    let _quiet = quiet();
+    let dir = sample_copy();
+    let base = dir.path().join("templates/email/base.html");
+    let text = std::fs::read_to_string(&base).unwrap();
+    let at = text.find("<body").unwrap();
+    let at = at + text[at..].find('>').unwrap() + 1;
+    std::fs::write(
+        &base,
+        format!(
+            "{}{{% if locale == \"lv\" %}}<div style=\"width:640px\">Plašs bloks</div>{{% endif %}}{}",
+            &text[..at],
+            &text[at..]
+        ),
+    )
+    .unwrap();
+    let out = tempdir();
+    let r = preview(
+        dir.path().join("samples/campaign.yaml").to_str().unwrap(),
+        out.path(),
+        &["--per-cell", "1"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let index = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    let latvian: std::collections::BTreeSet<String> = cards(&index)
+        .into_iter()
+        .map(|(id, _)| id)
+        .filter(|id| id.ends_with(".email.lv"))
+        .collect();
+    assert!(latvian.len() >= 10, "{latvian:?}");
+    let url = format!("file://{}", out.path().join("index.html").display());
+    let v = chromium_test(&["fit", &url]);
+    let ids = |key: &str| -> std::collections::BTreeSet<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids("too_wide"), latvian, "{v:#}");
+    assert_eq!(ids("problems_only"), latvian, "{v:#}");
+    let header = v["header"].as_str().unwrap();
+    assert!(
+        header.contains(&format!("{} e-mails wider than a phone", latvian.len())),
+        "{header}"
+    );
+    assert!(
+        v["too_wide_texts"][0]
+            .as_str()
+            .unwrap()
+            .contains("px on a 390 px screen"),
+        "{v:#}"
+    );
 }
 
 #[test]

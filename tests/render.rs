@@ -180,7 +180,7 @@ const MARKERS: [(&str, &[&str]); 7] = [
     ("pl", &["Dzień dobry", "Szanowni Państwo", "Szanowna Pani"]),
     ("ro", &["Bună ziua", "Stimată doamnă"]),
     ("lv", &["Labdien", "Godātie kungi"]),
-    ("ja", &["様"]),
+    ("ja", &["様", "御中"]),
     ("zh", &["您"]),
 ];
 

@@ -280,3 +280,55 @@ fn a_corrupt_or_missing_summary_is_refused_not_read_as_zeros() {
     assert!(r.stderr.contains(path.to_str().unwrap()), "{}", r.stderr);
     assert!(r.stderr.contains("dunwell run"), "{}", r.stderr);
 }
+
+/// Issue 16: the page names clusters, stages, channels and exclusion reasons in words
+/// ("No SMS consent", not `no_consent:sms`) in its charts and tables; the files keep
+/// the codes.
+#[test]
+fn the_report_says_clusters_stages_and_reasons_in_words() {
+    let out = outbox_of(SAMPLE, &[]);
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    // What a reader sees: the charts' text and the tables' cells.
+    let mut shown: Vec<String> = Vec::new();
+    for part in html.split("<text").skip(1) {
+        let inner = &part[part.find('>').unwrap() + 1..part.find("</text>").unwrap()];
+        shown.push(inner.trim().to_string());
+    }
+    for tag in ["<td>", "<th>", "<td class=\"num\">", "<th class=\"num\">"] {
+        for part in html.split(tag).skip(1) {
+            shown.push(part[..part.find("</t").unwrap()].to_string());
+        }
+    }
+    let summary = read_json(&out.path().join("summary.json"));
+    let mut codes: Vec<String> = Vec::new();
+    for key in ["exclusions_by_reason", "by_cluster", "by_stage"] {
+        codes.extend(summary[key].as_object().unwrap().keys().cloned());
+    }
+    assert!(codes.iter().any(|c| c == "no_consent:sms"), "{codes:?}");
+    for code in &codes {
+        assert!(
+            !shown.iter().any(|s| s == code),
+            "the page shows the code `{code}`"
+        );
+    }
+    assert!(
+        shown.iter().all(|s| !s.contains('_')),
+        "{:?}",
+        shown.iter().filter(|s| s.contains('_')).collect::<Vec<_>>()
+    );
+    for words in [
+        "No SMS consent",
+        "Frequency cap reached (letter)",
+        "Chronically late",
+        "Unable to pay",
+        "Before legal action",
+        "Second reminder",
+        "Payment page",
+    ] {
+        assert!(shown.iter().any(|s| s == words), "no {words:?}");
+    }
+    // The files keep their codes.
+    let csv = std::fs::read_to_string(out.path().join("exclusions.csv")).unwrap();
+    assert!(csv.contains(",sms,no_consent:sms") || csv.contains("no_consent:sms"));
+    assert!(!csv.contains("No SMS consent"));
+}

@@ -270,13 +270,13 @@ fn the_run_summary_is_printed_whole_and_the_readme_shows_it_and_its_example_emai
         "outbox",
         "show",
         out.path().to_str().unwrap(),
-        "C0000041-email",
+        "C0000127-email",
     ]);
     assert_eq!(show.code, 0, "{}", show.stderr);
     // ICU groups and spaces amounts with no-break spaces; the README shows spaces.
     let text = subject_and_text(&show.stdout).replace(['\u{a0}', '\u{202f}'], " ");
     shows(
-        &readme_example("`dunwell outbox show out C0000041-email`"),
+        &readme_example("`dunwell outbox show out C0000127-email`"),
         &text,
         false,
     )

@@ -41,16 +41,18 @@ struct Locale<'a> {
     /// Units of this currency per euro, roughly: amounts look native.
     per_eur: u32,
     minor: bool,
-    /// (written name, romanised for the e-mail address)
+    /// (written name, romanised for the e-mail address, `f` or `m`)
     #[serde(borrow)]
-    first: Vec<(&'a str, &'a str)>,
+    first: Vec<(&'a str, &'a str, Gender)>,
     #[serde(borrow)]
-    last: Vec<(&'a str, &'a str)>,
+    last: Vec<Surname<'a>>,
     #[serde(borrow)]
+    address: AddressShape<'a>,
+    /// Streets of any city that has none of its own.
+    #[serde(borrow, default)]
     streets: Vec<&'a str>,
-    /// (city, postal code prefix, region)
     #[serde(borrow)]
-    cities: Vec<(&'a str, &'a str, &'a str)>,
+    cities: Vec<City<'a>>,
     #[serde(borrow)]
     company: Vec<&'a str>,
     #[serde(borrow)]
@@ -58,6 +60,63 @@ struct Locale<'a> {
     tld: &'a str,
     /// Family name first, as the locale writes it.
     family_first: bool,
+}
+
+#[derive(serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+enum Gender {
+    #[serde(rename = "f")]
+    Female,
+    #[serde(rename = "m")]
+    Male,
+}
+
+/// A family name, written and romanised: `[masculine, romanised]`, and where the
+/// language inflects it by gender (Polish -ski/-ska, Latvian -š/-a, -s/-e) the feminine
+/// form after it: `[Kowalski, kowalski, Kowalska, kowalska]`.
+#[derive(serde::Deserialize)]
+struct Surname<'a> {
+    m: &'a str,
+    m_romanised: &'a str,
+    #[serde(default)]
+    f: Option<&'a str>,
+    #[serde(default)]
+    f_romanised: Option<&'a str>,
+}
+
+impl<'a> Surname<'a> {
+    /// The form that agrees with a first name of this gender: (written, romanised).
+    fn of(&self, g: Gender) -> (&'a str, &'a str) {
+        match (g, self.f, self.f_romanised) {
+            (Gender::Female, Some(f), Some(r)) => (f, r),
+            _ => (self.m, self.m_romanised),
+        }
+    }
+}
+
+/// How the locale writes a street line, with the house number where its post puts it:
+/// `{street}` the street, `{n}` a house number, `{f}` a flat, `{d}` a digit 1–9, `{s}`
+/// 1–30, `{L}` a letter A–D, `{building}` one of `buildings`.
+#[derive(serde::Deserialize)]
+struct AddressShape<'a> {
+    line1: &'a str,
+    /// The lines of an address with a flat: line 1, and line 2 if the flat has its own.
+    #[serde(borrow)]
+    flat: Vec<&'a str>,
+    #[serde(borrow, default)]
+    buildings: Vec<&'a str>,
+}
+
+/// A city with its region as the post writes it and its postcodes: `#` a digit, `@` a
+/// letter of a UK inward code (Royal Mail never uses C, I, K, M, O or V there).
+#[derive(serde::Deserialize)]
+struct City<'a> {
+    city: &'a str,
+    postcode: &'a str,
+    region: &'a str,
+    /// Streets of this city (Japanese and Chinese street names belong to their
+    /// district); else the locale's.
+    #[serde(borrow, default)]
+    streets: Vec<&'a str>,
 }
 
 /// A mobile number: `prefix`, one of `choices` (when there are any), `digits` random
@@ -246,6 +305,12 @@ const CUSTOMER_HEADER: [&str; 20] = [
     "contract_no",
 ];
 
+/// The letters Royal Mail uses in the inward code's last two places.
+const UK_INWARD_LETTERS: [char; 20] = [
+    'A', 'B', 'D', 'E', 'F', 'G', 'H', 'J', 'L', 'N', 'P', 'Q', 'R', 'S', 'T', 'U', 'W', 'X', 'Y',
+    'Z',
+];
+
 struct Gen {
     rng: ChaCha8Rng,
     as_of: NaiveDate,
@@ -268,9 +333,12 @@ impl Gen {
         let locales = locales();
         let loc = &locales[self.rng.random_range(0..locales.len())];
         let id = format!("C{:07}", n + 1);
-        let (first, first_r) = self.pick(&loc.first);
-        let (last, last_r) = self.pick(&loc.last);
+        let (first, first_r, gender) = self.pick(&loc.first);
+        let surname = &loc.last[self.rng.random_range(0..loc.last.len())];
         let company = self.chance(20);
+        // A company is named after the family (the name's dictionary form); a person's
+        // family name agrees with their first name.
+        let (last, last_r) = surname.of(if company { Gender::Male } else { gender });
         let name = if company {
             self.pick(&loc.company).replace("{}", last)
         } else if loc.family_first {
@@ -278,18 +346,29 @@ impl Gen {
         } else {
             format!("{first} {last}")
         };
+        // Numbered by the customer: two customers of one name are two addresses.
         let email = if company {
-            format!("accounts@{last_r}-{}.example.{}", n % 997, loc.tld)
+            format!("accounts@{last_r}-{n}.example.{}", loc.tld)
         } else {
-            format!("{first_r}.{last_r}{}@example.{}", n % 97, loc.tld)
+            format!("{first_r}.{last_r}{n}@example.{}", loc.tld)
         };
-        let (city, postal, region) = self.pick(&loc.cities);
-        let street = format!(
-            "{} {}",
-            self.pick(&loc.streets),
-            self.rng.random_range(1..120)
-        );
-        let postal_code = format!("{postal}{}", digits(&mut self.rng, 3));
+        let city = &loc.cities[self.rng.random_range(0..loc.cities.len())];
+        let streets = if city.streets.is_empty() {
+            &loc.streets
+        } else {
+            &city.streets
+        };
+        let street = self.pick(streets);
+        let (line1, line2) = if self.chance(15) {
+            let line2 = loc.address.flat.get(1).copied().unwrap_or("");
+            (
+                self.fill(loc.address.flat[0], street, loc),
+                self.fill(line2, street, loc),
+            )
+        } else {
+            (self.fill(loc.address.line1, street, loc), String::new())
+        };
+        let postal_code = self.postcode(city.postcode);
         let hold = if self.chance(2) {
             self.pick(&[
                 "dispute",
@@ -317,19 +396,11 @@ impl Gen {
             if company { "company" } else { "person" }.into(),
             email,
             phone,
-            street,
-            if self.chance(15) {
-                format!(
-                    "{} {}",
-                    if loc.lang == "pl" { "lok." } else { "Apt" },
-                    self.rng.random_range(1..40)
-                )
-            } else {
-                String::new()
-            },
+            line1,
+            line2,
             postal_code,
-            city.into(),
-            region.into(),
+            city.city.into(),
+            city.region.into(),
             loc.country.into(),
             loc.lang.into(),
             loc.tz.into(),
@@ -350,6 +421,41 @@ impl Gen {
             .into(),
             format!("K-{}", 10_000 + n),
         ]
+    }
+
+    /// A street line from the locale's shape (see [`AddressShape`]).
+    fn fill(&mut self, shape: &str, street: &str, loc: &Locale) -> String {
+        let mut out = String::new();
+        let mut rest = shape;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let close = open + rest[open..].find('}').expect("a closed placeholder");
+            match &rest[open + 1..close] {
+                "street" => out.push_str(street),
+                "n" => out.push_str(&self.rng.random_range(1..120).to_string()),
+                "f" => out.push_str(&self.rng.random_range(1..40).to_string()),
+                "d" => out.push_str(&self.rng.random_range(1..10).to_string()),
+                "s" => out.push_str(&self.rng.random_range(1..31).to_string()),
+                "L" => out.push(self.pick(&['A', 'B', 'C', 'D'])),
+                "building" => out.push_str(self.pick(&loc.address.buildings)),
+                other => panic!("locales/{}.json: unknown placeholder {{{other}}}", loc.lang),
+            }
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// A postcode of the city's pattern: `#` a digit, `@` a letter of a UK inward code.
+    fn postcode(&mut self, pattern: &str) -> String {
+        pattern
+            .chars()
+            .map(|c| match c {
+                '#' => char::from(b'0' + self.rng.random_range(0..10u8)),
+                '@' => self.pick(&UK_INWARD_LETTERS),
+                c => c,
+            })
+            .collect()
     }
 
     /// One amount in the customer's currency, as the ERP writes it.
@@ -715,11 +821,39 @@ mod tests {
             for (table, len) in [
                 ("first", l.first.len()),
                 ("last", l.last.len()),
-                ("streets", l.streets.len()),
                 ("cities", l.cities.len()),
                 ("company", l.company.len()),
+                ("address.flat", l.address.flat.len()),
             ] {
                 assert!(len > 0, "locales/{lang}.json: `{table}` is empty");
+            }
+            for c in &l.cities {
+                assert!(
+                    !c.streets.is_empty() || !l.streets.is_empty(),
+                    "locales/{lang}.json: {} has no streets and the locale none",
+                    c.city
+                );
+            }
+            // Both feminine forms or neither; both genders among the first names.
+            for s in &l.last {
+                assert_eq!(s.f.is_some(), s.f_romanised.is_some(), "{lang} {}", s.m);
+            }
+            for g in [Gender::Female, Gender::Male] {
+                assert!(l.first.iter().any(|f| f.2 == g), "{lang}: no {g:?} names");
+            }
+            let shapes = std::iter::once(l.address.line1).chain(l.address.flat.iter().copied());
+            for shape in shapes {
+                let mut g = Gen {
+                    rng: ChaCha8Rng::seed_from_u64(1),
+                    as_of: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+                    stats: GenStats::default(),
+                    inv: vec![],
+                    pay: vec![],
+                    ev: vec![],
+                };
+                // Panics on an unknown placeholder or a `{building}` without buildings.
+                let line = g.fill(shape, "Street", l);
+                assert!(!line.contains(['{', '}']), "{lang}: {shape}");
             }
             assert!(l.company.iter().all(|c| c.contains("{}")), "{lang}");
             assert!(

@@ -108,6 +108,61 @@ impl Addresses {
         })
     }
 
+    /// The format a customer's address is set in: the country's, in the local script's
+    /// form when the address is written in it (Japanese, Chinese), else in its Latin
+    /// form; with whether it is the local one.
+    fn format_of(&self, c: &Customer) -> (&str, bool) {
+        let entry = c.get(Field::Country).and_then(|k| self.countries.get(k));
+        let local = [c.get(Field::City), region_of(c)]
+            .into_iter()
+            .flatten()
+            .chain(
+                [Field::AddressLine1, Field::AddressLine2]
+                    .iter()
+                    .filter_map(|f| c.get(*f)),
+            )
+            .any(|t| t.chars().any(|ch| ch.is_alphabetic() && ch > '\u{24f}'));
+        let fmt = match entry {
+            Some(f) => match (&f.fmt, &f.lfmt) {
+                (Some(_), Some(l)) if !local => l.as_str(),
+                (Some(f), _) => f.as_str(),
+                (None, _) => self.default.as_str(),
+            },
+            None => self.default.as_str(),
+        };
+        (fmt, local)
+    }
+
+    /// What of `c`'s name and address a letter's window must show, as the export has
+    /// it: the name, the street lines, the postcode and the city always (a post office
+    /// needs them, and [`Addresses::recipient`] never drops one), the region where the
+    /// destination's format prints one. The country is not among them: it is printed
+    /// only on mail from abroad, in the destination's word for it.
+    pub fn expected<'c>(&self, c: &'c Customer) -> Vec<(Field, &'c str)> {
+        let (fmt, _) = self.format_of(c);
+        let mut fields = vec![
+            Field::Name,
+            Field::AddressLine1,
+            Field::AddressLine2,
+            Field::PostalCode,
+            Field::City,
+        ];
+        if fmt.contains("%S") {
+            fields.push(Field::Region);
+        }
+        fields
+            .into_iter()
+            .filter_map(|f| {
+                let v = if f == Field::Region {
+                    region_of(c)
+                } else {
+                    c.get(f)
+                };
+                v.map(str::trim).filter(|v| !v.is_empty()).map(|v| (f, v))
+            })
+            .collect()
+    }
+
     /// The country's name for the last line of mail from abroad, in capitals; the code
     /// itself for a country the table does not name.
     pub fn country_name(&self, code: &str) -> String {
@@ -129,28 +184,8 @@ impl Addresses {
             .iter()
             .filter_map(|f| c.get(*f))
             .collect();
-        let (city, mut region, postcode) = (
-            c.get(Field::City),
-            c.get(Field::Region),
-            c.get(Field::PostalCode),
-        );
-        // A region that only repeats the city (Rīga, Rīga) is said once.
-        if region.is_some() && region.map(str::trim) == city.map(str::trim) {
-            region = None;
-        }
-        let local = [city, region]
-            .into_iter()
-            .flatten()
-            .chain(street.iter().copied())
-            .any(|t| t.chars().any(|ch| ch.is_alphabetic() && ch > '\u{24f}'));
-        let fmt = match entry {
-            Some(f) => match (&f.fmt, &f.lfmt) {
-                (Some(_), Some(l)) if !local => l.as_str(),
-                (Some(f), _) => f.as_str(),
-                (None, _) => self.default.as_str(),
-            },
-            None => self.default.as_str(),
-        };
+        let (city, region, postcode) = (c.get(Field::City), region_of(c), c.get(Field::PostalCode));
+        let (fmt, local) = self.format_of(c);
         let fmt = complete(fmt, city.is_some(), postcode.is_some(), local);
         let upper = entry.map_or("", |f| f.upper.as_str());
         let caps = |field: char, text: &str| -> String {
@@ -259,6 +294,44 @@ impl Addresses {
         }
         Recipient { lines, name_line }
     }
+}
+
+/// The region to print: none when it only repeats the city (Rīga, Rīga).
+fn region_of(c: &Customer) -> Option<&str> {
+    let (city, region) = (c.get(Field::City), c.get(Field::Region));
+    region.filter(|r| Some(r.trim()) != city.map(str::trim))
+}
+
+/// A field's name in a sentence about a letter's address.
+pub fn field_name(f: Field) -> &'static str {
+    match f {
+        Field::Name => "name",
+        Field::AddressLine1 => "first address line",
+        Field::AddressLine2 => "second address line",
+        Field::PostalCode => "postcode",
+        Field::City => "city",
+        Field::Region => "region",
+        Field::Country => "country",
+        _ => "field",
+    }
+}
+
+/// The fields of `expected` that `window` — the lines a letter's envelope window shows
+/// ([`crate::letter::Drawing::window_lines`]) — does not show. Compared without spaces
+/// and case: the format may set a field in capitals, and a long line may wrap.
+pub fn missing<'c>(expected: &[(Field, &'c str)], window: &[String]) -> Vec<(Field, &'c str)> {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_uppercase)
+            .collect()
+    };
+    let shown = norm(&window.concat());
+    expected
+        .iter()
+        .filter(|(_, v)| !shown.contains(&norm(v)))
+        .copied()
+        .collect()
 }
 
 /// The format with the city and postcode the export has, where the country's format
@@ -508,6 +581,79 @@ mod tests {
         assert!(missing.is_empty(), "no entry for {missing:?}");
         assert!(Addresses::parse("default: {fmt: \"%N\"}\nXX: {fmt: \"%q\"}\n").is_err());
         assert!(Addresses::parse("default: {fmt: \"%N\"}\ngb: {fmt: \"%N\"}\n").is_err());
+    }
+
+    /// Issue 16: what the gallery checks a letter's window against. The shipped formats
+    /// set every field they owe (the UK's region is not owed: Royal Mail prints none); a
+    /// format that leaves the street out is caught.
+    #[test]
+    fn a_window_missing_a_line_of_the_address_is_caught() {
+        let lv = customer(
+            None,
+            &[
+                (Field::Name, "Anna Ozola"),
+                (Field::AddressLine1, "Krišjāņa Valdemāra iela 62-36"),
+                (Field::PostalCode, "LV-1013"),
+                (Field::City, "Rīga"),
+                (Field::Region, "Rīga"),
+                (Field::Country, "LV"),
+            ],
+        );
+        let gb = customer(
+            None,
+            &[
+                (Field::Name, "Emily Williams"),
+                (Field::AddressLine1, "Flat 2"),
+                (Field::AddressLine2, "59 High Street"),
+                (Field::PostalCode, "EH1 1YZ"),
+                (Field::City, "Edinburgh"),
+                (Field::Region, "Scotland"),
+                (Field::Country, "GB"),
+            ],
+        );
+        let jp = customer(
+            Some(CustomerKind::Person),
+            &[
+                (Field::Name, "山田 太郎"),
+                (Field::AddressLine1, "錦3-2-11"),
+                (Field::PostalCode, "460-0003"),
+                (Field::City, "名古屋市中区"),
+                (Field::Region, "愛知県"),
+                (Field::Country, "JP"),
+            ],
+        );
+        let t = Addresses::shipped();
+        for c in [&lv, &gb, &jp] {
+            let lines = t.recipient(c, Some("NL")).lines;
+            assert_eq!(missing(&t.expected(c), &lines), [], "{lines:?}");
+        }
+        // Japan's region is owed (its format has %S), the UK's is not, Rīga once.
+        assert!(t.expected(&jp).contains(&(Field::Region, "愛知県")));
+        assert!(!t.expected(&gb).iter().any(|(f, _)| *f == Field::Region));
+        assert!(!t.expected(&lv).iter().any(|(f, _)| *f == Field::Region));
+        // A line wrapped in the window still counts; a dropped one does not.
+        let wrapped = [
+            "Anna Ozola",
+            "Krišjāņa Valdemāra",
+            "iela 62-36",
+            "Rīga, LV-1013",
+        ]
+        .map(String::from);
+        assert_eq!(missing(&t.expected(&lv), &wrapped), []);
+        let dropped = ["Anna Ozola", "Rīga, LV-1013"].map(String::from);
+        assert_eq!(
+            missing(&t.expected(&lv), &dropped),
+            [(Field::AddressLine1, "Krišjāņa Valdemāra iela 62-36")]
+        );
+        // A campaign's table that forgets the street lines loses them from the window.
+        let forgetful =
+            Addresses::parse("default: {fmt: \"%N%n%A%n%Z %C\"}\nLV: {fmt: \"%N%n%C, %Z\"}\n")
+                .unwrap();
+        let lines = forgetful.recipient(&lv, Some("LV")).lines;
+        assert_eq!(
+            missing(&forgetful.expected(&lv), &lines),
+            [(Field::AddressLine1, "Krišjāņa Valdemāra iela 62-36")]
+        );
     }
 
     #[test]

@@ -189,9 +189,53 @@ impl Composed {
 pub struct Drawing {
     pages: Vec<Page>,
     book: std::sync::Arc<FontBook>,
+    /// The recipient's part of the envelope window on page 1.
+    window: Rect,
+}
+
+/// A rectangle of a page, in points from its bottom left corner (the PDF's way).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Rect {
+    left: f32,
+    right: f32,
+    top: f32,
+    bottom: f32,
 }
 
 impl Drawing {
+    /// The text set in the recipient's part of the envelope window, a line per
+    /// baseline, top to bottom: what the post office will read, read back from the
+    /// layout rather than from what was meant to be set (the gallery checks it against
+    /// the customer's address).
+    pub fn window_lines(&self) -> Vec<String> {
+        let Some(page) = self.pages.first() else {
+            return Vec::new();
+        };
+        let w = self.window;
+        let mut pieces: Vec<(f32, f32, &str)> = page
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Text(g)
+                    if g.x >= w.left - 0.5 && g.x < w.right && g.y <= w.top && g.y >= w.bottom =>
+                {
+                    Some((g.y, g.x, g.text.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        // Top to bottom (y grows upwards), left to right.
+        pieces.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
+        let mut lines: Vec<(f32, String)> = Vec::new();
+        for (y, _, text) in pieces {
+            match lines.last_mut() {
+                Some((at, line)) if (*at - y).abs() < 0.5 => line.push_str(text),
+                _ => lines.push((y, text.to_string())),
+            }
+        }
+        lines.into_iter().map(|(_, l)| l).collect()
+    }
+
     /// One SVG document per page.
     pub fn svg_pages(&self) -> Vec<String> {
         svg::pages(&self.book, &self.pages)
@@ -473,6 +517,7 @@ impl Letters {
             drawing: Drawing {
                 pages: flow.pages,
                 book: self.book.clone(),
+                window: self.recipient_area(),
             },
         })
     }
@@ -578,6 +623,18 @@ impl Letters {
             needed / MM,
             width / MM
         ))
+    }
+
+    /// Where the recipient's lines are set on page 1 (pt, the PDF's coordinates): the
+    /// window below its return-address zone.
+    fn recipient_area(&self) -> Rect {
+        let w = &self.config.window;
+        Rect {
+            left: w.left_mm * MM,
+            right: (w.left_mm + w.width_mm) * MM,
+            top: PAGE_H - (w.top_mm + RETURN_ZONE_MM) * MM,
+            bottom: PAGE_H - (w.top_mm + w.height_mm) * MM,
+        }
     }
 
     /// Letterhead, return address and recipient in the window, the information block.

@@ -99,6 +99,41 @@ impl ExclusionReason {
         all
     }
 
+    /// The reason as the credit team reads it in the report (`No SMS consent`, not
+    /// `no_consent:sms`); exclusions.csv and summary.json keep the code.
+    pub fn label(&self) -> String {
+        use ExclusionReason::*;
+        match self {
+            Hold(h) => format!("On hold: {}", h.label()),
+            PromisedUntil(d) => format!("Promised to pay (paused until {})", d.format("%Y-%m-%d")),
+            NothingOpen => "Nothing open".into(),
+            AllDisputed => "Every open invoice disputed".into(),
+            NoStage => "Overdue days in no stage".into(),
+            PreDueTooLate => "Too late for a pre-due reminder".into(),
+            NextLevelFrom(d) => format!("Next reminder level not before {}", d.format("%Y-%m-%d")),
+            BelowMinimum => "Below the minimum amount".into(),
+            NoChannelInMatrix => "No channel in the matrix for the cell".into(),
+            Blocked(b, ch) => match b {
+                Block::NoConsent => format!("No {} consent", ch.noun()),
+                Block::OptedOut => format!("Opted out of {}", ch.noun()),
+                Block::Bounced => format!("{} bounced", crate::dataset::humanize(ch.contact())),
+                Block::InvalidContact => format!("Invalid {}", ch.contact()),
+                Block::MissingContact => format!("No {}", ch.contact()),
+                Block::FrequencyCap => format!("Frequency cap reached ({})", ch.noun()),
+            },
+            NoChannelLeft => "No channel left".into(),
+            RenderFailed(ch) => format!("{} could not be made", ch.label()),
+            TooManySegments(ch) => format!("{} over the segment cap", ch.label()),
+            TooLarge(ch) => format!("{} too large", ch.label()),
+        }
+    }
+
+    /// The label of a code as summary.json has it; a code this version does not know
+    /// made readable.
+    pub fn label_of(code: &str) -> String {
+        Self::parse(code).map_or_else(|| crate::dataset::humanize(code), |r| r.label())
+    }
+
     /// Reads a word back (exclusions.csv of an earlier run).
     pub fn parse(text: &str) -> Option<Self> {
         if let Some(day) = text.strip_prefix("promised_until:") {
@@ -158,6 +193,41 @@ mod tests {
                 "docs/plan.md has no row {row} (for {r})"
             );
         }
+    }
+
+    /// Issue 16: the report says `No SMS consent`, not `no_consent:sms` — every reason
+    /// has a label of its own, in words, without the code's underscores and colons.
+    #[test]
+    fn every_reason_has_a_distinct_label_in_words() {
+        use ExclusionReason::*;
+        let all = ExclusionReason::every();
+        let labels: std::collections::BTreeSet<String> = all.iter().map(|r| r.label()).collect();
+        assert_eq!(labels.len(), all.len(), "two reasons share a label");
+        for r in &all {
+            let l = r.label();
+            assert!(!l.contains('_') && l != r.code(), "{r}: {l}");
+            assert!(l.starts_with(|c: char| c.is_uppercase()), "{l}");
+        }
+        assert_eq!(
+            Blocked(Block::NoConsent, Channel::Sms).label(),
+            "No SMS consent"
+        );
+        assert_eq!(
+            Blocked(Block::FrequencyCap, Channel::Letter).label(),
+            "Frequency cap reached (letter)"
+        );
+        assert_eq!(
+            Hold(crate::dataset::Hold::Bankruptcy).label(),
+            "On hold: bankruptcy"
+        );
+        assert_eq!(
+            ExclusionReason::label_of("no_consent:email"),
+            "No e-mail consent"
+        );
+        assert_eq!(
+            ExclusionReason::label_of("some_new_reason"),
+            "Some new reason"
+        );
     }
 
     #[test]

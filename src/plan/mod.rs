@@ -20,6 +20,22 @@ use std::path::Path;
 
 mod config;
 mod exclusion;
+
+/// A stage as the credit team reads it in the report and the gallery: the sample
+/// ladder's stages by their meaning (`pre_legal` → `Before legal action`), any other
+/// name a campaign gives made readable (`third_call` → `Third call`). Files and the
+/// terminal keep the name.
+pub fn stage_label(name: &str) -> String {
+    match name {
+        "pre_due" => "Before the due date".into(),
+        "reminder" => "Reminder".into(),
+        "second_reminder" => "Second reminder".into(),
+        "final_notice" => "Final notice".into(),
+        "pre_legal" => "Before legal action".into(),
+        other => crate::dataset::humanize(other),
+    }
+}
+
 pub use config::{Amount, Cap, Cell, MinAmount, PlanConfig, Policy, Stage, Window};
 pub use exclusion::{Block, ExclusionReason};
 
@@ -403,6 +419,11 @@ impl Rules {
     /// A prevention stage ends before the due date (`pre_due`): not a reminder level.
     fn is_prevention(&self, stage: usize) -> bool {
         self.stages[stage].to.is_some_and(|to| to < 0)
+    }
+
+    /// The stage's label for the report and the gallery ([`stage_label`]).
+    pub fn stage_label(&self, i: usize) -> String {
+        stage_label(self.stage_name(i))
     }
 
     pub fn stage_name(&self, i: usize) -> &str {

@@ -39,6 +39,9 @@ pub struct Sample {
     pub because: String,
     pub evidence: Vec<String>,
     pub result: Result<Rendered, Diagnostic>,
+    /// What is wrong with a message that was made: a letter whose envelope window lacks
+    /// part of the customer's address.
+    pub problems: Vec<String>,
 }
 
 pub struct Cell {
@@ -396,6 +399,12 @@ fn render_cells(
                 Some(d) => Err(d.clone()),
                 None => renderer.render(&m, &view, &a, &seg.features[i]),
             };
+            let problems = match &result {
+                Ok(Rendered::Letter { drawing, .. }) => {
+                    window_problems(&kit.addresses, view.customer, &drawing.window_lines())
+                }
+                _ => Vec::new(),
+            };
             (
                 job.cell,
                 Sample {
@@ -406,6 +415,7 @@ fn render_cells(
                     because,
                     evidence,
                     result,
+                    problems,
                 },
             )
         })
@@ -414,6 +424,26 @@ fn render_cells(
         cells[k].samples.push(s);
     }
     cells
+}
+
+/// What a letter's envelope window (`window`, its lines as set) lacks of the customer's
+/// name and address, said for the gallery and `check`.
+pub fn window_problems(
+    addresses: &crate::letter::address::Addresses,
+    customer: &Customer,
+    window: &[String],
+) -> Vec<String> {
+    use crate::letter::address::{field_name, missing};
+    missing(&addresses.expected(customer), window)
+        .into_iter()
+        .map(|(f, v)| {
+            format!(
+                "Lost an address line: the envelope window does not show the {} `{v}` (it shows: {})",
+                field_name(f),
+                window.join(" / ")
+            )
+        })
+        .collect()
 }
 
 /// The syntax error of a template this cell would have used had it loaded: a file the

@@ -6,6 +6,7 @@
 use super::Site;
 use super::cells::{Cell, Who};
 use crate::diag::Diagnostic;
+use crate::plan::stage_label;
 use crate::render::Rendered;
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -27,16 +28,67 @@ fn slug(id: &str, k: usize) -> String {
     format!("{clean}.{k}")
 }
 
-fn select(out: &mut String, id: &str, label: &str, values: &BTreeSet<String>) {
+/// A filter: each option's value is the word the cards carry, its text the label.
+fn select(out: &mut String, id: &str, label: &str, values: &[(String, String)]) {
     let _ = write!(
         out,
         "<label>{label} <select id=\"f-{id}\" data-key=\"{id}\"><option value=\"\">all</option>"
     );
-    for v in values {
-        let _ = write!(out, "<option>{}</option>", esc(v));
+    for (v, text) in values {
+        let _ = write!(out, "<option value=\"{}\">{}</option>", esc(v), esc(text));
     }
     out.push_str("</select></label>");
 }
+
+/// Adds (word, label) to `list` once, keeping the order of first sight.
+fn once(list: &mut Vec<(String, String)>, word: &str, label: impl FnOnce() -> String) {
+    if !list.iter().any(|(w, _)| w == word) {
+        list.push((word.to_string(), label()));
+    }
+}
+
+/// The gallery's copy of an e-mail for measuring it at a phone's width: the e-mail with
+/// a script that tells the gallery how wide it is, under a policy that lets only that
+/// script run (and fetches nothing) even when the page is opened as a file.
+fn measured_copy(html: &str) -> String {
+    let head = format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{}\"><script>{FIT_SCRIPT}</script>",
+        fit_policy()
+    );
+    match html.find("<head>") {
+        Some(k) => format!("{}{head}{}", &html[..k + 6], &html[k + 6..]),
+        None => format!("{head}{html}"),
+    }
+}
+
+/// The policy of a measured copy: its one script by hash, styles and inline pictures.
+pub fn fit_policy() -> &'static str {
+    static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| {
+        use base64::Engine;
+        use sha2::Digest;
+        format!(
+            "default-src 'none'; script-src 'sha256-{}'; style-src 'unsafe-inline'; img-src data:; font-src data:",
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(FIT_SCRIPT))
+        )
+    })
+}
+
+/// A measured copy's policy when served: its own, framed by the gallery only, sandboxed
+/// with nothing but its script allowed.
+pub fn fit_csp() -> &'static str {
+    static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        format!(
+            "{}; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-scripts",
+            fit_policy()
+        )
+    })
+}
+
+/// Runs in a measured copy (`m/*.fit.html`, framed 390 px wide and out of sight): how
+/// wide the e-mail lays out, posted to the gallery, which names the file.
+const FIT_SCRIPT: &str = "addEventListener('load',function(){var d=document.documentElement,b=document.body;parent.postMessage({fit:location.pathname.split('/').pop(),width:Math.max(d.scrollWidth,b?b.scrollWidth:0),inner:innerWidth},'*')});";
 
 /// What the gallery shows above the cells: the campaign, and problems no cell owns.
 pub struct Heading<'a> {
@@ -54,21 +106,31 @@ pub struct Heading<'a> {
 pub fn build(h: &Heading<'_>, cells: &[Cell], site: &mut Site, cache: &mut super::PageCache) {
     let mut old = std::mem::take(cache);
     let mut body = String::with_capacity(256 * 1024);
-    let mut sets: [BTreeSet<String>; 4] = Default::default();
+    let mut sets: [Vec<(String, String)>; 4] = Default::default();
     for c in cells {
-        sets[0].insert(c.cluster.as_str().to_string());
-        sets[1].insert(c.stage_name.clone());
-        sets[2].insert(c.channel.as_str().to_string());
-        sets[3].insert(c.locale.clone());
+        once(&mut sets[0], c.cluster.as_str(), || {
+            c.cluster.label().into()
+        });
+        once(&mut sets[1], &c.stage_name, || stage_label(&c.stage_name));
+        once(&mut sets[2], c.channel.as_str(), || {
+            c.channel.label().into()
+        });
+        once(&mut sets[3], &c.locale, || c.locale.clone());
     }
+    // Stages in the ladder's order, the rest by their words.
+    sets[1].sort_by_key(|(word, _)| {
+        cells
+            .iter()
+            .find(|c| &c.stage_name == word)
+            .map_or(usize::MAX, |c| c.stage)
+    });
+    sets[2].sort();
+    sets[3].sort();
     let samples: usize = cells.iter().map(|c| c.samples.len()).sum();
-    let failing = cells
-        .iter()
-        .filter(|c| c.samples.iter().any(|s| s.result.is_err()))
-        .count();
+    let failing = cells.iter().filter(|c| has_problem(c)).count();
     let _ = write!(
         body,
-        "<header><div class=\"title\"><h1>{}</h1><p>{} cells · {} messages · <span class=\"{}\">{} with errors</span></p></div><form id=\"filters\">",
+        "<header><div class=\"title\"><h1>{}</h1><p>{} cells · {} messages · <span class=\"{}\">{} with problems</span><span id=\"too-wide\" class=\"bad\"></span></p></div><form id=\"filters\">",
         esc(h.title),
         cells.len(),
         samples,
@@ -97,6 +159,8 @@ pub fn build(h: &Heading<'_>, cells: &[Cell], site: &mut Site, cache: &mut super
         body.push_str(&c.replacen("<article ", &format!("<article data-hash=\"{hash}\" "), 1));
     }
     body.push_str("</div><p id=\"none\" hidden>No cell matches these filters.</p></main>");
+    // Where each e-mail is laid out at a phone's width, one after another.
+    body.push_str("<iframe id=\"fit\" class=\"fit\" sandbox=\"allow-scripts\" title=\"measuring\" aria-hidden=\"true\" tabindex=\"-1\"></iframe>");
 
     let mut page = String::with_capacity(body.len() + 8 * 1024);
     let _ = write!(
@@ -133,6 +197,13 @@ pub fn csp() -> &'static str {
     })
 }
 
+/// A cell with a sample that failed, or was made with something wrong in it.
+fn has_problem(cell: &Cell) -> bool {
+    cell.samples
+        .iter()
+        .any(|s| s.result.is_err() || !s.problems.is_empty())
+}
+
 fn card(
     out: &mut String,
     h: &Heading<'_>,
@@ -142,7 +213,7 @@ fn card(
     old: &mut super::PageCache,
 ) {
     let id = cell.id();
-    let problem = cell.samples.iter().any(|s| s.result.is_err());
+    let problem = has_problem(cell);
     let _ = write!(
         out,
         "<article class=\"cell{}\" id=\"{}\" data-cluster=\"{}\" data-stage=\"{}\" data-channel=\"{}\" data-locale=\"{}\" data-problem=\"{}\">",
@@ -158,9 +229,9 @@ fn card(
         out,
         "<h2><span class=\"tag {}\">{}</span> {} · <b>{}</b> · {}</h2>",
         cell.cluster.as_str(),
-        cell.cluster.as_str(),
-        esc(&cell.stage_name),
-        cell.channel.as_str(),
+        cell.cluster.label(),
+        esc(&stage_label(&cell.stage_name)),
+        cell.channel.label(),
         esc(&cell.locale)
     );
     match &cell.template {
@@ -201,7 +272,7 @@ fn card(
             esc(&s.customer_id),
             who,
             cell.cluster.as_str(),
-            cell.cluster.as_str(),
+            cell.cluster.label(),
             esc(&s.rule),
             esc(&s.because)
         );
@@ -220,6 +291,9 @@ fn card(
             out.push_str("</ul>");
         }
         out.push_str("</aside><div class=\"msg\">");
+        for p in &s.problems {
+            let _ = write!(out, "<p class=\"problem\">{}</p>", esc(p));
+        }
         match &s.result {
             Err(d) => {
                 let _ = write!(out, "<pre class=\"error\">{}</pre>", esc(&d.render(None)));
@@ -234,11 +308,14 @@ fn card(
             }) => {
                 let path = format!("m/{file}.html");
                 site.files.insert(path.clone(), html.clone().into_bytes());
+                let fit = format!("m/{file}.fit.html");
+                site.files
+                    .insert(fit.clone(), measured_copy(html).into_bytes());
                 let eml = format!("m/{file}.eml");
                 site.files.insert(eml.clone(), bytes.clone());
                 let _ = write!(
                     out,
-                    "<div class=\"meta\"><div><i>From</i> {}</div><div><i>To</i> {}</div><div><i>Subject</i> <b class=\"subject\">{}</b></div><div><a href=\"{eml}\" download>.eml</a></div></div><div class=\"panes\"><iframe class=\"email\" sandbox=\"\" loading=\"lazy\" src=\"{path}\" title=\"{}\"></iframe><pre class=\"text\">{}</pre></div>",
+                    "<div class=\"meta\"><div><i>From</i> {}</div><div><i>To</i> {}</div><div><i>Subject</i> <b class=\"subject\">{}</b></div><div><a href=\"{eml}\" download>.eml</a></div></div><div class=\"panes\"><iframe class=\"email\" sandbox=\"\" loading=\"lazy\" src=\"{path}\" data-fit=\"{fit}\" title=\"{}\"></iframe><pre class=\"text\">{}</pre></div>",
                     esc(h.from),
                     esc(to),
                     esc(subject),
@@ -335,6 +412,8 @@ pre.text{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;font:12px/1.5 ui-m
 .smsinfo{font-size:12px;color:#4b5563;margin:6px 0 0}
 .pages{display:flex;gap:10px;overflow-x:auto}
 img.page{width:420px;max-width:100%;height:auto;border:1px solid #d5d9de;box-shadow:0 1px 3px rgba(0,0,0,.12);background:#fff}
+p.problem{margin:0 0 8px;padding:6px 10px;background:#fdecea;color:#8a1f17;border-radius:6px;font-size:13px;overflow-wrap:anywhere}
+iframe.fit{position:absolute;left:-10000px;top:0;width:390px;height:800px;border:0;visibility:hidden}
 pre.error{margin:0;white-space:pre-wrap;background:#fdecea;color:#8a1f17;border-radius:6px;padding:8px;font:12px/1.5 ui-monospace,monospace}
 .problems{background:#fff;border-radius:8px;padding:10px 14px;margin-bottom:14px;border-left:4px solid #c83e3e}
 .problems h2{font-size:15px;margin:0 0 6px}.problems pre{margin-bottom:6px}
@@ -363,7 +442,8 @@ const SCRIPT: &str = r#"
     const s = state();
     let shown = 0;
     cells.forEach(c => {
-      const ok = keys.every(k => !s[k] || c.dataset[k] === s[k]) && (!s.problems || c.dataset.problem === '1');
+      const ok = keys.every(k => !s[k] || c.dataset[k] === s[k])
+        && (!s.problems || c.dataset.problem === '1' || c.dataset.overflow === '1');
       c.hidden = !ok;
       if (ok) shown++;
     });
@@ -381,12 +461,67 @@ const SCRIPT: &str = r#"
   problems.checked = from.get('problems') === '1';
   problems.addEventListener('change', apply);
   apply();
+  // E-mails wider than a phone: each laid out in turn in a frame 390 px wide, out of
+  // sight, whose copy of the e-mail posts its width back (a file:// page cannot look
+  // into its frames). One wider than its window is a problem of its cell. In the
+  // background: one e-mail when the page is idle, none while a live update is applied.
+  const fitFrame = document.getElementById('fit');
+  const idle = window.requestIdleCallback || ((f) => setTimeout(f, 50));
+  let fitting = null, fitTimer = 0, fitPaused = false;
+  function fitted(f, width, inner) {
+    clearTimeout(fitTimer);
+    fitting = null;
+    f.dataset.width = String(width);
+    if (inner > 0 && width > inner && f.isConnected) {
+      const p = document.createElement('p');
+      p.className = 'problem too-wide';
+      p.textContent = 'Wider than a phone: ' + width + ' px on a ' + inner + ' px screen, readers would scroll sideways.';
+      f.closest('.msg').prepend(p);
+      const card = f.closest('article.cell');
+      card.dataset.overflow = '1';
+      card.classList.add('has-problem');
+      apply();
+    }
+    countWide();
+    nextFit();
+  }
+  function countWide() {
+    const wide = document.querySelectorAll('p.too-wide').length;
+    document.getElementById('too-wide').textContent = wide ? ' · ' + wide + ' e-mail' + (wide > 1 ? 's' : '') + ' wider than a phone' : '';
+  }
+  function nextFit() {
+    if (fitting || fitPaused) return;
+    const f = document.querySelector('iframe.email[data-fit]:not([data-width])');
+    if (!f) return;
+    fitting = f;
+    idle(() => {
+      fitTimer = setTimeout(() => fitted(f, -1, 0), 10000);
+      fitFrame.src = f.dataset.fit;
+    }, { timeout: 1000 });
+  }
+  window.addEventListener('message', (e) => {
+    const d = e.data;
+    if (e.source !== fitFrame.contentWindow || !fitting || !d || typeof d.fit !== 'string') return;
+    if (fitting.dataset.fit.split('/').pop() !== d.fit) return;
+    fitted(fitting, Number(d.width) || 0, Number(d.inner) || 0);
+  });
+  nextFit();
   if (LIVE) {
     // Only the cards whose hash changed are replaced: the others keep their frames, so
     // an edit shows in a fraction of a second. A changed matrix reloads the page.
     let current = VERSION;
     let busy = Promise.resolve();
     async function refresh() {
+      fitPaused = true;
+      try {
+        await update();
+      } finally {
+        fitPaused = false;
+        countWide();
+        nextFit();
+      }
+    }
+    async function update() {
       const html = await (await fetch('./', { cache: 'no-store' })).text();
       const doc = new DOMParser().parseFromString(html, 'text/html');
       const fresh = Array.from(doc.querySelectorAll('article.cell'));

@@ -33,13 +33,16 @@ impl Site {
     /// its own script and style (by hash), loads its own files and frames and opens its
     /// event stream. A message (an e-mail or payment page in its sandboxed frame, a
     /// letter page) runs nothing: inline styles, pictures inline or over https, and the
-    /// `sandbox` directive, so that it has no origin even when opened on its own. A PDF
-    /// is not sandboxed (Chromium then refuses to show it), only never framed.
+    /// `sandbox` directive, so that it has no origin even when opened on its own. An
+    /// e-mail's measured copy (`*.fit.html`) runs its one script, by hash, sandboxed all
+    /// the same. A PDF is not sandboxed (Chromium then refuses to show it), only never
+    /// framed.
     pub fn csp(path: &str) -> &'static str {
         const MESSAGE: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; \
             font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox";
         match path.rsplit('.').next() {
             _ if path == "index.html" => gallery::csp(),
+            _ if path.ends_with(".fit.html") => gallery::fit_csp(),
             Some("html" | "svg") => MESSAGE,
             Some("pdf") => "frame-ancestors 'none'",
             _ => "default-src 'none'; frame-ancestors 'none'; sandbox",

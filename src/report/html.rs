@@ -4,7 +4,11 @@
 
 use super::charts::{Bar, color, hbars, small};
 use super::{CHANNELS, grouped, money};
+use crate::dataset::{Channel, humanize};
 use crate::outbox::summary::{DeliverySummary, Group, RunSummary};
+use crate::plan::{ExclusionReason, stage_label};
+use crate::segment::Cluster;
+use crate::send::journal::State;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -65,25 +69,53 @@ fn figure(out: &mut String, svg: &str, caption: &str) {
     );
 }
 
-fn counts_chart(pairs: &[(&str, u64)], key_color: bool) -> String {
+/// A channel's label from its word (summary.json's keys).
+fn channel_label(word: &str) -> String {
+    Channel::parse(word).map_or_else(|_| humanize(word), |c| c.label().to_string())
+}
+
+/// A delivery state's label from its word.
+fn state_label(word: &str) -> String {
+    State::parse(word).map_or_else(|_| humanize(word), |s| s.label().to_string())
+}
+
+/// An ageing bucket (`current`, `1-30`, `90+`) as the page says it.
+fn bucket_label(bucket: &str) -> String {
+    match bucket {
+        "current" => "Not yet due".into(),
+        b => format!("{} days", b.replace('-', "–")),
+    }
+}
+
+/// Bars of counts: (the word, which picks the colour when `key_color`; the label; n).
+fn counts_chart(pairs: &[(&str, String, u64)], key_color: bool) -> String {
     hbars(
         &pairs
             .iter()
             .enumerate()
-            .map(|(k, (label, n))| Bar {
-                label: label.to_string(),
+            .map(|(k, (key, label, n))| Bar {
+                label: label.clone(),
                 value: *n as f64,
                 text: grouped(&n.to_string()),
-                color: color(if key_color { label } else { "" }, k),
+                color: color(if key_color { key } else { "" }, k),
             })
             .collect::<Vec<_>>(),
     )
 }
 
-fn groups(out: &mut String, g: &BTreeMap<String, Group>, order: &[&str], what: &str) {
+/// Customers and overdue amounts by `what`, keyed by the words in `order`, each shown
+/// as `label` says.
+fn groups(
+    out: &mut String,
+    g: &BTreeMap<String, Group>,
+    order: &[&str],
+    what: &str,
+    label: &dyn Fn(&str) -> String,
+) {
     let customers = |k: &str| g.get(k).map_or(0, |g| g.customers as u64);
     let owed = |k: &str, cur: &str| g.get(k).and_then(|g| g.overdue.get(cur)).copied();
-    let pairs: Vec<(&str, u64)> = order.iter().map(|k| (*k, customers(k))).collect();
+    let pairs: Vec<(&str, String, u64)> =
+        order.iter().map(|k| (*k, label(k), customers(k))).collect();
     figure(
         out,
         &counts_chart(&pairs, true),
@@ -102,7 +134,7 @@ fn groups(out: &mut String, g: &BTreeMap<String, Group>, order: &[&str], what: &
     let rows: Vec<Vec<String>> = order
         .iter()
         .map(|k| {
-            let mut r = vec![k.to_string(), grouped(&customers(k).to_string())];
+            let mut r = vec![label(k), grouped(&customers(k).to_string())];
             for cur in &currencies {
                 r.push(owed(k, cur).map_or("–".into(), |a| money(a, cur)));
             }
@@ -122,7 +154,7 @@ fn groups(out: &mut String, g: &BTreeMap<String, Group>, order: &[&str], what: &
                 .map(|(n, k)| {
                     let a = owed(k, cur).unwrap_or_default();
                     Bar {
-                        label: k.to_string(),
+                        label: label(k),
                         value: f64_of(a),
                         text: money(a, cur),
                         color: color(k, n),
@@ -215,6 +247,7 @@ pub fn page(s: &RunSummary) -> String {
         &s.figures.customers_by_cluster,
         &clusters,
         "cluster",
+        &Cluster::label_of,
     );
     out.push_str("</section>");
 
@@ -225,7 +258,13 @@ pub fn page(s: &RunSummary) -> String {
         "Customers and overdue amounts by stage",
         "Customers with at least one message, by the stage of their messages.",
     );
-    groups(&mut out, &s.figures.customers_by_stage, &stages, "stage");
+    groups(
+        &mut out,
+        &s.figures.customers_by_stage,
+        &stages,
+        "stage",
+        &stage_label,
+    );
     out.push_str("</section>");
 
     // Channel mix.
@@ -235,18 +274,24 @@ pub fn page(s: &RunSummary) -> String {
         "Channel mix",
         "Messages written, by channel.",
     );
-    let mix: Vec<(&str, u64)> = CHANNELS
+    let mix: Vec<(&str, String, u64)> = CHANNELS
         .iter()
-        .map(|c| (c.as_str(), count_of(&s.by_channel, c.as_str())))
-        .filter(|(_, n)| *n > 0)
+        .map(|c| {
+            (
+                c.as_str(),
+                c.label().to_string(),
+                count_of(&s.by_channel, c.as_str()),
+            )
+        })
+        .filter(|(_, _, n)| *n > 0)
         .collect();
     figure(&mut out, &counts_chart(&mix, false), "messages by channel");
     let rows: Vec<Vec<String>> = clusters
         .iter()
         .map(|cl| {
-            let mut r = vec![cl.to_string()];
+            let mut r = vec![Cluster::label_of(cl)];
             let per = s.by_cluster_channel.get(*cl);
-            for (c, _) in &mix {
+            for (c, _, _) in &mix {
                 let n = per.map_or(0, |per| count_of(per, *c));
                 r.push(grouped(&n.to_string()));
             }
@@ -254,7 +299,7 @@ pub fn page(s: &RunSummary) -> String {
         })
         .collect();
     let mut head = vec!["cluster"];
-    head.extend(mix.iter().map(|(c, _)| *c));
+    head.extend(mix.iter().map(|(_, label, _)| label.as_str()));
     table(&mut out, &head, &rows);
     out.push_str("</section>");
 
@@ -265,12 +310,12 @@ pub fn page(s: &RunSummary) -> String {
         "Exclusions by reason",
         "A whole customer or one channel of a customer left out (exclusions.csv has each one).",
     );
-    let mut reasons: Vec<(&str, u64)> = s
+    let mut reasons: Vec<(&str, String, u64)> = s
         .exclusions_by_reason
         .iter()
-        .map(|(k, n)| (k.as_str(), *n as u64))
+        .map(|(k, n)| (k.as_str(), ExclusionReason::label_of(k), *n as u64))
         .collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    reasons.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
     if reasons.is_empty() {
         out.push_str("<p>No exclusions.</p>");
     } else {
@@ -295,7 +340,7 @@ pub fn page(s: &RunSummary) -> String {
             .iter()
             .enumerate()
             .map(|(k, b)| Bar {
-                label: b.bucket.clone(),
+                label: bucket_label(&b.bucket),
                 value: f64_of(b.amount),
                 text: format!("{} · {} inv.", money(b.amount, cur), b.invoices),
                 color: AGEING[k.min(4)],
@@ -356,11 +401,11 @@ pub fn page(s: &RunSummary) -> String {
             c.unpriced_segments
         );
     }
-    let by_country: Vec<(&str, u64)> = s
+    let by_country: Vec<(&str, String, u64)> = s
         .figures
         .sms_segments_by_country
         .iter()
-        .map(|(k, n)| (k.as_str(), *n))
+        .map(|(k, n)| (k.as_str(), k.clone(), *n))
         .collect();
     if !by_country.is_empty() {
         figure(
@@ -404,10 +449,10 @@ fn delivery_section(out: &mut String, delivery: &DeliverySummary) {
         "rejected",
     ];
     let count = |map: &BTreeMap<String, u64>, k: &str| map.get(k).copied().unwrap_or(0);
-    let states: Vec<(&str, u64)> = order
+    let states: Vec<(&str, String, u64)> = order
         .iter()
-        .map(|k| (*k, count(&delivery.states, k)))
-        .filter(|(_, n)| *n > 0)
+        .map(|k| (*k, state_label(k), count(&delivery.states, k)))
+        .filter(|(_, _, n)| *n > 0)
         .collect();
     figure(
         out,
@@ -419,13 +464,14 @@ fn delivery_section(out: &mut String, delivery: &DeliverySummary) {
         let rows: Vec<Vec<String>> = by_channel
             .iter()
             .map(|(ch, per)| {
-                let mut r = vec![ch.clone()];
+                let mut r = vec![channel_label(ch)];
                 r.extend(order.iter().map(|k| count(per, k).to_string()));
                 r
             })
             .collect();
+        let labels: Vec<String> = order.iter().map(|k| state_label(k)).collect();
         let mut head = vec!["channel"];
-        head.extend(order);
+        head.extend(labels.iter().map(String::as_str));
         table(out, &head, &rows);
     }
     if let Some(p) = &delivery.payments {
@@ -477,7 +523,8 @@ fn cutoff_section(out: &mut String, c: &crate::outbox::summary::CutoffSummary) {
             r
         })
         .collect();
-    table(out, &["", "cancelled:paid", "cancelled:part_paid"], &rows);
+    let head: Vec<String> = reasons.iter().map(|k| state_label(k)).collect();
+    table(out, &["", &head[0], &head[1]], &rows);
     let _ = write!(
         out,
         "<p>letters/print.pdf now: {} letter(s), {} page(s).</p>",
@@ -547,7 +594,12 @@ pub fn recovery(r: &super::recovery::Recovery) -> String {
                     .join(" · ")
             };
             vec![
-                format!("{} · {} · {}", row.cluster, row.stage, row.channel),
+                format!(
+                    "{} · {} · {}",
+                    Cluster::label_of(&row.cluster),
+                    stage_label(&row.stage),
+                    channel_label(&row.channel)
+                ),
                 grouped(&row.customers.to_string()),
                 pct(row.paid_in_full[0], row.customers),
                 pct(row.paid_in_full[1], row.customers),

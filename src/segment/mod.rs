@@ -40,6 +40,25 @@ crate::dataset::vocabulary!(
     }
 );
 
+impl Cluster {
+    /// The cluster as the credit team reads it in the report and the gallery; files and
+    /// the terminal keep the word (`chronic_late`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Cluster::Forgetful => "Forgetful",
+            Cluster::ChronicLate => "Chronically late",
+            Cluster::Unable => "Unable to pay",
+            Cluster::Unwilling => "Unwilling to pay",
+            Cluster::NoHistory => "No payment history",
+        }
+    }
+
+    /// The label of a cluster's word; the word made readable if it is none.
+    pub fn label_of(word: &str) -> String {
+        Cluster::parse(word).map_or_else(|_| crate::dataset::humanize(word), |c| c.label().into())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRules {

@@ -58,6 +58,20 @@ impl State {
         state
     }
 
+    /// The state as the report names it for the credit team; files keep the word.
+    pub fn label(self) -> &'static str {
+        match self {
+            State::CancelledPaid => "Cancelled: paid",
+            State::CancelledPartPaid => "Cancelled: paid in part",
+            State::Deferred => "Deferred (retrying)",
+            State::Delivered => "Delivered",
+            State::Pending => "Pending",
+            State::Rejected => "Rejected",
+            State::Sending => "Sending",
+            State::Unknown => "Fate unknown",
+        }
+    }
+
     /// A state no send changes any more.
     pub fn is_cancelled(self) -> bool {
         matches!(self, State::CancelledPaid | State::CancelledPartPaid)

@@ -5,6 +5,10 @@
 //     the gallery loads with no console errors and no network request, the filters
 //     show exactly the matching cells, every e-mail iframe shows its e-mail, every
 //     letter page image loads.
+//   node gallery.js fit FILE_URL
+//     waits until the gallery has measured every e-mail at a phone's width and prints
+//     the cells it found too wide, what "problems only" then shows and the header's
+//     count.
 //   node gallery.js served URL
 //     the gallery as `serve` sends it (its Content-Security-Policy, under the access
 //     token of a LAN bind): it loads with no console error and no failed request, every
@@ -48,12 +52,44 @@ async function open(url) {
 async function visible(page) {
   return page.$$eval('article.cell', (cs) => cs.filter((c) => !c.hidden).map((c) => ({
     cluster: c.dataset.cluster, stage: c.dataset.stage, channel: c.dataset.channel,
-    locale: c.dataset.locale, problem: c.dataset.problem,
+    locale: c.dataset.locale, problem: c.dataset.problem, overflow: c.dataset.overflow,
+    id: c.id,
   })));
+}
+
+// The gallery measures its e-mails one after another at 390 px: until every e-mail
+// frame has its width.
+async function fits(page) {
+  await page.waitForFunction(() => document.querySelectorAll('iframe.email[data-fit]:not([data-width])').length === 0,
+    null, { timeout: 120000 });
+  return page.$$eval('iframe.email[data-fit]', (fs) => fs.map((f) => ({
+    cell: f.closest('article.cell').id, width: Number(f.dataset.width),
+  })));
+}
+
+async function fitGallery(url) {
+  const { browser, page, errors } = await open(url);
+  const widths = await fits(page);
+  result.measured = widths.length;
+  result.unmeasured = widths.filter((w) => w.width <= 0).map((w) => w.cell);
+  check(result.unmeasured.length === 0, 'e-mails not measured: ' + result.unmeasured.slice(0, 3).join(' '));
+  const all = await visible(page);
+  result.too_wide = all.filter((c) => c.overflow === '1').map((c) => c.id);
+  result.too_wide_texts = await page.$$eval('p.too-wide', (ps) => ps.map((p) => p.textContent));
+  await page.check('#f-problems');
+  result.problems_only = (await visible(page)).map((c) => c.id);
+  result.header = await page.textContent('header .title p');
+  result.console_errors = errors;
+  check(errors.length === 0, 'console errors: ' + errors.slice(0, 3).join(' | '));
+  await browser.close();
 }
 
 async function staticGallery(url) {
   const { browser, page, errors, requests } = await open(url);
+  // Every e-mail measured at a phone's width first: a cell it finds too wide is a problem.
+  const widths = await fits(page);
+  result.measured = widths.length;
+  result.too_wide = widths.filter((w) => w.width > 390 || w.width <= 0);
   const all = await visible(page);
   result.cells = all.length;
   check(all.length > 0, 'no cells');
@@ -82,7 +118,7 @@ async function staticGallery(url) {
   await page.check('#f-problems');
   const problems = await visible(page);
   result.problem_cells = problems.length;
-  check(problems.length === all.filter((c) => c.problem === '1').length, 'problems only');
+  check(problems.length === all.filter((c) => c.problem === '1' || c.overflow === '1').length, 'problems only');
   check(await page.isVisible('#none') === (problems.length === 0), 'the "no cell" notice');
   await page.uncheck('#f-problems');
 
@@ -248,9 +284,10 @@ async function live(url, file, cellId, marker) {
   const [mode, ...args] = process.argv.slice(2);
   try {
     if (mode === 'static') await staticGallery(args[0]);
+    else if (mode === 'fit') await fitGallery(args[0]);
     else if (mode === 'served') await served(args[0]);
     else if (mode === 'live') await live(...args);
-    else failures.push('usage: gallery.js static URL | served URL | live URL FILE CELL MARKER');
+    else failures.push('usage: gallery.js static URL | fit URL | served URL | live URL FILE CELL MARKER');
   } catch (e) {
     failures.push(String(e && e.stack || e));
   }

@@ -1,0 +1,71 @@
+//! report.html in headless Chromium (tests/js/report.js): what a reader sees of its
+//! charts.
+
+use crate::util::*;
+use std::process::Command;
+
+/// Issue 16: no chart label or number is cut off at the chart's edge — each text's box
+/// lies inside its SVG as Chromium draws it, on a desktop and on a phone — and no tick
+/// stands above the first bar. The sample's report, and one whose labels are long: a
+/// campaign whose stages have long names of their own.
+#[test]
+fn in_chromium_every_chart_label_is_inside_its_chart_and_no_tick_strays() {
+    let dir = sample_copy();
+    let campaign = dir.path().join("samples/campaign.yaml");
+    let text = std::fs::read_to_string(&campaign).unwrap();
+    let long = text
+        .replace(
+            "name: second_reminder,",
+            "name: second_reminder_by_registered_post_with_receipt,",
+        )
+        .replace(
+            "second_reminder:",
+            "second_reminder_by_registered_post_with_receipt:",
+        );
+    assert_ne!(long, text);
+    let long_campaign = dir.path().join("samples/long.yaml");
+    std::fs::write(&long_campaign, long).unwrap();
+    for (campaign, expect) in [
+        (root().join(SAMPLE), "No SMS consent"),
+        (
+            long_campaign,
+            "Second reminder by registered post with receipt",
+        ),
+    ] {
+        let out = outbox_of(campaign.to_str().unwrap(), &[]);
+        let run = Command::new("node")
+            .arg("report.js")
+            .arg(out.path().join("report.html"))
+            .current_dir(root().join("tests/js"))
+            .output()
+            .expect("node runs (scripts/test installs it)");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "report.js: {stdout}\n{}",
+                    String::from_utf8_lossy(&run.stderr)
+                )
+            });
+        assert!(run.status.success(), "{v}");
+        assert!(v["charts"].as_u64().unwrap() >= 2 * 24, "{v}");
+        assert_eq!(
+            v["clipped"].as_array().unwrap().len(),
+            0,
+            "{:#}",
+            v["clipped"]
+        );
+        assert_eq!(v["stray"].as_array().unwrap().len(), 0, "{:#}", v["stray"]);
+        // A label's lines are its texts one after another; none is shortened.
+        let labels: Vec<&str> = v["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert!(
+            labels.join(" ").contains(expect) && !labels.iter().any(|l| l.contains('…')),
+            "{labels:?}"
+        );
+    }
+}
