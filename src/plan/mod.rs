@@ -394,19 +394,24 @@ impl Rules {
 
     /// Without a `policy.send_from`, messages start on the campaign date: its first
     /// moment in the default time zone, then the contact window as always.
+    ///
+    /// A `send_from` before the campaign date counts from the campaign date: a weekly
+    /// cycle reruns one campaign file with `--as-of`, and a reminder about next week's
+    /// export must not be dated in the week before it was taken.
     pub fn starting_on(mut self, as_of: NaiveDate) -> Rules {
-        if !self.send_from_given {
-            // Where the clocks skip midnight on that day (a DST change at 00:00, as in
-            // Santiago or Cairo), the first hour that exists; UTC midnight at worst.
-            let local = (0..24).find_map(|h| {
-                self.default_tz
-                    .from_local_datetime(&as_of.and_time(NaiveTime::from_hms_opt(h, 0, 0)?))
-                    .earliest()
-            });
-            self.send_from = local.map_or_else(
-                || as_of.and_time(NaiveTime::MIN).and_utc(),
-                |t| t.with_timezone(&Utc),
-            );
+        // Where the clocks skip midnight on that day (a DST change at 00:00, as in
+        // Santiago or Cairo), the first hour that exists; UTC midnight at worst.
+        let local = (0..24).find_map(|h| {
+            self.default_tz
+                .from_local_datetime(&as_of.and_time(NaiveTime::from_hms_opt(h, 0, 0)?))
+                .earliest()
+        });
+        let start = local.map_or_else(
+            || as_of.and_time(NaiveTime::MIN).and_utc(),
+            |t| t.with_timezone(&Utc),
+        );
+        if !self.send_from_given || self.send_from < start {
+            self.send_from = start;
         }
         self
     }
@@ -1565,6 +1570,27 @@ policy:
             r.schedule(chrono_tz::Europe::Bucharest, Some("PL"))
                 .to_rfc3339(),
             "2026-12-01T09:00:00+02:00"
+        );
+    }
+
+    #[test]
+    fn a_send_from_before_the_campaign_date_counts_from_the_campaign_date() {
+        // The campaign file says 21 November; next week's run (--as-of 27 November,
+        // a Friday) must not date its messages in the week before its export.
+        let r = Rules::new(&config(), Path::new("c.yaml"))
+            .unwrap()
+            .starting_on(d("2026-11-27"));
+        assert_eq!(
+            r.schedule(chrono_tz::Europe::Rome, None).to_rfc3339(),
+            "2026-11-27T09:00:00+01:00"
+        );
+        // A send_from after the campaign date stays as written.
+        let r = Rules::new(&config(), Path::new("c.yaml"))
+            .unwrap()
+            .starting_on(d("2026-11-20"));
+        assert_eq!(
+            r.schedule(chrono_tz::Europe::Rome, None).to_rfc3339(),
+            "2026-11-23T09:00:00+01:00"
         );
     }
 

@@ -495,7 +495,18 @@ const SCRIPT: &str = r#"
     if (!f) return;
     fitting = f;
     idle(() => {
-      fitTimer = setTimeout(() => fitted(f, -1, 0), 10000);
+      // A busy machine can take longer than the first wait to load the first frame:
+      // one more try, with a longer wait, before the e-mail counts as unmeasured.
+      const retry = !f.dataset.tries;
+      fitTimer = setTimeout(() => {
+        if (retry) {
+          f.dataset.tries = '1';
+          fitting = null;
+          nextFit();
+        } else {
+          fitted(f, -1, 0);
+        }
+      }, retry ? 10000 : 30000);
       fitFrame.src = f.dataset.fit;
     }, { timeout: 1000 });
   }
