@@ -409,15 +409,33 @@ fn three_cycles_with_sqlite() {
         .filter(|c| c.manifest.iter().any(|e| e["customer_id"] == customer))
         .collect();
     assert!(!contacted.is_empty(), "{customer} was never contacted");
+    // Each contact by its channel and stage in words, the clusters by their labels: the
+    // codes stay in the files. (Rule names are codes and shown as such, in <code>.)
+    let visible: String = page
+        .split("<code>")
+        .map(|part| part.split_once("</code>").map_or(part, |(_, rest)| rest))
+        .collect();
     for c in &contacted {
         for e in c.manifest.iter().filter(|e| e["customer_id"] == customer) {
+            let channel = dunwell::dataset::Channel::parse(e["channel"].as_str().unwrap()).unwrap();
+            let said = format!(
+                "{} · {}",
+                channel.label(),
+                dunwell::plan::stage_label(e["stage"].as_str().unwrap())
+            );
             assert!(
-                page.contains(&format!(
-                    "{} · {}",
-                    e["channel"].as_str().unwrap(),
-                    e["stage"].as_str().unwrap()
-                )),
-                "{customer}: {e} not in the timeline"
+                page.contains(&said),
+                "{customer}: {said:?} ({e}) not in the timeline"
+            );
+            let cluster = e["cluster"].as_str().unwrap();
+            let label = dunwell::segment::Cluster::label_of(cluster);
+            assert!(
+                page.contains(&format!("<td>{label}</td>")),
+                "{customer}: no {label:?} in the clusters over the runs"
+            );
+            assert!(
+                !visible.contains(cluster),
+                "{customer}: the timeline shows the code {cluster:?}"
             );
         }
     }

@@ -1,17 +1,10 @@
 //! `preview` and `serve`: the gallery's files checked here, and the gallery itself driven
 //! in headless Chromium (Debian's `chromium` through Playwright, tests/js/gallery.js).
 
+use crate::quiet;
 use crate::util::*;
 use std::path::Path;
 use std::process::Command;
-
-/// One test of this binary at a time: a second Chromium or gallery render on two cores
-/// would make the serve timing meaningless.
-static QUIET: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn quiet() -> std::sync::MutexGuard<'static, ()> {
-    QUIET.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn chromium_test(args: &[&str]) -> serde_json::Value {
     node("gallery.js", args)

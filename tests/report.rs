@@ -282,8 +282,8 @@ fn a_corrupt_or_missing_summary_is_refused_not_read_as_zeros() {
 }
 
 /// Issue 16: the page names clusters, stages, channels and exclusion reasons in words
-/// ("No SMS consent", not `no_consent:sms`) in its charts and tables; the files keep
-/// the codes.
+/// ("No SMS consent", not `no_consent:sms`) and countries by name ("Poland", not `PL`)
+/// in its charts and tables; the files keep the codes.
 #[test]
 fn the_report_says_clusters_stages_and_reasons_in_words() {
     let out = outbox_of(SAMPLE, &[]);
@@ -304,6 +304,15 @@ fn the_report_says_clusters_stages_and_reasons_in_words() {
     for key in ["exclusions_by_reason", "by_cluster", "by_stage"] {
         codes.extend(summary[key].as_object().unwrap().keys().cloned());
     }
+    // The SMS chart's countries (ISO codes in summary.json).
+    let countries: Vec<String> = summary["sms_segments_by_country"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(countries.iter().any(|c| c == "PL"), "{countries:?}");
+    codes.extend(countries);
     assert!(codes.iter().any(|c| c == "no_consent:sms"), "{codes:?}");
     for code in &codes {
         assert!(
@@ -324,6 +333,9 @@ fn the_report_says_clusters_stages_and_reasons_in_words() {
         "Before legal action",
         "Second reminder",
         "Payment page",
+        "Poland",
+        "Italy",
+        "Japan",
     ] {
         assert!(shown.iter().any(|s| s == words), "no {words:?}");
     }

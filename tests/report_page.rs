@@ -10,6 +10,7 @@ use std::process::Command;
 /// campaign whose stages have long names of their own.
 #[test]
 fn in_chromium_every_chart_label_is_inside_its_chart_and_no_tick_strays() {
+    let _quiet = crate::quiet();
     let dir = sample_copy();
     let campaign = dir.path().join("samples/campaign.yaml");
     let text = std::fs::read_to_string(&campaign).unwrap();

@@ -174,6 +174,45 @@ impl Addresses {
             .to_uppercase()
     }
 
+    /// The country's name as a sentence writes it, for the report's charts and tables
+    /// (in English, as the report is): the table's capitals in the case English uses —
+    /// `POLAND` → `Poland`, `BOSNIA AND HERZEGOVINA` → `Bosnia and Herzegovina`,
+    /// `VIRGIN ISLANDS (U.S.)` → `Virgin Islands (U.S.)`; the code itself for a country
+    /// the table does not name.
+    pub fn country_in_words(&self, code: &str) -> String {
+        let Some(name) = self
+            .countries
+            .get(code)
+            .map(|f| f.name.as_str())
+            .filter(|n| !n.is_empty())
+        else {
+            return code.to_string();
+        };
+        name.split(' ')
+            .enumerate()
+            .map(|(k, word)| {
+                let lower = word.to_lowercase();
+                if k > 0 && matches!(lower.as_str(), "and" | "of" | "the" | "da") {
+                    return lower;
+                }
+                // A capital starts each part of a word: `Guinea-Bissau`, `(Rep.)`,
+                // `U.S.`, `D'Ivoire`.
+                let mut out = String::with_capacity(word.len());
+                let mut start = true;
+                for ch in word.chars() {
+                    if start && ch.is_alphabetic() {
+                        out.extend(ch.to_uppercase());
+                    } else {
+                        out.extend(ch.to_lowercase());
+                    }
+                    start = !ch.is_alphabetic();
+                }
+                out
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// `c`'s name and address as the window prints them, for a letter posted in
     /// `from` (the creditor's country): the country's name is the last line when the
     /// two differ, or when either is unknown.
@@ -386,6 +425,23 @@ fn unknown_field(fmt: &str) -> Option<char> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_country_in_words_is_in_the_case_a_sentence_uses() {
+        let t = Addresses::shipped();
+        for (code, words) in [
+            ("PL", "Poland"),
+            ("GB", "United Kingdom"),
+            ("BA", "Bosnia and Herzegovina"),
+            ("GW", "Guinea-Bissau"),
+            ("VI", "Virgin Islands (U.S.)"),
+            ("CI", "Cote D'Ivoire"),
+            ("TA", "Tristan da Cunha"),
+            ("XX", "XX"),
+        ] {
+            assert_eq!(t.country_in_words(code), words);
+        }
+    }
+
     use super::*;
 
     fn customer(kind: Option<CustomerKind>, fields: &[(Field, &str)]) -> Customer {

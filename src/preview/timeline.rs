@@ -4,8 +4,10 @@
 //! and the clusters over the runs — one chronological table, newest last, so a credit
 //! manager reviewing a cell sees what this customer has already been through.
 
-use crate::dataset::CustomerView;
+use crate::dataset::{Channel, CustomerView, humanize};
 use crate::history::Timeline;
+use crate::plan::stage_label;
+use crate::segment::Cluster;
 use crate::templates::escape_html as esc;
 use std::fmt::Write;
 
@@ -19,6 +21,12 @@ th{font-weight:600;background:#eef1f5}td.num{text-align:right;white-space:nowrap
 .wrap{overflow-x:auto}\
 @media (max-width:600px){table,tbody,tr,td{display:block}thead{display:none}\
 tr{border-bottom:1px solid #e3e6eb;padding:6px 0}td{border:0;padding:2px 8px}td.num{text-align:left}}";
+
+/// A channel as the report and the gallery name it (`Payment page`); a word the program
+/// does not know (an event's channel from the CRM) made readable.
+fn channel_label(word: &str) -> String {
+    Channel::parse(word).map_or_else(|_| humanize(word), |c| c.label().to_string())
+}
 
 /// The page for one customer; `view` is the customer as the export has them (none when
 /// the export no longer does).
@@ -80,12 +88,12 @@ pub fn page(
             c.scheduled_at.chars().take(10).collect(),
             2,
             "contact",
-            format!("{} · {}", c.channel, c.stage),
+            format!("{} · {}", channel_label(&c.channel), stage_label(&c.stage)),
             format!(
-                "{} at {} · cluster {} · template {} · {} · {}",
-                c.state,
+                "{} at {} · cluster: {} · template {} · {} · {}",
+                humanize(&c.state),
                 c.state_at,
-                c.cluster,
+                Cluster::label_of(&c.cluster),
                 c.template,
                 invoices.join(", "),
                 c.campaign
@@ -103,7 +111,7 @@ pub fn page(
             e.date.clone(),
             3,
             "event",
-            format!("{} · {}", e.kind, e.channel),
+            format!("{} · {}", humanize(&e.kind), channel_label(&e.channel)),
             format!("{}{promise} · {}", e.reference, e.source),
             e.promised_amount.clone(),
         ));
@@ -134,7 +142,7 @@ pub fn page(
             out,
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
             esc(as_of),
-            esc(cluster),
+            esc(&Cluster::label_of(cluster)),
             esc(rule),
             esc(campaign)
         );
@@ -184,6 +192,7 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("&lt;script&gt;") && page.contains("🧾"));
-        assert!(page.contains("promise_to_pay · call"));
+        assert!(page.contains("Promise to pay · Call"), "{page}");
+        assert!(page.contains("<td>Unwilling to pay</td>") && !page.contains("unwilling"));
     }
 }

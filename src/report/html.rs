@@ -401,11 +401,22 @@ pub fn page(s: &RunSummary) -> String {
             c.unpriced_segments
         );
     }
+    // Countries by their names, as the letters' last address line names them; the
+    // shipped table, since the report is read back from an outbox without the campaign.
+    let countries = crate::letter::address::Addresses::shipped();
     let by_country: Vec<(&str, String, u64)> = s
         .figures
         .sms_segments_by_country
         .iter()
-        .map(|(k, n)| (k.as_str(), k.clone(), *n))
+        .map(|(k, n)| {
+            // `??`: customers the export gives no country (report::count_sms).
+            let name = if k == "??" {
+                "No country given".to_string()
+            } else {
+                countries.country_in_words(k)
+            };
+            (k.as_str(), name, *n)
+        })
         .collect();
     if !by_country.is_empty() {
         figure(
