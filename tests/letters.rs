@@ -425,7 +425,7 @@ fn payment_pages_are_static_and_the_plan_sums_to_the_debt() {
         if let Some(list) = html.split("<ol class=\"instalments\">").nth(1) {
             let list = list.split("</ol>").next().unwrap();
             let parts: Vec<u64> = list
-                .split("<strong>")
+                .split("<strong class=\"money\">")
                 .skip(1)
                 .map(|s| minor(s.split("</strong>").next().unwrap()))
                 .collect();
