@@ -127,6 +127,11 @@ pub fn read_checked(f: &std::fs::File, e: &Entry) -> std::result::Result<(), Str
         .metadata()
         .map_err(|err| format!("{}: {err}", e.path))?
         .len();
+    check_span(e, size)
+}
+
+/// The entry's bytes lie within a file of `size` bytes.
+pub fn check_span(e: &Entry, size: u64) -> std::result::Result<(), String> {
     match e.offset.checked_add(e.length) {
         Some(end) if end <= size => Ok(()),
         _ => Err(format!(

@@ -144,31 +144,39 @@ impl Clock {
 /// Reads messages back from the outbox, as `run` wrote them.
 struct Store {
     root: PathBuf,
-    files: std::sync::Mutex<HashMap<String, Arc<std::fs::File>>>,
+    /// Each message file once, with its size when opened: one open and one stat per
+    /// file, not per message. A file cut short later fails the read itself.
+    files: std::sync::Mutex<HashMap<String, (Arc<std::fs::File>, u64)>>,
 }
 
 impl Store {
     fn bytes(&self, e: &Entry) -> std::result::Result<Vec<u8>, String> {
         use std::os::unix::fs::FileExt;
-        let file = {
+        let (file, size) = {
             let mut files = self.files.lock().expect("not poisoned");
             match files.get(&e.path) {
-                Some(f) => f.clone(),
+                Some((f, size)) => (f.clone(), *size),
                 None => {
-                    let f = Arc::new(
-                        std::fs::File::open(self.root.join(&e.path))
-                            .map_err(|err| format!("{}: {err}", e.path))?,
-                    );
-                    files.insert(e.path.clone(), f.clone());
-                    f
+                    let f = std::fs::File::open(self.root.join(&e.path))
+                        .map_err(|err| format!("{}: {err}", e.path))?;
+                    let size = f
+                        .metadata()
+                        .map_err(|err| format!("{}: {err}", e.path))?
+                        .len();
+                    let f = Arc::new(f);
+                    files.insert(e.path.clone(), (f.clone(), size));
+                    (f, size)
                 }
             }
         };
-        crate::outbox::reader::read_checked(&file, e)?;
+        crate::outbox::reader::check_span(e, size)?;
         let mut buf = vec![0; e.length as usize];
         file.read_exact_at(&mut buf, e.offset)
             .map_err(|err| format!("{}: {err}", e.path))?;
-        let bytes = if e.path.ends_with(".mbox") {
+        // Most messages have no line that mboxrd quoted: no second copy for them.
+        let bytes = if e.path.ends_with(".mbox")
+            && (buf.first() == Some(&b'>') || memchr::memmem::find(&buf, b"\n>").is_some())
+        {
             crate::outbox::mboxrd_unescape(&buf)
         } else {
             buf
@@ -571,8 +579,6 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                     report.attempts_now += 1;
                     outcomes.push((id.clone(), outcome(&id, attempts, sent, opts, clock.ms())));
                 }
-                // Outcomes are committed as soon as they arrive (in whatever batch the
-                // loop found): an outcome not yet committed is `unknown` after a crash.
                 if !outcomes.is_empty() {
                     // Every connection failing in a row: the server is down. Stop offering
                     // messages (they keep their attempts) instead of cycling through all.
@@ -587,12 +593,6 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                             "the server could not be reached (every connection failed): stopped offering messages; those waiting keep their attempts — run send again when it is back".into(),
                         );
                     }
-                    journal.record(&outcomes, clock.ms())?;
-                    report.delivered_now += outcomes
-                        .iter()
-                        .filter(|(_, o)| matches!(o, Outcome::Delivered { .. }))
-                        .count() as u64;
-                    outcomes.clear();
                 }
                 // Claim only what a connection is about to take (plus a couple queued):
                 // everything claimed and not yet answered is `unknown` after a crash.
@@ -604,17 +604,34 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
                 .saturating_sub(in_flight)
                     .min(burst)
                     .min(opts.limit.map_or(usize::MAX, |l| l.saturating_sub(claimed)));
-                let rows = if room > 0 {
-                    if let Some(t) = ticker.as_mut() {
-                        t.tick().await;
+                if room > 0
+                    && let Some(t) = ticker.as_mut()
+                {
+                    // Outcomes are committed as soon as they arrive, not a tick later.
+                    if !outcomes.is_empty() {
+                        journal.record(&outcomes, clock.ms())?;
+                        report.delivered_now += delivered(&outcomes);
+                        outcomes.clear();
                     }
-                    journal.claim(
+                    t.tick().await;
+                }
+                // The outcomes that arrived (in whatever batch the loop found) and the
+                // next claim share one commit: nothing claimed leaves before it, and an
+                // outcome not yet committed is `unknown` after a crash.
+                let rows = if room > 0 || !outcomes.is_empty() {
+                    let rows = journal.step(
+                        &outcomes,
                         clock.ms(),
-                        room,
-                        opts.max_attempts,
-                        opts.only_cluster.as_deref(),
-                        channels,
-                    )?
+                        &journal::Claim {
+                            limit: room,
+                            max_attempts: opts.max_attempts,
+                            only_cluster: opts.only_cluster.as_deref(),
+                            channels,
+                        },
+                    )?;
+                    report.delivered_now += delivered(&outcomes);
+                    outcomes.clear();
+                    rows
                 } else {
                     Vec::new()
                 };
@@ -748,6 +765,13 @@ pub fn send(opts: &SendOptions) -> Result<SendReport> {
         return Ok(report);
     }
     result
+}
+
+fn delivered(outcomes: &[(String, Outcome)]) -> u64 {
+    outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Delivered { .. }))
+        .count() as u64
 }
 
 /// An SMS as run wrote it, checked against the manifest's hash.
