@@ -447,18 +447,7 @@ impl Maker<'_> {
             let money_bold = money.clone().set_bold();
             ws.write_string_with_format(r, 0, cur.code(), &bold)?;
             r += 1;
-            for (k, h) in [
-                &labels.invoice,
-                &labels.issued,
-                &labels.due,
-                &labels.days,
-                &labels.amount,
-                &labels.paid,
-                &labels.open,
-            ]
-            .iter()
-            .enumerate()
-            {
+            for (k, h) in labels.invoice_header().iter().enumerate() {
                 ws.write_string_with_format(r, k as u16, *h, &bold)?;
             }
             r += 1;

@@ -568,23 +568,16 @@ fn dutch_consumer_collection_costs_wait_for_fourteen_days_after_the_first_remind
     // of 5,000 = 375 + 250 + 250 = €875.00.
     let nl = |letters: bool| {
         move |c: String| {
-            let c = c
-                .replace(
+            let c = with_final_notice_rung(
+                &c.replace(
                     "interest: {apply: b2b, law: auto}",
                     &format!("interest: {{apply: all, law: NL, demand_letters: {letters}}}"),
                 )
                 .replace(
-                    "  - {name: reminder, from: 1}\n",
-                    "  - {name: reminder, from: 1, to: 29}\n  - {name: final_notice, from: 30}\n",
-                )
-                .replace(
                     "    reminder: [email, letter]\n",
                     "    reminder: [letter]\n    final_notice: [letter]\n",
-                )
-                .lines()
-                .filter(|l| !l.trim_start().starts_with("send_from:"))
-                .map(|l| format!("{l}\n"))
-                .collect::<String>();
+                ),
+            );
             format!("{c}history: history.sqlite\n")
         }
     };

@@ -227,22 +227,15 @@ fn posting(cell: &str) -> (String, tempfile::TempDir) {
     for f in ["customers.csv", "invoices.csv", "payments.csv"] {
         std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
     }
-    let text = std::fs::read_to_string(fixture.join("run.yaml"))
-        .unwrap()
-        .replace("../../../", &format!("{}/", root().display()))
-        .replace(
-            "reminder: {channels: [email], attach_statement: true}",
-            &format!("reminder: {cell}\n    final_notice: {cell}"),
-        )
-        // A second rung: with a history, an invoice is never reminded twice at one.
-        .replace(
-            "  - {name: reminder, from: 1}\n",
-            "  - {name: reminder, from: 1, to: 29}\n  - {name: final_notice, from: 30}\n",
-        )
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("send_from:"))
-        .map(|l| format!("{l}\n"))
-        .collect::<String>();
+    let text = with_final_notice_rung(
+        &std::fs::read_to_string(fixture.join("run.yaml"))
+            .unwrap()
+            .replace("../../../", &format!("{}/", root().display()))
+            .replace(
+                "reminder: {channels: [email], attach_statement: true}",
+                &format!("reminder: {cell}\n    final_notice: {cell}"),
+            ),
+    );
     let path = dir.path().join("campaign.yaml");
     std::fs::write(
         &path,

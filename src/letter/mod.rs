@@ -59,6 +59,22 @@ pub struct Labels {
     pub scan_link: String,
 }
 
+impl Labels {
+    /// The invoice table's seven column headings, in column order: the letter's table
+    /// and the statement's spreadsheet both start from these.
+    pub fn invoice_header(&self) -> [&str; 7] {
+        [
+            &self.invoice,
+            &self.issued,
+            &self.due,
+            &self.days,
+            &self.amount,
+            &self.paid,
+            &self.open,
+        ]
+    }
+}
+
 /// Everything a run needs to make letters: fonts and labels, loaded once.
 pub struct Letters {
     /// Shared with each letter's [`Drawing`].
@@ -89,18 +105,11 @@ pub fn title_of(markdown: &str) -> String {
 /// column widths, with these parts (one per currency).
 pub fn invoice_table(labels: &Labels, parts: Vec<layout::TablePart>) -> Table {
     Table {
-        header: [
-            &labels.invoice,
-            &labels.issued,
-            &labels.due,
-            &labels.days,
-            &labels.amount,
-            &labels.paid,
-            &labels.open,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
+        header: labels
+            .invoice_header()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         parts,
         widths: vec![2.05, 1.4, 1.4, 1.3, 1.75, 1.45, 1.75],
         first_number: 3,

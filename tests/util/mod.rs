@@ -69,6 +69,21 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }
 
+/// A fixture campaign made ready for a cycle with a history store: a second rung
+/// (`final_notice` from 30 days; with a history an invoice is never reminded twice at one
+/// rung) and no `send_from`, so that each run sends on its own campaign date.
+pub fn with_final_notice_rung(campaign: &str) -> String {
+    campaign
+        .replace(
+            "  - {name: reminder, from: 1}\n",
+            "  - {name: reminder, from: 1, to: 29}\n  - {name: final_notice, from: 30}\n",
+        )
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("send_from:"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// A CSV file as rows of column → value, in file order.
 pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
     let mut rdr = csv::ReaderBuilder::new()
