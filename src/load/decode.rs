@@ -116,6 +116,9 @@ impl Scratch {
 struct OwnerCache {
     id: String,
     index: Option<u32>,
+    /// The invoice the previous payment row paid: the next row usually pays it again
+    /// or the one after it.
+    invoice: Option<u32>,
 }
 
 /// Records, defects and asides of a table or chunk, in file order.
@@ -404,11 +407,23 @@ fn owner(
 ) -> Option<u32> {
     // Exports list a customer's rows together: most rows name the previous row's customer,
     // and a string compare beats a lookup in a table of a million ids.
-    if let Ok(Some(raw)) = row.raw(col)
-        && let Some(cached) = rd.cache.index.filter(|_| rd.cache.id == *raw)
-    {
-        rd.set_customer(&raw);
-        return Some(cached);
+    if let Ok(Some(raw)) = row.raw(col) {
+        if let Some(cached) = rd.cache.index.filter(|_| rd.cache.id == *raw) {
+            rd.set_customer(&raw);
+            return Some(cached);
+        }
+        // Files sorted like the customers file move on to the next customer: one
+        // compare against a neighbour in memory instead of a hash lookup whose table and
+        // keys miss the cache. A match is a known (so valid) id, as on the cached path.
+        if let Some(next) = rd.cache.index.map(|k| k + 1)
+            && index.is_at(next, &raw)
+        {
+            rd.set_customer(&raw);
+            rd.cache.id.clear();
+            rd.cache.id.push_str(&raw);
+            rd.cache.index = Some(next);
+            return Some(next);
+        }
     }
     let id = id_field(
         rd,
@@ -520,7 +535,16 @@ pub(super) fn decode_payment(
     let id = id_field(rd, row, pc::ID, IdKind::Record, "the payment reference");
     let mut invoice = None;
     if let (Some(r), Some(payer)) = (rd.text(row, pc::INVOICE), customer) {
-        match invoice_index.get(&*r).map(|&k| (k, invoices[k as usize].customer)) {
+        // Payments are listed in invoice order: try the previous row's invoice and the
+        // next one before hashing (ids are unique, so a match is the index's answer).
+        let near = rd.cache.invoice.and_then(|k| {
+            [k, k + 1]
+                .into_iter()
+                .find(|&k| invoices.get(k as usize).is_some_and(|i| *i.id == *r))
+        });
+        let found = near.or_else(|| invoice_index.get(&*r).copied());
+        rd.cache.invoice = found;
+        match found.map(|k| (k, invoices[k as usize].customer)) {
             Some((k, owner)) if owner == payer => invoice = Some(k),
             Some((_, owner)) => rd.error(
                 "invoice_id",
