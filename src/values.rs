@@ -150,7 +150,12 @@ pub fn check_id(text: &str, kind: IdKind) -> Result<(), String> {
             text.len()
         ));
     }
-    if let Some((c, what)) = text.chars().find_map(|c| Some((c, id_forbidden(c)?))) {
+    // Printable ASCII (almost every id) holds no forbidden character: skip the
+    // per-character Unicode checks.
+    let printable_ascii = text.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if !printable_ascii
+        && let Some((c, what)) = text.chars().find_map(|c| Some((c, id_forbidden(c)?)))
+    {
         return Err(forbidden_message(text, c, what));
     }
     if kind == IdKind::Customer && (text.contains(['/', '\\']) || text.contains("..")) {

@@ -116,6 +116,9 @@ impl Scratch {
 struct OwnerCache {
     id: String,
     index: Option<u32>,
+    /// The invoice the previous payment row paid: the next row usually pays it again
+    /// or the one after it.
+    invoice: Option<u32>,
 }
 
 /// Records, defects and asides of a table or chunk, in file order.
@@ -219,7 +222,19 @@ impl RowDefects<'_> {
         f: impl FnOnce(&str) -> std::result::Result<T, String>,
     ) -> Option<T> {
         let v = self.text(row, col)?;
-        match f(&v) {
+        self.apply(row, col, &v, f)
+    }
+
+    /// Parses a value already read (by `required`, which reads and checks the cell once
+    /// instead of `required` and `parse` each decoding it).
+    fn apply<T>(
+        &mut self,
+        row: &impl Row,
+        col: usize,
+        v: &str,
+        f: impl FnOnce(&str) -> std::result::Result<T, String>,
+    ) -> Option<T> {
+        match f(v) {
             Ok(x) => Some(x),
             Err(msg) => {
                 self.error(row.name(col), msg);
@@ -246,10 +261,12 @@ impl RowDefects<'_> {
     }
 
     fn date(&mut self, row: &impl Row, col: usize, required: bool) -> Option<NaiveDate> {
-        if required {
-            self.required(row, col, "a date such as 2026-03-31")?;
-        }
-        self.parse(row, col, plausible_date)
+        let v = if required {
+            self.required(row, col, "a date such as 2026-03-31")?
+        } else {
+            self.text(row, col)?
+        };
+        self.apply(row, col, &v, plausible_date)
     }
 
     fn boolean(&mut self, row: &impl Row, col: usize) -> Option<bool> {
@@ -404,11 +421,23 @@ fn owner(
 ) -> Option<u32> {
     // Exports list a customer's rows together: most rows name the previous row's customer,
     // and a string compare beats a lookup in a table of a million ids.
-    if let Ok(Some(raw)) = row.raw(col)
-        && let Some(cached) = rd.cache.index.filter(|_| rd.cache.id == *raw)
-    {
-        rd.set_customer(&raw);
-        return Some(cached);
+    if let Ok(Some(raw)) = row.raw(col) {
+        if let Some(cached) = rd.cache.index.filter(|_| rd.cache.id == *raw) {
+            rd.set_customer(&raw);
+            return Some(cached);
+        }
+        // Files sorted like the customers file move on to the next customer: one
+        // compare against a neighbour in memory instead of a hash lookup whose table and
+        // keys miss the cache. A match is a known (so valid) id, as on the cached path.
+        if let Some(next) = rd.cache.index.map(|k| k + 1)
+            && index.is_at(next, &raw)
+        {
+            rd.set_customer(&raw);
+            rd.cache.id.clear();
+            rd.cache.id.push_str(&raw);
+            rd.cache.index = Some(next);
+            return Some(next);
+        }
     }
     let id = id_field(
         rd,
@@ -443,11 +472,11 @@ pub(super) fn decode_invoice(
     let due = rd.date(row, ic::DUE, true);
     let currency = rd
         .required(row, ic::CURRENCY, "an ISO 4217 code such as EUR")
-        .and_then(|_| rd.parse(row, ic::CURRENCY, Currency::parse));
+        .and_then(|v| rd.apply(row, ic::CURRENCY, &v, Currency::parse));
     let comma = rd.comma_decimal;
     let amount = rd
         .required(row, ic::AMOUNT, "the invoice amount")
-        .and_then(|_| rd.parse(row, ic::AMOUNT, |t| parse_amount(t, currency, comma)));
+        .and_then(|v| rd.apply(row, ic::AMOUNT, &v, |t| parse_amount(t, currency, comma)));
     let paid = rd
         .parse(row, ic::PAID, |t| parse_amount(t, currency, comma))
         .unwrap_or_default();
@@ -520,7 +549,16 @@ pub(super) fn decode_payment(
     let id = id_field(rd, row, pc::ID, IdKind::Record, "the payment reference");
     let mut invoice = None;
     if let (Some(r), Some(payer)) = (rd.text(row, pc::INVOICE), customer) {
-        match invoice_index.get(&*r).map(|&k| (k, invoices[k as usize].customer)) {
+        // Payments are listed in invoice order: try the previous row's invoice and the
+        // next one before hashing (ids are unique, so a match is the index's answer).
+        let near = rd.cache.invoice.and_then(|k| {
+            [k, k + 1]
+                .into_iter()
+                .find(|&k| invoices.get(k as usize).is_some_and(|i| *i.id == *r))
+        });
+        let found = near.or_else(|| invoice_index.get(&*r).copied());
+        rd.cache.invoice = found;
+        match found.map(|k| (k, invoices[k as usize].customer)) {
             Some((k, owner)) if owner == payer => invoice = Some(k),
             Some((_, owner)) => rd.error(
                 "invoice_id",
@@ -537,7 +575,7 @@ pub(super) fn decode_payment(
     let comma = rd.comma_decimal;
     let amount = rd
         .required(row, pc::AMOUNT, "the amount paid")
-        .and_then(|_| rd.parse(row, pc::AMOUNT, |t| parse_amount(t, None, comma)));
+        .and_then(|v| rd.apply(row, pc::AMOUNT, &v, |t| parse_amount(t, None, comma)));
     let method = rd
         .parse(row, pc::METHOD, PaymentMethod::parse)
         .unwrap_or(PaymentMethod::Other);
@@ -568,10 +606,10 @@ pub(super) fn decode_event(
     let date = rd.date(row, ec::DATE, true);
     let channel = rd
         .required(row, ec::CHANNEL, "email, sms, letter, call or web")
-        .and_then(|_| rd.parse(row, ec::CHANNEL, Channel::parse));
+        .and_then(|v| rd.apply(row, ec::CHANNEL, &v, Channel::parse));
     let kind = rd
         .required(row, ec::KIND, "an event kind such as reminder_sent")
-        .and_then(|_| rd.parse(row, ec::KIND, EventKind::parse));
+        .and_then(|v| rd.apply(row, ec::KIND, &v, EventKind::parse));
     let reference = rd.text(row, ec::REFERENCE).map(|v| Box::from(v.as_ref()));
     // A note is for people: it decides nothing, so a broken one is only a warning.
     let note = rd.lenient(row, ec::NOTE, |v| check_extra(v).map(|()| Box::from(v)));

@@ -234,7 +234,10 @@ fn assemble(source: &impl Source) -> Result<Loaded> {
             unique_index(&customers, Customer::id).expect("duplicates were removed")
         }
     };
-    let index = CustomerIndex { by_id };
+    let index = CustomerIndex {
+        by_id,
+        list: &customers,
+    };
     let owner_id = |customer: u32| Box::<str>::from(customers[customer as usize].id());
 
     let (mut invoices, defects, aside) = source.invoices(&index)?;
@@ -369,11 +372,20 @@ impl Loaded {
 /// Customer id → index. Built after duplicates are removed, so each id is there once.
 struct CustomerIndex<'c> {
     by_id: FxHashMap<&'c str, u32>,
+    /// The customers `by_id` indexes, in file order: a row that names the customer after
+    /// the previous row's is found without hashing (see `decode::owner`).
+    list: &'c [Customer],
 }
 
 impl CustomerIndex<'_> {
     fn get(&self, id: &str) -> Option<u32> {
         self.by_id.get(id).copied()
+    }
+
+    /// Whether customer `k` has exactly this id: ids are unique here, so `true` means
+    /// `get` would answer `k`.
+    fn is_at(&self, k: u32, id: &str) -> bool {
+        self.list.get(k as usize).is_some_and(|c| c.id() == id)
     }
 }
 
