@@ -26,7 +26,7 @@ def main():
     args = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    exe = os.path.join(ROOT, "target", "release", "dunwell")
+    exe = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "dunwell")
     data = os.path.join(ROOT, "bench", "out", f"ar-{args.customers}")
     if not os.path.exists(os.path.join(data, "events.csv")):
         subprocess.run([exe, "gen", "--customers", str(args.customers), "--seed", "1", "--out", data], check=True)
