@@ -1,9 +1,9 @@
 //! The payment pages (`web/TOKEN/index.html`) as a customer's browser draws them:
 //! headless Chromium (tests/js/pages.js) on a phone and a desktop.
 
+use crate::node;
 use crate::util::*;
 use std::collections::BTreeMap;
-use std::process::Command;
 
 /// How each language labels a row of the payment plan: which instalment of how many.
 fn instalment_label(locale: &str, n: usize) -> String {
@@ -92,22 +92,7 @@ fn payment_pages_fit_break_no_word_or_date_and_label_instalments() {
     let spec_file = out.path().join("pages-spec.json");
     std::fs::write(&spec_file, serde_json::to_string(&spec).unwrap()).unwrap();
 
-    let run = Command::new("node")
-        .arg("pages.js")
-        .arg(&spec_file)
-        .args(["390", "1280"])
-        .current_dir(root().join("tests/js"))
-        .output()
-        .expect("node runs (scripts/test installs it)");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
-        .unwrap_or_else(|_| {
-            panic!(
-                "pages.js: {stdout}\n{}",
-                String::from_utf8_lossy(&run.stderr)
-            )
-        });
-    assert!(run.status.success(), "{v}");
+    let v = node("pages.js", &[spec_file.to_str().unwrap(), "390", "1280"]);
     assert_eq!(v["requests"].as_array().unwrap().len(), 0, "{v}");
 
     let short = |f: &str| {

@@ -1,33 +1,13 @@
 //! `preview` and `serve`: the gallery's files checked here, and the gallery itself driven
 //! in headless Chromium (Debian's `chromium` through Playwright, tests/js/gallery.js).
 
-use crate::quiet;
 use crate::util::*;
+use crate::{node, quiet};
 use std::path::Path;
 use std::process::Command;
 
 fn chromium_test(args: &[&str]) -> serde_json::Value {
     node("gallery.js", args)
-}
-
-/// Runs a script of tests/js (each drives Chromium and prints one JSON line last).
-fn node(script: &str, args: &[&str]) -> serde_json::Value {
-    let out = Command::new("node")
-        .arg(script)
-        .args(args)
-        .current_dir(root().join("tests/js"))
-        .output()
-        .expect("node runs (scripts/test installs it)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().last().unwrap_or("");
-    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| {
-        panic!(
-            "{script} printed no result:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert!(out.status.success(), "{v:#}");
-    v
 }
 
 fn preview(campaign: &str, out: &Path, extra: &[&str]) -> Run {

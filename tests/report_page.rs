@@ -1,8 +1,8 @@
 //! report.html in headless Chromium (tests/js/report.js): what a reader sees of its
 //! charts.
 
+use crate::node;
 use crate::util::*;
-use std::process::Command;
 
 /// Issue 16: no chart label or number is cut off at the chart's edge — each text's box
 /// lies inside its SVG as Chromium draws it, on a desktop and on a phone — and no tick
@@ -34,21 +34,10 @@ fn in_chromium_every_chart_label_is_inside_its_chart_and_no_tick_strays() {
         ),
     ] {
         let out = outbox_of(campaign.to_str().unwrap(), &[]);
-        let run = Command::new("node")
-            .arg("report.js")
-            .arg(out.path().join("report.html"))
-            .current_dir(root().join("tests/js"))
-            .output()
-            .expect("node runs (scripts/test installs it)");
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "report.js: {stdout}\n{}",
-                    String::from_utf8_lossy(&run.stderr)
-                )
-            });
-        assert!(run.status.success(), "{v}");
+        let v = node(
+            "report.js",
+            &[out.path().join("report.html").to_str().unwrap()],
+        );
         assert!(v["charts"].as_u64().unwrap() >= 2 * 24, "{v}");
         assert_eq!(
             v["clipped"].as_array().unwrap().len(),
